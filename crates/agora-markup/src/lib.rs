@@ -1,0 +1,302 @@
+//! Markdown to safe HTML: rendered once when a post is written or imported, never per request.
+//!
+//! The pipeline is CommonMark + GFM (comrak) → fenced code highlighted with CSS classes
+//! (syntect, classes prefixed `hl-`) → an allow-list sanitiser (ammonia) that removes scripts,
+//! event handlers, `javascript:`/`data:` URLs and foreign classes, and marks every link
+//! `rel="nofollow ugc noopener"`. The Markdown source is kept by the caller for editing.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::OnceLock;
+
+use comrak::nodes::NodeValue;
+use comrak::options::Plugins;
+use comrak::{Arena, Options, parse_document};
+use syntect::html::{ClassStyle, ClassedHTMLGenerator};
+use syntect::parsing::SyntaxSet;
+use syntect::util::LinesWithEndings;
+
+/// Prefix of every class the highlighter emits; the sanitiser keeps only these.
+const HL_PREFIX: &str = "hl-";
+/// Ids inside user content get this prefix so they cannot clash with the page's own.
+const ID_PREFIX: &str = "user-content-";
+/// Code blocks larger than this are shown unhighlighted (highlighting is superlinear on
+/// pathological input and a post must render in bounded time).
+const MAX_HIGHLIGHT_BYTES: usize = 64 * 1024;
+
+/// Renders Markdown to sanitised HTML.
+pub fn render(markdown: &str) -> String {
+    let options = options();
+    let highlighter = Highlighter;
+    let mut plugins = Plugins::default();
+    plugins.render.codefence_syntax_highlighter = Some(&highlighter);
+    let raw = comrak::markdown_to_html_with_plugins(markdown, &options, &plugins);
+    sanitizer().clean(&raw).to_string()
+}
+
+/// Sanitises HTML from elsewhere (for example an imported signature) with the same rules.
+pub fn sanitize(html: &str) -> String {
+    sanitizer().clean(html).to_string()
+}
+
+/// The readable text of a Markdown document, whitespace collapsed, code blocks left out:
+/// what listings show as an excerpt and what search indexes.
+pub fn plain_text(markdown: &str) -> String {
+    let arena = Arena::new();
+    let options = options();
+    let root = parse_document(&arena, markdown, &options);
+    let mut out = String::with_capacity(markdown.len());
+    for node in root.descendants() {
+        match &node.data().value {
+            NodeValue::Text(text) => out.push_str(text),
+            NodeValue::Code(code) => out.push_str(&code.literal),
+            NodeValue::SoftBreak | NodeValue::LineBreak => out.push(' '),
+            NodeValue::Paragraph | NodeValue::Heading(_) | NodeValue::Item(_) => out.push(' '),
+            _ => {}
+        }
+    }
+    collapse_whitespace(&out)
+}
+
+/// At most `max_chars` characters of [`plain_text`], cut at a word boundary where one is
+/// near, with an ellipsis when something was cut.
+pub fn excerpt(markdown: &str, max_chars: usize) -> String {
+    truncate_text(&plain_text(markdown), max_chars)
+}
+
+/// Cuts text to at most `max_chars` characters (not bytes: CJK text is cut fairly).
+pub fn truncate_text(text: &str, max_chars: usize) -> String {
+    let Some((cut, _)) = text.char_indices().nth(max_chars) else {
+        return text.to_string();
+    };
+    let head = &text[..cut];
+    // Prefer a word boundary in the last third; CJK text has none and is cut where it stands.
+    let floor = head.len() - head.len() / 3;
+    let end = match head.rfind(' ') {
+        Some(space) if space >= floor => space,
+        _ => cut,
+    };
+    format!("{}…", head[..end].trim_end())
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn options() -> Options<'static> {
+    let mut options = Options::default();
+    let ext = &mut options.extension;
+    ext.strikethrough = true;
+    ext.table = true;
+    ext.autolink = true;
+    ext.tasklist = true;
+    ext.footnotes = true;
+    // Raw HTML in posts is escaped by comrak and, were it not, removed by the sanitiser.
+    options.render.escape = true;
+    options.render.github_pre_lang = false;
+    options
+}
+
+fn syntaxes() -> &'static SyntaxSet {
+    static SET: OnceLock<SyntaxSet> = OnceLock::new();
+    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+}
+
+/// Highlights fenced code with syntect, emitting `<span class="hl-…">` instead of inline styles,
+/// so light and dark schemes are a matter of CSS.
+struct Highlighter;
+
+impl Highlighter {
+    fn highlight(lang: &str, code: &str) -> Option<String> {
+        if code.len() > MAX_HIGHLIGHT_BYTES {
+            return None;
+        }
+        let set = syntaxes();
+        let syntax = set
+            .find_syntax_by_token(lang)
+            .or_else(|| set.find_syntax_by_extension(&lang.to_ascii_lowercase()))?;
+        let mut generator = ClassedHTMLGenerator::new_with_class_style(
+            syntax,
+            set,
+            ClassStyle::SpacedPrefixed { prefix: HL_PREFIX },
+        );
+        for line in LinesWithEndings::from(code) {
+            generator
+                .parse_html_for_line_which_includes_newline(line)
+                .ok()?;
+        }
+        Some(generator.finalize())
+    }
+}
+
+impl comrak::adapters::SyntaxHighlighterAdapter for Highlighter {
+    fn write_highlighted(
+        &self,
+        output: &mut dyn fmt::Write,
+        lang: Option<&str>,
+        code: &str,
+    ) -> fmt::Result {
+        match lang.and_then(|lang| Self::highlight(lang, code)) {
+            Some(html) => output.write_str(&html),
+            None => output.write_str(&escape_html(code)),
+        }
+    }
+
+    fn write_pre_tag(
+        &self,
+        output: &mut dyn fmt::Write,
+        _attributes: HashMap<&'static str, Cow<'_, str>>,
+    ) -> fmt::Result {
+        output.write_str("<pre>")
+    }
+
+    fn write_code_tag(
+        &self,
+        output: &mut dyn fmt::Write,
+        attributes: HashMap<&'static str, Cow<'_, str>>,
+    ) -> fmt::Result {
+        match attributes.get("class") {
+            Some(class) => write!(output, "<code class=\"{}\">", escape_html(class)),
+            None => output.write_str("<code>"),
+        }
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Classes comrak itself emits that the stylesheet knows; anything else is dropped.
+const KNOWN_CLASSES: &[&str] = &[
+    "footnotes",
+    "footnote-definition",
+    "footnote-backref",
+    "task-list-item",
+    "contains-task-list",
+    "task-list-item-checkbox",
+];
+
+fn keep_class(class: &str) -> bool {
+    class.starts_with(HL_PREFIX) || class.starts_with("language-") || KNOWN_CLASSES.contains(&class)
+}
+
+fn sanitizer() -> &'static ammonia::Builder<'static> {
+    static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    BUILDER.get_or_init(|| {
+        let mut builder = ammonia::Builder::default();
+        builder
+            .url_schemes(HashSet::from(["http", "https", "mailto"]))
+            .link_rel(Some("nofollow ugc noopener"))
+            .add_tags(["input", "section"])
+            .add_tag_attributes("input", ["type", "checked", "disabled"])
+            .add_generic_attributes(["class", "id"])
+            .id_prefix(Some(ID_PREFIX))
+            .attribute_filter(|element, attribute, value| match (element, attribute) {
+                (_, "class") => {
+                    let kept: Vec<&str> = value.split_whitespace().filter(|c| keep_class(c)).collect();
+                    (!kept.is_empty()).then(|| Cow::Owned(kept.join(" ")))
+                }
+                // Task-list checkboxes only, and never clickable.
+                ("input", "type") => (value == "checkbox").then_some(Cow::Borrowed("checkbox")),
+                ("input", "disabled") => Some(Cow::Borrowed("")),
+                // In-page links (footnotes) point at the prefixed ids.
+                ("a", "href") if value.starts_with('#') && !value.starts_with("#user-content-") => {
+                    Some(Cow::Owned(format!("#{ID_PREFIX}{}", &value[1..])))
+                }
+                _ => Some(Cow::Borrowed(value)),
+            });
+        builder
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gfm_extensions_render() {
+        let html = render(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\nSee https://example.com and ~~old~~.\n\nNote[^1].\n\n[^1]: The note.\n",
+        );
+        assert!(html.contains("<table>"), "{html}");
+        assert!(html.contains("type=\"checkbox\""), "{html}");
+        assert!(html.contains("disabled"), "{html}");
+        assert!(html.contains("<a href=\"https://example.com\" rel=\"nofollow ugc noopener\">"), "{html}");
+        assert!(html.contains("<del>old</del>"), "{html}");
+        assert!(html.contains("id=\"user-content-fn-1\""), "{html}");
+        assert!(html.contains("href=\"#user-content-fn-1\""), "{html}");
+    }
+
+    #[test]
+    fn fenced_code_is_highlighted_with_classes() {
+        let html = render("```rust\nfn main() { let x = 1; }\n```\n");
+        assert!(html.contains("<pre><code class=\"language-rust\">"), "{html}");
+        assert!(html.contains("class=\"hl-"), "{html}");
+        assert!(!html.contains("style="), "{html}");
+    }
+
+    #[test]
+    fn unknown_language_is_escaped_plain_text() {
+        let html = render("```nosuchlang\n<b>x</b> & y\n```\n");
+        assert!(html.contains("&lt;b&gt;x&lt;/b&gt; &amp; y"), "{html}");
+    }
+
+    #[test]
+    fn dangerous_markup_is_removed() {
+        for input in [
+            "<script>alert(1)</script>",
+            "[x](javascript:alert(1))",
+            "[x](data:text/html;base64,PHNjcmlwdD4=)",
+            "<img src=x onerror=alert(1)>",
+            "<a href=\"#\" onclick=\"alert(1)\">x</a>",
+            "![x](javascript:alert(1))",
+        ] {
+            let html = render(input);
+            // Escaped text is harmless; what matters is what stands inside real tags.
+            for tag in html.split('<').skip(1).filter_map(|rest| rest.split_once('>').map(|(t, _)| t)) {
+                let tag = tag.to_ascii_lowercase();
+                assert!(!tag.starts_with("script"), "{input} -> {html}");
+                assert!(!tag.contains("javascript:") && !tag.contains("data:"), "{input} -> {html}");
+                assert!(!tag.split_whitespace().any(|attr| attr.starts_with("on")), "{input} -> {html}");
+            }
+        }
+    }
+
+    #[test]
+    fn foreign_classes_are_dropped() {
+        let html = sanitize("<span class=\"staff-badge hl-keyword\">x</span>");
+        assert_eq!(html, "<span class=\"hl-keyword\">x</span>");
+    }
+
+    #[test]
+    fn plain_text_skips_code_blocks_and_collapses_space() {
+        let text = plain_text("# Title\n\nSome *emphasis* and `code`.\n\n```\nhidden()\n```\n\n- one\n- two\n");
+        assert_eq!(text, "Title Some emphasis and code. one two");
+    }
+
+    #[test]
+    fn excerpts_cut_by_characters() {
+        assert_eq!(truncate_text("网络请求失败了", 4), "网络请求…");
+        assert_eq!(truncate_text("short", 10), "short");
+        assert_eq!(truncate_text("alpha beta gamma delta", 15), "alpha beta…");
+    }
+}

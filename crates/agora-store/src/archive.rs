@@ -1,0 +1,469 @@
+//! The archive: the whole forum as one versioned JSON document (docs/archive-format.md).
+//!
+//! These types are the format. `validate` checks every rule before anything is written and
+//! names the first bad record by path and field. Fields marked `serde(skip)` are derived
+//! (rendered HTML, excerpts): the caller fills them before import; they are never serialized.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{PinScope, Role, ThreadKind, Timestamp};
+
+pub const FORMAT: &str = "agora-archive";
+pub const VERSION: u32 = 1;
+pub const MAX_BODY_CHARS: usize = 60_000;
+pub const MAX_TAGS: usize = 5;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Archive {
+    pub format: String,
+    pub version: u32,
+    pub areas: Vec<Area>,
+    pub tags: Vec<Tag>,
+    pub users: Vec<User>,
+    pub threads: Vec<Thread>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub subtopics: Vec<Subtopic>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Subtopic {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub docs_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub staff_title: Option<String>,
+    pub signature: String,
+    pub created_at: Timestamp,
+    /// Derived: the rendered signature.
+    #[serde(skip)]
+    pub signature_html: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Thread {
+    pub id: i64,
+    pub subtopic: String,
+    pub title: String,
+    pub kind: ThreadKind,
+    pub tags: Vec<String>,
+    pub pinned: Option<PinScope>,
+    pub locked: Option<Lock>,
+    pub views: i64,
+    pub accepted_post_id: Option<i64>,
+    pub recommended_post_id: Option<i64>,
+    pub posts: Vec<Post>,
+    /// Derived: the listing's one-line excerpt of the opening post.
+    #[serde(skip)]
+    pub excerpt: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Post {
+    pub id: i64,
+    pub author: String,
+    pub created_at: Timestamp,
+    pub body: String,
+    pub boosts: Vec<Boost>,
+    pub revisions: Vec<Revision>,
+    /// Derived: the rendered, sanitised body.
+    #[serde(skip)]
+    pub body_html: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Boost {
+    pub user: String,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Revision {
+    pub created_at: Timestamp,
+    pub author: String,
+    pub reason: Option<String>,
+    pub body: String,
+}
+
+/// The first thing wrong with an archive: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ArchiveError {
+    pub path: String,
+    pub message: String,
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ArchiveError {
+    ArchiveError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// A slug: lower-case ASCII letters, digits and `-`, 1–64 long, no `-` at either end.
+pub fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A username: 1–40 characters, letters of any script, digits, `_`, `-`, `.`.
+pub fn is_username(text: &str) -> bool {
+    let count = text.chars().count();
+    (1..=40).contains(&count)
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The key usernames are unique by.
+pub fn username_key(username: &str) -> String {
+    username.to_lowercase()
+}
+
+fn check_len(path: &str, text: &str, min: usize, max: usize) -> Result<(), ArchiveError> {
+    let count = text.chars().count();
+    if count < min || count > max {
+        return Err(err(
+            path,
+            format!("must be {min}–{max} characters long, is {count}"),
+        ));
+    }
+    Ok(())
+}
+
+impl Archive {
+    /// An empty archive of the current version.
+    pub fn empty() -> Self {
+        Self {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            areas: Vec::new(),
+            tags: Vec::new(),
+            users: Vec::new(),
+            threads: Vec::new(),
+        }
+    }
+
+    /// Checks every rule of the format; the error names the first bad record and field.
+    pub fn validate(&self) -> Result<(), ArchiveError> {
+        if self.format != FORMAT {
+            return Err(err("format", format!("must be {FORMAT:?}")));
+        }
+        if self.version != VERSION {
+            return Err(err(
+                "version",
+                format!(
+                    "this Agora reads archive version {VERSION}, the file is version {}",
+                    self.version
+                ),
+            ));
+        }
+        let mut subtopics = HashSet::new();
+        let mut area_slugs = HashSet::new();
+        for (i, area) in self.areas.iter().enumerate() {
+            let path = format!("areas[{i}]");
+            if !is_slug(&area.slug) {
+                return Err(err(format!("{path}.slug"), "must be a slug (a-z, 0-9, -)"));
+            }
+            if !area_slugs.insert(area.slug.as_str()) {
+                return Err(err(format!("{path}.slug"), format!("{:?} is used twice", area.slug)));
+            }
+            check_len(&format!("{path}.name"), &area.name, 1, 100)?;
+            for (j, sub) in area.subtopics.iter().enumerate() {
+                let path = format!("{path}.subtopics[{j}]");
+                if !is_slug(&sub.slug) {
+                    return Err(err(format!("{path}.slug"), "must be a slug (a-z, 0-9, -)"));
+                }
+                check_len(&format!("{path}.name"), &sub.name, 1, 100)?;
+                if let Some(url) = &sub.docs_url
+                    && !(url.starts_with("https://") || url.starts_with("http://"))
+                {
+                    return Err(err(format!("{path}.docs_url"), "must start with https:// or http://"));
+                }
+                if !subtopics.insert(format!("{}/{}", area.slug, sub.slug)) {
+                    return Err(err(format!("{path}.slug"), format!("{:?} is used twice in this area", sub.slug)));
+                }
+            }
+        }
+        let mut tags = HashSet::new();
+        for (i, tag) in self.tags.iter().enumerate() {
+            let path = format!("tags[{i}]");
+            if !is_slug(&tag.slug) {
+                return Err(err(format!("{path}.slug"), "must be a slug (a-z, 0-9, -)"));
+            }
+            if !tags.insert(tag.slug.as_str()) {
+                return Err(err(format!("{path}.slug"), format!("{:?} is used twice", tag.slug)));
+            }
+            check_len(&format!("{path}.name"), &tag.name, 1, 50)?;
+        }
+        let mut users: HashMap<String, Role> = HashMap::new();
+        for (i, user) in self.users.iter().enumerate() {
+            let path = format!("users[{i}]");
+            if !is_username(&user.username) {
+                return Err(err(
+                    format!("{path}.username"),
+                    "must be 1–40 letters, digits, '_', '-' or '.'",
+                ));
+            }
+            if users.insert(username_key(&user.username), user.role).is_some() {
+                return Err(err(
+                    format!("{path}.username"),
+                    format!("{:?} is used twice (names are unique regardless of case)", user.username),
+                ));
+            }
+            check_len(&format!("{path}.display_name"), &user.display_name, 1, 80)?;
+            check_len(&format!("{path}.signature"), &user.signature, 0, 2_000)?;
+        }
+        let known_user = |path: String, name: &str| -> Result<(), ArchiveError> {
+            if users.contains_key(&username_key(name)) {
+                Ok(())
+            } else {
+                Err(err(path, format!("no user named {name:?}")))
+            }
+        };
+        let mut thread_ids = HashSet::new();
+        let mut post_ids = HashSet::new();
+        for (i, thread) in self.threads.iter().enumerate() {
+            let path = format!("threads[{i}]");
+            if thread.id < 1 || !thread_ids.insert(thread.id) {
+                return Err(err(format!("{path}.id"), format!("{} is not a new id ≥ 1", thread.id)));
+            }
+            if !subtopics.contains(&thread.subtopic) {
+                return Err(err(
+                    format!("{path}.subtopic"),
+                    format!("no subtopic {:?} (write it as \"area-slug/subtopic-slug\")", thread.subtopic),
+                ));
+            }
+            check_len(&format!("{path}.title"), thread.title.trim(), 1, 300)?;
+            if thread.tags.len() > MAX_TAGS {
+                return Err(err(format!("{path}.tags"), format!("at most {MAX_TAGS} tags")));
+            }
+            let mut seen_tags = HashSet::new();
+            for (t, tag) in thread.tags.iter().enumerate() {
+                if !tags.contains(tag.as_str()) {
+                    return Err(err(format!("{path}.tags[{t}]"), format!("no tag {tag:?}")));
+                }
+                if !seen_tags.insert(tag) {
+                    return Err(err(format!("{path}.tags[{t}]"), format!("{tag:?} is listed twice")));
+                }
+            }
+            if thread.views < 0 {
+                return Err(err(format!("{path}.views"), "must not be negative"));
+            }
+            if let Some(lock) = &thread.locked {
+                known_user(format!("{path}.locked.by"), &lock.by)?;
+            }
+            if thread.posts.is_empty() {
+                return Err(err(format!("{path}.posts"), "a thread needs its opening post"));
+            }
+            let mut previous = None;
+            let mut reply_ids = HashSet::new();
+            for (p, post) in thread.posts.iter().enumerate() {
+                let path = format!("{path}.posts[{p}]");
+                if post.id < 1 || !post_ids.insert(post.id) {
+                    return Err(err(format!("{path}.id"), format!("{} is not a new id ≥ 1", post.id)));
+                }
+                if p > 0 {
+                    reply_ids.insert(post.id);
+                }
+                known_user(format!("{path}.author"), &post.author)?;
+                check_len(&format!("{path}.body"), &post.body, 1, MAX_BODY_CHARS)?;
+                if previous.is_some_and(|prev| post.created_at < prev) {
+                    return Err(err(format!("{path}.created_at"), "is before the previous post's"));
+                }
+                previous = Some(post.created_at);
+                let mut boosters = HashSet::new();
+                for (b, boost) in post.boosts.iter().enumerate() {
+                    let bpath = format!("{path}.boosts[{b}].user");
+                    known_user(bpath.clone(), &boost.user)?;
+                    if username_key(&boost.user) == username_key(&post.author) {
+                        return Err(err(bpath, "authors cannot boost their own posts"));
+                    }
+                    if !boosters.insert(username_key(&boost.user)) {
+                        return Err(err(bpath, format!("{:?} boosts this post twice", boost.user)));
+                    }
+                }
+                if let Some(first) = post.revisions.first() {
+                    if first.created_at != post.created_at {
+                        return Err(err(
+                            format!("{path}.revisions[0].created_at"),
+                            "the first revision is the original and must have the post's created_at",
+                        ));
+                    }
+                    if post.revisions.len() < 2 {
+                        return Err(err(
+                            format!("{path}.revisions"),
+                            "an edited post has at least two revisions (the original and the edit); leave it empty if never edited",
+                        ));
+                    }
+                }
+                for (r, rev) in post.revisions.iter().enumerate() {
+                    let rpath = format!("{path}.revisions[{r}]");
+                    known_user(format!("{rpath}.author"), &rev.author)?;
+                    check_len(&format!("{rpath}.body"), &rev.body, 1, MAX_BODY_CHARS)?;
+                    if r > 0 && rev.created_at <= post.revisions[r - 1].created_at {
+                        return Err(err(format!("{rpath}.created_at"), "must be after the previous revision's"));
+                    }
+                }
+                if let Some(last) = post.revisions.last()
+                    && last.body != post.body
+                {
+                    return Err(err(
+                        format!("{path}.revisions[{}].body", post.revisions.len() - 1),
+                        "the last revision must equal the post's body",
+                    ));
+                }
+            }
+            for (field, id) in [
+                ("accepted_post_id", thread.accepted_post_id),
+                ("recommended_post_id", thread.recommended_post_id),
+            ] {
+                if let Some(id) = id
+                    && !reply_ids.contains(&id)
+                {
+                    return Err(err(format!("{path}.{field}"), format!("{id} is not a reply in this thread")));
+                }
+            }
+            if thread.accepted_post_id.is_some() && thread.kind != ThreadKind::Question {
+                return Err(err(format!("{path}.accepted_post_id"), "only questions have accepted answers"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub(crate) fn small() -> Archive {
+        let mut a = Archive::empty();
+        a.areas.push(Area {
+            slug: "apps".into(),
+            name: "Apps".into(),
+            description: String::new(),
+            subtopics: vec![Subtopic {
+                slug: "net".into(),
+                name: "Net".into(),
+                description: String::new(),
+                docs_url: None,
+            }],
+        });
+        a.users.push(User {
+            username: "ann".into(),
+            display_name: "Ann".into(),
+            role: Role::Member,
+            staff_title: None,
+            signature: String::new(),
+            created_at: ts("2025-01-01T00:00:00Z"),
+            signature_html: String::new(),
+        });
+        a.threads.push(Thread {
+            id: 1,
+            subtopic: "apps/net".into(),
+            title: "Hello".into(),
+            kind: ThreadKind::Question,
+            tags: vec![],
+            pinned: None,
+            locked: None,
+            views: 3,
+            accepted_post_id: None,
+            recommended_post_id: None,
+            posts: vec![Post {
+                id: 1,
+                author: "ann".into(),
+                created_at: ts("2025-01-02T00:00:00Z"),
+                body: "Body text".into(),
+                boosts: vec![],
+                revisions: vec![],
+                body_html: String::new(),
+            }],
+            excerpt: String::new(),
+        });
+        a
+    }
+
+    #[test]
+    fn a_good_archive_validates() {
+        assert_eq!(small().validate(), Ok(()));
+    }
+
+    #[test]
+    fn errors_name_the_record_and_field() {
+        let mut a = small();
+        a.threads[0].posts[0].author = "bob".into();
+        assert_eq!(
+            a.validate().map_err(|e| e.to_string()),
+            Err("threads[0].posts[0].author: no user named \"bob\"".to_string())
+        );
+        let mut a = small();
+        a.threads[0].tags = vec!["nope".into()];
+        assert_eq!(a.validate().map_err(|e| e.path), Err("threads[0].tags[0]".to_string()));
+        let mut a = small();
+        a.threads[0].posts[0].boosts.push(Boost {
+            user: "ANN".into(),
+            at: ts("2025-01-03T00:00:00Z"),
+        });
+        assert_eq!(a.validate().map_err(|e| e.path), Err("threads[0].posts[0].boosts[0].user".to_string()));
+        let mut a = small();
+        a.version = 2;
+        assert!(a.validate().is_err());
+    }
+
+    #[test]
+    fn slugs_and_usernames() {
+        assert!(is_slug("network-extension"));
+        assert!(!is_slug("Network"));
+        assert!(!is_slug("-x"));
+        assert!(is_username("李明"));
+        assert!(is_username("quinn.e"));
+        assert!(!is_username("a b"));
+    }
+}

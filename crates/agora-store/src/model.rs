@@ -1,0 +1,329 @@
+//! The forum's data model as it crosses the store boundary: ids, enums, timestamps and rows.
+//!
+//! Nothing here is backend-specific: timestamps are microseconds since the epoch in UTC on
+//! every backend, and enums travel as the same lower-case strings the database stores.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An area, e.g. "App & System Services".
+    AreaId
+);
+id_type!(
+    /// A subtopic inside an area, e.g. "Networking".
+    SubtopicId
+);
+id_type!(
+    /// A tag.
+    TagId
+);
+id_type!(
+    /// A user account.
+    UserId
+);
+id_type!(
+    /// A thread: a title and its posts.
+    ThreadId
+);
+id_type!(
+    /// A post: the opening post or a reply.
+    PostId
+);
+
+/// A point in time, UTC, at microsecond precision: the one precision every backend stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub const fn from_micros(micros: i64) -> Self {
+        Self(micros)
+    }
+
+    pub const fn micros(self) -> i64 {
+        self.0
+    }
+
+    pub fn now() -> Self {
+        Self::from(Utc::now())
+    }
+
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        Utc.timestamp_micros(self.0).single().unwrap_or_default()
+    }
+
+    /// RFC 3339 with exactly six fractional digits: the archive's and the API's format.
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    }
+
+    pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| Self::from(t.with_timezone(&Utc)))
+            .map_err(|e| format!("not an RFC 3339 timestamp ({e})"))
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(value: DateTime<Utc>) -> Self {
+        Self(value.timestamp_micros())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Declares a string-backed enum with its database/JSON spelling.
+macro_rules! str_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(text: &str) -> Result<Self, String> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown {} {other:?}; expected one of: {}",
+                        stringify!($name).to_lowercase(),
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+str_enum!(
+    /// What a user may do beyond posting; staff answers are marked in listings.
+    Role { Member = "member", Moderator = "moderator", Staff = "staff", Admin = "admin" }
+);
+
+impl Role {
+    /// Staff and admins speak for the organisation: their posts carry the staff badge.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Staff | Role::Admin)
+    }
+}
+
+str_enum!(
+    /// Questions can have an accepted answer; discussions cannot.
+    ThreadKind { Question = "question", Discussion = "discussion" }
+);
+
+str_enum!(
+    /// Where a pinned thread leads the listing.
+    PinScope { Subtopic = "subtopic", Global = "global" }
+);
+
+str_enum!(
+    /// Listing sort keys (the `sortBy` query parameter).
+    SortKey { Activity = "activity", Newest = "newest", Boosts = "boosts", Views = "views", Replies = "replies" }
+);
+
+str_enum!(
+    /// Listing sort direction (the `sortOrder` query parameter).
+    SortOrder { Desc = "desc", Asc = "asc" }
+);
+
+str_enum!(
+    /// Listing filters (the `filter` query parameter).
+    ListingFilter { All = "all", Unanswered = "unanswered", Solved = "solved", StaffAnswered = "staff-answered" }
+);
+
+/// A user as shown beside a post or in a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserBrief {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub staff_title: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AreaRow {
+    pub id: AreaId,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub subtopics: Vec<SubtopicRow>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SubtopicRow {
+    pub id: SubtopicId,
+    pub area_slug: String,
+    pub area_name: String,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub docs_url: Option<String>,
+    pub thread_count: i64,
+    pub post_count: i64,
+    pub last_activity_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TagRow {
+    pub id: TagId,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub thread_count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagBrief {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub brief: UserBrief,
+    pub signature_html: String,
+    pub created_at: Timestamp,
+    pub thread_count: i64,
+    pub post_count: i64,
+}
+
+/// A thread as a listing shows it: everything is on the thread row, nothing is counted.
+#[derive(Clone, Debug)]
+pub struct ThreadSummary {
+    pub id: ThreadId,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub kind: ThreadKind,
+    pub area_slug: String,
+    pub subtopic_slug: String,
+    pub subtopic_name: String,
+    pub author: UserBrief,
+    pub created_at: Timestamp,
+    pub last_activity_at: Timestamp,
+    pub reply_count: i64,
+    pub boost_count: i64,
+    pub view_count: i64,
+    pub pin_scope: Option<PinScope>,
+    pub locked: bool,
+    pub solved: bool,
+    pub staff_answered: bool,
+    pub tags: Vec<TagBrief>,
+}
+
+/// A whole thread's header: the summary plus what the thread page shows at the top.
+#[derive(Clone, Debug)]
+pub struct ThreadRow {
+    pub summary: ThreadSummary,
+    pub subtopic_id: SubtopicId,
+    pub lock_reason: Option<String>,
+    pub locked_at: Option<Timestamp>,
+    pub accepted_post_id: Option<PostId>,
+    pub recommended_post_id: Option<PostId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PostRow {
+    pub id: PostId,
+    pub thread_id: ThreadId,
+    pub position: i64,
+    pub author: UserBrief,
+    pub author_signature_html: String,
+    pub body_html: String,
+    pub created_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+    pub boost_count: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RevisionRow {
+    pub revision: i64,
+    pub author: UserBrief,
+    pub created_at: Timestamp,
+    pub reason: Option<String>,
+    pub body_md: String,
+}
+
+/// Which threads a listing shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListingScope {
+    Subtopic(SubtopicId),
+    Tag(TagId),
+    Author(UserId),
+}
+
+/// One page of a listing, asked for by page number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListingQuery {
+    pub scope: ListingScope,
+    pub sort: SortKey,
+    pub order: SortOrder,
+    pub filter: ListingFilter,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl ListingQuery {
+    /// The default view (latest activity first, no filter) shows pinned threads apart, on top.
+    pub fn pins_apart(&self) -> bool {
+        matches!(self.scope, ListingScope::Subtopic(_))
+            && self.sort == SortKey::Activity
+            && self.order == SortOrder::Desc
+            && self.filter == ListingFilter::All
+    }
+}
+
+/// A page of a listing: `has_more` says whether a next page exists.
+#[derive(Clone, Debug)]
+pub struct ListingPage {
+    pub threads: Vec<ThreadSummary>,
+    pub has_more: bool,
+}

@@ -1,0 +1,203 @@
+//! SQL written once for every backend: numbered `?N` placeholders (PostgreSQL's backend turns
+//! them into `$N`), TRUE/FALSE literals, BIGINT microsecond timestamps. Only statements whose
+//! dialects differ are branched, and those live in the backend module.
+
+use crate::model::{ListingFilter, ListingQuery, ListingScope, SortKey, SortOrder};
+
+/// Columns of a [`crate::model::ThreadSummary`], read by `read_summary` in this order.
+/// Expects `threads t`, `subtopics s`, `areas a` and `users u` in the FROM clause.
+pub const SUMMARY_COLUMNS: &str = "t.id, t.slug, t.title, t.excerpt, t.kind, a.slug, s.slug, s.name, \
+     u.id, u.username, u.display_name, u.role, u.staff_title, \
+     t.created_at, t.last_activity_at, t.reply_count, t.boost_count, t.view_count, \
+     t.pin_scope, t.locked_at IS NOT NULL, t.accepted_post_id IS NOT NULL, t.staff_answered";
+
+pub const SUMMARY_JOINS: &str = "JOIN subtopics s ON s.id = t.subtopic_id \
+     JOIN areas a ON a.id = s.area_id \
+     JOIN users u ON u.id = t.author_id";
+
+/// Number of columns in [`SUMMARY_COLUMNS`]; the thread page's extra columns follow them.
+pub const SUMMARY_WIDTH: usize = 22;
+
+pub const AREAS: &str = "SELECT id, slug, name, description FROM areas ORDER BY position, id";
+
+pub const SUBTOPIC_COLUMNS: &str = "s.id, a.slug, a.name, s.slug, s.name, s.description, s.docs_url, \
+     s.thread_count, s.post_count, s.last_activity_at";
+
+pub fn subtopics_all() -> String {
+    format!(
+        "SELECT {SUBTOPIC_COLUMNS}, s.area_id FROM subtopics s JOIN areas a ON a.id = s.area_id \
+         ORDER BY a.position, s.position, s.id"
+    )
+}
+
+pub fn subtopic_by_slugs() -> String {
+    format!(
+        "SELECT {SUBTOPIC_COLUMNS} FROM subtopics s JOIN areas a ON a.id = s.area_id \
+         WHERE a.slug = ?1 AND s.slug = ?2"
+    )
+}
+
+pub const TAG_BY_SLUG: &str =
+    "SELECT id, slug, name, description, thread_count FROM tags WHERE slug = ?1";
+pub const TAGS_ALL: &str =
+    "SELECT id, slug, name, description, thread_count FROM tags ORDER BY slug";
+
+pub const USER_BY_KEY: &str = "SELECT id, username, display_name, role, staff_title, signature_html, \
+     created_at, thread_count, post_count FROM users WHERE username_key = ?1";
+
+pub fn pinned() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM threads t {SUMMARY_JOINS} \
+         WHERE t.pin_scope = 'global' OR (t.pin_scope = 'subtopic' AND t.subtopic_id = ?1) \
+         ORDER BY CASE WHEN t.pin_scope = 'global' THEN 0 ELSE 1 END, t.created_at DESC, t.id DESC"
+    )
+}
+
+pub fn thread_by_id() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS}, t.subtopic_id, t.lock_reason, t.locked_at, t.accepted_post_id, \
+         t.recommended_post_id FROM threads t {SUMMARY_JOINS} WHERE t.id = ?1"
+    )
+}
+
+pub const POST_COLUMNS: &str = "p.id, p.thread_id, p.position, u.id, u.username, u.display_name, u.role, \
+     u.staff_title, u.signature_html, p.body_html, p.created_at, p.edited_at, p.boost_count";
+
+/// Posts `position` in [?2, ?3): a range on the (thread_id, position) key, flat at any page.
+pub fn posts_range() -> String {
+    format!(
+        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.thread_id = ?1 AND p.position >= ?2 AND p.position < ?3 ORDER BY p.position"
+    )
+}
+
+pub fn post_by_id() -> String {
+    format!("SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?1")
+}
+
+pub const REVISIONS: &str = "SELECT r.revision, u.id, u.username, u.display_name, u.role, u.staff_title, \
+     r.created_at, r.reason, r.body_md FROM post_revisions r JOIN users u ON u.id = r.author_id \
+     WHERE r.post_id = ?1 ORDER BY r.revision";
+
+pub const ADD_VIEWS: &str = "UPDATE threads SET view_count = view_count + ?2 WHERE id = ?1";
+
+pub const CHANGE_HEAD: &str = "SELECT COALESCE(MAX(seq), 0) FROM change_log";
+
+pub const APPEND_CHANGE: &str =
+    "INSERT INTO change_log (at, kind, thread_id, post_id) VALUES (?1, ?2, ?3, ?4)";
+
+/// Recomputes every stored counter from the rows: used after a bulk import.
+pub const RECOUNT: &[&str] = &[
+    "UPDATE subtopics SET \
+       thread_count = (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = subtopics.id), \
+       post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id), \
+       last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t WHERE t.subtopic_id = subtopics.id)",
+    "UPDATE tags SET thread_count = (SELECT COUNT(*) FROM thread_tags tt WHERE tt.tag_id = tags.id)",
+    "UPDATE users SET \
+       thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id), \
+       post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id)",
+];
+
+fn sort_column(sort: SortKey) -> &'static str {
+    match sort {
+        SortKey::Activity => "last_activity_at",
+        SortKey::Newest => "created_at",
+        SortKey::Boosts => "boost_count",
+        SortKey::Views => "view_count",
+        SortKey::Replies => "reply_count",
+    }
+}
+
+fn filter_clause(filter: ListingFilter) -> &'static str {
+    match filter {
+        ListingFilter::All => "",
+        ListingFilter::Unanswered => " AND t.reply_count = 0",
+        ListingFilter::Solved => " AND t.accepted_post_id IS NOT NULL",
+        ListingFilter::StaffAnswered => " AND t.staff_answered = TRUE",
+    }
+}
+
+/// The listing query: ids of one page are chosen on an index first (`?1` scope id, `?2`
+/// limit, `?3` offset), then only those rows are joined for display.
+pub fn listing(q: &ListingQuery) -> String {
+    let dir = match q.order {
+        SortOrder::Desc => "DESC",
+        SortOrder::Asc => "ASC",
+    };
+    let col = sort_column(q.sort);
+    let filter = filter_clause(q.filter);
+    let pins = if q.pins_apart() { " AND t.pin_scope IS NULL" } else { "" };
+    let inner = match q.scope {
+        ListingScope::Subtopic(_) => format!(
+            "SELECT t.id FROM threads t WHERE t.subtopic_id = ?1{pins}{filter} \
+             ORDER BY t.{col} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
+        ),
+        ListingScope::Author(_) => format!(
+            "SELECT t.id FROM threads t WHERE t.author_id = ?1{filter} \
+             ORDER BY t.{col} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
+        ),
+        ListingScope::Tag(_) if q.sort == SortKey::Activity && q.filter == ListingFilter::All => format!(
+            "SELECT tt.thread_id AS id FROM thread_tags tt WHERE tt.tag_id = ?1 \
+             ORDER BY tt.last_activity_at {dir}, tt.thread_id {dir} LIMIT ?2 OFFSET ?3"
+        ),
+        ListingScope::Tag(_) => format!(
+            "SELECT t.id FROM thread_tags tt JOIN threads t ON t.id = tt.thread_id \
+             WHERE tt.tag_id = ?1{filter} ORDER BY t.{col} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
+        ),
+    };
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM ({inner}) page JOIN threads t ON t.id = page.id {SUMMARY_JOINS} \
+         ORDER BY t.{col} {dir}, t.id {dir}"
+    )
+}
+
+/// Tags of a set of threads; `ids` placeholders are appended by the backend.
+pub const TAGS_OF_THREADS_PREFIX: &str = "SELECT tt.thread_id, g.slug, g.name FROM thread_tags tt \
+     JOIN tags g ON g.id = tt.tag_id WHERE tt.thread_id IN ";
+pub const TAGS_OF_THREADS_SUFFIX: &str = " ORDER BY tt.thread_id, g.slug";
+
+// ---- archive export: everything, in the archive's fixed order ----
+
+pub const EXPORT_AREAS: &str = "SELECT id, slug, name, description FROM areas ORDER BY position, id";
+pub const EXPORT_SUBTOPICS: &str =
+    "SELECT area_id, slug, name, description, docs_url FROM subtopics ORDER BY area_id, position, id";
+pub const EXPORT_TAGS: &str = "SELECT slug, name, description FROM tags ORDER BY slug";
+pub const EXPORT_USERS: &str = "SELECT username, display_name, role, staff_title, signature_md, created_at \
+     FROM users ORDER BY username_key";
+pub const EXPORT_THREADS: &str = "SELECT t.id, a.slug, s.slug, t.title, t.kind, t.pin_scope, t.locked_at, \
+     lu.username, t.lock_reason, t.view_count, t.accepted_post_id, t.recommended_post_id \
+     FROM threads t JOIN subtopics s ON s.id = t.subtopic_id JOIN areas a ON a.id = s.area_id \
+     LEFT JOIN users lu ON lu.id = t.locked_by ORDER BY t.id";
+pub const EXPORT_THREAD_TAGS: &str = "SELECT tt.thread_id, g.slug FROM thread_tags tt \
+     JOIN tags g ON g.id = tt.tag_id ORDER BY tt.thread_id, g.slug";
+pub const EXPORT_POSTS: &str = "SELECT p.id, p.thread_id, u.username, p.created_at, p.body_md \
+     FROM posts p JOIN users u ON u.id = p.author_id ORDER BY p.thread_id, p.position";
+pub const EXPORT_BOOSTS: &str = "SELECT b.post_id, u.username, b.created_at FROM boosts b \
+     JOIN users u ON u.id = b.user_id ORDER BY b.post_id, b.created_at, u.username_key";
+pub const EXPORT_REVISIONS: &str = "SELECT r.post_id, r.created_at, u.username, r.reason, r.body_md \
+     FROM post_revisions r JOIN users u ON u.id = r.author_id ORDER BY r.post_id, r.revision";
+
+// ---- archive import ----
+
+pub const INSERT_AREA: &str =
+    "INSERT INTO areas (slug, name, description, position) VALUES (?1, ?2, ?3, ?4) RETURNING id";
+pub const INSERT_SUBTOPIC: &str = "INSERT INTO subtopics (area_id, slug, name, description, docs_url, position) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+pub const INSERT_TAG: &str =
+    "INSERT INTO tags (slug, name, description) VALUES (?1, ?2, ?3) RETURNING id";
+pub const INSERT_USER: &str = "INSERT INTO users (username, username_key, display_name, role, staff_title, \
+     signature_md, signature_html, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
+pub const INSERT_THREAD: &str = "INSERT INTO threads (id, subtopic_id, slug, title, kind, author_id, excerpt, \
+     created_at, last_activity_at, last_poster_id, pin_scope, locked_at, locked_by, lock_reason, \
+     accepted_post_id, recommended_post_id, staff_answered, reply_count, boost_count, view_count) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+pub const INSERT_THREAD_TAG: &str =
+    "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at) VALUES (?1, ?2, ?3)";
+pub const INSERT_POST: &str = "INSERT INTO posts (id, thread_id, position, author_id, body_md, body_html, \
+     created_at, edited_at, boost_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision, author_id, created_at, \
+     reason, body_md) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+pub const INSERT_BOOST: &str =
+    "INSERT INTO boosts (post_id, user_id, created_at) VALUES (?1, ?2, ?3)";
+pub const COUNT_CONTENT: &str =
+    "SELECT (SELECT COUNT(*) FROM areas) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads)";
