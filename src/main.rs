@@ -1,1 +1,86 @@
-fn main(){}
+//! The `agora` binary: parses the command line and runs the chosen command.
+
+use agora::cli::{Cli, Command, ConfigCommand, ServeArgs};
+use agora::config;
+use agora::services::archive;
+use agora_store::{Store, StoreOptions};
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    if let Command::Config {
+        command: ConfigCommand::Example,
+    } = command
+    {
+        print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
+    let mut config = cli.global.load_config()?;
+    match command {
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen {
+                config.listen = listen;
+            }
+            if args.no_demo {
+                config.demo = false;
+            }
+            agora::server::serve(config).await
+        }
+        Command::Import { file } => {
+            let store = open_store(&config).await?;
+            let stats = archive::import_file(&store, &file).await?;
+            store.close().await?;
+            eprintln!(
+                "imported {} users, {} threads and {} posts from {}",
+                stats.users,
+                stats.threads,
+                stats.posts,
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Export { file } => {
+            let store = open_store(&config).await?;
+            let posts = archive::export_file(&store, &file).await?;
+            eprintln!("exported {posts} posts to {}", file.display());
+            Ok(())
+        }
+        Command::Config { .. } => Ok(()),
+    }
+}
+
+async fn open_store(config: &config::Config) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        read_connections: 1,
+        synchronous: config.database.synchronous,
+    };
+    Ok(Store::open(&config.database()?, options).await?)
+}

@@ -212,7 +212,8 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .id_prefix(Some(ID_PREFIX))
             .attribute_filter(|element, attribute, value| match (element, attribute) {
                 (_, "class") => {
-                    let kept: Vec<&str> = value.split_whitespace().filter(|c| keep_class(c)).collect();
+                    let kept: Vec<&str> =
+                        value.split_whitespace().filter(|c| keep_class(c)).collect();
                     (!kept.is_empty()).then(|| Cow::Owned(kept.join(" ")))
                 }
                 // Task-list checkboxes only, and never clickable.
@@ -240,7 +241,10 @@ mod tests {
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("type=\"checkbox\""), "{html}");
         assert!(html.contains("disabled"), "{html}");
-        assert!(html.contains("<a href=\"https://example.com\" rel=\"nofollow ugc noopener\">"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://example.com\" rel=\"nofollow ugc noopener\">"),
+            "{html}"
+        );
         assert!(html.contains("<del>old</del>"), "{html}");
         assert!(html.contains("id=\"user-content-fn-1\""), "{html}");
         assert!(html.contains("href=\"#user-content-fn-1\""), "{html}");
@@ -249,7 +253,10 @@ mod tests {
     #[test]
     fn fenced_code_is_highlighted_with_classes() {
         let html = render("```rust\nfn main() { let x = 1; }\n```\n");
-        assert!(html.contains("<pre><code class=\"language-rust\">"), "{html}");
+        assert!(
+            html.contains("<pre><code class=\"language-rust\">"),
+            "{html}"
+        );
         assert!(html.contains("class=\"hl-"), "{html}");
         assert!(!html.contains("style="), "{html}");
     }
@@ -272,11 +279,21 @@ mod tests {
         ] {
             let html = render(input);
             // Escaped text is harmless; what matters is what stands inside real tags.
-            for tag in html.split('<').skip(1).filter_map(|rest| rest.split_once('>').map(|(t, _)| t)) {
+            for tag in html
+                .split('<')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('>').map(|(t, _)| t))
+            {
                 let tag = tag.to_ascii_lowercase();
                 assert!(!tag.starts_with("script"), "{input} -> {html}");
-                assert!(!tag.contains("javascript:") && !tag.contains("data:"), "{input} -> {html}");
-                assert!(!tag.split_whitespace().any(|attr| attr.starts_with("on")), "{input} -> {html}");
+                assert!(
+                    !tag.contains("javascript:") && !tag.contains("data:"),
+                    "{input} -> {html}"
+                );
+                assert!(
+                    !tag.split_whitespace().any(|attr| attr.starts_with("on")),
+                    "{input} -> {html}"
+                );
             }
         }
     }
@@ -289,7 +306,9 @@ mod tests {
 
     #[test]
     fn plain_text_skips_code_blocks_and_collapses_space() {
-        let text = plain_text("# Title\n\nSome *emphasis* and `code`.\n\n```\nhidden()\n```\n\n- one\n- two\n");
+        let text = plain_text(
+            "# Title\n\nSome *emphasis* and `code`.\n\n```\nhidden()\n```\n\n- one\n- two\n",
+        );
         assert_eq!(text, "Title Some emphasis and code. one two");
     }
 

@@ -209,7 +209,10 @@ impl Archive {
                 return Err(err(format!("{path}.slug"), "must be a slug (a-z, 0-9, -)"));
             }
             if !area_slugs.insert(area.slug.as_str()) {
-                return Err(err(format!("{path}.slug"), format!("{:?} is used twice", area.slug)));
+                return Err(err(
+                    format!("{path}.slug"),
+                    format!("{:?} is used twice", area.slug),
+                ));
             }
             check_len(&format!("{path}.name"), &area.name, 1, 100)?;
             for (j, sub) in area.subtopics.iter().enumerate() {
@@ -221,10 +224,16 @@ impl Archive {
                 if let Some(url) = &sub.docs_url
                     && !(url.starts_with("https://") || url.starts_with("http://"))
                 {
-                    return Err(err(format!("{path}.docs_url"), "must start with https:// or http://"));
+                    return Err(err(
+                        format!("{path}.docs_url"),
+                        "must start with https:// or http://",
+                    ));
                 }
                 if !subtopics.insert(format!("{}/{}", area.slug, sub.slug)) {
-                    return Err(err(format!("{path}.slug"), format!("{:?} is used twice in this area", sub.slug)));
+                    return Err(err(
+                        format!("{path}.slug"),
+                        format!("{:?} is used twice in this area", sub.slug),
+                    ));
                 }
             }
         }
@@ -235,7 +244,10 @@ impl Archive {
                 return Err(err(format!("{path}.slug"), "must be a slug (a-z, 0-9, -)"));
             }
             if !tags.insert(tag.slug.as_str()) {
-                return Err(err(format!("{path}.slug"), format!("{:?} is used twice", tag.slug)));
+                return Err(err(
+                    format!("{path}.slug"),
+                    format!("{:?} is used twice", tag.slug),
+                ));
             }
             check_len(&format!("{path}.name"), &tag.name, 1, 50)?;
         }
@@ -248,10 +260,16 @@ impl Archive {
                     "must be 1–40 letters, digits, '_', '-' or '.'",
                 ));
             }
-            if users.insert(username_key(&user.username), user.role).is_some() {
+            if users
+                .insert(username_key(&user.username), user.role)
+                .is_some()
+            {
                 return Err(err(
                     format!("{path}.username"),
-                    format!("{:?} is used twice (names are unique regardless of case)", user.username),
+                    format!(
+                        "{:?} is used twice (names are unique regardless of case)",
+                        user.username
+                    ),
                 ));
             }
             check_len(&format!("{path}.display_name"), &user.display_name, 1, 80)?;
@@ -269,17 +287,26 @@ impl Archive {
         for (i, thread) in self.threads.iter().enumerate() {
             let path = format!("threads[{i}]");
             if thread.id < 1 || !thread_ids.insert(thread.id) {
-                return Err(err(format!("{path}.id"), format!("{} is not a new id ≥ 1", thread.id)));
+                return Err(err(
+                    format!("{path}.id"),
+                    format!("{} is not a new id ≥ 1", thread.id),
+                ));
             }
             if !subtopics.contains(&thread.subtopic) {
                 return Err(err(
                     format!("{path}.subtopic"),
-                    format!("no subtopic {:?} (write it as \"area-slug/subtopic-slug\")", thread.subtopic),
+                    format!(
+                        "no subtopic {:?} (write it as \"area-slug/subtopic-slug\")",
+                        thread.subtopic
+                    ),
                 ));
             }
             check_len(&format!("{path}.title"), thread.title.trim(), 1, 300)?;
             if thread.tags.len() > MAX_TAGS {
-                return Err(err(format!("{path}.tags"), format!("at most {MAX_TAGS} tags")));
+                return Err(err(
+                    format!("{path}.tags"),
+                    format!("at most {MAX_TAGS} tags"),
+                ));
             }
             let mut seen_tags = HashSet::new();
             for (t, tag) in thread.tags.iter().enumerate() {
@@ -287,7 +314,10 @@ impl Archive {
                     return Err(err(format!("{path}.tags[{t}]"), format!("no tag {tag:?}")));
                 }
                 if !seen_tags.insert(tag) {
-                    return Err(err(format!("{path}.tags[{t}]"), format!("{tag:?} is listed twice")));
+                    return Err(err(
+                        format!("{path}.tags[{t}]"),
+                        format!("{tag:?} is listed twice"),
+                    ));
                 }
             }
             if thread.views < 0 {
@@ -297,14 +327,20 @@ impl Archive {
                 known_user(format!("{path}.locked.by"), &lock.by)?;
             }
             if thread.posts.is_empty() {
-                return Err(err(format!("{path}.posts"), "a thread needs its opening post"));
+                return Err(err(
+                    format!("{path}.posts"),
+                    "a thread needs its opening post",
+                ));
             }
             let mut previous = None;
             let mut reply_ids = HashSet::new();
             for (p, post) in thread.posts.iter().enumerate() {
                 let path = format!("{path}.posts[{p}]");
                 if post.id < 1 || !post_ids.insert(post.id) {
-                    return Err(err(format!("{path}.id"), format!("{} is not a new id ≥ 1", post.id)));
+                    return Err(err(
+                        format!("{path}.id"),
+                        format!("{} is not a new id ≥ 1", post.id),
+                    ));
                 }
                 if p > 0 {
                     reply_ids.insert(post.id);
@@ -312,7 +348,10 @@ impl Archive {
                 known_user(format!("{path}.author"), &post.author)?;
                 check_len(&format!("{path}.body"), &post.body, 1, MAX_BODY_CHARS)?;
                 if previous.is_some_and(|prev| post.created_at < prev) {
-                    return Err(err(format!("{path}.created_at"), "is before the previous post's"));
+                    return Err(err(
+                        format!("{path}.created_at"),
+                        "is before the previous post's",
+                    ));
                 }
                 previous = Some(post.created_at);
                 let mut boosters = HashSet::new();
@@ -323,7 +362,10 @@ impl Archive {
                         return Err(err(bpath, "authors cannot boost their own posts"));
                     }
                     if !boosters.insert(username_key(&boost.user)) {
-                        return Err(err(bpath, format!("{:?} boosts this post twice", boost.user)));
+                        return Err(err(
+                            bpath,
+                            format!("{:?} boosts this post twice", boost.user),
+                        ));
                     }
                 }
                 if let Some(first) = post.revisions.first() {
@@ -345,7 +387,10 @@ impl Archive {
                     known_user(format!("{rpath}.author"), &rev.author)?;
                     check_len(&format!("{rpath}.body"), &rev.body, 1, MAX_BODY_CHARS)?;
                     if r > 0 && rev.created_at <= post.revisions[r - 1].created_at {
-                        return Err(err(format!("{rpath}.created_at"), "must be after the previous revision's"));
+                        return Err(err(
+                            format!("{rpath}.created_at"),
+                            "must be after the previous revision's",
+                        ));
                     }
                 }
                 if let Some(last) = post.revisions.last()
@@ -364,11 +409,17 @@ impl Archive {
                 if let Some(id) = id
                     && !reply_ids.contains(&id)
                 {
-                    return Err(err(format!("{path}.{field}"), format!("{id} is not a reply in this thread")));
+                    return Err(err(
+                        format!("{path}.{field}"),
+                        format!("{id} is not a reply in this thread"),
+                    ));
                 }
             }
             if thread.accepted_post_id.is_some() && thread.kind != ThreadKind::Question {
-                return Err(err(format!("{path}.accepted_post_id"), "only questions have accepted answers"));
+                return Err(err(
+                    format!("{path}.accepted_post_id"),
+                    "only questions have accepted answers",
+                ));
             }
         }
         Ok(())
@@ -445,13 +496,19 @@ mod tests {
         );
         let mut a = small();
         a.threads[0].tags = vec!["nope".into()];
-        assert_eq!(a.validate().map_err(|e| e.path), Err("threads[0].tags[0]".to_string()));
+        assert_eq!(
+            a.validate().map_err(|e| e.path),
+            Err("threads[0].tags[0]".to_string())
+        );
         let mut a = small();
         a.threads[0].posts[0].boosts.push(Boost {
             user: "ANN".into(),
             at: ts("2025-01-03T00:00:00Z"),
         });
-        assert_eq!(a.validate().map_err(|e| e.path), Err("threads[0].posts[0].boosts[0].user".to_string()));
+        assert_eq!(
+            a.validate().map_err(|e| e.path),
+            Err("threads[0].posts[0].boosts[0].user".to_string())
+        );
         let mut a = small();
         a.version = 2;
         assert!(a.validate().is_err());

@@ -113,7 +113,11 @@ pub fn slugify(title: &str) -> String {
             break;
         }
     }
-    if slug.is_empty() { "thread".to_string() } else { slug }
+    if slug.is_empty() {
+        "thread".to_string()
+    } else {
+        slug
+    }
 }
 
 /// The store: one interface, one implementation per backend.
@@ -151,7 +155,9 @@ impl Store {
                 })
                 .await
                 .map_err(|e| StoreError::Internal(e.to_string()))??;
-                Ok(Self { backend: Backend::Sqlite(db) })
+                Ok(Self {
+                    backend: Backend::Sqlite(db),
+                })
             }
         }
     }
@@ -172,7 +178,11 @@ impl Store {
         read!(self, |conn| sqlite::areas(conn))
     }
 
-    pub async fn subtopic(&self, area: &str, subtopic: &str) -> Result<Option<SubtopicRow>, StoreError> {
+    pub async fn subtopic(
+        &self,
+        area: &str,
+        subtopic: &str,
+    ) -> Result<Option<SubtopicRow>, StoreError> {
         let (area, subtopic) = (area.to_string(), subtopic.to_string());
         read!(self, |conn| sqlite::subtopic(conn, &area, &subtopic))
     }
@@ -198,10 +208,15 @@ impl Store {
 
     /// The pinned threads (when the query shows them apart) and one page of a listing,
     /// read in one go.
-    pub async fn listing(&self, query: ListingQuery) -> Result<(Vec<ThreadSummary>, ListingPage), StoreError> {
+    pub async fn listing(
+        &self,
+        query: ListingQuery,
+    ) -> Result<(Vec<ThreadSummary>, ListingPage), StoreError> {
         read!(self, |conn| {
             let pinned = match query.scope {
-                ListingScope::Subtopic(id) if query.pins_apart() && query.page == 1 => sqlite::pinned(conn, id)?,
+                ListingScope::Subtopic(id) if query.pins_apart() && query.page == 1 => {
+                    sqlite::pinned(conn, id)?
+                }
                 _ => Vec::new(),
             };
             Ok((pinned, sqlite::listing(conn, &query)?))
@@ -220,7 +235,9 @@ impl Store {
         to: i64,
     ) -> Result<Option<(ThreadRow, Vec<PostRow>)>, StoreError> {
         read!(self, |conn| {
-            let Some(thread) = sqlite::thread(conn, id)? else { return Ok(None) };
+            let Some(thread) = sqlite::thread(conn, id)? else {
+                return Ok(None);
+            };
             let posts = sqlite::posts(conn, id, from, to)?;
             Ok(Some((thread, posts)))
         })
@@ -256,9 +273,14 @@ impl Store {
         archive: Arc<Archive>,
         progress: Arc<dyn Fn(u64) + Send + Sync>,
     ) -> Result<ImportStats, StoreError> {
-        archive.validate().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        archive
+            .validate()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         match &self.backend {
-            Backend::Sqlite(db) => db.write(move |tx| sqlite::import(tx, &archive, progress.as_ref())).await,
+            Backend::Sqlite(db) => {
+                db.write(move |tx| sqlite::import(tx, &archive, progress.as_ref()))
+                    .await
+            }
         }
     }
 
@@ -287,19 +309,28 @@ mod tests {
     #[test]
     fn slugs_keep_every_script() {
         assert_eq!(slugify("Ping without CFSockets"), "ping-without-cfsockets");
-        assert_eq!(slugify("iPhone App 进行网络请求的时候出错"), "iphone-app-进行网络请求的时候出错");
+        assert_eq!(
+            slugify("iPhone App 进行网络请求的时候出错"),
+            "iphone-app-进行网络请求的时候出错"
+        );
         assert_eq!(slugify("  --  "), "thread");
         assert_eq!(slugify("A  \"quoted\"  title?"), "a-quoted-title");
     }
 
     #[test]
     fn database_urls() {
-        assert_eq!(DatabaseUrl::parse("x.db").ok(), Some(DatabaseUrl::Sqlite("x.db".into())));
+        assert_eq!(
+            DatabaseUrl::parse("x.db").ok(),
+            Some(DatabaseUrl::Sqlite("x.db".into()))
+        );
         assert_eq!(
             DatabaseUrl::parse("sqlite:///tmp/a.db").ok(),
             Some(DatabaseUrl::Sqlite("/tmp/a.db".into()))
         );
-        let err = DatabaseUrl::parse("mysql://x").err().map(|e| e.to_string()).unwrap_or_default();
+        let err = DatabaseUrl::parse("mysql://x")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("mysql") && err.contains("sqlite://"), "{err}");
     }
 }

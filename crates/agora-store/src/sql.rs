@@ -126,7 +126,11 @@ pub fn listing(q: &ListingQuery) -> String {
     };
     let col = sort_column(q.sort);
     let filter = filter_clause(q.filter);
-    let pins = if q.pins_apart() { " AND t.pin_scope IS NULL" } else { "" };
+    let pins = if q.pins_apart() {
+        " AND t.pin_scope IS NULL"
+    } else {
+        ""
+    };
     let inner = match q.scope {
         ListingScope::Subtopic(_) => format!(
             "SELECT t.id FROM threads t WHERE t.subtopic_id = ?1{pins}{filter} \
@@ -136,10 +140,12 @@ pub fn listing(q: &ListingQuery) -> String {
             "SELECT t.id FROM threads t WHERE t.author_id = ?1{filter} \
              ORDER BY t.{col} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
         ),
-        ListingScope::Tag(_) if q.sort == SortKey::Activity && q.filter == ListingFilter::All => format!(
-            "SELECT tt.thread_id AS id FROM thread_tags tt WHERE tt.tag_id = ?1 \
+        ListingScope::Tag(_) if q.sort == SortKey::Activity && q.filter == ListingFilter::All => {
+            format!(
+                "SELECT tt.thread_id AS id FROM thread_tags tt WHERE tt.tag_id = ?1 \
              ORDER BY tt.last_activity_at {dir}, tt.thread_id {dir} LIMIT ?2 OFFSET ?3"
-        ),
+            )
+        }
         ListingScope::Tag(_) => format!(
             "SELECT t.id FROM thread_tags tt JOIN threads t ON t.id = tt.thread_id \
              WHERE tt.tag_id = ?1{filter} ORDER BY t.{col} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
@@ -158,9 +164,9 @@ pub const TAGS_OF_THREADS_SUFFIX: &str = " ORDER BY tt.thread_id, g.slug";
 
 // ---- archive export: everything, in the archive's fixed order ----
 
-pub const EXPORT_AREAS: &str = "SELECT id, slug, name, description FROM areas ORDER BY position, id";
-pub const EXPORT_SUBTOPICS: &str =
-    "SELECT area_id, slug, name, description, docs_url FROM subtopics ORDER BY area_id, position, id";
+pub const EXPORT_AREAS: &str =
+    "SELECT id, slug, name, description FROM areas ORDER BY position, id";
+pub const EXPORT_SUBTOPICS: &str = "SELECT area_id, slug, name, description, docs_url FROM subtopics ORDER BY area_id, position, id";
 pub const EXPORT_TAGS: &str = "SELECT slug, name, description FROM tags ORDER BY slug";
 pub const EXPORT_USERS: &str = "SELECT username, display_name, role, staff_title, signature_md, created_at \
      FROM users ORDER BY username_key";
@@ -199,5 +205,4 @@ pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision
      reason, body_md) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const INSERT_BOOST: &str =
     "INSERT INTO boosts (post_id, user_id, created_at) VALUES (?1, ?2, ?3)";
-pub const COUNT_CONTENT: &str =
-    "SELECT (SELECT COUNT(*) FROM areas) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads)";
+pub const COUNT_CONTENT: &str = "SELECT (SELECT COUNT(*) FROM areas) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads)";

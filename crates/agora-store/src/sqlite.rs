@@ -60,7 +60,8 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file, switches it to WAL and applies migrations.
     pub fn open(path: &Path, readers: usize, synchronous: Synchronous) -> Result<Self, StoreError> {
         let mut writer = Connection::open(path)?;
-        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Config(format!(
                 "{} could not be switched to WAL mode (it is in {mode} mode)",
@@ -76,7 +77,9 @@ impl SqliteStore {
         for _ in 0..readers {
             let conn = Connection::open_with_flags(
                 path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
             )?;
             configure(&conn, synchronous)?;
             pool.push(conn);
@@ -158,8 +161,9 @@ fn ts(v: i64) -> Timestamp {
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(text: String) -> rusqlite::Result<T> {
-    text.parse()
-        .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
 }
 
 fn read_user_brief(row: &Row<'_>, at: usize) -> rusqlite::Result<UserBrief> {
@@ -251,7 +255,13 @@ fn attach_tags(conn: &Connection, threads: &mut [ThreadSummary]) -> Result<(), S
     let ids: Vec<i64> = threads.iter().map(|t| t.id.0).collect();
     let mut by_thread: HashMap<i64, Vec<TagBrief>> = HashMap::new();
     let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |row| {
-        Ok((row.get::<_, i64>(0)?, TagBrief { slug: row.get(1)?, name: row.get(2)? }))
+        Ok((
+            row.get::<_, i64>(0)?,
+            TagBrief {
+                slug: row.get(1)?,
+                name: row.get(2)?,
+            },
+        ))
     })?;
     for row in rows {
         let (id, tag) = row?;
@@ -291,7 +301,11 @@ pub(crate) fn areas(conn: &Connection) -> Result<Vec<AreaRow>, StoreError> {
     Ok(areas)
 }
 
-pub(crate) fn subtopic(conn: &Connection, area: &str, sub: &str) -> Result<Option<SubtopicRow>, StoreError> {
+pub(crate) fn subtopic(
+    conn: &Connection,
+    area: &str,
+    sub: &str,
+) -> Result<Option<SubtopicRow>, StoreError> {
     Ok(conn
         .prepare_cached(&sql::subtopic_by_slugs())?
         .query_row(params![area, sub], read_subtopic)
@@ -299,7 +313,10 @@ pub(crate) fn subtopic(conn: &Connection, area: &str, sub: &str) -> Result<Optio
 }
 
 pub(crate) fn tag(conn: &Connection, slug: &str) -> Result<Option<TagRow>, StoreError> {
-    Ok(conn.prepare_cached(sql::TAG_BY_SLUG)?.query_row([slug], read_tag).optional()?)
+    Ok(conn
+        .prepare_cached(sql::TAG_BY_SLUG)?
+        .query_row([slug], read_tag)
+        .optional()?)
 }
 
 pub(crate) fn tags(conn: &Connection) -> Result<Vec<TagRow>, StoreError> {
@@ -324,7 +341,10 @@ pub(crate) fn user(conn: &Connection, username: &str) -> Result<Option<UserRow>,
         .optional()?)
 }
 
-pub(crate) fn pinned(conn: &Connection, subtopic: SubtopicId) -> Result<Vec<ThreadSummary>, StoreError> {
+pub(crate) fn pinned(
+    conn: &Connection,
+    subtopic: SubtopicId,
+) -> Result<Vec<ThreadSummary>, StoreError> {
     let mut threads: Vec<ThreadSummary> = conn
         .prepare_cached(&sql::pinned())?
         .query_map([subtopic.0], read_summary)?
@@ -371,7 +391,12 @@ pub(crate) fn thread(conn: &Connection, id: ThreadId) -> Result<Option<ThreadRow
     Ok(Some(row))
 }
 
-pub(crate) fn posts(conn: &Connection, thread: ThreadId, from: i64, to: i64) -> Result<Vec<PostRow>, StoreError> {
+pub(crate) fn posts(
+    conn: &Connection,
+    thread: ThreadId,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PostRow>, StoreError> {
     Ok(conn
         .prepare_cached(&sql::posts_range())?
         .query_map(params![thread.0, from, to], read_post)?
@@ -379,7 +404,10 @@ pub(crate) fn posts(conn: &Connection, thread: ThreadId, from: i64, to: i64) -> 
 }
 
 pub(crate) fn post(conn: &Connection, id: PostId) -> Result<Option<PostRow>, StoreError> {
-    Ok(conn.prepare_cached(&sql::post_by_id())?.query_row([id.0], read_post).optional()?)
+    Ok(conn
+        .prepare_cached(&sql::post_by_id())?
+        .query_row([id.0], read_post)
+        .optional()?)
 }
 
 pub(crate) fn revisions(conn: &Connection, post: PostId) -> Result<Vec<RevisionRow>, StoreError> {
@@ -398,11 +426,15 @@ pub(crate) fn revisions(conn: &Connection, post: PostId) -> Result<Vec<RevisionR
 }
 
 pub(crate) fn change_head(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.prepare_cached(sql::CHANGE_HEAD)?.query_row([], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached(sql::CHANGE_HEAD)?
+        .query_row([], |r| r.get(0))?)
 }
 
 pub(crate) fn is_empty(conn: &Connection) -> Result<bool, StoreError> {
-    let count: i64 = conn.prepare_cached(sql::COUNT_CONTENT)?.query_row([], |r| r.get(0))?;
+    let count: i64 = conn
+        .prepare_cached(sql::COUNT_CONTENT)?
+        .query_row([], |r| r.get(0))?;
     Ok(count == 0)
 }
 
@@ -448,7 +480,14 @@ pub(crate) fn import(
         )?;
         for (position, sub) in area.subtopics.iter().enumerate() {
             let id: i64 = tx.prepare_cached(sql::INSERT_SUBTOPIC)?.query_row(
-                params![area_id, sub.slug, sub.name, sub.description, sub.docs_url, position as i64],
+                params![
+                    area_id,
+                    sub.slug,
+                    sub.name,
+                    sub.description,
+                    sub.docs_url,
+                    position as i64
+                ],
                 |r| r.get(0),
             )?;
             subtopic_ids.insert(format!("{}/{}", area.slug, sub.slug), id);
@@ -488,7 +527,10 @@ pub(crate) fn import(
     let mut stats = ImportStats::default();
     for thread in &archive.threads {
         let (Some(first), Some(last)) = (thread.posts.first(), thread.posts.last()) else {
-            return Err(StoreError::Invalid(format!("thread {} has no posts", thread.id)));
+            return Err(StoreError::Invalid(format!(
+                "thread {} has no posts",
+                thread.id
+            )));
         };
         let subtopic_id = *subtopic_ids
             .get(&thread.subtopic)
@@ -526,8 +568,11 @@ pub(crate) fn import(
             let tag_id = tag_ids
                 .get(tag.as_str())
                 .ok_or_else(|| StoreError::Invalid(format!("no tag {tag:?}")))?;
-            tx.prepare_cached(sql::INSERT_THREAD_TAG)?
-                .execute(params![thread.id, tag_id, last.created_at.micros()])?;
+            tx.prepare_cached(sql::INSERT_THREAD_TAG)?.execute(params![
+                thread.id,
+                tag_id,
+                last.created_at.micros()
+            ])?;
         }
         for (position, post) in thread.posts.iter().enumerate() {
             let (post_author, _) = user_id(&post.author)?;
@@ -558,8 +603,11 @@ pub(crate) fn import(
             }
             for boost in &post.boosts {
                 let (booster, _) = user_id(&boost.user)?;
-                tx.prepare_cached(sql::INSERT_BOOST)?
-                    .execute(params![post.id, booster, boost.at.micros()])?;
+                tx.prepare_cached(sql::INSERT_BOOST)?.execute(params![
+                    post.id,
+                    booster,
+                    boost.at.micros()
+                ])?;
             }
             stats.posts += 1;
         }
@@ -579,24 +627,30 @@ pub(crate) fn export(conn: &Connection) -> Result<Archive, StoreError> {
     let mut out = Archive::empty();
     let mut area_index: HashMap<i64, usize> = HashMap::new();
     for row in conn.prepare(sql::EXPORT_AREAS)?.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, archive::Area {
-            slug: r.get(1)?,
-            name: r.get(2)?,
-            description: r.get(3)?,
-            subtopics: Vec::new(),
-        }))
+        Ok((
+            r.get::<_, i64>(0)?,
+            archive::Area {
+                slug: r.get(1)?,
+                name: r.get(2)?,
+                description: r.get(3)?,
+                subtopics: Vec::new(),
+            },
+        ))
     })? {
         let (id, area) = row?;
         area_index.insert(id, out.areas.len());
         out.areas.push(area);
     }
     for row in conn.prepare(sql::EXPORT_SUBTOPICS)?.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, archive::Subtopic {
-            slug: r.get(1)?,
-            name: r.get(2)?,
-            description: r.get(3)?,
-            docs_url: r.get(4)?,
-        }))
+        Ok((
+            r.get::<_, i64>(0)?,
+            archive::Subtopic {
+                slug: r.get(1)?,
+                name: r.get(2)?,
+                description: r.get(3)?,
+                docs_url: r.get(4)?,
+            },
+        ))
     })? {
         let (area_id, sub) = row?;
         if let Some(&i) = area_index.get(&area_id) {
@@ -605,7 +659,13 @@ pub(crate) fn export(conn: &Connection) -> Result<Archive, StoreError> {
     }
     out.tags = conn
         .prepare(sql::EXPORT_TAGS)?
-        .query_map([], |r| Ok(archive::Tag { slug: r.get(0)?, name: r.get(1)?, description: r.get(2)? }))?
+        .query_map([], |r| {
+            Ok(archive::Tag {
+                slug: r.get(0)?,
+                name: r.get(1)?,
+                description: r.get(2)?,
+            })
+        })?
         .collect::<Result<_, _>>()?;
     out.users = conn
         .prepare(sql::EXPORT_USERS)?
@@ -628,7 +688,11 @@ pub(crate) fn export(conn: &Connection) -> Result<Archive, StoreError> {
         let locked_by: Option<String> = r.get(7)?;
         let lock_reason: Option<String> = r.get(8)?;
         let locked = match (locked_at, locked_by) {
-            (Some(at), Some(by)) => Some(archive::Lock { at: ts(at), by, reason: lock_reason.unwrap_or_default() }),
+            (Some(at), Some(by)) => Some(archive::Lock {
+                at: ts(at),
+                by,
+                reason: lock_reason.unwrap_or_default(),
+            }),
             _ => None,
         };
         Ok(archive::Thread {
@@ -661,15 +725,18 @@ pub(crate) fn export(conn: &Connection) -> Result<Archive, StoreError> {
     }
     let mut post_index: HashMap<i64, (usize, usize)> = HashMap::new();
     for row in conn.prepare(sql::EXPORT_POSTS)?.query_map([], |r| {
-        Ok((r.get::<_, i64>(1)?, archive::Post {
-            id: r.get(0)?,
-            author: r.get(2)?,
-            created_at: ts(r.get(3)?),
-            body: r.get(4)?,
-            boosts: Vec::new(),
-            revisions: Vec::new(),
-            body_html: String::new(),
-        }))
+        Ok((
+            r.get::<_, i64>(1)?,
+            archive::Post {
+                id: r.get(0)?,
+                author: r.get(2)?,
+                created_at: ts(r.get(3)?),
+                body: r.get(4)?,
+                boosts: Vec::new(),
+                revisions: Vec::new(),
+                body_html: String::new(),
+            },
+        ))
     })? {
         let (thread, post) = row?;
         if let Some(&i) = thread_index.get(&thread) {
@@ -678,7 +745,13 @@ pub(crate) fn export(conn: &Connection) -> Result<Archive, StoreError> {
         }
     }
     for row in conn.prepare(sql::EXPORT_BOOSTS)?.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, archive::Boost { user: r.get(1)?, at: ts(r.get(2)?) }))
+        Ok((
+            r.get::<_, i64>(0)?,
+            archive::Boost {
+                user: r.get(1)?,
+                at: ts(r.get(2)?),
+            },
+        ))
     })? {
         let (post, boost) = row?;
         if let Some(&(t, p)) = post_index.get(&post) {
@@ -686,12 +759,15 @@ pub(crate) fn export(conn: &Connection) -> Result<Archive, StoreError> {
         }
     }
     for row in conn.prepare(sql::EXPORT_REVISIONS)?.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, archive::Revision {
-            created_at: ts(r.get(1)?),
-            author: r.get(2)?,
-            reason: r.get(3)?,
-            body: r.get(4)?,
-        }))
+        Ok((
+            r.get::<_, i64>(0)?,
+            archive::Revision {
+                created_at: ts(r.get(1)?),
+                author: r.get(2)?,
+                reason: r.get(3)?,
+                body: r.get(4)?,
+            },
+        ))
     })? {
         let (post, rev) = row?;
         if let Some(&(t, p)) = post_index.get(&post) {

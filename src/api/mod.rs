@@ -1,0 +1,182 @@
+//! JSON API v1: the same reads as the pages, the same views, documented by an OpenAPI 3.1
+//! document generated from these handlers (`/api/v1/openapi.json`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+
+use crate::app::AppState;
+use crate::error::{ApiError, AppError, ErrorBody};
+use crate::services::read::{self, ListingParams, RawListingParams, RawPageParam};
+use crate::views::*;
+use crate::web::{cached, parse_post_id, parse_thread_id};
+
+const JSON: &str = "application/json";
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
+    serde_json::to_string(value).map_err(|e| AppError::Internal(e.into()))
+}
+
+fn key(uri: &Uri) -> String {
+    uri.path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Agora API",
+        version = "1",
+        description = "Read the forum: areas, listings, threads, users and revisions. Errors are JSON with a stable `code`."
+    ),
+    paths(areas, subtopic_threads, tag_threads, tags, thread, user, revisions),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document, built once.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_string())
+}
+
+pub async fn openapi(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        Ok(openapi_json())
+    })
+    .await?)
+}
+
+/// Areas with their subtopics.
+#[utoipa::path(get, path = "/api/v1/areas", tag = "forum",
+    responses((status = 200, body = HomeView)))]
+pub async fn areas(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        to_json(&read::home(&state).await?)
+    })
+    .await?)
+}
+
+/// One page of a subtopic's threads, pinned threads first on page 1 of the default sort.
+#[utoipa::path(get, path = "/api/v1/topics/{area}/{subtopic}/threads", tag = "forum",
+    params(("area" = String, Path), ("subtopic" = String, Path), RawListingParams),
+    responses((status = 200, body = SubtopicPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn subtopic_threads(
+    State(state): State<AppState>,
+    Path((area, sub)): Path<(String, String)>,
+    Query(raw): Query<RawListingParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = ListingParams::parse(&raw)?;
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        to_json(&read::subtopic_page(&state, &area, &sub, params).await?)
+    })
+    .await?)
+}
+
+/// One page of a tag's threads.
+#[utoipa::path(get, path = "/api/v1/tags/{tag}/threads", tag = "forum",
+    params(("tag" = String, Path), RawListingParams),
+    responses((status = 200, body = TagPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn tag_threads(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(raw): Query<RawListingParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = ListingParams::parse(&raw)?;
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        to_json(&read::tag_page(&state, &slug, params).await?)
+    })
+    .await?)
+}
+
+/// Every tag.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "forum", responses((status = 200, body = Vec<TagView>)))]
+pub async fn tags(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        to_json(&read::tags(&state).await?)
+    })
+    .await?)
+}
+
+/// A thread and one page (50) of its posts.
+#[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "forum",
+    params(("id" = i64, Path), RawPageParam),
+    responses((status = 200, body = ThreadPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn thread(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(raw): Query<RawPageParam>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let id = parse_thread_id(&id)?;
+    let page = read::parse_page(&raw.page)?;
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        to_json(&read::thread_page(&state, id, page).await?)
+    })
+    .await?)
+}
+
+/// A user's profile and the threads they started.
+#[utoipa::path(get, path = "/api/v1/users/{username}", tag = "forum",
+    params(("username" = String, Path), RawListingParams),
+    responses((status = 200, body = UserPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn user(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(raw): Query<RawListingParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = ListingParams::parse(&raw)?;
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        to_json(&read::user_page(&state, &name, params).await?)
+    })
+    .await?)
+}
+
+/// Every revision of a post, newest first, with diffs.
+#[utoipa::path(get, path = "/api/v1/posts/{id}/revisions", tag = "forum",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = RevisionsPageView), (status = 404, body = ErrorBody)))]
+pub async fn revisions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let id = parse_post_id(&id)?;
+    Ok(cached(&state, &headers, key(&uri), JSON, || async {
+        to_json(&read::revisions_page(&state, id).await?)
+    })
+    .await?)
+}
+
+/// Anything else under /api: a JSON 404.
+pub async fn not_found(uri: Uri) -> Response {
+    ApiError(AppError::not_found(format!(
+        "There is no API endpoint at {}.",
+        uri.path()
+    )))
+    .into_response()
+}

@@ -1,0 +1,92 @@
+//! The command line: `agora [serve]`, `agora import FILE`, `agora export FILE`,
+//! `agora config example`. Flags override the config file; `AGORA_*` variables stand in for
+//! flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agora",
+    version,
+    about = "A fast developer-community forum in one binary."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file (see `agora config example`).
+    #[arg(long, global = true, env = "AGORA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory, holding the SQLite database agora.db [default: ./agora-data].
+    #[arg(long, global = true, env = "AGORA_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Database URL: a file path or sqlite://PATH [default: DIR/agora.db].
+    #[arg(long, global = true, env = "AGORA_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the forum (the default command).
+    Serve(ServeArgs),
+    /// Load an archive (docs/archive-format.md) into an empty forum.
+    Import {
+        /// The archive file to read.
+        file: PathBuf,
+    },
+    /// Write the whole forum to an archive file.
+    Export {
+        /// The archive file to write.
+        file: PathBuf,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "AGORA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Do not load the demo content into a new, empty database.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a documented example configuration with every default.
+    Example,
+}
+
+impl GlobalArgs {
+    /// The configuration: defaults, then the file, then flags and environment.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(data) = &self.data {
+            config.data_dir = data.clone();
+        }
+        if let Some(url) = &self.database {
+            config.database_url = url.clone();
+        }
+        // Fail early, before anything is created, on a scheme we cannot open.
+        config.database()?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,17 @@
+//! Agora: a fast developer-community forum in one binary. This library is the whole server;
+//! `main.rs` only parses the command line. See ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod app;
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod http_cache;
+pub mod paths;
+pub mod router;
+pub mod server;
+pub mod services;
+pub mod views;
+pub mod web;

@@ -1,0 +1,92 @@
+//! Every URL the forum links to, built in one place so links and routes cannot disagree.
+//! Segments are percent-encoded: thread slugs and usernames may be in any script.
+
+use agora_store::{PostId, ThreadId};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+/// Characters escaped inside one path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|');
+
+fn seg(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+pub fn home() -> String {
+    "/".to_string()
+}
+
+pub fn subtopic(area: &str, subtopic: &str) -> String {
+    format!("/topics/{}/{}", seg(area), seg(subtopic))
+}
+
+/// `kind` is "rss" or "atom".
+pub fn subtopic_feed(area: &str, sub: &str, kind: &str) -> String {
+    format!("{}/feed.{kind}", subtopic(area, sub))
+}
+
+pub fn tags() -> String {
+    "/tags".to_string()
+}
+
+pub fn tag(slug: &str) -> String {
+    format!("/tags/{}", seg(slug))
+}
+
+pub fn tag_feed(slug: &str, kind: &str) -> String {
+    format!("{}/feed.{kind}", tag(slug))
+}
+
+pub fn thread(id: ThreadId, slug: &str) -> String {
+    format!("/thread/{id}/{}", seg(slug))
+}
+
+pub fn thread_page(id: ThreadId, slug: &str, page: u32) -> String {
+    if page <= 1 {
+        thread(id, slug)
+    } else {
+        format!("{}?page={page}", thread(id, slug))
+    }
+}
+
+pub fn thread_feed(id: ThreadId, kind: &str) -> String {
+    format!("/thread/{id}/feed.{kind}")
+}
+
+pub fn post_anchor(id: PostId) -> String {
+    format!("post-{id}")
+}
+
+pub fn revisions(post: PostId) -> String {
+    format!("/posts/{post}/revisions")
+}
+
+pub fn user(username: &str) -> String {
+    format!("/users/{}", seg(username))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(user("李明"), "/users/%E6%9D%8E%E6%98%8E");
+        assert_eq!(thread(ThreadId(7), "a/b?c"), "/thread/7/a%2Fb%3Fc");
+        assert_eq!(thread_page(ThreadId(7), "x", 1), "/thread/7/x");
+        assert_eq!(thread_page(ThreadId(7), "x", 3), "/thread/7/x?page=3");
+    }
+}

@@ -1,0 +1,81 @@
+//! `agora serve`: opens the store, loads the demo into a new forum, serves HTTP, flushes
+//! buffered views on a timer, and on SIGINT/SIGTERM stops accepting, finishes requests,
+//! flushes views and closes the database.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::router;
+use crate::services::archive;
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let listen = config.listen;
+    let demo = config.demo;
+    let state = AppState::open(config).await?;
+    if demo && let Some(stats) = archive::load_demo_if_empty(&state.store).await? {
+        tracing::info!(
+            threads = stats.threads,
+            posts = stats.posts,
+            "loaded the demo content into the new forum"
+        );
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(
+        address = %format!("http://{}", listener.local_addr()?),
+        database = state.store.backend_name(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "Agora is ready"
+    );
+
+    let flusher = {
+        let state = state.clone();
+        let every = Duration::from_secs(state.config.views.flush_interval_secs.max(1));
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                if let Err(err) = state.flush_views().await {
+                    tracing::warn!(error = %err, "could not write view counts; they stay buffered");
+                }
+            }
+        })
+    };
+
+    axum::serve(listener, router::build(state.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+
+    flusher.abort();
+    tracing::info!("shutting down: writing buffered views and closing the database");
+    state.flush_views().await?;
+    state.store.close().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

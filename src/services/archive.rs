@@ -1,0 +1,119 @@
+//! Import and export of whole forums (docs/archive-format.md), and the built-in demo content,
+//! which is an archive loaded through the same path.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use agora_store::{Archive, ImportStats, Store};
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The demo forum a new database starts with (written for Agora, shaped like the seed page).
+pub const DEMO: &str = include_str!("../../demo/demo-archive.json");
+
+/// Excerpts in listings are at most this many characters.
+pub const EXCERPT_CHARS: usize = 220;
+
+/// Parses an archive; JSON errors say the line and column.
+pub fn parse(text: &str) -> anyhow::Result<Archive> {
+    serde_json::from_str(text).context("the archive is not valid JSON of the agora-archive format")
+}
+
+/// Fills the derived fields the store keeps beside the source: rendered HTML and excerpts.
+pub fn render(archive: &mut Archive) {
+    for user in &mut archive.users {
+        user.signature_html = agora_markup::render(&user.signature);
+    }
+    for thread in &mut archive.threads {
+        if let Some(first) = thread.posts.first() {
+            thread.excerpt = agora_markup::excerpt(&first.body, EXCERPT_CHARS);
+        }
+        for post in &mut thread.posts {
+            post.body_html = agora_markup::render(&post.body);
+        }
+    }
+}
+
+/// Validates, renders and imports an archive into an empty forum, in one transaction.
+pub async fn import(
+    store: &Store,
+    mut archive: Archive,
+    progress: Option<ProgressBar>,
+) -> anyhow::Result<ImportStats> {
+    archive.validate()?;
+    let total: u64 = archive.threads.iter().map(|t| t.posts.len() as u64).sum();
+    let bar = progress.unwrap_or_else(ProgressBar::hidden);
+    bar.set_length(total);
+    bar.set_message("rendering");
+    let archive = tokio::task::spawn_blocking(move || {
+        render(&mut archive);
+        archive
+    })
+    .await?;
+    bar.set_message("writing");
+    let tick = bar.clone();
+    let stats = store
+        .import(
+            Arc::new(archive),
+            Arc::new(move |posts| tick.set_position(posts)),
+        )
+        .await?;
+    bar.finish_with_message("done");
+    Ok(stats)
+}
+
+/// The archive as the file `agora export` writes: pretty JSON with a final newline.
+pub fn to_json(archive: &Archive) -> anyhow::Result<String> {
+    let mut text = serde_json::to_string_pretty(archive)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// A progress bar for the command line (drawn on stderr, hidden when it is not a terminal).
+pub fn progress_bar(label: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix} {bar:40} {pos}/{len} posts, {msg} ({elapsed})")
+    {
+        bar.set_style(style);
+    }
+    bar.set_prefix(label);
+    bar
+}
+
+pub async fn import_file(store: &Store, path: &Path) -> anyhow::Result<ImportStats> {
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let archive = parse(&text).with_context(|| format!("in {}", path.display()))?;
+    import(store, archive, Some(progress_bar("importing"))).await
+}
+
+pub async fn export_file(store: &Store, path: &Path) -> anyhow::Result<usize> {
+    let bar = progress_bar("exporting");
+    bar.set_message("reading");
+    let archive = store.export().await?;
+    let posts: usize = archive.threads.iter().map(|t| t.posts.len()).sum();
+    bar.set_length(posts as u64);
+    bar.set_position(posts as u64);
+    let text = to_json(&archive)?;
+    // Write beside the target and rename, so a failed export never leaves half a file.
+    let tmp = path.with_extension("partial");
+    tokio::fs::write(&tmp, text)
+        .await
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    tokio::fs::rename(&tmp, path)
+        .await
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    bar.finish_with_message("written");
+    Ok(posts)
+}
+
+/// Loads the demo content when the forum is new and empty.
+pub async fn load_demo_if_empty(store: &Store) -> anyhow::Result<Option<ImportStats>> {
+    if !store.is_empty().await? {
+        return Ok(None);
+    }
+    let archive = parse(DEMO).context("the built-in demo archive")?;
+    Ok(Some(import(store, archive, None).await?))
+}

@@ -1,0 +1,490 @@
+//! The read side: turns request parameters into store queries and store rows into the views
+//! that both the HTML pages and the JSON API render.
+
+use agora_store::{
+    ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, SortKey, SortOrder, ThreadId,
+    ThreadSummary, Timestamp,
+};
+use serde::Deserialize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::paths;
+use crate::views::*;
+
+pub const THREADS_PER_PAGE: u32 = 30;
+pub const POSTS_PER_PAGE: u32 = 50;
+/// Pages beyond this are refused rather than scanned.
+pub const MAX_PAGE: u32 = 100_000;
+
+/// Listing query parameters as they arrive; parsed by [`ListingParams::parse`] so a bad value
+/// is answered with the parameter's name and what it accepts.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct RawListingParams {
+    /// activity (default), newest, boosts, views or replies.
+    pub sort_by: Option<String>,
+    /// desc (default) or asc.
+    pub sort_order: Option<String>,
+    /// all (default), unanswered, solved or staff-answered.
+    pub filter: Option<String>,
+    /// 1-based page number.
+    pub page: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RawPageParam {
+    /// 1-based page number.
+    pub page: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListingParams {
+    pub sort: SortKey,
+    pub order: SortOrder,
+    pub filter: ListingFilter,
+    pub page: u32,
+}
+
+fn parse_enum<T: std::str::FromStr<Err = String>>(
+    param: &str,
+    value: &Option<String>,
+    default: T,
+) -> Result<T, AppError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|e: String| AppError::bad_param(param, e)),
+    }
+}
+
+pub fn parse_page(value: &Option<String>) -> Result<u32, AppError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(1),
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(AppError::bad_param(
+                "page",
+                format!("{text:?} is not a page number; pages are numbered from 1 to {MAX_PAGE}"),
+            )),
+        },
+    }
+}
+
+impl ListingParams {
+    pub fn parse(raw: &RawListingParams) -> Result<Self, AppError> {
+        Ok(Self {
+            sort: parse_enum("sortBy", &raw.sort_by, SortKey::Activity)?,
+            order: parse_enum("sortOrder", &raw.sort_order, SortOrder::Desc)?,
+            filter: parse_enum("filter", &raw.filter, ListingFilter::All)?,
+            page: parse_page(&raw.page)?,
+        })
+    }
+
+    /// The query string for these parameters, leaving out defaults.
+    fn query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if self.sort != SortKey::Activity {
+            parts.push(format!("sortBy={}", self.sort));
+        }
+        if self.order != SortOrder::Desc {
+            parts.push(format!("sortOrder={}", self.order));
+        }
+        if self.filter != ListingFilter::All {
+            parts.push(format!("filter={}", self.filter));
+        }
+        if self.page > 1 {
+            parts.push(format!("page={}", self.page));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+}
+
+fn listing_view(
+    base: &str,
+    params: ListingParams,
+    pinned: &[ThreadSummary],
+    page: &ListingPage,
+    total: Option<i64>,
+    now: Timestamp,
+) -> ListingView {
+    let url = |p: ListingParams| format!("{base}{}", p.query_string());
+    let total_pages = total.map(|t| (t.max(1) as u64).div_ceil(u64::from(THREADS_PER_PAGE)) as u32);
+    let prev_url = (params.page > 1).then(|| {
+        url(ListingParams {
+            page: params.page - 1,
+            ..params
+        })
+    });
+    let next_url = page.has_more.then(|| {
+        url(ListingParams {
+            page: params.page + 1,
+            ..params
+        })
+    });
+    let sort_links = [
+        ("Latest activity", SortKey::Activity),
+        ("Newest", SortKey::Newest),
+        ("Most boosted", SortKey::Boosts),
+        ("Most viewed", SortKey::Views),
+        ("Most replies", SortKey::Replies),
+    ]
+    .into_iter()
+    .map(|(label, sort)| SortLink {
+        label,
+        url: url(ListingParams {
+            sort,
+            order: SortOrder::Desc,
+            page: 1,
+            ..params
+        }),
+        current: params.sort == sort,
+    })
+    .collect();
+    let filter_links = [
+        ("All", ListingFilter::All),
+        ("Unanswered", ListingFilter::Unanswered),
+        ("Solved", ListingFilter::Solved),
+        ("Staff answered", ListingFilter::StaffAnswered),
+    ]
+    .into_iter()
+    .map(|(label, filter)| SortLink {
+        label,
+        url: url(ListingParams {
+            filter,
+            page: 1,
+            ..params
+        }),
+        current: params.filter == filter,
+    })
+    .collect();
+    ListingView {
+        pinned: pinned
+            .iter()
+            .map(|t| ThreadSummaryView::new(t, now))
+            .collect(),
+        threads: page
+            .threads
+            .iter()
+            .map(|t| ThreadSummaryView::new(t, now))
+            .collect(),
+        state: ListingStateView {
+            sort_by: params.sort,
+            sort_order: params.order,
+            filter: params.filter,
+            page: params.page,
+            total_pages,
+            has_more: page.has_more,
+            prev_url,
+            next_url,
+            sort_links,
+            filter_links,
+        },
+    }
+}
+
+/// A page past the end of a listing is a 404 that says how many pages there are.
+fn check_page_exists(
+    params: &ListingParams,
+    page: &ListingPage,
+    pinned: &[ThreadSummary],
+) -> Result<(), AppError> {
+    if params.page > 1 && page.threads.is_empty() && pinned.is_empty() {
+        return Err(AppError::not_found(format!(
+            "This listing has no page {}. Go back to the first page.",
+            params.page
+        )));
+    }
+    Ok(())
+}
+
+fn query(scope: ListingScope, params: ListingParams) -> ListingQuery {
+    ListingQuery {
+        scope,
+        sort: params.sort,
+        order: params.order,
+        filter: params.filter,
+        page: params.page,
+        per_page: THREADS_PER_PAGE,
+    }
+}
+
+pub async fn home(state: &AppState) -> Result<HomeView, AppError> {
+    let now = format::now();
+    let areas = state.store.areas().await?;
+    Ok(HomeView {
+        areas: areas.iter().map(|a| AreaView::new(a, now)).collect(),
+    })
+}
+
+pub async fn subtopic_page(
+    state: &AppState,
+    area: &str,
+    subtopic: &str,
+    params: ListingParams,
+) -> Result<SubtopicPageView, AppError> {
+    let sub =
+        state.store.subtopic(area, subtopic).await?.ok_or_else(|| {
+            AppError::not_found(format!("There is no subtopic “{area}/{subtopic}”."))
+        })?;
+    let (pinned, page) = state
+        .store
+        .listing(query(ListingScope::Subtopic(sub.id), params))
+        .await?;
+    check_page_exists(&params, &page, &pinned)?;
+    let now = format::now();
+    let total = (params.filter == ListingFilter::All).then_some(sub.thread_count);
+    let view = SubtopicView::new(&sub, now);
+    let listing = listing_view(&view.url, params, &pinned, &page, total, now);
+    Ok(SubtopicPageView {
+        subtopic: view,
+        listing,
+    })
+}
+
+pub async fn tag_page(
+    state: &AppState,
+    slug: &str,
+    params: ListingParams,
+) -> Result<TagPageView, AppError> {
+    let tag = state
+        .store
+        .tag(slug)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no tag “{slug}”.")))?;
+    let (pinned, page) = state
+        .store
+        .listing(query(ListingScope::Tag(tag.id), params))
+        .await?;
+    check_page_exists(&params, &page, &pinned)?;
+    let now = format::now();
+    let total = (params.filter == ListingFilter::All).then_some(tag.thread_count);
+    let view = TagView::from(&tag);
+    let listing = listing_view(&view.url, params, &pinned, &page, total, now);
+    Ok(TagPageView { tag: view, listing })
+}
+
+pub async fn tags(state: &AppState) -> Result<Vec<TagView>, AppError> {
+    Ok(state
+        .store
+        .tags()
+        .await?
+        .iter()
+        .map(TagView::from)
+        .collect())
+}
+
+pub async fn user_page(
+    state: &AppState,
+    username: &str,
+    params: ListingParams,
+) -> Result<UserPageView, AppError> {
+    let user = state
+        .store
+        .user(username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no user “{username}”.")))?;
+    let (pinned, page) = state
+        .store
+        .listing(query(ListingScope::Author(user.brief.id), params))
+        .await?;
+    check_page_exists(&params, &page, &pinned)?;
+    let now = format::now();
+    let total = (params.filter == ListingFilter::All).then_some(user.thread_count);
+    let view = UserView::new(&user, now);
+    let listing = listing_view(&view.url, params, &pinned, &page, total, now);
+    Ok(UserPageView {
+        user: view,
+        listing,
+    })
+}
+
+pub async fn thread_page(
+    state: &AppState,
+    id: ThreadId,
+    page: u32,
+) -> Result<ThreadPageView, AppError> {
+    let per = i64::from(POSTS_PER_PAGE);
+    let from = i64::from(page - 1) * per;
+    let (thread, posts) = state
+        .store
+        .thread_with_posts(id, from, from + per)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no thread {id}.")))?;
+    let total_posts = thread.summary.reply_count + 1;
+    let total_pages = (total_posts as u64).div_ceil(POSTS_PER_PAGE as u64).max(1) as u32;
+    if page > total_pages {
+        return Err(AppError::not_found(format!(
+            "This thread has {total_pages} page{}; there is no page {page}.",
+            if total_pages == 1 { "" } else { "s" }
+        )));
+    }
+    let now = format::now();
+    let summary = &thread.summary;
+    let answer_link = |post: Option<PostId>| {
+        post.map(|p| AnswerLinkView {
+            post_id: p.0,
+            // The answer may be on another page of a long thread; the anchor finds it on this one.
+            url: format!("#{}", paths::post_anchor(p)),
+        })
+    };
+    let view = ThreadPageView {
+        thread: ThreadSummaryView::new(summary, now),
+        lock_reason: thread.lock_reason.clone(),
+        locked_at: thread.locked_at.map(|t| TimeView::new(t, now)),
+        accepted_answer: answer_link(thread.accepted_post_id),
+        recommended_answer: answer_link(thread.recommended_post_id),
+        posts: posts
+            .iter()
+            .map(|p| PostView::new(p, &thread, now))
+            .collect(),
+        page,
+        total_pages,
+        prev_url: (page > 1).then(|| paths::thread_page(summary.id, &summary.slug, page - 1)),
+        next_url: (page < total_pages)
+            .then(|| paths::thread_page(summary.id, &summary.slug, page + 1)),
+        feed_rss: paths::thread_feed(summary.id, "rss"),
+        feed_atom: paths::thread_feed(summary.id, "atom"),
+    };
+    Ok(view)
+}
+
+/// Longest run of unchanged lines shown around a change; longer runs collapse to a gap.
+const DIFF_CONTEXT: usize = 2;
+
+fn diff_lines(old: &str, new: &str) -> Vec<DiffLineView> {
+    let diff = TextDiff::from_lines(old, new);
+    let mut lines = Vec::new();
+    for group in diff.grouped_ops(DIFF_CONTEXT) {
+        if !lines.is_empty() {
+            lines.push(DiffLineView {
+                kind: "gap",
+                segments: Vec::new(),
+            });
+        }
+        for op in group {
+            for change in diff.iter_inline_changes(&op) {
+                let kind = match change.tag() {
+                    ChangeTag::Delete => "removed",
+                    ChangeTag::Insert => "added",
+                    ChangeTag::Equal => "same",
+                };
+                let segments = change
+                    .iter_strings_lossy()
+                    .map(|(emphasized, text)| DiffSegmentView {
+                        text: text.trim_end_matches('\n').to_string(),
+                        emphasized,
+                    })
+                    .collect();
+                lines.push(DiffLineView { kind, segments });
+            }
+        }
+    }
+    lines
+}
+
+pub async fn revisions_page(
+    state: &AppState,
+    post_id: PostId,
+) -> Result<RevisionsPageView, AppError> {
+    let missing = || AppError::not_found(format!("There is no post {post_id}."));
+    let post = state.store.post(post_id).await?.ok_or_else(missing)?;
+    let thread = state
+        .store
+        .thread(post.thread_id)
+        .await?
+        .ok_or_else(missing)?;
+    let revisions = state.store.revisions(post_id).await?;
+    let now = format::now();
+    let mut views: Vec<RevisionView> = Vec::with_capacity(revisions.len());
+    for (i, rev) in revisions.iter().enumerate() {
+        let diff = match i {
+            0 => Vec::new(),
+            _ => diff_lines(&revisions[i - 1].body_md, &rev.body_md),
+        };
+        views.push(RevisionView {
+            number: rev.revision,
+            author: AuthorView::from(&rev.author),
+            created_at: TimeView::new(rev.created_at, now),
+            reason: rev.reason.clone(),
+            body: rev.body_md.clone(),
+            diff,
+        });
+    }
+    views.reverse();
+    let page = (post.position / i64::from(POSTS_PER_PAGE)) as u32 + 1;
+    let summary = &thread.summary;
+    Ok(RevisionsPageView {
+        post_id: post_id.0,
+        post_url: format!(
+            "{}#{}",
+            paths::thread_page(summary.id, &summary.slug, page),
+            paths::post_anchor(post_id)
+        ),
+        thread: ThreadSummaryView::new(summary, now),
+        revisions: views,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let raw = RawListingParams {
+            sort_by: Some("likes".into()),
+            ..Default::default()
+        };
+        match ListingParams::parse(&raw) {
+            Err(AppError::BadRequest { param, message }) => {
+                assert_eq!(param, "sortBy");
+                assert!(message.contains("activity"), "{message}");
+            }
+            other => panic!("expected a bad sortBy, got {other:?}"),
+        }
+        for page in ["0", "-1", "x", "100001"] {
+            let raw = RawListingParams {
+                page: Some(page.into()),
+                ..Default::default()
+            };
+            assert!(
+                matches!(ListingParams::parse(&raw), Err(AppError::BadRequest { ref param, .. }) if param == "page")
+            );
+        }
+    }
+
+    #[test]
+    fn query_strings_leave_out_defaults() {
+        let p =
+            ListingParams::parse(&RawListingParams::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.query_string(), "");
+        let p = ListingParams {
+            sort: SortKey::Views,
+            page: 3,
+            ..p
+        };
+        assert_eq!(p.query_string(), "?sortBy=views&page=3");
+    }
+
+    #[test]
+    fn diffs_mark_changed_words() {
+        let lines = diff_lines("one\ntwo three\nfour\n", "one\ntwo 3\nfour\n");
+        let kinds: Vec<&str> = lines.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, vec!["same", "removed", "added", "same"]);
+        assert!(
+            lines[2]
+                .segments
+                .iter()
+                .any(|s| s.emphasized && s.text == "3")
+        );
+    }
+}

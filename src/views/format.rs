@@ -1,0 +1,133 @@
+//! How numbers and times read on a page: "4.3k" views, activity "3h", "1w" or "Mar ’26".
+
+use agora_store::Timestamp;
+use chrono::{Datelike, Utc};
+
+/// Compact counts as the listing shows them: 999, 1.2k, 12k, 1.1M. Rounded down, so a
+/// count is never shown larger than it is.
+pub fn compact_count(n: i64) -> String {
+    let n = n.max(0);
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=9_999 => with_tenths(n, 1_000, "k"),
+        10_000..=999_999 => format!("{}k", n / 1_000),
+        1_000_000..=9_999_999 => with_tenths(n, 1_000_000, "M"),
+        _ => format!("{}M", n / 1_000_000),
+    }
+}
+
+fn with_tenths(n: i64, unit: i64, suffix: &str) -> String {
+    let tenths = n * 10 / unit;
+    if tenths % 10 == 0 {
+        format!("{}{suffix}", tenths / 10)
+    } else {
+        format!("{}.{}{suffix}", tenths / 10, tenths % 10)
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Activity relative to `now`: now, 5m, 3h, 4d, 1w, 3w; past four weeks the month, "Mar ’26".
+pub fn relative_time(at: Timestamp, now: Timestamp) -> String {
+    let seconds = (now.micros() - at.micros()).max(0) / 1_000_000;
+    let minutes = seconds / 60;
+    let hours = minutes / 60;
+    let days = hours / 24;
+    match () {
+        _ if minutes < 1 => "now".to_string(),
+        _ if hours < 1 => format!("{minutes}m"),
+        _ if days < 1 => format!("{hours}h"),
+        _ if days < 7 => format!("{days}d"),
+        _ if days < 29 => format!("{}w", days / 7),
+        _ => month_year(at),
+    }
+}
+
+/// "Mar ’26".
+pub fn month_year(at: Timestamp) -> String {
+    let date = at.to_datetime();
+    let month = MONTHS[date.month0() as usize];
+    format!("{month} ’{:02}", date.year() % 100)
+}
+
+/// The exact time, for a `title` tooltip and for readers who want it: "2026-03-14 09:26 UTC".
+pub fn exact_time(at: Timestamp) -> String {
+    at.to_datetime().format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A date for profiles: "14 March 2026".
+pub fn long_date(at: Timestamp) -> String {
+    at.to_datetime().format("%-d %B %Y").to_string()
+}
+
+/// The current time, in one place so pages rendered together agree.
+pub fn now() -> Timestamp {
+    Timestamp::from(Utc::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_like_the_seed() {
+        let cases = [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1k"),
+            (1_250, "1.2k"),
+            (4_300, "4.3k"),
+            (9_999, "9.9k"),
+            (12_345, "12k"),
+            (999_999, "999k"),
+            (1_100_000, "1.1M"),
+            (12_000_000, "12M"),
+            (-5, "0"),
+        ];
+        let got: Vec<(i64, String)> = cases.iter().map(|(n, _)| (*n, compact_count(*n))).collect();
+        let want: Vec<(i64, String)> = cases.iter().map(|(n, s)| (*n, s.to_string())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn activity_reads_like_the_seed() {
+        let now =
+            Timestamp::parse_rfc3339("2026-11-24T12:00:00Z").unwrap_or_else(|e| panic!("{e}"));
+        let ago =
+            |secs: i64| relative_time(Timestamp::from_micros(now.micros() - secs * 1_000_000), now);
+        let table: Vec<(&str, String)> = vec![
+            (
+                "future",
+                relative_time(Timestamp::from_micros(now.micros() + 5_000_000), now),
+            ),
+            ("30s", ago(30)),
+            ("5m", ago(5 * 60)),
+            ("59m", ago(59 * 60 + 59)),
+            ("3h", ago(3 * 3600)),
+            ("4d", ago(4 * 86_400)),
+            ("1w", ago(7 * 86_400)),
+            ("3w", ago(27 * 86_400)),
+            ("30d", ago(30 * 86_400)),
+            ("~8 months", ago(250 * 86_400)),
+        ];
+        let rendered: Vec<String> = table.iter().map(|(k, v)| format!("{k} => {v}")).collect();
+        assert_eq!(
+            rendered,
+            vec![
+                "future => now",
+                "30s => now",
+                "5m => 5m",
+                "59m => 59m",
+                "3h => 3h",
+                "4d => 4d",
+                "1w => 1w",
+                "3w => 3w",
+                "30d => Oct ’26",
+                "~8 months => Mar ’26",
+            ]
+        );
+    }
+}

@@ -1,0 +1,457 @@
+//! `*View` structs: what a page shows, built from store rows once per request and rendered by
+//! both the HTML templates and the JSON API, so the two cannot drift apart. Fields marked
+//! `serde(skip)` are presentation (compact counts, relative times) the JSON leaves to clients.
+
+pub mod format;
+
+use agora_store::{
+    AreaRow, ListingFilter, PinScope, PostRow, Role, SortKey, SortOrder, SubtopicRow, TagBrief,
+    TagRow, ThreadKind, ThreadRow, ThreadSummary, Timestamp, UserBrief, UserRow,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::paths;
+
+/// Presentation of a point in time: exact for machines, relative for readers.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct TimeView {
+    /// RFC 3339, UTC, microseconds.
+    pub iso: String,
+    #[serde(skip)]
+    pub relative: String,
+    #[serde(skip)]
+    pub exact: String,
+}
+
+impl TimeView {
+    pub fn new(at: Timestamp, now: Timestamp) -> Self {
+        Self {
+            iso: at.to_rfc3339(),
+            relative: format::relative_time(at, now),
+            exact: format::exact_time(at),
+        }
+    }
+}
+
+/// A count with its compact label ("4.3k").
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct CountView {
+    pub value: i64,
+    #[serde(skip)]
+    pub label: String,
+}
+
+impl CountView {
+    pub fn new(value: i64) -> Self {
+        Self {
+            value,
+            label: format::compact_count(value),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AuthorView {
+    pub username: String,
+    pub display_name: String,
+    #[schema(value_type = String, example = "staff")]
+    pub role: Role,
+    /// True for staff and admins: their posts carry the staff badge.
+    pub is_staff: bool,
+    pub staff_title: Option<String>,
+    pub url: String,
+}
+
+impl From<&UserBrief> for AuthorView {
+    fn from(user: &UserBrief) -> Self {
+        Self {
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            role: user.role,
+            is_staff: user.role.is_staff(),
+            staff_title: user.staff_title.clone(),
+            url: paths::user(&user.username),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TagRefView {
+    pub slug: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl From<&TagBrief> for TagRefView {
+    fn from(tag: &TagBrief) -> Self {
+        Self {
+            slug: tag.slug.clone(),
+            name: tag.name.clone(),
+            url: paths::tag(&tag.slug),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SubtopicRefView {
+    pub area: String,
+    pub slug: String,
+    pub name: String,
+    pub url: String,
+}
+
+/// One row of a listing.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ThreadSummaryView {
+    pub id: i64,
+    pub title: String,
+    pub url: String,
+    pub excerpt: String,
+    #[schema(value_type = String, example = "question")]
+    pub kind: ThreadKind,
+    pub subtopic: SubtopicRefView,
+    pub author: AuthorView,
+    #[schema(value_type = String)]
+    pub created_at: TimeView,
+    #[schema(value_type = String)]
+    pub last_activity_at: TimeView,
+    #[schema(value_type = i64)]
+    pub replies: CountView,
+    #[schema(value_type = i64)]
+    pub boosts: CountView,
+    #[schema(value_type = i64)]
+    pub views: CountView,
+    #[schema(value_type = Option<String>, example = "subtopic")]
+    pub pinned: Option<PinScope>,
+    pub locked: bool,
+    pub solved: bool,
+    pub staff_answered: bool,
+    pub tags: Vec<TagRefView>,
+}
+
+impl ThreadSummaryView {
+    pub fn new(t: &ThreadSummary, now: Timestamp) -> Self {
+        Self {
+            id: t.id.0,
+            title: t.title.clone(),
+            url: paths::thread(t.id, &t.slug),
+            excerpt: t.excerpt.clone(),
+            kind: t.kind,
+            subtopic: SubtopicRefView {
+                area: t.area_slug.clone(),
+                slug: t.subtopic_slug.clone(),
+                name: t.subtopic_name.clone(),
+                url: paths::subtopic(&t.area_slug, &t.subtopic_slug),
+            },
+            author: AuthorView::from(&t.author),
+            created_at: TimeView::new(t.created_at, now),
+            last_activity_at: TimeView::new(t.last_activity_at, now),
+            replies: CountView::new(t.reply_count),
+            boosts: CountView::new(t.boost_count),
+            views: CountView::new(t.view_count),
+            pinned: t.pin_scope,
+            locked: t.locked,
+            solved: t.solved,
+            staff_answered: t.staff_answered,
+            tags: t.tags.iter().map(TagRefView::from).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SubtopicView {
+    pub area: String,
+    pub area_name: String,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub docs_url: Option<String>,
+    pub url: String,
+    #[schema(value_type = i64)]
+    pub threads: CountView,
+    #[schema(value_type = i64)]
+    pub posts: CountView,
+    #[schema(value_type = Option<String>)]
+    pub last_activity_at: Option<TimeView>,
+    #[serde(skip)]
+    pub feed_rss: String,
+    #[serde(skip)]
+    pub feed_atom: String,
+}
+
+impl SubtopicView {
+    pub fn new(s: &SubtopicRow, now: Timestamp) -> Self {
+        Self {
+            area: s.area_slug.clone(),
+            area_name: s.area_name.clone(),
+            slug: s.slug.clone(),
+            name: s.name.clone(),
+            description: s.description.clone(),
+            docs_url: s.docs_url.clone(),
+            url: paths::subtopic(&s.area_slug, &s.slug),
+            threads: CountView::new(s.thread_count),
+            posts: CountView::new(s.post_count),
+            last_activity_at: s.last_activity_at.map(|t| TimeView::new(t, now)),
+            feed_rss: paths::subtopic_feed(&s.area_slug, &s.slug, "rss"),
+            feed_atom: paths::subtopic_feed(&s.area_slug, &s.slug, "atom"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AreaView {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub subtopics: Vec<SubtopicView>,
+}
+
+impl AreaView {
+    pub fn new(a: &AreaRow, now: Timestamp) -> Self {
+        Self {
+            slug: a.slug.clone(),
+            name: a.name.clone(),
+            description: a.description.clone(),
+            subtopics: a
+                .subtopics
+                .iter()
+                .map(|s| SubtopicView::new(s, now))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TagView {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub url: String,
+    #[schema(value_type = i64)]
+    pub threads: CountView,
+    #[serde(skip)]
+    pub feed_rss: String,
+    #[serde(skip)]
+    pub feed_atom: String,
+}
+
+impl From<&TagRow> for TagView {
+    fn from(t: &TagRow) -> Self {
+        Self {
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            url: paths::tag(&t.slug),
+            threads: CountView::new(t.thread_count),
+            feed_rss: paths::tag_feed(&t.slug, "rss"),
+            feed_atom: paths::tag_feed(&t.slug, "atom"),
+        }
+    }
+}
+
+/// The sort, filter and page a listing was asked for, with links to its neighbours.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingStateView {
+    #[schema(value_type = String, example = "activity")]
+    pub sort_by: SortKey,
+    #[schema(value_type = String, example = "desc")]
+    pub sort_order: SortOrder,
+    #[schema(value_type = String, example = "all")]
+    pub filter: ListingFilter,
+    pub page: u32,
+    /// Pages in this listing when known (unfiltered listings); filtered ones say `has_more`.
+    pub total_pages: Option<u32>,
+    pub has_more: bool,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+    #[serde(skip)]
+    pub sort_links: Vec<SortLink>,
+    #[serde(skip)]
+    pub filter_links: Vec<SortLink>,
+}
+
+/// A link in the sort or filter bar.
+#[derive(Clone, Debug)]
+pub struct SortLink {
+    pub label: &'static str,
+    pub url: String,
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ListingView {
+    pub pinned: Vec<ThreadSummaryView>,
+    pub threads: Vec<ThreadSummaryView>,
+    pub state: ListingStateView,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SubtopicPageView {
+    pub subtopic: SubtopicView,
+    pub listing: ListingView,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TagPageView {
+    pub tag: TagView,
+    pub listing: ListingView,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PostView {
+    pub id: i64,
+    /// 0 for the opening post.
+    pub position: i64,
+    pub author: AuthorView,
+    /// Sanitised HTML rendered from the Markdown source when the post was written.
+    pub body_html: String,
+    #[schema(value_type = String)]
+    pub created_at: TimeView,
+    #[schema(value_type = Option<String>)]
+    pub edited_at: Option<TimeView>,
+    /// Where the revision history is, for edited posts.
+    pub revisions_url: Option<String>,
+    #[schema(value_type = i64)]
+    pub boosts: CountView,
+    pub accepted: bool,
+    pub recommended: bool,
+    #[serde(skip)]
+    pub signature_html: String,
+    #[serde(skip)]
+    pub anchor: String,
+}
+
+impl PostView {
+    pub fn new(p: &PostRow, thread: &ThreadRow, now: Timestamp) -> Self {
+        Self {
+            id: p.id.0,
+            position: p.position,
+            author: AuthorView::from(&p.author),
+            body_html: p.body_html.clone(),
+            created_at: TimeView::new(p.created_at, now),
+            edited_at: p.edited_at.map(|t| TimeView::new(t, now)),
+            revisions_url: p.edited_at.map(|_| paths::revisions(p.id)),
+            boosts: CountView::new(p.boost_count),
+            accepted: thread.accepted_post_id == Some(p.id),
+            recommended: thread.recommended_post_id == Some(p.id),
+            signature_html: p.author_signature_html.clone(),
+            anchor: paths::post_anchor(p.id),
+        }
+    }
+}
+
+/// A link from the top of a thread to its accepted or recommended answer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AnswerLinkView {
+    pub post_id: i64,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ThreadPageView {
+    pub thread: ThreadSummaryView,
+    pub lock_reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub locked_at: Option<TimeView>,
+    pub accepted_answer: Option<AnswerLinkView>,
+    pub recommended_answer: Option<AnswerLinkView>,
+    pub posts: Vec<PostView>,
+    pub page: u32,
+    pub total_pages: u32,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+    #[serde(skip)]
+    pub feed_rss: String,
+    #[serde(skip)]
+    pub feed_atom: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub username: String,
+    pub display_name: String,
+    #[schema(value_type = String, example = "member")]
+    pub role: Role,
+    pub is_staff: bool,
+    pub staff_title: Option<String>,
+    pub signature_html: String,
+    #[schema(value_type = String)]
+    pub joined_at: TimeView,
+    #[serde(skip)]
+    pub joined_label: String,
+    #[schema(value_type = i64)]
+    pub threads: CountView,
+    #[schema(value_type = i64)]
+    pub posts: CountView,
+    pub url: String,
+}
+
+impl UserView {
+    pub fn new(u: &UserRow, now: Timestamp) -> Self {
+        Self {
+            username: u.brief.username.clone(),
+            display_name: u.brief.display_name.clone(),
+            role: u.brief.role,
+            is_staff: u.brief.role.is_staff(),
+            staff_title: u.brief.staff_title.clone(),
+            signature_html: u.signature_html.clone(),
+            joined_at: TimeView::new(u.created_at, now),
+            joined_label: format::long_date(u.created_at),
+            threads: CountView::new(u.thread_count),
+            posts: CountView::new(u.post_count),
+            url: paths::user(&u.brief.username),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UserPageView {
+    pub user: UserView,
+    pub listing: ListingView,
+}
+
+/// One line of a diff between two revisions, split into runs so changed words stand out.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DiffLineView {
+    /// "added", "removed", "same", or "gap" for a run of unchanged lines left out.
+    pub kind: &'static str,
+    pub segments: Vec<DiffSegmentView>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DiffSegmentView {
+    pub text: String,
+    /// True for the words that changed within a changed line.
+    pub emphasized: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RevisionView {
+    pub number: i64,
+    pub author: AuthorView,
+    #[schema(value_type = String)]
+    pub created_at: TimeView,
+    pub reason: Option<String>,
+    /// The Markdown source of this revision.
+    pub body: String,
+    /// Changes from the previous revision; empty for the first.
+    pub diff: Vec<DiffLineView>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RevisionsPageView {
+    pub post_id: i64,
+    pub thread: ThreadSummaryView,
+    pub post_url: String,
+    /// Newest first.
+    pub revisions: Vec<RevisionView>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HomeView {
+    pub areas: Vec<AreaView>,
+}

@@ -1,0 +1,183 @@
+//! RSS 2.0 and Atom feeds for subtopics, tags and threads, built from the same views as the
+//! pages (newest first), with absolute links.
+
+use agora_store::Timestamp;
+use atom_syndication as atom;
+use chrono::{DateTime, FixedOffset};
+
+use crate::views::{PostView, ThreadPageView, ThreadSummaryView, TimeView};
+
+/// What one feed says about itself.
+pub struct FeedMeta<'a> {
+    pub title: String,
+    pub description: String,
+    /// Absolute URL of the page the feed follows.
+    pub page_url: String,
+    /// Absolute URL of this feed.
+    pub self_url: String,
+    pub base_url: &'a str,
+}
+
+/// One entry, whether a thread in a listing or a post in a thread.
+pub struct FeedEntry {
+    pub title: String,
+    pub url: String,
+    pub author: String,
+    pub published: DateTime<FixedOffset>,
+    pub updated: DateTime<FixedOffset>,
+    pub html: String,
+    pub categories: Vec<String>,
+}
+
+fn parse_time(time: &TimeView) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(&time.iso).unwrap_or_default()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn thread_entries(threads: &[ThreadSummaryView], base: &str) -> Vec<FeedEntry> {
+    threads
+        .iter()
+        .map(|t| FeedEntry {
+            title: t.title.clone(),
+            url: format!("{base}{}", t.url),
+            author: t.author.display_name.clone(),
+            published: parse_time(&t.created_at),
+            updated: parse_time(&t.last_activity_at),
+            html: format!("<p>{}</p>", escape(&t.excerpt)),
+            categories: t.tags.iter().map(|tag| tag.name.clone()).collect(),
+        })
+        .collect()
+}
+
+pub fn post_entries(page: &ThreadPageView, base: &str) -> Vec<FeedEntry> {
+    let thread_url = format!("{base}{}", page.thread.url);
+    page.posts
+        .iter()
+        .rev()
+        .map(|p: &PostView| FeedEntry {
+            title: if p.position == 0 {
+                page.thread.title.clone()
+            } else {
+                format!("Re: {}", page.thread.title)
+            },
+            url: format!("{thread_url}#{}", p.anchor),
+            author: p.author.display_name.clone(),
+            published: parse_time(&p.created_at),
+            updated: parse_time(p.edited_at.as_ref().unwrap_or(&p.created_at)),
+            html: p.body_html.clone(),
+            categories: Vec::new(),
+        })
+        .collect()
+}
+
+fn newest(entries: &[FeedEntry]) -> DateTime<FixedOffset> {
+    entries
+        .iter()
+        .map(|e| e.updated)
+        .max()
+        .unwrap_or_else(|| Timestamp::from_micros(0).to_datetime().fixed_offset())
+}
+
+pub fn rss(meta: &FeedMeta<'_>, entries: &[FeedEntry]) -> String {
+    let items: Vec<rss::Item> = entries
+        .iter()
+        .map(|e| {
+            let mut item = rss::Item::default();
+            item.set_title(e.title.clone());
+            item.set_link(e.url.clone());
+            item.set_guid(rss::Guid {
+                value: e.url.clone(),
+                permalink: true,
+            });
+            item.set_pub_date(e.published.to_rfc2822());
+            item.set_description(e.html.clone());
+            item.set_dublin_core_ext(None);
+            item.set_categories(
+                e.categories
+                    .iter()
+                    .map(|c| rss::Category {
+                        name: c.clone(),
+                        domain: None,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            item
+        })
+        .collect();
+    let mut channel = rss::Channel::default();
+    channel.set_title(meta.title.clone());
+    channel.set_link(meta.page_url.clone());
+    channel.set_description(meta.description.clone());
+    channel.set_last_build_date(newest(entries).to_rfc2822());
+    channel.set_generator("Agora".to_string());
+    channel.set_items(items);
+    channel.to_string()
+}
+
+pub fn atom(meta: &FeedMeta<'_>, entries: &[FeedEntry]) -> String {
+    let link = |href: &str, rel: &str, mime: &str| {
+        let mut link = atom::Link::default();
+        link.set_href(href);
+        link.set_rel(rel);
+        link.set_mime_type(Some(mime.to_string()));
+        link
+    };
+    let entries: Vec<atom::Entry> = entries
+        .iter()
+        .map(|e| {
+            let mut entry = atom::Entry::default();
+            entry.set_title(e.title.clone());
+            entry.set_id(e.url.clone());
+            entry.set_updated(e.updated);
+            entry.set_published(Some(e.published));
+            entry.set_links(vec![link(&e.url, "alternate", "text/html")]);
+            let mut author = atom::Person::default();
+            author.set_name(e.author.clone());
+            entry.set_authors(vec![author]);
+            let mut content = atom::Content::default();
+            content.set_content_type(Some("html".to_string()));
+            content.set_value(Some(e.html.clone()));
+            entry.set_content(Some(content));
+            entry.set_categories(
+                e.categories
+                    .iter()
+                    .map(|c| {
+                        let mut cat = atom::Category::default();
+                        cat.set_term(c.clone());
+                        cat
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            entry
+        })
+        .collect();
+    let mut feed = atom::Feed::default();
+    feed.set_title(meta.title.clone());
+    feed.set_id(meta.self_url.clone());
+    feed.set_updated(newest_atom(&entries));
+    feed.set_subtitle(Some(atom::Text::plain(meta.description.clone())));
+    feed.set_links(vec![
+        link(&meta.self_url, "self", "application/atom+xml"),
+        link(&meta.page_url, "alternate", "text/html"),
+    ]);
+    let mut generator = atom::Generator::default();
+    generator.set_value("Agora");
+    generator.set_uri(Some(meta.base_url.to_string()));
+    feed.set_generator(Some(generator));
+    feed.set_entries(entries);
+    feed.to_string()
+}
+
+fn newest_atom(entries: &[atom::Entry]) -> DateTime<FixedOffset> {
+    entries
+        .iter()
+        .map(|e| *e.updated())
+        .max()
+        .unwrap_or_else(|| Timestamp::from_micros(0).to_datetime().fixed_offset())
+}

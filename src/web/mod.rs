@@ -1,0 +1,608 @@
+//! HTML pages: thin handlers that parse the request, call the read service and render a
+//! template, through the page cache. Feeds live beside the pages they follow.
+
+pub mod feeds;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use agora_store::{PostId, ThreadId};
+use askama::Template;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::app::AppState;
+use crate::error::{AppError, PageError};
+use crate::http_cache::{CachedBody, IMMUTABLE, REVALIDATE};
+use crate::paths;
+use crate::services::read::{self, ListingParams, RawListingParams, RawPageParam};
+use crate::views::*;
+
+const HTML: &str = "text/html; charset=utf-8";
+const RSS: &str = "application/rss+xml; charset=utf-8";
+const ATOM: &str = "application/atom+xml; charset=utf-8";
+
+/// A `<link rel="alternate">` to a feed.
+pub struct FeedLink {
+    pub title: String,
+    pub href: String,
+    pub mime: &'static str,
+}
+
+pub struct Crumb {
+    pub label: String,
+    pub url: String,
+}
+
+/// What every page has around its content.
+pub struct Layout {
+    pub site_name: String,
+    pub title: String,
+    pub description: String,
+    pub canonical: String,
+    pub css: String,
+    pub favicon: String,
+    pub feeds: Vec<FeedLink>,
+    pub breadcrumbs: Vec<Crumb>,
+    pub noindex: bool,
+}
+
+impl Layout {
+    fn new(state: &AppState, title: &str, description: &str, path: &str) -> Self {
+        let site = &state.config.site.name;
+        Self {
+            site_name: site.clone(),
+            title: if title.is_empty() {
+                site.clone()
+            } else {
+                format!("{title} · {site}")
+            },
+            description: description.chars().take(300).collect(),
+            canonical: format!("{}{path}", state.config.base_url()),
+            css: state.assets.href("agora.css").to_string(),
+            favicon: state.assets.href("favicon.svg").to_string(),
+            feeds: Vec::new(),
+            breadcrumbs: Vec::new(),
+            noindex: false,
+        }
+    }
+
+    fn with_feeds(mut self, title: &str, rss: &str, atom: &str) -> Self {
+        self.feeds.push(FeedLink {
+            title: format!("{title} (RSS)"),
+            href: rss.to_string(),
+            mime: "application/rss+xml",
+        });
+        self.feeds.push(FeedLink {
+            title: format!("{title} (Atom)"),
+            href: atom.to_string(),
+            mime: "application/atom+xml",
+        });
+        self
+    }
+
+    fn crumb(mut self, label: &str, url: String) -> Self {
+        self.breadcrumbs.push(Crumb {
+            label: label.to_string(),
+            url,
+        });
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomeTemplate<'a> {
+    layout: Layout,
+    view: &'a HomeView,
+}
+
+#[derive(Template)]
+#[template(path = "subtopic.html")]
+struct SubtopicTemplate<'a> {
+    layout: Layout,
+    view: &'a SubtopicPageView,
+    listing: &'a ListingView,
+    listing_caption: String,
+}
+
+#[derive(Template)]
+#[template(path = "tag.html")]
+struct TagTemplate<'a> {
+    layout: Layout,
+    view: &'a TagPageView,
+    listing: &'a ListingView,
+    listing_caption: String,
+}
+
+#[derive(Template)]
+#[template(path = "tags.html")]
+struct TagsTemplate<'a> {
+    layout: Layout,
+    tags: &'a [TagView],
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserTemplate<'a> {
+    layout: Layout,
+    view: &'a UserPageView,
+    listing: &'a ListingView,
+    listing_caption: String,
+}
+
+#[derive(Template)]
+#[template(path = "thread.html")]
+struct ThreadTemplate<'a> {
+    layout: Layout,
+    view: &'a ThreadPageView,
+}
+
+#[derive(Template)]
+#[template(path = "revisions.html")]
+struct RevisionsTemplate<'a> {
+    layout: Layout,
+    view: &'a RevisionsPageView,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate {
+    layout: Layout,
+    heading: String,
+    message: String,
+    param: Option<String>,
+}
+
+fn render(template: &impl Template) -> Result<String, AppError> {
+    template
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
+}
+
+/// Serves `key` from the page cache, or renders it (under the version current before the
+/// read, so a write during rendering cannot be cached as fresh) and caches it.
+pub async fn cached<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: String,
+    content_type: &'static str,
+    render: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, AppError>>,
+{
+    if let Some(hit) = state.cache.get(&key) {
+        return Ok(hit.respond(headers, REVALIDATE));
+    }
+    let version = state.cache.version();
+    let body = render().await?;
+    let page = Arc::new(CachedBody::new(content_type, body, version));
+    state.cache.insert(key, page.clone());
+    Ok(page.respond(headers, REVALIDATE))
+}
+
+fn cache_key(uri: &Uri) -> String {
+    uri.path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string()
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    cached(&state, &headers, cache_key(&uri), HTML, || async {
+        let view = read::home(&state).await?;
+        let layout = Layout::new(&state, "", &state.config.site.description, "/");
+        render(&HomeTemplate {
+            layout,
+            view: &view,
+        })
+    })
+    .await
+}
+
+pub async fn subtopic(
+    State(state): State<AppState>,
+    Path((area, sub)): Path<(String, String)>,
+    Query(raw): Query<RawListingParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let params = ListingParams::parse(&raw)?;
+    cached(&state, &headers, cache_key(&uri), HTML, || async {
+        let view = read::subtopic_page(&state, &area, &sub, params).await?;
+        let s = &view.subtopic;
+        let layout = Layout::new(
+            &state,
+            &format!("{} · {}", s.name, s.area_name),
+            &s.description,
+            &s.url,
+        )
+        .with_feeds(&s.name, &s.feed_rss, &s.feed_atom)
+        .crumb("Topics", paths::home())
+        .crumb(&s.area_name, format!("/#area-{}", s.area))
+        .crumb(&s.name, s.url.clone());
+        let caption = format!("Posts under {} subtopic", s.name);
+        render(&SubtopicTemplate {
+            layout,
+            view: &view,
+            listing: &view.listing,
+            listing_caption: caption,
+        })
+    })
+    .await
+}
+
+pub async fn tag(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(raw): Query<RawListingParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let params = ListingParams::parse(&raw)?;
+    cached(&state, &headers, cache_key(&uri), HTML, || async {
+        let view = read::tag_page(&state, &slug, params).await?;
+        let t = &view.tag;
+        let description = if t.description.is_empty() {
+            format!("Threads tagged {}", t.name)
+        } else {
+            t.description.clone()
+        };
+        let layout = Layout::new(&state, &format!("{} tag", t.name), &description, &t.url)
+            .with_feeds(&format!("{} tag", t.name), &t.feed_rss, &t.feed_atom)
+            .crumb("Tags", paths::tags())
+            .crumb(&t.name, t.url.clone());
+        let caption = format!("Posts tagged {}", t.name);
+        render(&TagTemplate {
+            layout,
+            view: &view,
+            listing: &view.listing,
+            listing_caption: caption,
+        })
+    })
+    .await
+}
+
+pub async fn tags(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    cached(&state, &headers, cache_key(&uri), HTML, || async {
+        let tags = read::tags(&state).await?;
+        let layout = Layout::new(
+            &state,
+            "Tags",
+            "Every tag on the forum, with its threads.",
+            "/tags",
+        );
+        render(&TagsTemplate {
+            layout,
+            tags: &tags,
+        })
+    })
+    .await
+}
+
+pub async fn user(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(raw): Query<RawListingParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let params = ListingParams::parse(&raw)?;
+    cached(&state, &headers, cache_key(&uri), HTML, || async {
+        let view = read::user_page(&state, &name, params).await?;
+        let u = &view.user;
+        let description = format!(
+            "{} (@{}) on {}",
+            u.display_name, u.username, state.config.site.name
+        );
+        let layout = Layout::new(&state, &u.display_name, &description, &u.url);
+        let caption = format!("Threads started by {}", u.display_name);
+        render(&UserTemplate {
+            layout,
+            view: &view,
+            listing: &view.listing,
+            listing_caption: caption,
+        })
+    })
+    .await
+}
+
+/// Thread ids in paths that are not numbers name no thread: 404, like any unknown id.
+pub fn parse_thread_id(text: &str) -> Result<ThreadId, AppError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(ThreadId)
+        .ok_or_else(|| AppError::not_found(format!("There is no thread {text:?}.")))
+}
+
+pub fn parse_post_id(text: &str) -> Result<PostId, AppError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(PostId)
+        .ok_or_else(|| AppError::not_found(format!("There is no post {text:?}.")))
+}
+
+/// `/thread/{id}`: the canonical URL has the slug.
+pub async fn thread_without_slug(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let id = parse_thread_id(&id)?;
+    let thread = state
+        .store
+        .thread(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no thread {id}.")))?;
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Ok(Redirect::permanent(&format!(
+        "{}{query}",
+        paths::thread(id, &thread.summary.slug)
+    ))
+    .into_response())
+}
+
+pub async fn thread(
+    State(state): State<AppState>,
+    Path((id, slug)): Path<(String, String)>,
+    Query(raw): Query<RawPageParam>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let id = parse_thread_id(&id)?;
+    let page = read::parse_page(&raw.page)?;
+    let response = cached(&state, &headers, cache_key(&uri), HTML, || async {
+        let view = read::thread_page(&state, id, page).await?;
+        let t = &view.thread;
+        if t.url != paths::thread(id, &slug) {
+            // An old or mistyped slug: send readers (and search engines) to the current one.
+            return Err(AppError::NotFound {
+                what: format!("redirect:{}", paths::thread_page(id, slug_of(&t.url), page)),
+            });
+        }
+        let mut layout = Layout::new(
+            &state,
+            &t.title,
+            &t.excerpt,
+            &paths::thread_page(id, slug_of(&t.url), page),
+        )
+        .with_feeds(&t.title, &view.feed_rss, &view.feed_atom)
+        .crumb("Topics", paths::home())
+        .crumb(&t.subtopic.name, t.subtopic.url.clone());
+        if page > 1 {
+            layout.title = format!("{} (page {page}) · {}", t.title, state.config.site.name);
+        }
+        render(&ThreadTemplate {
+            layout,
+            view: &view,
+        })
+    })
+    .await;
+    match response {
+        Err(AppError::NotFound { what }) if what.starts_with("redirect:") => {
+            Ok(Redirect::permanent(what.trim_start_matches("redirect:")).into_response())
+        }
+        Ok(response) => {
+            if method == Method::GET && response.status().is_success()
+                || response.status() == StatusCode::NOT_MODIFIED
+            {
+                state.views.record(id);
+            }
+            Ok(response)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn slug_of(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or("")
+}
+
+pub async fn revisions(
+    State(state): State<AppState>,
+    Path(post): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let post = parse_post_id(&post)?;
+    cached(&state, &headers, cache_key(&uri), HTML, || async {
+        let view = read::revisions_page(&state, post).await?;
+        let description = format!("Every revision of a post in “{}”", view.thread.title);
+        let mut layout = Layout::new(
+            &state,
+            &format!("Revisions · {}", view.thread.title),
+            &description,
+            &paths::revisions(post),
+        )
+        .crumb(&view.thread.subtopic.name, view.thread.subtopic.url.clone())
+        .crumb(&view.thread.title, view.thread.url.clone());
+        layout.noindex = true;
+        render(&RevisionsTemplate {
+            layout,
+            view: &view,
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- feeds
+
+/// `feed.rss` or `feed.atom`; anything else names no feed.
+fn feed_kind(file: &str) -> Result<(&'static str, bool), AppError> {
+    match file {
+        "feed.rss" => Ok((RSS, false)),
+        "feed.atom" => Ok((ATOM, true)),
+        other => Err(AppError::not_found(format!(
+            "There is no page {other:?} here; feeds are feed.rss and feed.atom."
+        ))),
+    }
+}
+
+fn newest_first() -> ListingParams {
+    ListingParams {
+        sort: agora_store::SortKey::Newest,
+        order: agora_store::SortOrder::Desc,
+        filter: agora_store::ListingFilter::All,
+        page: 1,
+    }
+}
+
+pub async fn subtopic_feed(
+    State(state): State<AppState>,
+    Path((area, sub, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let (mime, is_atom) = feed_kind(&file)?;
+    cached(&state, &headers, cache_key(&uri), mime, || async {
+        let view = read::subtopic_page(&state, &area, &sub, newest_first()).await?;
+        let base = state.config.base_url();
+        let s = &view.subtopic;
+        let meta = feeds::FeedMeta {
+            title: format!("{} · {}", s.name, state.config.site.name),
+            description: s.description.clone(),
+            page_url: format!("{base}{}", s.url),
+            self_url: format!("{base}{}", uri.path()),
+            base_url: base,
+        };
+        let entries = feeds::thread_entries(&view.listing.threads, base);
+        Ok(if is_atom {
+            feeds::atom(&meta, &entries)
+        } else {
+            feeds::rss(&meta, &entries)
+        })
+    })
+    .await
+}
+
+pub async fn tag_feed(
+    State(state): State<AppState>,
+    Path((slug, file)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let (mime, is_atom) = feed_kind(&file)?;
+    cached(&state, &headers, cache_key(&uri), mime, || async {
+        let view = read::tag_page(&state, &slug, newest_first()).await?;
+        let base = state.config.base_url();
+        let t = &view.tag;
+        let meta = feeds::FeedMeta {
+            title: format!("{} tag · {}", t.name, state.config.site.name),
+            description: if t.description.is_empty() {
+                format!("Threads tagged {}", t.name)
+            } else {
+                t.description.clone()
+            },
+            page_url: format!("{base}{}", t.url),
+            self_url: format!("{base}{}", uri.path()),
+            base_url: base,
+        };
+        let entries = feeds::thread_entries(&view.listing.threads, base);
+        Ok(if is_atom {
+            feeds::atom(&meta, &entries)
+        } else {
+            feeds::rss(&meta, &entries)
+        })
+    })
+    .await
+}
+
+/// A thread's feed: its newest posts (the last page), newest first.
+pub async fn thread_feed(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let id = parse_thread_id(&id)?;
+    let (mime, is_atom) = feed_kind(&file)?;
+    cached(&state, &headers, cache_key(&uri), mime, || async {
+        let first = read::thread_page(&state, id, 1).await?;
+        let view = if first.total_pages > 1 {
+            read::thread_page(&state, id, first.total_pages).await?
+        } else {
+            first
+        };
+        let base = state.config.base_url();
+        let meta = feeds::FeedMeta {
+            title: format!("{} · {}", view.thread.title, state.config.site.name),
+            description: view.thread.excerpt.clone(),
+            page_url: format!("{base}{}", view.thread.url),
+            self_url: format!("{base}{}", uri.path()),
+            base_url: base,
+        };
+        let entries = feeds::post_entries(&view, base);
+        Ok(if is_atom {
+            feeds::atom(&meta, &entries)
+        } else {
+            feeds::rss(&meta, &entries)
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- static files, errors
+
+pub async fn static_file(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match state.assets.get(&name) {
+        Some(asset) => asset.respond(&headers, IMMUTABLE),
+        None => AppError::not_found(format!("There is no file {name:?}.")).into_response(),
+    }
+}
+
+pub async fn not_found(uri: Uri) -> AppError {
+    AppError::not_found(format!("There is no page at {}.", uri.path()))
+}
+
+/// Renders the HTML page for errors that page handlers returned (they carry a [`PageError`]).
+pub async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let Some(error) = response.extensions().get::<PageError>().cloned() else {
+        return response;
+    };
+    let heading = match error.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::BAD_REQUEST => "That address has a mistake in it",
+        StatusCode::SERVICE_UNAVAILABLE => "Back in a moment",
+        _ => "Something went wrong",
+    };
+    let mut layout = Layout::new(&state, heading, &error.message, "/");
+    layout.noindex = true;
+    let template = ErrorTemplate {
+        layout,
+        heading: heading.to_string(),
+        message: error.message,
+        param: error.param,
+    };
+    match template.render() {
+        Ok(html) => (
+            error.status,
+            [
+                (header::CONTENT_TYPE, HTML),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(_) => error.status.into_response(),
+    }
+}
