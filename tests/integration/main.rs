@@ -1,0 +1,12 @@
+//! Agora's integration tests: one binary, each test with its own SQLite file, driving the real
+//! router in-process.
+
+mod util;
+
+mod archive;
+mod cli;
+mod feeds;
+mod http;
+mod openapi;
+mod pages;
+mod seed;
