@@ -10,3 +10,4 @@ mod http;
 mod openapi;
 mod pages;
 mod seed;
+mod snapshots;
