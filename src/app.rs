@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agora_store::{Store, StoreOptions};
+use agora_store::Store;
 
 use crate::assets::Assets;
 use crate::config::Config;
@@ -36,6 +36,7 @@ impl AppState {
         let cache = PageCache::new(
             config.cache.max_pages,
             Duration::from_secs(config.cache.max_age_secs),
+            store.changes(),
         );
         Self {
             inner: Arc::new(Inner {
@@ -51,11 +52,7 @@ impl AppState {
     /// Opens the configured database and builds the state.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let url = config.database()?;
-        let options = StoreOptions {
-            read_connections: config.database.read_connections,
-            synchronous: config.database.synchronous,
-        };
-        let store = Store::open(&url, options).await?;
+        let store = Store::open(&url, config.store_options()).await?;
         Ok(Self::new(store, config))
     }
 

@@ -39,10 +39,13 @@ pub struct SiteConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// Read-only SQLite connections (reads run in parallel; writes go through one writer).
+    /// SQLite: read-only connections (reads run in parallel; writes go through one writer).
+    /// PostgreSQL: twice this many pooled connections.
     pub read_connections: usize,
     /// "normal" survives a crash of the process; "full" also survives power loss.
     pub synchronous: Synchronous,
+    /// PostgreSQL only: a read replica for pages that tolerate lag (listings); empty for none.
+    pub replica_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,6 +94,7 @@ impl Default for DatabaseConfig {
         Self {
             read_connections: 4,
             synchronous: Synchronous::Normal,
+            replica_url: String::new(),
         }
     }
 }
@@ -130,6 +134,16 @@ impl Config {
             Ok(DatabaseUrl::in_data_dir(&self.data_dir))
         } else {
             Ok(DatabaseUrl::parse(self.database_url.trim())?)
+        }
+    }
+
+    /// How the store is opened.
+    pub fn store_options(&self) -> agora_store::StoreOptions {
+        let replica = self.database.replica_url.trim();
+        agora_store::StoreOptions {
+            read_connections: self.database.read_connections,
+            synchronous: self.database.synchronous,
+            replica_url: (!replica.is_empty()).then(|| replica.to_string()),
         }
     }
 

@@ -181,26 +181,31 @@ impl CachedBody {
 pub struct PageCache {
     pages: Option<quick_cache::sync::Cache<String, Arc<CachedBody>>>,
     max_age: Duration,
-    version: AtomicU64,
+    /// Bumped by this cache's own invalidations (view counts written).
+    local: AtomicU64,
+    /// The store's change counter: every write this node makes or hears of.
+    store: Arc<AtomicU64>,
 }
 
 impl PageCache {
-    pub fn new(max_pages: usize, max_age: Duration) -> Self {
+    pub fn new(max_pages: usize, max_age: Duration, store_changes: Arc<AtomicU64>) -> Self {
         Self {
             pages: (max_pages > 0).then(|| quick_cache::sync::Cache::new(max_pages)),
             max_age,
-            version: AtomicU64::new(1),
+            local: AtomicU64::new(1),
+            store: store_changes,
         }
     }
 
-    /// The current data version; anything rendered under an older one is stale.
+    /// The current data version (both counters only grow, so their sum does too); anything
+    /// rendered under an older one is stale.
     pub fn version(&self) -> u64 {
-        self.version.load(Ordering::Acquire)
+        self.local.load(Ordering::Acquire) + self.store.load(Ordering::Acquire)
     }
 
-    /// Marks every cached page stale: called after any write this node learns of.
+    /// Marks every cached page stale.
     pub fn invalidate(&self) {
-        self.version.fetch_add(1, Ordering::AcqRel);
+        self.local.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A fresh cached body for `key`, if there is one.
@@ -247,7 +252,8 @@ mod tests {
 
     #[test]
     fn stale_versions_are_not_served() {
-        let cache = PageCache::new(10, Duration::from_secs(60));
+        let store = Arc::new(AtomicU64::new(0));
+        let cache = PageCache::new(10, Duration::from_secs(60), store.clone());
         cache.insert(
             "/".into(),
             Arc::new(CachedBody::new("text/html", "x", cache.version())),
@@ -255,5 +261,14 @@ mod tests {
         assert!(cache.get("/").is_some());
         cache.invalidate();
         assert!(cache.get("/").is_none());
+        cache.insert(
+            "/".into(),
+            Arc::new(CachedBody::new("text/html", "x", cache.version())),
+        );
+        store.fetch_add(1, Ordering::AcqRel);
+        assert!(
+            cache.get("/").is_none(),
+            "a write the store saw makes pages stale"
+        );
     }
 }

@@ -81,7 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn open_store(config: &config::Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
         read_connections: 1,
-        synchronous: config.database.synchronous,
+        ..config.store_options()
     };
     Ok(Store::open(&config.database()?, options).await?)
 }

@@ -23,6 +23,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "loaded the demo content into the new forum"
         );
     }
+    // With several nodes on PostgreSQL, every other node's write makes our cached pages stale.
+    let follower = state.store.follow_other_nodes();
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -53,6 +55,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
 
     flusher.abort();
+    if let Some(follower) = follower {
+        follower.abort();
+    }
     tracing::info!("shutting down: writing buffered views and closing the database");
     state.flush_views().await?;
     state.store.close().await?;

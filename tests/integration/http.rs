@@ -3,258 +3,266 @@
 
 use axum::http::StatusCode;
 
-use crate::util::TestApp;
+use crate::util::{TestApp, both};
 
 const NETWORKING: &str = "/topics/app-system-services/networking";
 
-#[tokio::test]
-async fn pages_revalidate_with_304() {
-    let app = TestApp::demo().await;
-    let first = app.ok(NETWORKING).await;
-    let etag = first.header("etag").unwrap_or_default().to_string();
-    assert!(etag.starts_with("W/\""), "{etag}");
-    assert!(first.header("last-modified").is_some());
-    assert_eq!(first.header("cache-control"), Some("no-cache"));
-    let again = app.request(NETWORKING, &[("if-none-match", &etag)]).await;
-    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
-    assert!(again.body.is_empty());
-    let since = first
-        .header("last-modified")
-        .unwrap_or_default()
-        .to_string();
-    let again = app
-        .request(NETWORKING, &[("if-modified-since", &since)])
-        .await;
-    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
-    let other = app
-        .request(NETWORKING, &[("if-none-match", "W/\"nope\"")])
-        .await;
-    assert_eq!(other.status, StatusCode::OK);
-    // The API revalidates the same way.
-    let json = app.ok("/api/v1/areas").await;
-    let etag = json.header("etag").unwrap_or_default().to_string();
-    assert_eq!(
-        app.request("/api/v1/areas", &[("if-none-match", &etag)])
+both!(
+    async fn pages_revalidate_with_304(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let first = app.ok(NETWORKING).await;
+        let etag = first.header("etag").unwrap_or_default().to_string();
+        assert!(etag.starts_with("W/\""), "{etag}");
+        assert!(first.header("last-modified").is_some());
+        assert_eq!(first.header("cache-control"), Some("no-cache"));
+        let again = app.request(NETWORKING, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        assert!(again.body.is_empty());
+        let since = first
+            .header("last-modified")
+            .unwrap_or_default()
+            .to_string();
+        let again = app
+            .request(NETWORKING, &[("if-modified-since", &since)])
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        let other = app
+            .request(NETWORKING, &[("if-none-match", "W/\"nope\"")])
+            .await;
+        assert_eq!(other.status, StatusCode::OK);
+        // The API revalidates the same way.
+        let json = app.ok("/api/v1/areas").await;
+        let etag = json.header("etag").unwrap_or_default().to_string();
+        assert_eq!(
+            app.request("/api/v1/areas", &[("if-none-match", &etag)])
+                .await
+                .status,
+            StatusCode::NOT_MODIFIED
+        );
+    }
+);
+
+both!(
+    async fn a_write_changes_the_etag(b: Backend) {
+        let app = TestApp::demo(b).await;
+        // Thread 7 has 412 views: one more shows on the page.
+        let (url, first) = app.follow("/thread/7").await;
+        let etag = first.header("etag").unwrap_or_default().to_string();
+        app.state
+            .flush_views()
             .await
-            .status,
-        StatusCode::NOT_MODIFIED
-    );
-}
+            .unwrap_or_else(|e| panic!("{e}"));
+        let second = app.request(&url, &[("if-none-match", &etag)]).await;
+        assert_eq!(
+            second.status,
+            StatusCode::OK,
+            "the view count changed, so the page did"
+        );
+        assert_ne!(second.header("etag"), Some(etag.as_str()));
+    }
+);
 
-#[tokio::test]
-async fn a_write_changes_the_etag() {
-    let app = TestApp::demo().await;
-    // Thread 7 has 412 views: one more shows on the page.
-    let (url, first) = app.follow("/thread/7").await;
-    let etag = first.header("etag").unwrap_or_default().to_string();
-    app.state
-        .flush_views()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let second = app.request(&url, &[("if-none-match", &etag)]).await;
-    assert_eq!(
-        second.status,
-        StatusCode::OK,
-        "the view count changed, so the page did"
-    );
-    assert_ne!(second.header("etag"), Some(etag.as_str()));
-}
-
-#[tokio::test]
-async fn responses_are_compressed() {
-    let app = TestApp::demo().await;
-    let plain = app.ok(NETWORKING).await;
-    let br = app
-        .request(NETWORKING, &[("accept-encoding", "gzip, deflate, br")])
-        .await;
-    assert_eq!(br.header("content-encoding"), Some("br"));
-    assert_eq!(br.header("vary"), Some("Accept-Encoding"));
-    assert!(
-        br.body.len() * 3 < plain.body.len(),
-        "{} vs {}",
-        br.body.len(),
-        plain.body.len()
-    );
-    let mut decoded = Vec::new();
-    brotli::BrotliDecompress(&mut br.body.as_slice(), &mut decoded)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(decoded, plain.body);
-    let gz = app
-        .request(NETWORKING, &[("accept-encoding", "gzip")])
-        .await;
-    assert_eq!(gz.header("content-encoding"), Some("gzip"));
-    let mut decoded = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(gz.body.as_slice()),
-        &mut decoded,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(decoded, plain.body);
-}
-
-#[tokio::test]
-async fn static_files_have_hashed_names_and_long_lifetimes() {
-    let app = TestApp::demo().await;
-    let html = app.ok("/").await.html();
-    let css = crate::util::attrs(&html, "link[rel=stylesheet]", "href");
-    assert_eq!(css.len(), 1);
-    assert!(
-        css[0].starts_with("/static/agora.") && css[0].ends_with(".css"),
-        "{css:?}"
-    );
-    let response = app.ok(&css[0]).await;
-    assert_eq!(
-        response.header("cache-control"),
-        Some("public, max-age=31536000, immutable")
-    );
-    assert_eq!(
-        response.header("content-type"),
-        Some("text/css; charset=utf-8")
-    );
-}
-
-#[tokio::test]
-async fn security_headers_are_set() {
-    let app = TestApp::demo().await;
-    for path in ["/", "/nope", "/api/v1/areas"] {
-        let response = app.get(path).await;
-        let csp = response
-            .header("content-security-policy")
-            .unwrap_or_default();
+both!(
+    async fn responses_are_compressed(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let plain = app.ok(NETWORKING).await;
+        let br = app
+            .request(NETWORKING, &[("accept-encoding", "gzip, deflate, br")])
+            .await;
+        assert_eq!(br.header("content-encoding"), Some("br"));
+        assert_eq!(br.header("vary"), Some("Accept-Encoding"));
         assert!(
-            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
-            "{path}: {csp}"
+            br.body.len() * 3 < plain.body.len(),
+            "{} vs {}",
+            br.body.len(),
+            plain.body.len()
+        );
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut br.body.as_slice(), &mut decoded)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(decoded, plain.body);
+        let gz = app
+            .request(NETWORKING, &[("accept-encoding", "gzip")])
+            .await;
+        assert_eq!(gz.header("content-encoding"), Some("gzip"));
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(gz.body.as_slice()),
+            &mut decoded,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(decoded, plain.body);
+    }
+);
+
+both!(
+    async fn static_files_have_hashed_names_and_long_lifetimes(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let html = app.ok("/").await.html();
+        let css = crate::util::attrs(&html, "link[rel=stylesheet]", "href");
+        assert_eq!(css.len(), 1);
+        assert!(
+            css[0].starts_with("/static/agora.") && css[0].ends_with(".css"),
+            "{css:?}"
+        );
+        let response = app.ok(&css[0]).await;
+        assert_eq!(
+            response.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
         );
         assert_eq!(
-            response.header("x-content-type-options"),
-            Some("nosniff"),
-            "{path}"
+            response.header("content-type"),
+            Some("text/css; charset=utf-8")
         );
-        assert!(response.header("referrer-policy").is_some(), "{path}");
     }
-}
+);
 
-#[tokio::test]
-async fn views_are_buffered_then_written_in_a_batch() {
-    let app = TestApp::demo().await;
-    let before = app
-        .store()
-        .thread(agora_store::ThreadId(5))
-        .await
-        .ok()
-        .flatten()
-        .map(|t| t.summary.view_count);
-    let (url, _) = app.follow("/thread/5").await;
-    app.ok(&url).await;
-    app.ok(&url).await;
-    // Nothing written yet: the count lives in memory.
-    let during = app
-        .store()
-        .thread(agora_store::ThreadId(5))
-        .await
-        .ok()
-        .flatten()
-        .map(|t| t.summary.view_count);
-    assert_eq!(during, before);
-    assert_eq!(app.state.views.pending(), 3);
-    app.state
-        .flush_views()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let after = app
-        .store()
-        .thread(agora_store::ThreadId(5))
-        .await
-        .ok()
-        .flatten()
-        .map(|t| t.summary.view_count);
-    assert_eq!(after, before.map(|v| v + 3));
-    assert_eq!(app.state.views.pending(), 0);
-    // Another node (another store on the same database) adds; it never overwrites.
-    let other = app.reopen_store().await;
-    other
-        .add_views(vec![(agora_store::ThreadId(5), 10)])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let merged = app
-        .store()
-        .thread(agora_store::ThreadId(5))
-        .await
-        .ok()
-        .flatten()
-        .map(|t| t.summary.view_count);
-    assert_eq!(merged, before.map(|v| v + 13));
-}
+both!(
+    async fn security_headers_are_set(b: Backend) {
+        let app = TestApp::demo(b).await;
+        for path in ["/", "/nope", "/api/v1/areas"] {
+            let response = app.get(path).await;
+            let csp = response
+                .header("content-security-policy")
+                .unwrap_or_default();
+            assert!(
+                csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+                "{path}: {csp}"
+            );
+            assert_eq!(
+                response.header("x-content-type-options"),
+                Some("nosniff"),
+                "{path}"
+            );
+            assert!(response.header("referrer-policy").is_some(), "{path}");
+        }
+    }
+);
 
-#[tokio::test]
-async fn api_errors_are_json_with_stable_codes() {
-    let app = TestApp::demo().await;
-    let response = app.get("/api/v1/threads/999").await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND);
-    assert_eq!(response.json()["error"]["code"], "not_found");
-    let response = app
-        .get("/api/v1/topics/app-system-services/networking/threads?sortBy=hot")
-        .await;
-    assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    let body = response.json();
-    assert_eq!(body["error"]["code"], "bad_request");
-    assert_eq!(body["error"]["param"], "sortBy");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("views")
-    );
-    let response = app.get("/api/v1/nothing/here").await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND);
-    assert_eq!(response.json()["error"]["code"], "not_found");
-}
+both!(
+    async fn views_are_buffered_then_written_in_a_batch(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let before = app
+            .store()
+            .thread(agora_store::ThreadId(5))
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.summary.view_count);
+        let (url, _) = app.follow("/thread/5").await;
+        app.ok(&url).await;
+        app.ok(&url).await;
+        // Nothing written yet: the count lives in memory.
+        let during = app
+            .store()
+            .thread(agora_store::ThreadId(5))
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.summary.view_count);
+        assert_eq!(during, before);
+        assert_eq!(app.state.views.pending(), 3);
+        app.state
+            .flush_views()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after = app
+            .store()
+            .thread(agora_store::ThreadId(5))
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.summary.view_count);
+        assert_eq!(after, before.map(|v| v + 3));
+        assert_eq!(app.state.views.pending(), 0);
+        // Another node (another store on the same database) adds; it never overwrites.
+        let other = app.reopen_store().await;
+        other
+            .add_views(vec![(agora_store::ThreadId(5), 10)])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let merged = app
+            .store()
+            .thread(agora_store::ThreadId(5))
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.summary.view_count);
+        assert_eq!(merged, before.map(|v| v + 13));
+    }
+);
 
-#[tokio::test]
-async fn api_reads_match_the_pages() {
-    let app = TestApp::demo().await;
-    let listing = app
-        .ok("/api/v1/topics/app-system-services/networking/threads")
-        .await
-        .json();
-    assert_eq!(listing["subtopic"]["name"], "Networking");
-    assert_eq!(
-        listing["listing"]["pinned"].as_array().map(Vec::len),
-        Some(2)
-    );
-    assert_eq!(
-        listing["listing"]["threads"].as_array().map(Vec::len),
-        Some(15)
-    );
-    assert_eq!(listing["listing"]["state"]["sortBy"], "activity");
-    let first = &listing["listing"]["pinned"][1];
-    assert_eq!(first["views"], 124318);
-    assert_eq!(first["pinned"], "subtopic");
-    let thread = app.ok("/api/v1/threads/6").await.json();
-    assert_eq!(thread["posts"].as_array().map(Vec::len), Some(6));
-    assert_eq!(thread["accepted_answer"]["post_id"], 15);
-    assert!(
-        thread["posts"][0]["body_html"]
-            .as_str()
-            .unwrap_or("")
-            .contains("<p>")
-    );
-    let user = app.ok("/api/v1/users/javery").await.json();
-    assert_eq!(user["user"]["staff_title"], "Developer Technical Support");
-    let revisions = app.ok("/api/v1/posts/1/revisions").await.json();
-    assert_eq!(revisions["revisions"].as_array().map(Vec::len), Some(4));
-    let tag = app
-        .ok("/api/v1/tags/quic/threads?sortBy=replies")
-        .await
-        .json();
-    assert!(
-        tag["listing"]["threads"]
-            .as_array()
-            .is_some_and(|t| !t.is_empty())
-    );
-    let tags = app.ok("/api/v1/tags").await.json();
-    assert_eq!(tags.as_array().map(Vec::len), Some(14));
-    let health = app.ok("/healthz").await.json();
-    assert_eq!(health["status"], "ok");
-    assert!(health["change_head"].as_i64().unwrap_or(0) >= 25);
-}
+both!(
+    async fn api_errors_are_json_with_stable_codes(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let response = app.get("/api/v1/threads/999").await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND);
+        assert_eq!(response.json()["error"]["code"], "not_found");
+        let response = app
+            .get("/api/v1/topics/app-system-services/networking/threads?sortBy=hot")
+            .await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+        let body = response.json();
+        assert_eq!(body["error"]["code"], "bad_request");
+        assert_eq!(body["error"]["param"], "sortBy");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("views")
+        );
+        let response = app.get("/api/v1/nothing/here").await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND);
+        assert_eq!(response.json()["error"]["code"], "not_found");
+    }
+);
+
+both!(
+    async fn api_reads_match_the_pages(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let listing = app
+            .ok("/api/v1/topics/app-system-services/networking/threads")
+            .await
+            .json();
+        assert_eq!(listing["subtopic"]["name"], "Networking");
+        assert_eq!(
+            listing["listing"]["pinned"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(
+            listing["listing"]["threads"].as_array().map(Vec::len),
+            Some(15)
+        );
+        assert_eq!(listing["listing"]["state"]["sortBy"], "activity");
+        let first = &listing["listing"]["pinned"][1];
+        assert_eq!(first["views"], 124318);
+        assert_eq!(first["pinned"], "subtopic");
+        let thread = app.ok("/api/v1/threads/6").await.json();
+        assert_eq!(thread["posts"].as_array().map(Vec::len), Some(6));
+        assert_eq!(thread["accepted_answer"]["post_id"], 15);
+        assert!(
+            thread["posts"][0]["body_html"]
+                .as_str()
+                .unwrap_or("")
+                .contains("<p>")
+        );
+        let user = app.ok("/api/v1/users/javery").await.json();
+        assert_eq!(user["user"]["staff_title"], "Developer Technical Support");
+        let revisions = app.ok("/api/v1/posts/1/revisions").await.json();
+        assert_eq!(revisions["revisions"].as_array().map(Vec::len), Some(4));
+        let tag = app
+            .ok("/api/v1/tags/quic/threads?sortBy=replies")
+            .await
+            .json();
+        assert!(
+            tag["listing"]["threads"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty())
+        );
+        let tags = app.ok("/api/v1/tags").await.json();
+        assert_eq!(tags.as_array().map(Vec::len), Some(14));
+        let health = app.ok("/healthz").await.json();
+        assert_eq!(health["status"], "ok");
+        assert!(health["change_head"].as_i64().unwrap_or(0) >= 25);
+    }
+);

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::util::TestApp;
+use crate::util::{TestApp, both};
 
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {
@@ -67,48 +67,49 @@ fn check(doc: &Value, schema: &Value, value: &Value, path: &str) {
     }
 }
 
-#[tokio::test]
-async fn the_document_matches_the_handlers() {
-    let app = TestApp::demo().await;
-    let doc = app.ok("/api/v1/openapi.json").await.json();
-    assert!(
-        doc["openapi"]
-            .as_str()
-            .is_some_and(|v| v.starts_with("3.1")),
-        "{}",
-        doc["openapi"]
-    );
-    let cases = [
-        ("/api/v1/areas", "/api/v1/areas"),
-        (
-            "/api/v1/topics/{area}/{subtopic}/threads",
-            "/api/v1/topics/app-system-services/networking/threads",
-        ),
-        ("/api/v1/tags", "/api/v1/tags"),
-        (
-            "/api/v1/tags/{tag}/threads",
-            "/api/v1/tags/network/threads?filter=solved",
-        ),
-        ("/api/v1/threads/{id}", "/api/v1/threads/6"),
-        ("/api/v1/threads/{id}", "/api/v1/threads/3"),
-        ("/api/v1/users/{username}", "/api/v1/users/javery"),
-        ("/api/v1/posts/{id}/revisions", "/api/v1/posts/1/revisions"),
-    ];
-    let documented: Vec<&String> = doc["paths"]
-        .as_object()
-        .map(|p| p.keys().collect())
-        .unwrap_or_default();
-    assert_eq!(documented.len(), 7, "{documented:?}");
-    for (template, url) in cases {
-        let operation = &doc["paths"][template]["get"];
-        assert!(operation.is_object(), "{template} is not documented");
-        let schema = &operation["responses"]["200"]["content"]["application/json"]["schema"];
-        let body = app.ok(url).await.json();
-        check(&doc, schema, &body, url);
+both!(
+    async fn the_document_matches_the_handlers(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let doc = app.ok("/api/v1/openapi.json").await.json();
+        assert!(
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1")),
+            "{}",
+            doc["openapi"]
+        );
+        let cases = [
+            ("/api/v1/areas", "/api/v1/areas"),
+            (
+                "/api/v1/topics/{area}/{subtopic}/threads",
+                "/api/v1/topics/app-system-services/networking/threads",
+            ),
+            ("/api/v1/tags", "/api/v1/tags"),
+            (
+                "/api/v1/tags/{tag}/threads",
+                "/api/v1/tags/network/threads?filter=solved",
+            ),
+            ("/api/v1/threads/{id}", "/api/v1/threads/6"),
+            ("/api/v1/threads/{id}", "/api/v1/threads/3"),
+            ("/api/v1/users/{username}", "/api/v1/users/javery"),
+            ("/api/v1/posts/{id}/revisions", "/api/v1/posts/1/revisions"),
+        ];
+        let documented: Vec<&String> = doc["paths"]
+            .as_object()
+            .map(|p| p.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(documented.len(), 7, "{documented:?}");
+        for (template, url) in cases {
+            let operation = &doc["paths"][template]["get"];
+            assert!(operation.is_object(), "{template} is not documented");
+            let schema = &operation["responses"]["200"]["content"]["application/json"]["schema"];
+            let body = app.ok(url).await.json();
+            check(&doc, schema, &body, url);
+        }
+        // Errors too.
+        let error_schema = &doc["paths"]["/api/v1/threads/{id}"]["get"]["responses"]["404"]["content"]
+            ["application/json"]["schema"];
+        let body = app.get("/api/v1/threads/999").await.json();
+        check(&doc, error_schema, &body, "404");
     }
-    // Errors too.
-    let error_schema = &doc["paths"]["/api/v1/threads/{id}"]["get"]["responses"]["404"]["content"]
-        ["application/json"]["schema"];
-    let body = app.get("/api/v1/threads/999").await.json();
-    check(&doc, error_schema, &body, "404");
-}
+);

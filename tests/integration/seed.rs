@@ -6,7 +6,7 @@ use agora_store::archive::{Area, Lock, Post, Revision, Subtopic, Thread, User};
 use agora_store::{Archive, PinScope, Role, ThreadKind, Timestamp};
 use serde::Deserialize;
 
-use crate::util::{TestApp, texts};
+use crate::util::{TestApp, both, texts};
 
 #[derive(Deserialize)]
 struct SeedThread {
@@ -135,57 +135,59 @@ fn to_archive(seed: &Seed) -> Archive {
     archive
 }
 
-#[tokio::test]
-async fn the_seed_threads_import_and_render() {
-    let path = seed_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let seed: Seed = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(seed.threads.len(), 21);
-    let app = TestApp::with_archive(to_archive(&seed)).await;
+both!(
+    async fn the_seed_threads_import_and_render(b: Backend) {
+        let path = seed_path();
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let seed: Seed = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seed.threads.len(), 21);
+        let app = TestApp::with_archive(b, to_archive(&seed)).await;
 
-    let listing = app
-        .ok("/topics/app-system-services/networking?sortBy=newest&sortOrder=asc")
-        .await
-        .html();
-    let titles = texts(&listing, "tbody a.title");
-    let views = texts(&listing, "td[data-label=Views]");
-    let replies = texts(&listing, "td[data-label=Replies]");
-    assert_eq!(titles.len(), 21);
-    for (i, s) in seed.threads.iter().enumerate() {
-        assert_eq!(
-            titles[i],
-            s.title.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
-        assert_eq!(views[i], s.views_label, "views of {}", s.title);
-        assert_eq!(replies[i], s.replies.to_string(), "replies of {}", s.title);
+        let listing = app
+            .ok("/topics/app-system-services/networking?sortBy=newest&sortOrder=asc")
+            .await
+            .html();
+        let titles = texts(&listing, "tbody a.title");
+        let views = texts(&listing, "td[data-label=Views]");
+        let replies = texts(&listing, "td[data-label=Replies]");
+        assert_eq!(titles.len(), 21);
+        for (i, s) in seed.threads.iter().enumerate() {
+            assert_eq!(
+                titles[i],
+                s.title.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            assert_eq!(views[i], s.views_label, "views of {}", s.title);
+            assert_eq!(replies[i], s.replies.to_string(), "replies of {}", s.title);
+        }
+        for i in 1..=seed.threads.len() {
+            let (_, page) = app.follow(&format!("/thread/{i}")).await;
+            assert_eq!(page.status, axum::http::StatusCode::OK, "thread {i}");
+            let html = page.html();
+            let s = &seed.threads[i - 1];
+            assert_eq!(
+                texts(&html, "h1 .thread-title")[0],
+                s.title.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            assert_eq!(texts(&html, "ol.posts > li").len(), s.replies + 1);
+            assert_eq!(
+                !texts(&html, ".notice.locked").is_empty(),
+                s.locked,
+                "thread {i}"
+            );
+            assert_eq!(
+                !texts(&html, "a.edited").is_empty(),
+                s.has_revision_history,
+                "thread {i}"
+            );
+        }
+        let chinese = seed
+            .threads
+            .iter()
+            .position(|t| t.title.contains("网络请求"))
+            .unwrap_or_else(|| panic!("no Chinese thread"));
+        let (url, page) = app.follow(&format!("/thread/{}", chinese + 1)).await;
+        assert!(url.contains("%E7%BD%91%E7%BB%9C"), "{url}");
+        assert!(texts(&page.html(), ".post-body")[0].contains("已经检查过手机的存储空间"));
     }
-    for i in 1..=seed.threads.len() {
-        let (_, page) = app.follow(&format!("/thread/{i}")).await;
-        assert_eq!(page.status, axum::http::StatusCode::OK, "thread {i}");
-        let html = page.html();
-        let s = &seed.threads[i - 1];
-        assert_eq!(
-            texts(&html, "h1 .thread-title")[0],
-            s.title.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
-        assert_eq!(texts(&html, "ol.posts > li").len(), s.replies + 1);
-        assert_eq!(
-            !texts(&html, ".notice.locked").is_empty(),
-            s.locked,
-            "thread {i}"
-        );
-        assert_eq!(
-            !texts(&html, "a.edited").is_empty(),
-            s.has_revision_history,
-            "thread {i}"
-        );
-    }
-    let chinese = seed
-        .threads
-        .iter()
-        .position(|t| t.title.contains("网络请求"))
-        .unwrap_or_else(|| panic!("no Chinese thread"));
-    let (url, page) = app.follow(&format!("/thread/{}", chinese + 1)).await;
-    assert!(url.contains("%E7%BD%91%E7%BB%9C"), "{url}");
-    assert!(texts(&page.html(), ".post-body")[0].contains("已经检查过手机的存储空间"));
-}
+);

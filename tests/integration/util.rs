@@ -1,5 +1,10 @@
-//! `TestApp`: a forum on a fresh SQLite file in a temporary directory, and helpers to send it
-//! requests through the real router.
+//! `TestApp`: a forum on a fresh database — a SQLite file in a temporary directory, or a new
+//! PostgreSQL database when `AGORA_TEST_POSTGRES_URL` is set — and helpers to send it requests
+//! through the real router. `both!` runs a test on each backend.
+
+use std::io::Write;
+use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use agora::app::AppState;
 use agora::config::Config;
@@ -11,11 +16,132 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-#[allow(dead_code)] // `dir` keeps the temporary directory alive for the test
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares a test that runs once per backend: `mod NAME { fn sqlite; fn postgres }`.
+macro_rules! both {
+    ($(#[$meta:meta])* async fn $name:ident($b:ident: Backend) $body:block) => {
+        $(#[$meta])*
+        async fn $name($b: crate::util::Backend) $body
+
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(crate::util::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if crate::util::postgres_url().is_some() {
+                    super::$name(crate::util::Backend::Postgres).await
+                }
+            }
+        }
+    };
+}
+pub(crate) use both;
+
+/// The server tests may create databases on, or None (and a loud note, once) without one.
+pub fn postgres_url() -> Option<String> {
+    static NOTE: Once = Once::new();
+    let url = std::env::var("AGORA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    if url.is_none() {
+        NOTE.call_once(|| {
+            // Written past the test harness's capture on purpose: this must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!! AGORA_TEST_POSTGRES_URL is not set: the PostgreSQL half of the test suite was SKIPPED.\n\
+                 !!! Set it (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run every test on PostgreSQL too.\n"
+            );
+        });
+    }
+    url
+}
+
+/// A database made for one test and dropped after it.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+impl PgDatabase {
+    pub async fn create() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let admin_url = postgres_url()
+            .unwrap_or_else(|| panic!("PostgreSQL tests need AGORA_TEST_POSTGRES_URL"));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "agora_test_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        admin(&admin_url)
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("create database: {e}"));
+        let mut config: tokio_postgres::Config =
+            admin_url.parse().unwrap_or_else(|e| panic!("{e}"));
+        config.dbname(&name);
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs outside async code: use a small runtime of our own on another thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    let client = admin(&admin_url).await;
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                });
+            }
+        })
+        .join();
+    }
+}
+
+#[allow(dead_code)] // `dir` and `database` keep the test's storage alive until it ends
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
     pub dir: tempfile::TempDir,
+    pub database: Option<PgDatabase>,
+    pub backend: Backend,
 }
 
 pub struct TestResponse {
@@ -52,19 +178,32 @@ pub fn config_for(dir: &std::path::Path) -> Config {
 
 impl TestApp {
     /// An empty forum.
-    pub async fn empty() -> Self {
+    pub async fn empty(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let config = config_for(dir.path());
+        let mut config = config_for(dir.path());
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgDatabase::create().await),
+        };
+        if let Some(db) = &database {
+            config.database_url = db.url.clone();
+        }
         let state = AppState::open(config)
             .await
             .unwrap_or_else(|e| panic!("open: {e:#}"));
         let router = agora::router::build(state.clone());
-        Self { state, router, dir }
+        Self {
+            state,
+            router,
+            dir,
+            database,
+            backend,
+        }
     }
 
     /// A forum with the built-in demo content.
-    pub async fn demo() -> Self {
-        let app = Self::empty().await;
+    pub async fn demo(backend: Backend) -> Self {
+        let app = Self::empty(backend).await;
         archive::load_demo_if_empty(&app.state.store)
             .await
             .unwrap_or_else(|e| panic!("demo: {e:#}"));
@@ -72,8 +211,8 @@ impl TestApp {
     }
 
     /// A forum holding `archive`.
-    pub async fn with_archive(archive: Archive) -> Self {
-        let app = Self::empty().await;
+    pub async fn with_archive(backend: Backend, archive: Archive) -> Self {
+        let app = Self::empty(backend).await;
         archive::import(&app.state.store, archive, None)
             .await
             .unwrap_or_else(|e| panic!("import: {e:#}"));

@@ -6,23 +6,31 @@
 //! behind the same methods so that no caller changes.
 
 pub mod archive;
+pub mod db;
 pub mod model;
+pub mod postgres;
+mod queries;
 mod sql;
 pub mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use archive::{Archive, ArchiveError};
 pub use model::*;
+pub use queries::Job;
 pub use sqlite::Synchronous;
 
+use postgres::{PgConn, PgStore};
 use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(String),
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("{0}")]
@@ -41,10 +49,12 @@ pub enum StoreError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    Postgres(String),
 }
 
 impl DatabaseUrl {
-    pub const ACCEPTED: &'static str = "a file path, or sqlite://PATH";
+    pub const ACCEPTED: &'static str =
+        "a file path, sqlite://PATH, or postgres://USER@HOST:PORT/DATABASE";
 
     /// Parses a URL or a plain path; an unknown scheme is an error naming the accepted ones.
     pub fn parse(text: &str) -> Result<Self, StoreError> {
@@ -56,6 +66,10 @@ impl DatabaseUrl {
         }
         if let Some(path) = text.strip_prefix("sqlite:") {
             return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            postgres::parse_url(text)?;
+            return Ok(Self::Postgres(text.to_string()));
         }
         if let Some((scheme, _)) = text.split_once("://") {
             return Err(StoreError::Config(format!(
@@ -72,10 +86,13 @@ impl DatabaseUrl {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct StoreOptions {
+    /// SQLite: read-only connections. PostgreSQL: pool size.
     pub read_connections: usize,
     pub synchronous: Synchronous,
+    /// PostgreSQL: a replica for reads that tolerate lag (listings).
+    pub replica_url: Option<String>,
 }
 
 impl Default for StoreOptions {
@@ -83,6 +100,7 @@ impl Default for StoreOptions {
         Self {
             read_connections: 4,
             synchronous: Synchronous::Normal,
+            replica_url: None,
         }
     }
 }
@@ -124,25 +142,75 @@ pub fn slugify(title: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Bumped after every write this store commits and every write another node announces:
+    /// caches compare against it.
+    changes: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
+/// Runs shared query code on a read connection of whichever backend this is.
+/// `lagging` reads may go to a PostgreSQL replica.
 macro_rules! read {
-    ($self:ident, |$conn:ident| $body:expr) => {
+    ($self:ident, $client:ident, |$conn:ident| $body:expr) => {
         match &$self.backend {
-            Backend::Sqlite(db) => db.read(move |$conn| $body).await,
+            Backend::Sqlite(db) => {
+                db.read(move |$conn| sqlite::drive(async move { $body }))
+                    .await
+            }
+            Backend::Postgres(db) => {
+                let client = db.$client().await?;
+                let mut pg = PgConn::Client(&client);
+                let $conn = &mut pg;
+                $body
+            }
         }
     };
+    ($self:ident, |$conn:ident| $body:expr) => {
+        read!($self, client, |$conn| $body)
+    };
+}
+
+/// Runs shared write code in one transaction, then tells the caches.
+macro_rules! write {
+    ($self:ident, |$conn:ident| $body:expr) => {{
+        let result = match &$self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |$conn| sqlite::drive(async move { $body }))
+                    .await
+            }
+            Backend::Postgres(db) => {
+                let mut client = db.client().await?;
+                let tx = client.transaction().await?;
+                let value = {
+                    let mut pg = PgConn::Tx(&tx);
+                    let $conn = &mut pg;
+                    $body
+                };
+                match value {
+                    Ok(value) => {
+                        tx.commit().await?;
+                        Ok(value)
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+        };
+        if result.is_ok() {
+            $self.changes.fetch_add(1, Ordering::AcqRel);
+        }
+        result
+    }};
 }
 
 impl Store {
     /// Opens the database at `url`, creating it and applying migrations as needed.
     pub async fn open(url: &DatabaseUrl, options: StoreOptions) -> Result<Self, StoreError> {
-        match url {
+        let backend = match url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent).map_err(|e| {
@@ -155,27 +223,52 @@ impl Store {
                 })
                 .await
                 .map_err(|e| StoreError::Internal(e.to_string()))??;
-                Ok(Self {
-                    backend: Backend::Sqlite(db),
-                })
+                Backend::Sqlite(db)
             }
-        }
+            DatabaseUrl::Postgres(url) => Backend::Postgres(
+                PgStore::open(
+                    url,
+                    options.replica_url.as_deref(),
+                    options.read_connections.max(2) * 2,
+                )
+                .await?,
+            ),
+        };
+        Ok(Self {
+            backend,
+            changes: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     pub fn backend_name(&self) -> &'static str {
         match &self.backend {
             Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A counter that grows with every write this node makes or hears of.
+    pub fn changes(&self) -> Arc<AtomicU64> {
+        self.changes.clone()
+    }
+
+    /// On PostgreSQL, starts following other nodes' writes (LISTEN/NOTIFY, with a catch-up
+    /// after every reconnect); on SQLite there are no other nodes.
+    pub fn follow_other_nodes(&self) -> Option<tokio::task::JoinHandle<()>> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(db) => Some(db.spawn_listener(self.changes.clone())),
         }
     }
 
     /// True when the forum has no areas, users or threads (a new database).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        read!(self, |conn| sqlite::is_empty(conn))
+        read!(self, |conn| queries::is_empty(conn).await)
     }
 
     /// Every area with its subtopics, in display order.
     pub async fn areas(&self) -> Result<Vec<AreaRow>, StoreError> {
-        read!(self, |conn| sqlite::areas(conn))
+        read!(self, lagging_client, |conn| queries::areas(conn).await)
     }
 
     pub async fn subtopic(
@@ -184,76 +277,70 @@ impl Store {
         subtopic: &str,
     ) -> Result<Option<SubtopicRow>, StoreError> {
         let (area, subtopic) = (area.to_string(), subtopic.to_string());
-        read!(self, |conn| sqlite::subtopic(conn, &area, &subtopic))
+        read!(self, lagging_client, |conn| queries::subtopic(
+            conn, &area, &subtopic
+        )
+        .await)
     }
 
     pub async fn tag(&self, slug: &str) -> Result<Option<TagRow>, StoreError> {
         let slug = slug.to_string();
-        read!(self, |conn| sqlite::tag(conn, &slug))
+        read!(self, lagging_client, |conn| queries::tag(conn, &slug).await)
     }
 
     pub async fn tags(&self) -> Result<Vec<TagRow>, StoreError> {
-        read!(self, |conn| sqlite::tags(conn))
+        read!(self, lagging_client, |conn| queries::tags(conn).await)
     }
 
     pub async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         let username = username.to_string();
-        read!(self, |conn| sqlite::user(conn, &username))
+        read!(self, |conn| queries::user(conn, &username).await)
     }
 
     /// Threads pinned in this subtopic and pinned everywhere.
     pub async fn pinned(&self, subtopic: SubtopicId) -> Result<Vec<ThreadSummary>, StoreError> {
-        read!(self, |conn| sqlite::pinned(conn, subtopic))
+        read!(self, lagging_client, |conn| queries::pinned(conn, subtopic)
+            .await)
     }
 
-    /// The pinned threads (when the query shows them apart) and one page of a listing,
-    /// read in one go.
+    /// The pinned threads (when the query shows them apart) and one page of a listing.
+    /// Listings tolerate lag: on PostgreSQL they may be read from a replica.
     pub async fn listing(
         &self,
         query: ListingQuery,
     ) -> Result<(Vec<ThreadSummary>, ListingPage), StoreError> {
-        read!(self, |conn| {
-            let pinned = match query.scope {
-                ListingScope::Subtopic(id) if query.pins_apart() && query.page == 1 => {
-                    sqlite::pinned(conn, id)?
-                }
-                _ => Vec::new(),
-            };
-            Ok((pinned, sqlite::listing(conn, &query)?))
-        })
+        read!(self, lagging_client, |conn| queries::listing_with_pins(
+            conn, &query
+        )
+        .await)
     }
 
     pub async fn thread(&self, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
-        read!(self, |conn| sqlite::thread(conn, id))
+        read!(self, |conn| queries::thread(conn, id).await)
     }
 
-    /// The thread and the posts at positions `[from, to)`, from one snapshot.
+    /// The thread and the posts at positions `[from, to)`.
     pub async fn thread_with_posts(
         &self,
         id: ThreadId,
         from: i64,
         to: i64,
     ) -> Result<Option<(ThreadRow, Vec<PostRow>)>, StoreError> {
-        read!(self, |conn| {
-            let Some(thread) = sqlite::thread(conn, id)? else {
-                return Ok(None);
-            };
-            let posts = sqlite::posts(conn, id, from, to)?;
-            Ok(Some((thread, posts)))
-        })
+        read!(self, |conn| queries::thread_with_posts(conn, id, from, to)
+            .await)
     }
 
     pub async fn post(&self, id: PostId) -> Result<Option<PostRow>, StoreError> {
-        read!(self, |conn| sqlite::post(conn, id))
+        read!(self, |conn| queries::post(conn, id).await)
     }
 
     pub async fn revisions(&self, post: PostId) -> Result<Vec<RevisionRow>, StoreError> {
-        read!(self, |conn| sqlite::revisions(conn, post))
+        read!(self, |conn| queries::revisions(conn, post).await)
     }
 
     /// The newest change-log sequence number (0 for an empty log).
     pub async fn change_head(&self) -> Result<i64, StoreError> {
-        read!(self, |conn| sqlite::change_head(conn))
+        read!(self, |conn| queries::change_head(conn).await)
     }
 
     /// Adds buffered view counts (never overwrites: several nodes may add to one thread).
@@ -261,9 +348,7 @@ impl Store {
         if views.is_empty() {
             return Ok(());
         }
-        match &self.backend {
-            Backend::Sqlite(db) => db.write(move |tx| sqlite::add_views(tx, &views)).await,
-        }
+        write!(self, |conn| queries::add_views(conn, &views).await)
     }
 
     /// Imports a validated archive (derived fields filled) into an empty forum, in one
@@ -276,28 +361,80 @@ impl Store {
         archive
             .validate()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                db.write(move |tx| sqlite::import(tx, &archive, progress.as_ref()))
-                    .await
-            }
-        }
+        write!(self, |conn| queries::import(
+            conn,
+            &archive,
+            progress.as_ref()
+        )
+        .await)
     }
 
     /// The whole forum as an archive, from one consistent snapshot.
     pub async fn export(&self) -> Result<Archive, StoreError> {
-        read!(self, |conn| {
-            conn.execute_batch("BEGIN")?;
-            let result = sqlite::export(conn);
-            conn.execute_batch("COMMIT")?;
-            result
-        })
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.read_snapshot(|conn| sqlite::drive(queries::export(conn)))
+                    .await
+            }
+            Backend::Postgres(db) => {
+                let mut client = db.client().await?;
+                let tx = client
+                    .build_transaction()
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .await?;
+                let archive = queries::export(&mut PgConn::Tx(&tx)).await?;
+                tx.commit().await?;
+                Ok(archive)
+            }
+        }
+    }
+
+    /// Queues work that must happen once, whichever node does it.
+    pub async fn enqueue_job(&self, kind: &str, payload: &str) -> Result<i64, StoreError> {
+        let (kind, payload) = (kind.to_string(), payload.to_string());
+        write!(self, |conn| queries::enqueue_job(
+            conn,
+            &kind,
+            &payload,
+            Timestamp::now()
+        )
+        .await)
+    }
+
+    /// Claims the next ready job for `worker` for `lease`; no other worker gets it meanwhile.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        let worker = worker.to_string();
+        let lease = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+        write!(self, |conn| queries::claim_job(conn, &worker, lease).await)
+    }
+
+    pub async fn finish_job(&self, id: i64, worker: &str) -> Result<bool, StoreError> {
+        let worker = worker.to_string();
+        write!(self, |conn| queries::finish_job(conn, id, &worker).await)
+    }
+
+    /// Every column (table, name, type) and index, for comparing the two backends' schemas.
+    pub async fn schema(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.schema().await,
+            Backend::Postgres(db) => db.schema().await,
+        }
     }
 
     /// Flushes and closes: on SQLite, checkpoints the WAL into the database file.
     pub async fn close(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.close().await,
+            Backend::Postgres(db) => {
+                db.close();
+                Ok(())
+            }
         }
     }
 }

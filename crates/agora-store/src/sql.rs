@@ -206,3 +206,41 @@ pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision
 pub const INSERT_BOOST: &str =
     "INSERT INTO boosts (post_id, user_id, created_at) VALUES (?1, ?2, ?3)";
 pub const COUNT_CONTENT: &str = "SELECT (SELECT COUNT(*) FROM areas) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads)";
+
+// ---- PostgreSQL only ----
+
+/// Serialises change-log appenders until commit, so sequence numbers commit in order.
+pub const PG_CHANGE_LOCK: &str = "SELECT pg_advisory_xact_lock(7243001)";
+/// Tells every node's listener, on commit, that the change log grew.
+pub const PG_NOTIFY_CHANGE: &str = "SELECT pg_notify('agora_changes', '')";
+/// The channel [`PG_NOTIFY_CHANGE`] speaks on.
+pub const PG_CHANNEL: &str = "agora_changes";
+/// After rows were written with explicit ids, move each id generator past them.
+pub const PG_RESYNC_IDS: &[&str] = &[
+    "SELECT setval(pg_get_serial_sequence('areas', 'id'), COALESCE((SELECT MAX(id) FROM areas), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('subtopics', 'id'), COALESCE((SELECT MAX(id) FROM subtopics), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('tags', 'id'), COALESCE((SELECT MAX(id) FROM tags), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE((SELECT MAX(id) FROM users), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('threads', 'id'), COALESCE((SELECT MAX(id) FROM threads), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('posts', 'id'), COALESCE((SELECT MAX(id) FROM posts), 0) + 1, false)",
+];
+
+// ---- jobs ----
+
+pub const ENQUEUE_JOB: &str =
+    "INSERT INTO jobs (kind, payload, run_after) VALUES (?1, ?2, ?3) RETURNING id";
+/// `?1` worker, `?2` now, `?3` lease expiry cut-off; the dialect decides the row lock.
+pub fn claim_job(skip_locked: bool) -> String {
+    let lock = if skip_locked {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    format!(
+        "UPDATE jobs SET claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1 WHERE id = \
+         (SELECT id FROM jobs WHERE done_at IS NULL AND run_after <= ?2 \
+          AND (claimed_at IS NULL OR claimed_at < ?3) ORDER BY run_after, id LIMIT 1{lock}) \
+         RETURNING id, kind, payload"
+    )
+}
+pub const FINISH_JOB: &str = "UPDATE jobs SET done_at = ?2 WHERE id = ?1 AND claimed_by = ?3";

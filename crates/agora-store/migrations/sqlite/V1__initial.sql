@@ -1,6 +1,6 @@
 -- Agora's data model on SQLite. Paired by name with migrations/postgres/V1__initial.sql.
 -- Timestamps are BIGINT microseconds since the Unix epoch, UTC, on both backends.
--- Booleans are INTEGER 0/1 here and BOOLEAN there; SQL uses TRUE/FALSE literals, which both read.
+-- Booleans are declared BOOLEAN (stored 0/1 here); SQL uses TRUE/FALSE literals, which both read.
 
 CREATE TABLE areas (
     id          INTEGER PRIMARY KEY,
@@ -64,7 +64,7 @@ CREATE TABLE threads (
     lock_reason         TEXT,
     accepted_post_id    BIGINT,
     recommended_post_id BIGINT,
-    staff_answered      INTEGER NOT NULL DEFAULT 0,
+    staff_answered      BOOLEAN NOT NULL DEFAULT FALSE,
     reply_count         BIGINT  NOT NULL DEFAULT 0,
     boost_count         BIGINT  NOT NULL DEFAULT 0,
     view_count          BIGINT  NOT NULL DEFAULT 0

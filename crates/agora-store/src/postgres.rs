@@ -1,0 +1,286 @@
+//! The PostgreSQL backend: a pool of native async connections (statements prepared once per
+//! connection and reused), the same queries as SQLite, and a listener that hears other nodes'
+//! writes through LISTEN/NOTIFY.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use crate::StoreError;
+use crate::db::{Conn, Dialect, Row, Value, to_postgres_placeholders};
+use crate::sql;
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        StoreError::Postgres(err.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        StoreError::Postgres(err.to_string())
+    }
+}
+
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => match *ty {
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::BOOL => (*v != 0).to_sql(ty, out),
+                _ => v.to_sql(ty, out),
+            },
+            Value::Bool(b) => b.to_sql(ty, out),
+            Value::Text(s) => s.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn from_postgres(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
+    let mut values = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let value = match *column.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)?
+                .map(|v| Value::Int(i64::from(v))),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)?
+                .map(|v| Value::Int(i64::from(v))),
+            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
+            Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => {
+                row.try_get::<_, Option<String>>(i)?.map(Value::Text)
+            }
+            Type::VOID => None,
+            ref other => {
+                return Err(StoreError::Internal(format!(
+                    "column {} has unsupported type {other}",
+                    column.name()
+                )));
+            }
+        };
+        values.push(value.unwrap_or(Value::Null));
+    }
+    Ok(Row(values))
+}
+
+fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+/// A pooled connection, or a transaction on one.
+pub enum PgConn<'a> {
+    Client(&'a deadpool_postgres::Client),
+    Tx(&'a deadpool_postgres::Transaction<'a>),
+}
+
+impl PgConn<'_> {
+    async fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
+        let sql = to_postgres_placeholders(sql);
+        Ok(match self {
+            PgConn::Client(c) => c.prepare_cached(&sql).await?,
+            PgConn::Tx(t) => t.prepare_cached(&sql).await?,
+        })
+    }
+}
+
+impl Conn for PgConn<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let stmt = self.statement(sql).await?;
+        let params = as_params(params);
+        let rows = match self {
+            PgConn::Client(c) => c.query(&stmt, &params).await?,
+            PgConn::Tx(t) => t.query(&stmt, &params).await?,
+        };
+        rows.iter().map(from_postgres).collect()
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let stmt = self.statement(sql).await?;
+        let params = as_params(params);
+        Ok(match self {
+            PgConn::Client(c) => c.execute(&stmt, &params).await?,
+            PgConn::Tx(t) => t.execute(&stmt, &params).await?,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    primary: Pool,
+    /// Serves reads that tolerate lag (listings), when configured.
+    replica: Option<Pool>,
+    config: tokio_postgres::Config,
+}
+
+fn pool(config: &tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .build()
+        .map_err(|e| StoreError::Config(format!("PostgreSQL pool: {e}")))
+}
+
+pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    url.parse::<tokio_postgres::Config>()
+        .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))
+}
+
+impl PgStore {
+    /// Connects, applies migrations (under an advisory lock, so nodes starting together take
+    /// turns) and builds the pools.
+    pub async fn open(
+        url: &str,
+        replica_url: Option<&str>,
+        pool_size: usize,
+    ) -> Result<Self, StoreError> {
+        let config = parse_url(url)?;
+        let (mut client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL: {e}")))?;
+        let driver = tokio::spawn(connection);
+        client
+            .batch_execute("SELECT pg_advisory_lock(7243000)")
+            .await?;
+        let migrated = embedded::migrations::runner().run_async(&mut client).await;
+        client
+            .batch_execute("SELECT pg_advisory_unlock(7243000)")
+            .await?;
+        migrated.map_err(|e| StoreError::Migration(e.to_string()))?;
+        drop(client);
+        let _ = driver.await;
+        let replica = replica_url
+            .map(|u| parse_url(u).and_then(|c| pool(&c, pool_size)))
+            .transpose()?;
+        Ok(Self {
+            primary: pool(&config, pool_size)?,
+            replica,
+            config,
+        })
+    }
+
+    pub async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        Ok(self.primary.get().await?)
+    }
+
+    /// A connection for reads that may lag behind the primary.
+    pub async fn lagging_client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        match &self.replica {
+            Some(replica) => Ok(replica.get().await?),
+            None => self.client().await,
+        }
+    }
+
+    /// Listens for other nodes' writes and bumps `changes` for each; after every (re)connect
+    /// it bumps once more, so a notification missed while disconnected cannot leave this
+    /// node serving stale pages. Runs until the task is dropped.
+    pub fn spawn_listener(&self, changes: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
+        let config = self.config.clone();
+        tokio::spawn(async move {
+            loop {
+                match config.connect(NoTls).await {
+                    Ok((client, mut connection)) => {
+                        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                        let driver = tokio::spawn(async move {
+                            while let Some(message) =
+                                std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                            {
+                                match message {
+                                    Ok(AsyncMessage::Notification(_)) => {
+                                        let _ = tx.send(());
+                                    }
+                                    Ok(_) => {}
+                                    Err(_) => break,
+                                }
+                            }
+                        });
+                        if client
+                            .batch_execute(&format!("LISTEN {}", sql::PG_CHANNEL))
+                            .await
+                            .is_ok()
+                        {
+                            changes.fetch_add(1, Ordering::AcqRel);
+                            while rx.recv().await.is_some() {
+                                changes.fetch_add(1, Ordering::AcqRel);
+                            }
+                        }
+                        driver.abort();
+                        tracing::warn!("lost the PostgreSQL change listener; reconnecting");
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot connect the PostgreSQL change listener")
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    }
+
+    /// Columns (with types) and indexes, for the schema comparison test.
+    pub async fn schema(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let client = self.client().await?;
+        let mut conn = PgConn::Client(&client);
+        let mut out = Vec::new();
+        for row in conn
+            .query(
+                "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE 'refinery%' \
+                 ORDER BY table_name, ordinal_position",
+                &[],
+            )
+            .await?
+        {
+            out.push((row.text(0)?, row.text(1)?, row.text(2)?));
+        }
+        for row in conn
+            .query(
+                "SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND indexname NOT IN (SELECT conname FROM pg_constraint) ORDER BY indexname",
+                &[],
+            )
+            .await?
+        {
+            out.push((row.text(0)?, row.text(1)?, "INDEX".to_string()));
+        }
+        Ok(out)
+    }
+
+    pub fn close(&self) {
+        self.primary.close();
+        if let Some(replica) = &self.replica {
+            replica.close();
+        }
+    }
+}

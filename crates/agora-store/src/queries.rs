@@ -1,0 +1,694 @@
+//! Every read and write of the store, written once against [`Conn`] and run unchanged on
+//! SQLite and PostgreSQL. Rows become model types here and nowhere else.
+
+use std::collections::HashMap;
+
+use crate::archive::{self, Archive};
+use crate::db::{Conn, Dialect, Row, Value, params};
+use crate::model::*;
+use crate::sql;
+use crate::{ImportStats, StoreError, slugify};
+
+// ---------------------------------------------------------------- row readers
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp::from_micros(v)
+}
+
+fn read_user_brief(row: &Row, at: usize) -> Result<UserBrief, StoreError> {
+    Ok(UserBrief {
+        id: UserId(row.int(at)?),
+        username: row.text(at + 1)?,
+        display_name: row.text(at + 2)?,
+        role: row.parse(at + 3)?,
+        staff_title: row.opt_text(at + 4)?,
+    })
+}
+
+fn read_summary(row: &Row) -> Result<ThreadSummary, StoreError> {
+    Ok(ThreadSummary {
+        id: ThreadId(row.int(0)?),
+        slug: row.text(1)?,
+        title: row.text(2)?,
+        excerpt: row.text(3)?,
+        kind: row.parse(4)?,
+        area_slug: row.text(5)?,
+        subtopic_slug: row.text(6)?,
+        subtopic_name: row.text(7)?,
+        author: read_user_brief(row, 8)?,
+        created_at: ts(row.int(13)?),
+        last_activity_at: ts(row.int(14)?),
+        reply_count: row.int(15)?,
+        boost_count: row.int(16)?,
+        view_count: row.int(17)?,
+        pin_scope: row.opt_parse(18)?,
+        locked: row.bool(19)?,
+        solved: row.bool(20)?,
+        staff_answered: row.bool(21)?,
+        tags: Vec::new(),
+    })
+}
+
+fn read_subtopic(row: &Row) -> Result<SubtopicRow, StoreError> {
+    Ok(SubtopicRow {
+        id: SubtopicId(row.int(0)?),
+        area_slug: row.text(1)?,
+        area_name: row.text(2)?,
+        slug: row.text(3)?,
+        name: row.text(4)?,
+        description: row.text(5)?,
+        docs_url: row.opt_text(6)?,
+        thread_count: row.int(7)?,
+        post_count: row.int(8)?,
+        last_activity_at: row.opt_int(9)?.map(ts),
+    })
+}
+
+fn read_tag(row: &Row) -> Result<TagRow, StoreError> {
+    Ok(TagRow {
+        id: TagId(row.int(0)?),
+        slug: row.text(1)?,
+        name: row.text(2)?,
+        description: row.text(3)?,
+        thread_count: row.int(4)?,
+    })
+}
+
+fn read_post(row: &Row) -> Result<PostRow, StoreError> {
+    Ok(PostRow {
+        id: PostId(row.int(0)?),
+        thread_id: ThreadId(row.int(1)?),
+        position: row.int(2)?,
+        author: read_user_brief(row, 3)?,
+        author_signature_html: row.text(8)?,
+        body_html: row.text(9)?,
+        created_at: ts(row.int(10)?),
+        edited_at: row.opt_int(11)?.map(ts),
+        boost_count: row.int(12)?,
+    })
+}
+
+fn collect<T>(
+    rows: Vec<Row>,
+    read: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(read).collect()
+}
+
+/// Fills in the tags of listed threads with one query.
+async fn attach_tags<C: Conn>(
+    conn: &mut C,
+    threads: &mut [ThreadSummary],
+) -> Result<(), StoreError> {
+    if threads.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Value> = threads.iter().map(|t| Value::Int(t.id.0)).collect();
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+    let query = format!(
+        "{}({}){}",
+        sql::TAGS_OF_THREADS_PREFIX,
+        placeholders.join(","),
+        sql::TAGS_OF_THREADS_SUFFIX
+    );
+    let mut by_thread: HashMap<i64, Vec<TagBrief>> = HashMap::new();
+    for row in conn.query(&query, &ids).await? {
+        by_thread.entry(row.int(0)?).or_default().push(TagBrief {
+            slug: row.text(1)?,
+            name: row.text(2)?,
+        });
+    }
+    for thread in threads {
+        if let Some(tags) = by_thread.remove(&thread.id.0) {
+            thread.tags = tags;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- reads
+
+pub async fn areas<C: Conn>(conn: &mut C) -> Result<Vec<AreaRow>, StoreError> {
+    let mut areas = collect(conn.query(sql::AREAS, &[]).await?, |row| {
+        Ok(AreaRow {
+            id: AreaId(row.int(0)?),
+            slug: row.text(1)?,
+            name: row.text(2)?,
+            description: row.text(3)?,
+            subtopics: Vec::new(),
+        })
+    })?;
+    for row in conn.query(&sql::subtopics_all(), &[]).await? {
+        let area_id = AreaId(row.int(10)?);
+        if let Some(area) = areas.iter_mut().find(|a| a.id == area_id) {
+            area.subtopics.push(read_subtopic(&row)?);
+        }
+    }
+    Ok(areas)
+}
+
+pub async fn subtopic<C: Conn>(
+    conn: &mut C,
+    area: &str,
+    sub: &str,
+) -> Result<Option<SubtopicRow>, StoreError> {
+    conn.query_opt(&sql::subtopic_by_slugs(), params![area, sub])
+        .await?
+        .map(|row| read_subtopic(&row))
+        .transpose()
+}
+
+pub async fn tag<C: Conn>(conn: &mut C, slug: &str) -> Result<Option<TagRow>, StoreError> {
+    conn.query_opt(sql::TAG_BY_SLUG, params![slug])
+        .await?
+        .map(|r| read_tag(&r))
+        .transpose()
+}
+
+pub async fn tags<C: Conn>(conn: &mut C) -> Result<Vec<TagRow>, StoreError> {
+    collect(conn.query(sql::TAGS_ALL, &[]).await?, read_tag)
+}
+
+pub async fn user<C: Conn>(conn: &mut C, username: &str) -> Result<Option<UserRow>, StoreError> {
+    let row = conn
+        .query_opt(sql::USER_BY_KEY, params![archive::username_key(username)])
+        .await?;
+    row.map(|row| {
+        Ok(UserRow {
+            brief: read_user_brief(&row, 0)?,
+            signature_html: row.text(5)?,
+            created_at: ts(row.int(6)?),
+            thread_count: row.int(7)?,
+            post_count: row.int(8)?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn pinned<C: Conn>(
+    conn: &mut C,
+    subtopic: SubtopicId,
+) -> Result<Vec<ThreadSummary>, StoreError> {
+    let mut threads = collect(
+        conn.query(&sql::pinned(), params![subtopic.0]).await?,
+        read_summary,
+    )?;
+    attach_tags(conn, &mut threads).await?;
+    Ok(threads)
+}
+
+pub async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingPage, StoreError> {
+    let scope_id = match q.scope {
+        ListingScope::Subtopic(id) => id.0,
+        ListingScope::Tag(id) => id.0,
+        ListingScope::Author(id) => id.0,
+    };
+    let per_page = i64::from(q.per_page.max(1));
+    let offset = i64::from(q.page.saturating_sub(1)) * per_page;
+    let rows = conn
+        .query(&sql::listing(q), params![scope_id, per_page + 1, offset])
+        .await?;
+    let mut threads = collect(rows, read_summary)?;
+    let has_more = threads.len() as i64 > per_page;
+    threads.truncate(per_page as usize);
+    attach_tags(conn, &mut threads).await?;
+    Ok(ListingPage { threads, has_more })
+}
+
+/// Pinned threads (when the query shows them apart, on page 1) and the page.
+pub async fn listing_with_pins<C: Conn>(
+    conn: &mut C,
+    q: &ListingQuery,
+) -> Result<(Vec<ThreadSummary>, ListingPage), StoreError> {
+    let pinned = match q.scope {
+        ListingScope::Subtopic(id) if q.pins_apart() && q.page == 1 => pinned(conn, id).await?,
+        _ => Vec::new(),
+    };
+    Ok((pinned, listing(conn, q).await?))
+}
+
+pub async fn thread<C: Conn>(conn: &mut C, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
+    let Some(row) = conn.query_opt(&sql::thread_by_id(), params![id.0]).await? else {
+        return Ok(None);
+    };
+    let w = sql::SUMMARY_WIDTH;
+    let mut thread = ThreadRow {
+        summary: read_summary(&row)?,
+        subtopic_id: SubtopicId(row.int(w)?),
+        lock_reason: row.opt_text(w + 1)?,
+        locked_at: row.opt_int(w + 2)?.map(ts),
+        accepted_post_id: row.opt_int(w + 3)?.map(PostId),
+        recommended_post_id: row.opt_int(w + 4)?.map(PostId),
+    };
+    attach_tags(conn, std::slice::from_mut(&mut thread.summary)).await?;
+    Ok(Some(thread))
+}
+
+pub async fn posts<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PostRow>, StoreError> {
+    collect(
+        conn.query(&sql::posts_range(), params![thread.0, from, to])
+            .await?,
+        read_post,
+    )
+}
+
+pub async fn thread_with_posts<C: Conn>(
+    conn: &mut C,
+    id: ThreadId,
+    from: i64,
+    to: i64,
+) -> Result<Option<(ThreadRow, Vec<PostRow>)>, StoreError> {
+    let Some(thread) = thread(conn, id).await? else {
+        return Ok(None);
+    };
+    let posts = posts(conn, id, from, to).await?;
+    Ok(Some((thread, posts)))
+}
+
+pub async fn post<C: Conn>(conn: &mut C, id: PostId) -> Result<Option<PostRow>, StoreError> {
+    conn.query_opt(&sql::post_by_id(), params![id.0])
+        .await?
+        .map(|r| read_post(&r))
+        .transpose()
+}
+
+pub async fn revisions<C: Conn>(
+    conn: &mut C,
+    post: PostId,
+) -> Result<Vec<RevisionRow>, StoreError> {
+    collect(conn.query(sql::REVISIONS, params![post.0]).await?, |row| {
+        Ok(RevisionRow {
+            revision: row.int(0)?,
+            author: read_user_brief(row, 1)?,
+            created_at: ts(row.int(6)?),
+            reason: row.opt_text(7)?,
+            body_md: row.text(8)?,
+        })
+    })
+}
+
+pub async fn change_head<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
+    conn.query_one(sql::CHANGE_HEAD, &[]).await?.int(0)
+}
+
+pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
+    Ok(conn.query_one(sql::COUNT_CONTENT, &[]).await?.int(0)? == 0)
+}
+
+// ---------------------------------------------------------------- writes
+
+/// Appends to the change log; call inside the write's transaction. On PostgreSQL the
+/// transaction first takes a lock that serialises appenders, so sequence numbers become
+/// visible in order (a follower reading `seq > last` never skips one that commits later),
+/// and a notification tells the other nodes on commit.
+pub async fn append_change<C: Conn>(
+    conn: &mut C,
+    kind: &str,
+    thread: Option<ThreadId>,
+    post: Option<PostId>,
+) -> Result<(), StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        conn.query(sql::PG_CHANGE_LOCK, &[]).await?;
+    }
+    conn.execute(
+        sql::APPEND_CHANGE,
+        params![
+            Timestamp::now().micros(),
+            kind,
+            thread.map(|t| t.0),
+            post.map(|p| p.0)
+        ],
+    )
+    .await?;
+    if conn.dialect() == Dialect::Postgres {
+        conn.query(sql::PG_NOTIFY_CHANGE, &[]).await?;
+    }
+    Ok(())
+}
+
+pub async fn add_views<C: Conn>(conn: &mut C, views: &[(ThreadId, i64)]) -> Result<(), StoreError> {
+    for (thread, count) in views {
+        conn.execute(sql::ADD_VIEWS, params![thread.0, *count])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Loads a validated archive (derived fields filled) into an empty database.
+pub async fn import<C: Conn>(
+    conn: &mut C,
+    archive: &Archive,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<ImportStats, StoreError> {
+    if !is_empty(conn).await? {
+        return Err(StoreError::NotEmpty);
+    }
+    let mut subtopic_ids: HashMap<String, i64> = HashMap::new();
+    for (position, area) in archive.areas.iter().enumerate() {
+        let area_id = conn
+            .query_one(
+                sql::INSERT_AREA,
+                params![&area.slug, &area.name, &area.description, position as i64],
+            )
+            .await?
+            .int(0)?;
+        for (position, sub) in area.subtopics.iter().enumerate() {
+            let id = conn
+                .query_one(
+                    sql::INSERT_SUBTOPIC,
+                    params![
+                        area_id,
+                        &sub.slug,
+                        &sub.name,
+                        &sub.description,
+                        sub.docs_url.clone(),
+                        position as i64
+                    ],
+                )
+                .await?
+                .int(0)?;
+            subtopic_ids.insert(format!("{}/{}", area.slug, sub.slug), id);
+        }
+    }
+    let mut tag_ids: HashMap<&str, i64> = HashMap::new();
+    for tag in &archive.tags {
+        let id = conn
+            .query_one(
+                sql::INSERT_TAG,
+                params![&tag.slug, &tag.name, &tag.description],
+            )
+            .await?
+            .int(0)?;
+        tag_ids.insert(&tag.slug, id);
+    }
+    let mut users: HashMap<String, (i64, Role)> = HashMap::new();
+    for user in &archive.users {
+        let key = archive::username_key(&user.username);
+        let id = conn
+            .query_one(
+                sql::INSERT_USER,
+                params![
+                    &user.username,
+                    &key,
+                    &user.display_name,
+                    user.role.as_str(),
+                    user.staff_title.clone(),
+                    &user.signature,
+                    &user.signature_html,
+                    user.created_at.micros()
+                ],
+            )
+            .await?
+            .int(0)?;
+        users.insert(key, (id, user.role));
+    }
+    let user_id = |name: &str| -> Result<(i64, Role), StoreError> {
+        users
+            .get(&archive::username_key(name))
+            .copied()
+            .ok_or_else(|| StoreError::Invalid(format!("no user named {name:?}")))
+    };
+    let mut stats = ImportStats::default();
+    for thread in &archive.threads {
+        let (Some(first), Some(last)) = (thread.posts.first(), thread.posts.last()) else {
+            return Err(StoreError::Invalid(format!(
+                "thread {} has no posts",
+                thread.id
+            )));
+        };
+        let subtopic_id = *subtopic_ids
+            .get(&thread.subtopic)
+            .ok_or_else(|| StoreError::Invalid(format!("no subtopic {:?}", thread.subtopic)))?;
+        let (author_id, _) = user_id(&first.author)?;
+        let (last_poster, _) = user_id(&last.author)?;
+        let staff_answered = thread.recommended_post_id.is_some()
+            || thread.posts[1..]
+                .iter()
+                .any(|p| user_id(&p.author).is_ok_and(|(_, role)| role.is_staff()));
+        let locked_by = thread.locked.as_ref().map(|l| user_id(&l.by)).transpose()?;
+        conn.execute(
+            sql::INSERT_THREAD,
+            params![
+                thread.id,
+                subtopic_id,
+                slugify(&thread.title),
+                thread.title.trim(),
+                thread.kind.as_str(),
+                author_id,
+                &thread.excerpt,
+                first.created_at.micros(),
+                last.created_at.micros(),
+                last_poster,
+                thread.pinned.map(|p| p.as_str()),
+                thread.locked.as_ref().map(|l| l.at.micros()),
+                locked_by.map(|(id, _)| id),
+                thread.locked.as_ref().map(|l| l.reason.clone()),
+                thread.accepted_post_id,
+                thread.recommended_post_id,
+                staff_answered,
+                thread.posts.len() as i64 - 1,
+                first.boosts.len() as i64,
+                thread.views,
+            ],
+        )
+        .await?;
+        for tag in &thread.tags {
+            let tag_id = *tag_ids
+                .get(tag.as_str())
+                .ok_or_else(|| StoreError::Invalid(format!("no tag {tag:?}")))?;
+            conn.execute(
+                sql::INSERT_THREAD_TAG,
+                params![thread.id, tag_id, last.created_at.micros()],
+            )
+            .await?;
+        }
+        for (position, post) in thread.posts.iter().enumerate() {
+            let (post_author, _) = user_id(&post.author)?;
+            let edited_at = (post.revisions.len() > 1)
+                .then(|| post.revisions.last().map(|r| r.created_at.micros()))
+                .flatten();
+            conn.execute(
+                sql::INSERT_POST,
+                params![
+                    post.id,
+                    thread.id,
+                    position as i64,
+                    post_author,
+                    &post.body,
+                    &post.body_html,
+                    post.created_at.micros(),
+                    edited_at,
+                    post.boosts.len() as i64,
+                ],
+            )
+            .await?;
+            for (n, rev) in post.revisions.iter().enumerate() {
+                let (rev_author, _) = user_id(&rev.author)?;
+                conn.execute(
+                    sql::INSERT_REVISION,
+                    params![
+                        post.id,
+                        n as i64 + 1,
+                        rev_author,
+                        rev.created_at.micros(),
+                        rev.reason.clone(),
+                        &rev.body
+                    ],
+                )
+                .await?;
+            }
+            for boost in &post.boosts {
+                let (booster, _) = user_id(&boost.user)?;
+                conn.execute(
+                    sql::INSERT_BOOST,
+                    params![post.id, booster, boost.at.micros()],
+                )
+                .await?;
+            }
+            stats.posts += 1;
+        }
+        append_change(conn, "thread.imported", Some(ThreadId(thread.id)), None).await?;
+        stats.threads += 1;
+        progress(stats.posts);
+    }
+    for statement in sql::RECOUNT {
+        conn.execute(statement, &[]).await?;
+    }
+    if conn.dialect() == Dialect::Postgres {
+        // Explicit ids were written: move the id generators past them.
+        for statement in sql::PG_RESYNC_IDS {
+            conn.query(statement, &[]).await?;
+        }
+    }
+    stats.users = archive.users.len() as u64;
+    Ok(stats)
+}
+
+/// Reads the whole forum into an archive, in the format's fixed order. Call inside one
+/// read transaction for a consistent snapshot.
+pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
+    let mut out = Archive::empty();
+    let mut area_index: HashMap<i64, usize> = HashMap::new();
+    for row in conn.query(sql::EXPORT_AREAS, &[]).await? {
+        area_index.insert(row.int(0)?, out.areas.len());
+        out.areas.push(archive::Area {
+            slug: row.text(1)?,
+            name: row.text(2)?,
+            description: row.text(3)?,
+            subtopics: Vec::new(),
+        });
+    }
+    for row in conn.query(sql::EXPORT_SUBTOPICS, &[]).await? {
+        if let Some(&i) = area_index.get(&row.int(0)?) {
+            out.areas[i].subtopics.push(archive::Subtopic {
+                slug: row.text(1)?,
+                name: row.text(2)?,
+                description: row.text(3)?,
+                docs_url: row.opt_text(4)?,
+            });
+        }
+    }
+    out.tags = collect(conn.query(sql::EXPORT_TAGS, &[]).await?, |r| {
+        Ok(archive::Tag {
+            slug: r.text(0)?,
+            name: r.text(1)?,
+            description: r.text(2)?,
+        })
+    })?;
+    out.users = collect(conn.query(sql::EXPORT_USERS, &[]).await?, |r| {
+        Ok(archive::User {
+            username: r.text(0)?,
+            display_name: r.text(1)?,
+            role: r.parse(2)?,
+            staff_title: r.opt_text(3)?,
+            signature: r.text(4)?,
+            created_at: ts(r.int(5)?),
+            signature_html: String::new(),
+        })
+    })?;
+    let mut thread_index: HashMap<i64, usize> = HashMap::new();
+    for r in conn.query(sql::EXPORT_THREADS, &[]).await? {
+        let locked = match (r.opt_int(6)?, r.opt_text(7)?) {
+            (Some(at), Some(by)) => Some(archive::Lock {
+                at: ts(at),
+                by,
+                reason: r.opt_text(8)?.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        let thread = archive::Thread {
+            id: r.int(0)?,
+            subtopic: format!("{}/{}", r.text(1)?, r.text(2)?),
+            title: r.text(3)?,
+            kind: r.parse(4)?,
+            tags: Vec::new(),
+            pinned: r.opt_parse(5)?,
+            locked,
+            views: r.int(9)?,
+            accepted_post_id: r.opt_int(10)?,
+            recommended_post_id: r.opt_int(11)?,
+            posts: Vec::new(),
+            excerpt: String::new(),
+        };
+        thread_index.insert(thread.id, out.threads.len());
+        out.threads.push(thread);
+    }
+    for r in conn.query(sql::EXPORT_THREAD_TAGS, &[]).await? {
+        if let Some(&i) = thread_index.get(&r.int(0)?) {
+            out.threads[i].tags.push(r.text(1)?);
+        }
+    }
+    let mut post_index: HashMap<i64, (usize, usize)> = HashMap::new();
+    for r in conn.query(sql::EXPORT_POSTS, &[]).await? {
+        if let Some(&i) = thread_index.get(&r.int(1)?) {
+            let post = archive::Post {
+                id: r.int(0)?,
+                author: r.text(2)?,
+                created_at: ts(r.int(3)?),
+                body: r.text(4)?,
+                boosts: Vec::new(),
+                revisions: Vec::new(),
+                body_html: String::new(),
+            };
+            post_index.insert(post.id, (i, out.threads[i].posts.len()));
+            out.threads[i].posts.push(post);
+        }
+    }
+    for r in conn.query(sql::EXPORT_BOOSTS, &[]).await? {
+        if let Some(&(t, p)) = post_index.get(&r.int(0)?) {
+            out.threads[t].posts[p].boosts.push(archive::Boost {
+                user: r.text(1)?,
+                at: ts(r.int(2)?),
+            });
+        }
+    }
+    for r in conn.query(sql::EXPORT_REVISIONS, &[]).await? {
+        if let Some(&(t, p)) = post_index.get(&r.int(0)?) {
+            out.threads[t].posts[p].revisions.push(archive::Revision {
+                created_at: ts(r.int(1)?),
+                author: r.text(2)?,
+                reason: r.opt_text(3)?,
+                body: r.text(4)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- jobs
+
+/// A unit of work claimed by one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+}
+
+pub async fn enqueue_job<C: Conn>(
+    conn: &mut C,
+    kind: &str,
+    payload: &str,
+    run_after: Timestamp,
+) -> Result<i64, StoreError> {
+    conn.query_one(sql::ENQUEUE_JOB, params![kind, payload, run_after.micros()])
+        .await?
+        .int(0)
+}
+
+/// Claims the oldest ready job nobody holds (or whose holder's lease ran out).
+pub async fn claim_job<C: Conn>(
+    conn: &mut C,
+    worker: &str,
+    lease_micros: i64,
+) -> Result<Option<Job>, StoreError> {
+    let now = Timestamp::now().micros();
+    let query = sql::claim_job(conn.dialect() == Dialect::Postgres);
+    let row = conn
+        .query_opt(&query, params![worker, now, now - lease_micros])
+        .await?;
+    row.map(|r| {
+        Ok(Job {
+            id: r.int(0)?,
+            kind: r.text(1)?,
+            payload: r.text(2)?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks a claimed job done; false if this worker no longer holds it.
+pub async fn finish_job<C: Conn>(conn: &mut C, id: i64, worker: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .execute(
+            sql::FINISH_JOB,
+            params![id, Timestamp::now().micros(), worker],
+        )
+        .await?
+        == 1)
+}
