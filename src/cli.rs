@@ -49,6 +49,11 @@ pub enum Command {
         /// The archive file to write.
         file: PathBuf,
     },
+    /// Database tools: copy between backends, back up, check durability.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -64,6 +69,30 @@ pub struct ServeArgs {
     /// Do not load the demo content into a new, empty database.
     #[arg(long)]
     pub no_demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy a whole forum into an empty database, e.g. from SQLite to PostgreSQL.
+    Copy {
+        /// Source database URL (a path, sqlite://PATH or postgres://…).
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// Target database URL; it must be empty (new).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Write a consistent copy of the SQLite database while the forum runs.
+    Backup {
+        /// The file to write (must not exist).
+        file: PathBuf,
+    },
+    /// Write COUNT small jobs one transaction at a time, printing each id once it is
+    /// committed: a crash test for "no acknowledged write is lost".
+    ProbeWrites {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,8 @@ pub struct Config {
     pub database_url: String,
     /// Load the built-in demo content into a new, empty database.
     pub demo: bool,
+    /// Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub site: SiteConfig,
     pub database: DatabaseConfig,
     pub views: ViewsConfig,
@@ -71,6 +73,7 @@ impl Default for Config {
             data_dir: PathBuf::from("agora-data"),
             database_url: String::new(),
             demo: true,
+            trusted_proxies: Vec::new(),
             site: SiteConfig::default(),
             database: DatabaseConfig::default(),
             views: ViewsConfig::default(),

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod assets;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod health;

@@ -1,9 +1,11 @@
 //! The `agora` binary: parses the command line and runs the chosen command.
 
-use agora::cli::{Cli, Command, ConfigCommand, ServeArgs};
+use std::io::Write;
+
+use agora::cli::{Cli, Command, ConfigCommand, DbCommand, ServeArgs};
 use agora::config;
 use agora::services::archive;
-use agora_store::{Store, StoreOptions};
+use agora_store::{DatabaseUrl, Store, StoreOptions};
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
@@ -74,7 +76,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("exported {posts} posts to {}", file.display());
             Ok(())
         }
+        Command::Db { command } => db(command, &config).await,
         Command::Config { .. } => Ok(()),
+    }
+}
+
+async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
+    match command {
+        DbCommand::Copy { from, to } => {
+            let options = StoreOptions {
+                read_connections: 1,
+                ..config.store_options()
+            };
+            let source = Store::open(&DatabaseUrl::parse(&from)?, options.clone()).await?;
+            let target = Store::open(&DatabaseUrl::parse(&to)?, options).await?;
+            if !target.is_empty().await? {
+                anyhow::bail!("{to} already holds a forum; copy into a new, empty database");
+            }
+            let bar = archive::progress_bar("reading");
+            let forum = source.export().await?;
+            bar.finish_and_clear();
+            let stats =
+                archive::import(&target, forum, Some(archive::progress_bar("copying"))).await?;
+            target.close().await?;
+            eprintln!(
+                "copied {} users, {} threads and {} posts from {from} to {to}",
+                stats.users, stats.threads, stats.posts
+            );
+            Ok(())
+        }
+        DbCommand::Backup { file } => {
+            if file.exists() {
+                anyhow::bail!("{} exists already; name a new file", file.display());
+            }
+            let store = open_store(config).await?;
+            store.backup(&file).await?;
+            eprintln!(
+                "wrote a consistent copy of the database to {}",
+                file.display()
+            );
+            Ok(())
+        }
+        DbCommand::ProbeWrites { count } => {
+            let store = open_store(config).await?;
+            let mut out = std::io::stdout().lock();
+            for i in 0..count {
+                let id = store.enqueue_job("probe", &i.to_string()).await?;
+                writeln!(out, "acked {id}")?;
+                out.flush()?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::app::AppState;
-use crate::{api, health, web};
+use crate::{api, client_ip, health, web};
 
 /// No inline script anywhere; styles and images from this origin; no framing.
 const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
@@ -56,6 +56,10 @@ pub fn build(state: AppState) -> Router {
         .merge(pages)
         .nest("/api/v1", api)
         .route("/healthz", get(health::health))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::middleware,
+        ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

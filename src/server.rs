@@ -50,7 +50,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
     };
 
-    axum::serve(listener, router::build(state.clone()))
+    let app =
+        router::build(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
 

@@ -4,6 +4,7 @@
 mod util;
 
 mod archive;
+mod backends;
 mod cli;
 mod feeds;
 mod http;

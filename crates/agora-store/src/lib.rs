@@ -150,7 +150,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqliteStore),
-    Postgres(PgStore),
+    Postgres(Box<PgStore>),
 }
 
 /// Runs shared query code on a read connection of whichever backend this is.
@@ -225,14 +225,14 @@ impl Store {
                 .map_err(|e| StoreError::Internal(e.to_string()))??;
                 Backend::Sqlite(db)
             }
-            DatabaseUrl::Postgres(url) => Backend::Postgres(
+            DatabaseUrl::Postgres(url) => Backend::Postgres(Box::new(
                 PgStore::open(
                     url,
                     options.replica_url.as_deref(),
                     options.read_connections.max(2) * 2,
                 )
                 .await?,
-            ),
+            )),
         };
         Ok(Self {
             backend,
@@ -388,6 +388,43 @@ impl Store {
                 tx.commit().await?;
                 Ok(archive)
             }
+        }
+    }
+
+    /// Locks a thread (`lock` = (moderator's username, reason shown to readers)) or unlocks
+    /// it (`None`). False when there is no such thread.
+    pub async fn set_lock(
+        &self,
+        thread: ThreadId,
+        lock: Option<(&str, &str)>,
+    ) -> Result<bool, StoreError> {
+        let lock = lock.map(|(by, reason)| (by.to_string(), reason.to_string()));
+        write!(self, |conn| {
+            let lock = lock
+                .as_ref()
+                .map(|(by, reason)| (by.as_str(), reason.as_str()));
+            queries::set_lock(conn, thread, lock).await
+        })
+    }
+
+    /// Writes a consistent copy of the whole database to `path` while the forum runs
+    /// (SQLite's `VACUUM INTO`). PostgreSQL is backed up with its own tools (pg_dump).
+    pub async fn backup(&self, path: &Path) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let target = path.to_string_lossy().into_owned();
+                db.read(move |conn| {
+                    sqlite::drive(async move {
+                        db::Conn::execute(conn, "VACUUM INTO ?1", db::params![target]).await
+                    })
+                })
+                .await
+                .map(|_| ())
+            }
+            Backend::Postgres(_) => Err(StoreError::Config(
+                "back up PostgreSQL with pg_dump (see the README); `agora db backup` is for SQLite"
+                    .into(),
+            )),
         }
     }
 

@@ -692,3 +692,39 @@ pub async fn finish_job<C: Conn>(conn: &mut C, id: i64, worker: &str) -> Result<
         .await?
         == 1)
 }
+
+// ---------------------------------------------------------------- moderation
+
+/// Locks a thread with a reason shown to readers, or unlocks it (`lock` None).
+/// Returns false when there is no such thread.
+pub async fn set_lock<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    lock: Option<(&str, &str)>,
+) -> Result<bool, StoreError> {
+    let changed = match lock {
+        Some((by, reason)) => {
+            let by = conn
+                .query_opt(sql::USER_ID_BY_KEY, params![archive::username_key(by)])
+                .await?
+                .ok_or_else(|| StoreError::Invalid(format!("no user named {by:?}")))?
+                .int(0)?;
+            conn.execute(
+                sql::LOCK_THREAD,
+                params![thread.0, Timestamp::now().micros(), by, reason],
+            )
+            .await?
+        }
+        None => conn.execute(sql::UNLOCK_THREAD, params![thread.0]).await?,
+    };
+    if changed == 0 {
+        return Ok(false);
+    }
+    let kind = if lock.is_some() {
+        "thread.locked"
+    } else {
+        "thread.unlocked"
+    };
+    append_change(conn, kind, Some(thread), None).await?;
+    Ok(true)
+}

@@ -244,3 +244,11 @@ pub fn claim_job(skip_locked: bool) -> String {
     )
 }
 pub const FINISH_JOB: &str = "UPDATE jobs SET done_at = ?2 WHERE id = ?1 AND claimed_by = ?3";
+
+// ---- moderation ----
+
+pub const LOCK_THREAD: &str =
+    "UPDATE threads SET locked_at = ?2, locked_by = ?3, lock_reason = ?4 WHERE id = ?1";
+pub const UNLOCK_THREAD: &str =
+    "UPDATE threads SET locked_at = NULL, locked_by = NULL, lock_reason = NULL WHERE id = ?1";
+pub const USER_ID_BY_KEY: &str = "SELECT id FROM users WHERE username_key = ?1";
