@@ -62,6 +62,33 @@ pub fn long_date(at: Timestamp) -> String {
     at.to_datetime().format("%-d %B %Y").to_string()
 }
 
+/// The language of a text when it is plainly Chinese, Japanese or Korean, for a `lang`
+/// attribute (so browsers pick the right fonts and line breaking, and screen readers the
+/// right voice); `None` leaves the page's own language.
+pub fn cjk_lang(text: &str) -> Option<&'static str> {
+    let (mut han, mut kana, mut hangul, mut letters) = (0usize, 0usize, 0usize, 0usize);
+    for ch in text.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        match ch as u32 {
+            0x3040..=0x30FF | 0x31F0..=0x31FF => kana += 1,
+            0xAC00..=0xD7AF | 0x1100..=0x11FF => hangul += 1,
+            0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xF900..=0xFAFF => han += 1,
+            _ => {}
+        }
+    }
+    let cjk = han + kana + hangul;
+    if letters == 0 || cjk * 5 < letters {
+        return None;
+    }
+    Some(if kana > 0 {
+        "ja"
+    } else if hangul > han {
+        "ko"
+    } else {
+        "zh"
+    })
+}
+
 /// The current time, in one place so pages rendered together agree.
 pub fn now() -> Timestamp {
     Timestamp::from(Utc::now())
@@ -90,6 +117,15 @@ mod tests {
         let got: Vec<(i64, String)> = cases.iter().map(|(n, _)| (*n, compact_count(*n))).collect();
         let want: Vec<(i64, String)> = cases.iter().map(|(n, s)| (*n, s.to_string())).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn cjk_text_is_recognised() {
+        assert_eq!(cjk_lang("轮询接口几个小时后报错“No space left on device”"), Some("zh"));
+        assert_eq!(cjk_lang("ネットワーク接続がタイムアウトします"), Some("ja"));
+        assert_eq!(cjk_lang("네트워크 연결 오류"), Some("ko"));
+        assert_eq!(cjk_lang("NWConnection fails with 网络 once"), None);
+        assert_eq!(cjk_lang(""), None);
     }
 
     #[test]

@@ -130,6 +130,9 @@ pub struct ThreadSummaryView {
     pub solved: bool,
     pub staff_answered: bool,
     pub tags: Vec<TagRefView>,
+    /// `lang` for the title and excerpt when they are plainly CJK.
+    #[serde(skip)]
+    pub lang: Option<&'static str>,
 }
 
 impl ThreadSummaryView {
@@ -157,6 +160,7 @@ impl ThreadSummaryView {
             solved: t.solved,
             staff_answered: t.staff_answered,
             tags: t.tags.iter().map(TagRefView::from).collect(),
+            lang: format::cjk_lang(&format!("{} {}", t.title, t.excerpt)),
         }
     }
 }
@@ -323,6 +327,8 @@ pub struct PostView {
     pub signature_html: String,
     #[serde(skip)]
     pub anchor: String,
+    #[serde(skip)]
+    pub lang: Option<&'static str>,
 }
 
 impl PostView {
@@ -340,6 +346,7 @@ impl PostView {
             recommended: thread.recommended_post_id == Some(p.id),
             signature_html: p.author_signature_html.clone(),
             anchor: paths::post_anchor(p.id),
+            lang: format::cjk_lang(&p.body_html),
         }
     }
 }

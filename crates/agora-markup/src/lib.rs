@@ -102,6 +102,7 @@ fn options() -> Options<'static> {
     // Raw HTML in posts is escaped by comrak and, were it not, removed by the sanitiser.
     options.render.escape = true;
     options.render.github_pre_lang = false;
+    options.render.tasklist_classes = true;
     options
 }
 
@@ -240,6 +241,7 @@ mod tests {
         );
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("type=\"checkbox\""), "{html}");
+        assert!(html.contains("class=\"contains-task-list\""), "{html}");
         assert!(html.contains("disabled"), "{html}");
         assert!(
             html.contains("<a href=\"https://example.com\" rel=\"nofollow ugc noopener\">"),
