@@ -49,6 +49,26 @@ pub enum Command {
         /// The archive file to write.
         file: PathBuf,
     },
+    /// Fill an empty forum with deterministic synthetic content (for benchmarks).
+    Generate {
+        /// Threads to create.
+        #[arg(long, default_value_t = 1000)]
+        threads: u64,
+        /// Average replies per thread (each thread gets 0 to twice this many).
+        #[arg(long, default_value_t = 9)]
+        replies_per_thread: u64,
+        /// Seed: the same seed and sizes always give the same forum.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Serve a fixed page of BYTES bytes with the same HTTP stack: the machine's ceiling,
+    /// measured by the benchmark beside the real pages.
+    Ceiling {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value_t = 20_000)]
+        bytes: usize,
+    },
     /// Database tools: copy between backends, back up, check durability.
     Db {
         #[command(subcommand)]

@@ -86,3 +86,21 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
 }
+
+/// A server that answers every request with the same `bytes`-long HTML page through the same
+/// stack (hyper, axum, tower) as the forum: what this machine can serve at all.
+pub async fn ceiling(listen: std::net::SocketAddr, bytes: usize) -> anyhow::Result<()> {
+    let page: &'static str = Box::leak("x".repeat(bytes).into_boxed_str());
+    let app = axum::Router::new().fallback(axum::routing::get(move || async move {
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+    }));
+    let listener = TcpListener::bind(listen).await?;
+    tracing::info!(address = %format!("http://{}", listener.local_addr()?), bytes, "ceiling server is ready");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}

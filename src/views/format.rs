@@ -54,7 +54,18 @@ pub fn month_year(at: Timestamp) -> String {
 
 /// The exact time, for a `title` tooltip and for readers who want it: "2026-03-14 09:26 UTC".
 pub fn exact_time(at: Timestamp) -> String {
-    at.to_datetime().format("%Y-%m-%d %H:%M UTC").to_string()
+    // Written out rather than through strftime, which parses its pattern on every call
+    // (a listing formats sixty of these).
+    use chrono::Timelike;
+    let t = at.to_datetime();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 /// A date for profiles: "14 March 2026".
@@ -66,6 +77,11 @@ pub fn long_date(at: Timestamp) -> String {
 /// attribute (so browsers pick the right fonts and line breaking, and screen readers the
 /// right voice); `None` leaves the page's own language.
 pub fn cjk_lang(text: &str) -> Option<&'static str> {
+    // CJK characters are three-byte UTF-8 sequences led by 0xE3..=0xED; most text has none,
+    // and is answered without decoding a character.
+    if !text.bytes().any(|b| (0xE3..=0xED).contains(&b)) {
+        return None;
+    }
     let (mut han, mut kana, mut hangul, mut letters) = (0usize, 0usize, 0usize, 0usize);
     for ch in text.chars().filter(|c| c.is_alphabetic()) {
         letters += 1;
@@ -120,8 +136,18 @@ mod tests {
     }
 
     #[test]
+    fn exact_times_are_utc_to_the_minute() {
+        let at = Timestamp::parse_rfc3339("2026-03-04T05:06:07.123456Z")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(exact_time(at), "2026-03-04 05:06 UTC");
+    }
+
+    #[test]
     fn cjk_text_is_recognised() {
-        assert_eq!(cjk_lang("轮询接口几个小时后报错“No space left on device”"), Some("zh"));
+        assert_eq!(
+            cjk_lang("轮询接口几个小时后报错“No space left on device”"),
+            Some("zh")
+        );
         assert_eq!(cjk_lang("ネットワーク接続がタイムアウトします"), Some("ja"));
         assert_eq!(cjk_lang("네트워크 연결 오류"), Some("ko"));
         assert_eq!(cjk_lang("NWConnection fails with 网络 once"), None);

@@ -160,7 +160,7 @@ impl ThreadSummaryView {
             solved: t.solved,
             staff_answered: t.staff_answered,
             tags: t.tags.iter().map(TagRefView::from).collect(),
-            lang: format::cjk_lang(&format!("{} {}", t.title, t.excerpt)),
+            lang: format::cjk_lang(&t.title).or_else(|| format::cjk_lang(&t.excerpt)),
         }
     }
 }

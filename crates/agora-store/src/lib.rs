@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use archive::{Archive, ArchiveError};
 pub use model::*;
-pub use queries::Job;
+pub use queries::{IdMaps, Job};
 pub use sqlite::Synchronous;
 
 use postgres::{PgConn, PgStore};
@@ -369,6 +369,38 @@ impl Store {
         .await)
     }
 
+    /// Bulk loading in steps (for large generated forums): the taxonomy of `archive` (its
+    /// threads are ignored) into an empty forum, in one transaction.
+    pub async fn bulk_taxonomy(&self, archive: Arc<Archive>) -> Result<Arc<IdMaps>, StoreError> {
+        write!(self, |conn| queries::import_taxonomy(conn, &archive)
+            .await
+            .map(Arc::new))
+    }
+
+    /// Bulk loading: one chunk of threads, in one transaction. The caller guarantees what
+    /// `Archive::validate` would check.
+    pub async fn bulk_threads(
+        &self,
+        threads: Arc<Vec<archive::Thread>>,
+        maps: Arc<IdMaps>,
+        posts_before: u64,
+        progress: Arc<dyn Fn(u64) + Send + Sync>,
+    ) -> Result<ImportStats, StoreError> {
+        write!(self, |conn| queries::import_threads(
+            conn,
+            &threads,
+            &maps,
+            posts_before,
+            progress.as_ref()
+        )
+        .await)
+    }
+
+    /// Bulk loading: recount the stored counters once every chunk is in.
+    pub async fn bulk_finish(&self) -> Result<(), StoreError> {
+        write!(self, |conn| queries::finish_import(conn).await)
+    }
+
     /// The whole forum as an archive, from one consistent snapshot.
     pub async fn export(&self) -> Result<Archive, StoreError> {
         match &self.backend {
@@ -413,7 +445,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => {
                 let target = path.to_string_lossy().into_owned();
-                db.read(move |conn| {
+                db.read_blocking(move |conn| {
                     sqlite::drive(async move {
                         db::Conn::execute(conn, "VACUUM INTO ?1", db::params![target]).await
                     })

@@ -206,7 +206,7 @@ pub async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingP
     let per_page = i64::from(q.per_page.max(1));
     let offset = i64::from(q.page.saturating_sub(1)) * per_page;
     let rows = conn
-        .query(&sql::listing(q), params![scope_id, per_page + 1, offset])
+        .query(&sql::listing(q), params![scope_id, offset])
         .await?;
     let mut threads = collect(rows, read_summary)?;
     let has_more = threads.len() as i64 > per_page;
@@ -339,16 +339,45 @@ pub async fn add_views<C: Conn>(conn: &mut C, views: &[(ThreadId, i64)]) -> Resu
     Ok(())
 }
 
+/// Names of the taxonomy mapped to the ids the database gave them: what thread rows need.
+#[derive(Clone, Debug, Default)]
+pub struct IdMaps {
+    subtopics: HashMap<String, i64>,
+    tags: HashMap<String, i64>,
+    users: HashMap<String, (i64, Role)>,
+}
+
+impl IdMaps {
+    fn user(&self, name: &str) -> Result<(i64, Role), StoreError> {
+        self.users
+            .get(&archive::username_key(name))
+            .copied()
+            .ok_or_else(|| StoreError::Invalid(format!("no user named {name:?}")))
+    }
+}
+
 /// Loads a validated archive (derived fields filled) into an empty database.
 pub async fn import<C: Conn>(
     conn: &mut C,
     archive: &Archive,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<ImportStats, StoreError> {
+    let maps = import_taxonomy(conn, archive).await?;
+    let mut stats = import_threads(conn, &archive.threads, &maps, 0, progress).await?;
+    finish_import(conn).await?;
+    stats.users = archive.users.len() as u64;
+    Ok(stats)
+}
+
+/// Writes areas, subtopics, tags and users (not threads) into an empty database.
+pub async fn import_taxonomy<C: Conn>(
+    conn: &mut C,
+    archive: &Archive,
+) -> Result<IdMaps, StoreError> {
     if !is_empty(conn).await? {
         return Err(StoreError::NotEmpty);
     }
-    let mut subtopic_ids: HashMap<String, i64> = HashMap::new();
+    let mut maps = IdMaps::default();
     for (position, area) in archive.areas.iter().enumerate() {
         let area_id = conn
             .query_one(
@@ -372,10 +401,10 @@ pub async fn import<C: Conn>(
                 )
                 .await?
                 .int(0)?;
-            subtopic_ids.insert(format!("{}/{}", area.slug, sub.slug), id);
+            maps.subtopics
+                .insert(format!("{}/{}", area.slug, sub.slug), id);
         }
     }
-    let mut tag_ids: HashMap<&str, i64> = HashMap::new();
     for tag in &archive.tags {
         let id = conn
             .query_one(
@@ -384,9 +413,8 @@ pub async fn import<C: Conn>(
             )
             .await?
             .int(0)?;
-        tag_ids.insert(&tag.slug, id);
+        maps.tags.insert(tag.slug.clone(), id);
     }
-    let mut users: HashMap<String, (i64, Role)> = HashMap::new();
     for user in &archive.users {
         let key = archive::username_key(&user.username);
         let id = conn
@@ -405,32 +433,43 @@ pub async fn import<C: Conn>(
             )
             .await?
             .int(0)?;
-        users.insert(key, (id, user.role));
+        maps.users.insert(key, (id, user.role));
     }
-    let user_id = |name: &str| -> Result<(i64, Role), StoreError> {
-        users
-            .get(&archive::username_key(name))
-            .copied()
-            .ok_or_else(|| StoreError::Invalid(format!("no user named {name:?}")))
-    };
+    Ok(maps)
+}
+
+/// Writes threads with their posts, revisions, boosts and tags. `posts_before` counts posts
+/// written by earlier chunks, for progress.
+pub async fn import_threads<C: Conn>(
+    conn: &mut C,
+    threads: &[archive::Thread],
+    maps: &IdMaps,
+    posts_before: u64,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<ImportStats, StoreError> {
     let mut stats = ImportStats::default();
-    for thread in &archive.threads {
+    for thread in threads {
         let (Some(first), Some(last)) = (thread.posts.first(), thread.posts.last()) else {
             return Err(StoreError::Invalid(format!(
                 "thread {} has no posts",
                 thread.id
             )));
         };
-        let subtopic_id = *subtopic_ids
+        let subtopic_id = *maps
+            .subtopics
             .get(&thread.subtopic)
             .ok_or_else(|| StoreError::Invalid(format!("no subtopic {:?}", thread.subtopic)))?;
-        let (author_id, _) = user_id(&first.author)?;
-        let (last_poster, _) = user_id(&last.author)?;
+        let (author_id, _) = maps.user(&first.author)?;
+        let (last_poster, _) = maps.user(&last.author)?;
         let staff_answered = thread.recommended_post_id.is_some()
             || thread.posts[1..]
                 .iter()
-                .any(|p| user_id(&p.author).is_ok_and(|(_, role)| role.is_staff()));
-        let locked_by = thread.locked.as_ref().map(|l| user_id(&l.by)).transpose()?;
+                .any(|p| maps.user(&p.author).is_ok_and(|(_, role)| role.is_staff()));
+        let locked_by = thread
+            .locked
+            .as_ref()
+            .map(|l| maps.user(&l.by))
+            .transpose()?;
         conn.execute(
             sql::INSERT_THREAD,
             params![
@@ -458,7 +497,8 @@ pub async fn import<C: Conn>(
         )
         .await?;
         for tag in &thread.tags {
-            let tag_id = *tag_ids
+            let tag_id = *maps
+                .tags
                 .get(tag.as_str())
                 .ok_or_else(|| StoreError::Invalid(format!("no tag {tag:?}")))?;
             conn.execute(
@@ -468,7 +508,7 @@ pub async fn import<C: Conn>(
             .await?;
         }
         for (position, post) in thread.posts.iter().enumerate() {
-            let (post_author, _) = user_id(&post.author)?;
+            let (post_author, _) = maps.user(&post.author)?;
             let edited_at = (post.revisions.len() > 1)
                 .then(|| post.revisions.last().map(|r| r.created_at.micros()))
                 .flatten();
@@ -488,7 +528,7 @@ pub async fn import<C: Conn>(
             )
             .await?;
             for (n, rev) in post.revisions.iter().enumerate() {
-                let (rev_author, _) = user_id(&rev.author)?;
+                let (rev_author, _) = maps.user(&rev.author)?;
                 conn.execute(
                     sql::INSERT_REVISION,
                     params![
@@ -503,7 +543,7 @@ pub async fn import<C: Conn>(
                 .await?;
             }
             for boost in &post.boosts {
-                let (booster, _) = user_id(&boost.user)?;
+                let (booster, _) = maps.user(&boost.user)?;
                 conn.execute(
                     sql::INSERT_BOOST,
                     params![post.id, booster, boost.at.micros()],
@@ -514,19 +554,22 @@ pub async fn import<C: Conn>(
         }
         append_change(conn, "thread.imported", Some(ThreadId(thread.id)), None).await?;
         stats.threads += 1;
-        progress(stats.posts);
+        progress(posts_before + stats.posts);
     }
+    Ok(stats)
+}
+
+/// Recomputes the stored counters and, on PostgreSQL, moves id generators past imported ids.
+pub async fn finish_import<C: Conn>(conn: &mut C) -> Result<(), StoreError> {
     for statement in sql::RECOUNT {
         conn.execute(statement, &[]).await?;
     }
     if conn.dialect() == Dialect::Postgres {
-        // Explicit ids were written: move the id generators past them.
         for statement in sql::PG_RESYNC_IDS {
             conn.query(statement, &[]).await?;
         }
     }
-    stats.users = archive.users.len() as u64;
-    Ok(stats)
+    Ok(())
 }
 
 /// Reads the whole forum into an archive, in the format's fixed order. Call inside one
