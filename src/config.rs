@@ -147,6 +147,7 @@ impl Config {
             read_connections: self.database.read_connections,
             synchronous: self.database.synchronous,
             replica_url: (!replica.is_empty()).then(|| replica.to_string()),
+            bulk: false,
         }
     }
 

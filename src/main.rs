@@ -121,6 +121,7 @@ async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
         DbCommand::Copy { from, to } => {
             let options = StoreOptions {
                 read_connections: 1,
+                bulk: true,
                 ..config.store_options()
             };
             let source = Store::open(&DatabaseUrl::parse(&from)?, options.clone()).await?;

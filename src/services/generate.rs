@@ -26,7 +26,10 @@ pub struct Plan {
     pub seed: u64,
 }
 
-const AREAS: &[(&str, &str, &[(&str, &str)])] = &[
+/// (slug, name) of a subtopic.
+type SubtopicSpec = (&'static str, &'static str);
+
+const AREAS: &[(&str, &str, &[SubtopicSpec])] = &[
     (
         "app-system-services",
         "App & System Services",
@@ -238,7 +241,7 @@ fn sentence(rng: &mut fastrand::Rng, words: usize) -> String {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(*pick(rng, WORDS));
+        out.push_str(pick::<&str>(rng, WORDS));
     }
     let mut chars = out.chars();
     match chars.next() {
@@ -538,7 +541,8 @@ pub async fn generate(store: &Store, plan: Plan, bar: ProgressBar) -> anyhow::Re
         next_post: 1,
     };
     let user_count = forum.users.len() as u64;
-    let maps = store.bulk_taxonomy(Arc::new(forum)).await?;
+    // A generated corpus is thrown away if generation fails, so indexes can be built at the end.
+    let maps = store.bulk_taxonomy(Arc::new(forum), true).await?;
 
     let total_posts = plan.threads * (plan.replies_per_thread + 1);
     let megathreads: u64 = if total_posts >= 50_000 { 3 } else { 1 };
@@ -590,8 +594,8 @@ pub async fn generate(store: &Store, plan: Plan, bar: ProgressBar) -> anyhow::Re
         stats.threads += written.threads;
         stats.posts += written.posts;
     }
-    bar.set_message("recounting");
-    store.bulk_finish().await?;
+    bar.set_message("indexing");
+    store.bulk_finish(maps).await?;
     bar.finish_with_message("done");
     Ok(stats)
 }

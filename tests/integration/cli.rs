@@ -162,3 +162,105 @@ fn serve_flushes_views_on_sigterm() {
         .unwrap_or_else(|| panic!("thread 7"));
     assert_eq!(thread.views, 415);
 }
+
+/// The benchmark's generator and harness still run, on a tiny corpus (the benchmark itself is
+/// not part of the tests). Needs python3 and wrk, which `.ci/run` installs.
+#[test]
+fn generator_and_benchmark_harness_run_on_a_tiny_corpus() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // The generator: deterministic counts, a valid forum.
+    let data = dir.path().join("gen");
+    let out = agora()
+        .args([
+            "generate",
+            "--threads",
+            "120",
+            "--replies-per-thread",
+            "2",
+            "--seed",
+            "7",
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("generated 24 users, 120 threads"), "{err}");
+    let again = agora()
+        .args(["generate", "--threads", "120", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !again.status.success() && String::from_utf8_lossy(&again.stderr).contains("not empty")
+    );
+
+    if Command::new("wrk").arg("--version").output().is_err()
+        || Command::new("python3").arg("--version").output().is_err()
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! wrk or python3 is missing: the benchmark harness smoke test was SKIPPED"
+        );
+        return;
+    }
+    let harness = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/run");
+    let out = Command::new("python3")
+        .arg(harness)
+        .args([
+            "--sizes",
+            "tiny",
+            "--duration",
+            "1",
+            "--runs",
+            "1",
+            "--connections",
+            "2",
+            "--bin",
+            env!("CARGO_BIN_EXE_agora"),
+        ])
+        .args([
+            "--port",
+            &(20_000 + std::process::id() % 20_000).to_string(),
+        ])
+        .arg("--corpora")
+        .arg(dir.path().join("corpora"))
+        .arg("--results")
+        .arg(dir.path().join("results"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        table,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "| listing page 1 |",
+        "| megathread page",
+        "| conditional (304) |",
+        "cold start",
+    ] {
+        assert!(table.contains(row), "no {row:?} in\n{table}");
+    }
+    let results: Vec<_> = std::fs::read_dir(dir.path().join("results"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(results.len(), 1);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results[0].path()).unwrap_or_default())
+            .unwrap_or_default();
+    let pages = &json["results"][0]["pages"];
+    assert!(
+        pages["listing page 1"]["rps"].as_f64().unwrap_or(0.0) > 0.0,
+        "{json}"
+    );
+    assert_eq!(pages["listing page 1"]["non_2xx"], 0, "{json}");
+}

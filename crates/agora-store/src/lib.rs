@@ -93,6 +93,8 @@ pub struct StoreOptions {
     pub synchronous: Synchronous,
     /// PostgreSQL: a replica for reads that tolerate lag (listings).
     pub replica_url: Option<String>,
+    /// SQLite: give the writer a large page cache, for bulk loads.
+    pub bulk: bool,
 }
 
 impl Default for StoreOptions {
@@ -101,6 +103,7 @@ impl Default for StoreOptions {
             read_connections: 4,
             synchronous: Synchronous::Normal,
             replica_url: None,
+            bulk: false,
         }
     }
 }
@@ -219,7 +222,12 @@ impl Store {
                 }
                 let path = path.clone();
                 let db = tokio::task::spawn_blocking(move || {
-                    SqliteStore::open(&path, options.read_connections, options.synchronous)
+                    SqliteStore::open(
+                        &path,
+                        options.read_connections,
+                        options.synchronous,
+                        options.bulk,
+                    )
                 })
                 .await
                 .map_err(|e| StoreError::Internal(e.to_string()))??;
@@ -370,11 +378,22 @@ impl Store {
     }
 
     /// Bulk loading in steps (for large generated forums): the taxonomy of `archive` (its
-    /// threads are ignored) into an empty forum, in one transaction.
-    pub async fn bulk_taxonomy(&self, archive: Arc<Archive>) -> Result<Arc<IdMaps>, StoreError> {
-        write!(self, |conn| queries::import_taxonomy(conn, &archive)
-            .await
-            .map(Arc::new))
+    /// threads are ignored) into an empty forum, in one transaction. With `defer_indexes`,
+    /// secondary indexes are dropped until [`Self::bulk_finish`] builds them again (SQLite;
+    /// faster for large loads, but a load that dies half-way leaves the database without
+    /// them: use it only for databases that are thrown away on failure).
+    pub async fn bulk_taxonomy(
+        &self,
+        archive: Arc<Archive>,
+        defer_indexes: bool,
+    ) -> Result<Arc<IdMaps>, StoreError> {
+        write!(self, |conn| {
+            let mut maps = queries::import_taxonomy(conn, &archive).await?;
+            if defer_indexes {
+                queries::defer_indexes(conn, &mut maps).await?;
+            }
+            Ok(Arc::new(maps))
+        })
     }
 
     /// Bulk loading: one chunk of threads, in one transaction. The caller guarantees what
@@ -396,9 +415,10 @@ impl Store {
         .await)
     }
 
-    /// Bulk loading: recount the stored counters once every chunk is in.
-    pub async fn bulk_finish(&self) -> Result<(), StoreError> {
-        write!(self, |conn| queries::finish_import(conn).await)
+    /// Bulk loading: build deferred indexes and recount the stored counters once every chunk
+    /// is in.
+    pub async fn bulk_finish(&self, maps: Arc<IdMaps>) -> Result<(), StoreError> {
+        write!(self, |conn| queries::finish_bulk(conn, &maps).await)
     }
 
     /// The whole forum as an archive, from one consistent snapshot.
