@@ -40,8 +40,9 @@ pub fn build(state: AppState) -> Router {
         .route("/tags/{tag}", get(web::tag))
         .route("/tags/{tag}/{feed}", get(web::tag_feed))
         .route("/thread/{id}", get(web::thread_without_slug))
-        .route("/thread/{id}/feed.rss", get(thread_rss))
-        .route("/thread/{id}/feed.atom", get(thread_atom))
+        // A thread's feeds have fixed names, so they cannot be mistaken for its slug.
+        .route("/thread/{id}/feed.rss", get(web::thread_feed))
+        .route("/thread/{id}/feed.atom", get(web::thread_feed))
         .route("/thread/{id}/{slug}", get(web::thread))
         .route("/posts/{id}/revisions", get(web::revisions))
         .route("/users/{username}", get(web::user))
@@ -82,35 +83,4 @@ pub fn build(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .with_state(state)
-}
-
-// A thread's feeds have fixed names, so they cannot be mistaken for its slug.
-async fn thread_rss(
-    state: axum::extract::State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    headers: axum::http::HeaderMap,
-    uri: axum::http::Uri,
-) -> Result<axum::response::Response, crate::error::AppError> {
-    web::thread_feed(
-        state,
-        axum::extract::Path((id, "feed.rss".to_string())),
-        headers,
-        uri,
-    )
-    .await
-}
-
-async fn thread_atom(
-    state: axum::extract::State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    headers: axum::http::HeaderMap,
-    uri: axum::http::Uri,
-) -> Result<axum::response::Response, crate::error::AppError> {
-    web::thread_feed(
-        state,
-        axum::extract::Path((id, "feed.atom".to_string())),
-        headers,
-        uri,
-    )
-    .await
 }

@@ -468,8 +468,7 @@ pub async fn subtopic_feed(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let (mime, is_atom) = feed_kind(&file)?;
-    cached(&state, &headers, cache_key(&uri), mime, || async {
+    feed(&state, &headers, &uri, &file, || async {
         let view = read::subtopic_page(&state, &area, &sub, newest_first()).await?;
         let base = state.config.base_url();
         let s = &view.subtopic;
@@ -480,12 +479,7 @@ pub async fn subtopic_feed(
             self_url: format!("{base}{}", uri.path()),
             base_url: base,
         };
-        let entries = feeds::thread_entries(&view.listing.threads, base);
-        Ok(if is_atom {
-            feeds::atom(&meta, &entries)
-        } else {
-            feeds::rss(&meta, &entries)
-        })
+        Ok((meta, feeds::thread_entries(&view.listing.threads, base)))
     })
     .await
 }
@@ -496,8 +490,7 @@ pub async fn tag_feed(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let (mime, is_atom) = feed_kind(&file)?;
-    cached(&state, &headers, cache_key(&uri), mime, || async {
+    feed(&state, &headers, &uri, &file, || async {
         let view = read::tag_page(&state, &slug, newest_first()).await?;
         let base = state.config.base_url();
         let t = &view.tag;
@@ -512,26 +505,21 @@ pub async fn tag_feed(
             self_url: format!("{base}{}", uri.path()),
             base_url: base,
         };
-        let entries = feeds::thread_entries(&view.listing.threads, base);
-        Ok(if is_atom {
-            feeds::atom(&meta, &entries)
-        } else {
-            feeds::rss(&meta, &entries)
-        })
+        Ok((meta, feeds::thread_entries(&view.listing.threads, base)))
     })
     .await
 }
 
-/// A thread's feed: its newest posts (the last page), newest first.
+/// A thread's feed (`feed.rss` or `feed.atom`): its newest posts (the last page), newest first.
 pub async fn thread_feed(
     State(state): State<AppState>,
-    Path((id, file)): Path<(String, String)>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let id = parse_thread_id(&id)?;
-    let (mime, is_atom) = feed_kind(&file)?;
-    cached(&state, &headers, cache_key(&uri), mime, || async {
+    let file = uri.path().rsplit('/').next().unwrap_or("").to_string();
+    feed(&state, &headers, &uri, &file, || async {
         let first = read::thread_page(&state, id, 1).await?;
         let view = if first.total_pages > 1 {
             read::thread_page(&state, id, first.total_pages).await?
@@ -546,7 +534,27 @@ pub async fn thread_feed(
             self_url: format!("{base}{}", uri.path()),
             base_url: base,
         };
-        let entries = feeds::post_entries(&view, base);
+        Ok((meta, feeds::post_entries(&view, base)))
+    })
+    .await
+}
+
+/// Serves a feed through the page cache: `build` gathers what it says, this writes it in the
+/// format the file name asks for.
+async fn feed<'a, F, Fut>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    file: &str,
+    build: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(feeds::FeedMeta<'a>, Vec<feeds::FeedEntry>), AppError>>,
+{
+    let (mime, is_atom) = feed_kind(file)?;
+    cached(state, headers, cache_key(uri), mime, || async {
+        let (meta, entries) = build().await?;
         Ok(if is_atom {
             feeds::atom(&meta, &entries)
         } else {
