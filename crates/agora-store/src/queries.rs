@@ -189,15 +189,25 @@ pub async fn pinned<C: Conn>(
     conn: &mut C,
     subtopic: SubtopicId,
 ) -> Result<Vec<ThreadSummary>, StoreError> {
-    let mut threads = collect(
-        conn.query(&sql::pinned(), params![subtopic.0]).await?,
-        read_summary,
-    )?;
+    let mut threads = pinned_untagged(conn, subtopic).await?;
     attach_tags(conn, &mut threads).await?;
     Ok(threads)
 }
 
-pub async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingPage, StoreError> {
+async fn pinned_untagged<C: Conn>(
+    conn: &mut C,
+    subtopic: SubtopicId,
+) -> Result<Vec<ThreadSummary>, StoreError> {
+    collect(
+        conn.query(&sql::pinned(), params![subtopic.0]).await?,
+        read_summary,
+    )
+}
+
+async fn listing_untagged<C: Conn>(
+    conn: &mut C,
+    q: &ListingQuery,
+) -> Result<ListingPage, StoreError> {
     let scope_id = match q.scope {
         ListingScope::Subtopic(id) => id.0,
         ListingScope::Tag(id) => id.0,
@@ -211,22 +221,28 @@ pub async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingP
     let mut threads = collect(rows, read_summary)?;
     let has_more = threads.len() as i64 > per_page;
     threads.truncate(per_page as usize);
-    attach_tags(conn, &mut threads).await?;
     Ok(ListingPage { threads, has_more })
 }
 
-/// Pinned threads (when the query shows them apart, on page 1) and the page.
+/// Pinned threads (when the query shows them apart, on page 1) and the page; one query
+/// fetches the tags of both.
 pub async fn listing_with_pins<C: Conn>(
     conn: &mut C,
     q: &ListingQuery,
 ) -> Result<(Vec<ThreadSummary>, ListingPage), StoreError> {
-    let pinned = match q.scope {
-        ListingScope::Subtopic(id) if q.pins_apart() && q.page == 1 => pinned(conn, id).await?,
+    let mut threads = match q.scope {
+        ListingScope::Subtopic(id) if q.pins_apart() && q.page == 1 => {
+            pinned_untagged(conn, id).await?
+        }
         _ => Vec::new(),
     };
-    Ok((pinned, listing(conn, q).await?))
+    let pinned_count = threads.len();
+    let mut page = listing_untagged(conn, q).await?;
+    threads.append(&mut page.threads);
+    attach_tags(conn, &mut threads).await?;
+    page.threads = threads.split_off(pinned_count);
+    Ok((threads, page))
 }
-
 pub async fn thread<C: Conn>(conn: &mut C, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
     let Some(row) = conn.query_opt(&sql::thread_by_id(), params![id.0]).await? else {
         return Ok(None);
