@@ -115,5 +115,17 @@ pub async fn load_demo_if_empty(store: &Store) -> anyhow::Result<Option<ImportSt
         return Ok(None);
     }
     let archive = parse(DEMO).context("the built-in demo archive")?;
-    Ok(Some(import(store, archive, None).await?))
+    match import(store, archive, None).await {
+        Ok(stats) => Ok(Some(stats)),
+        // Another node, started at the same moment, loaded it first.
+        Err(err)
+            if matches!(
+                err.downcast_ref::<agora_store::StoreError>(),
+                Some(agora_store::StoreError::NotEmpty)
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
 }

@@ -412,6 +412,52 @@ async fn two_nodes_see_each_others_writes_within_a_second() {
     store.close().await.unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Nodes started at the same moment on a new, empty database all come up; one loads the
+/// demo, and all serve it (the README's two-node walkthrough).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_started_together_on_an_empty_database_all_come_up() {
+    let Some(_) = postgres_url() else { return };
+    let db = PgDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let folders = [
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    ];
+    let url = db.url.clone();
+    let nodes: Vec<Node> = std::thread::scope(|scope| {
+        let starts: Vec<_> = folders
+            .iter()
+            .map(|folder| {
+                let url = url.clone();
+                scope.spawn(move || Node::start(&url, folder))
+            })
+            .collect();
+        starts
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| panic!("a node did not start")))
+            .collect()
+    });
+    for node in &nodes {
+        let (status, page) = node.get("/api/v1/areas");
+        assert_eq!(status, 200);
+        assert!(page.contains("\"Networking\""), "{page}");
+    }
+    let store = Store::open(
+        &DatabaseUrl::Postgres(db.url.clone()),
+        StoreOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let forum = store.export().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        forum.threads.len(),
+        25,
+        "the demo was loaded more than once, or not at all"
+    );
+    store.close().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
 both!(
     /// A node killed with SIGKILL in the middle of a batch of writes has lost none it
     /// acknowledged.

@@ -414,6 +414,12 @@ pub async fn import_taxonomy<C: Conn>(
     conn: &mut C,
     archive: &Archive,
 ) -> Result<IdMaps, StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        // Nodes started together on a new database all try to load the demo: the first
+        // loads it, the others wait here and then find the forum no longer empty. (SQLite's
+        // single writer serialises imports already.)
+        conn.query(sql::PG_IMPORT_LOCK, &[]).await?;
+    }
     if !is_empty(conn).await? {
         return Err(StoreError::NotEmpty);
     }

@@ -214,6 +214,8 @@ pub const COUNT_CONTENT: &str = "SELECT (SELECT COUNT(*) FROM areas) + (SELECT C
 
 /// Serialises change-log appenders until commit, so sequence numbers commit in order.
 pub const PG_CHANGE_LOCK: &str = "SELECT pg_advisory_xact_lock(7243001)";
+/// Serialises imports (and so demo loading) until commit.
+pub const PG_IMPORT_LOCK: &str = "SELECT pg_advisory_xact_lock(7243002)";
 /// Tells every node's listener, on commit, that the change log grew.
 pub const PG_NOTIFY_CHANGE: &str = "SELECT pg_notify('agora_changes', '')";
 /// The channel [`PG_NOTIFY_CHANGE`] speaks on.
