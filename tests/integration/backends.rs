@@ -3,15 +3,15 @@
 //! through a SIGKILL, and a lossless move from SQLite.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agora::services::archive;
 use agora_store::{DatabaseUrl, Store, StoreOptions, ThreadId};
 use axum::http::StatusCode;
 
-use crate::util::{Backend, PgDatabase, TestApp, both, postgres_url, texts};
+use crate::util::{Backend, Node, PgDatabase, TestApp, both, postgres_url, texts};
 
 fn normalize_type(t: &str) -> &'static str {
     match t.to_ascii_lowercase().as_str() {
@@ -284,77 +284,6 @@ async fn sqlite_backup_is_a_working_forum() {
 
 // ------------------------------------------------------------ real processes
 
-struct Node {
-    child: Child,
-    address: String,
-}
-
-impl Node {
-    fn start(database: &str, dir: &std::path::Path) -> Self {
-        let mut child = agora()
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database",
-                database,
-                "--data",
-            ])
-            .arg(dir)
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut stderr = BufReader::new(child.stderr.take().unwrap_or_else(|| panic!("no stderr")));
-        let mut line = String::new();
-        let mut address = None;
-        while stderr.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(at) = line.find("address=http://") {
-                address = line[at + 15..]
-                    .split_whitespace()
-                    .next()
-                    .map(str::to_string);
-                break;
-            }
-            line.clear();
-        }
-        // Keep draining the log so the node never blocks on a full pipe.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Self {
-            child,
-            address: address.unwrap_or_else(|| panic!("the node did not start")),
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut stream =
-            std::net::TcpStream::connect(&self.address).unwrap_or_else(|e| panic!("{e}"));
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.address
-        );
-        stream
-            .write_all(request.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut response = String::new();
-        stream
-            .read_to_string(&mut response)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let status = response
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        (status, response)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Two nodes share one PostgreSQL database: a write made elsewhere shows on both within a
 /// second, without restarting either, although both had the page cached.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -372,8 +301,8 @@ async fn two_nodes_see_each_others_writes_within_a_second() {
         .unwrap_or_else(|e| panic!("{e:#}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (a, b) = (
-        Node::start(&db.url, &dir.path().join("a")),
-        Node::start(&db.url, &dir.path().join("b")),
+        Node::serve(&["--database", &db.url], &dir.path().join("a")),
+        Node::serve(&["--database", &db.url], &dir.path().join("b")),
     );
     let thread = "/thread/7/nwconnection-udp-receivemessage-fires-once-and-then-never-again";
     let listing = "/topics/app-system-services/networking";
@@ -430,7 +359,7 @@ async fn nodes_started_together_on_an_empty_database_all_come_up() {
             .iter()
             .map(|folder| {
                 let url = url.clone();
-                scope.spawn(move || Node::start(&url, folder))
+                scope.spawn(move || Node::serve(&["--database", &url], folder))
             })
             .collect();
         starts

@@ -86,59 +86,17 @@ fn import_and_export_through_files() {
 /// buffered and exits cleanly.
 #[test]
 fn serve_flushes_views_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
-
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut child = agora()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut stderr = BufReader::new(child.stderr.take().unwrap_or_else(|| panic!("no stderr")));
-    let mut address = None;
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
-        if let Some(at) = line.find("address=http://") {
-            address = line[at + "address=http://".len()..]
-                .split_whitespace()
-                .next()
-                .map(str::to_string);
-            break;
-        }
-        line.clear();
-    }
-    let address = address.unwrap_or_else(|| panic!("the server did not say where it listens"));
-    // Three views of thread 7 (412 in the demo), over plain HTTP/1.1.
+    let mut node = crate::util::Node::serve(&[], dir.path());
+    // Three views of thread 7 (412 in the demo).
     for _ in 0..3 {
-        let mut stream = std::net::TcpStream::connect(&address).unwrap_or_else(|e| panic!("{e}"));
-        let request = format!(
-            "GET /thread/7/nwconnection-udp-receivemessage-fires-once-and-then-never-again HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut response = String::new();
-        stream
-            .read_to_string(&mut response)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            response.starts_with("HTTP/1.1 200"),
-            "{}",
-            &response[..response.len().min(200)]
-        );
+        let (status, _) =
+            node.get("/thread/7/nwconnection-udp-receivemessage-fires-once-and-then-never-again");
+        assert_eq!(status, 200);
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.success());
-    let exit = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let exit = node.terminate();
     assert!(exit.success(), "exit status {exit}");
-    let mut rest = String::new();
-    let _ = stderr.read_to_string(&mut rest);
-    assert!(rest.contains("shutting down"), "{rest}");
+    assert!(node.log().contains("shutting down"), "{}", node.log());
     // The views reached the database: an export shows them.
     let out = agora()
         .args(["export", "out.json", "--data"])

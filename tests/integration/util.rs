@@ -322,3 +322,106 @@ pub fn attrs(html: &scraper::Html, selector: &str, attr: &str) -> Vec<String> {
         .filter_map(|e| e.value().attr(attr).map(str::to_string))
         .collect()
 }
+
+/// A real `agora serve` process on a free loopback port, its log kept for the test.
+pub struct Node {
+    pub child: std::process::Child,
+    pub address: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Node {
+    /// Starts `agora serve --listen 127.0.0.1:0 --data DIR EXTRA…` and waits until it says
+    /// where it listens.
+    pub fn serve(extra: &[&str], data: &std::path::Path) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut address = None;
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Ok(mut log) = log.lock() {
+                log.push_str(&line);
+                log.push('\n');
+            }
+            if let Some(at) = line.find("address=http://") {
+                address = line[at + "address=http://".len()..]
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_string);
+                break;
+            }
+        }
+        let address = address.unwrap_or_else(|| panic!("the node did not start"));
+        // Keep reading the log, so the node never blocks on a full pipe and the test can read it.
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+        Self {
+            child,
+            address,
+            log,
+        }
+    }
+
+    /// A plain HTTP/1.1 GET: (status, the whole response).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(&self.address).unwrap_or_else(|e| panic!("{e}"));
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.address
+        );
+        stream
+            .write_all(request.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = response
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, response)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(sent.success());
+        let status = self.child.wait().unwrap_or_else(|e| panic!("{e}"));
+        // Let the log reader catch the last lines.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        status
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
