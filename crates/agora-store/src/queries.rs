@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::archive::{self, Archive};
-use crate::db::{Conn, Dialect, Row, Value, params};
+use crate::db::{Conn, Dialect, Row, params};
 use crate::model::*;
 use crate::sql;
 use crate::{ImportStats, StoreError, slugify};
@@ -45,7 +45,18 @@ fn read_summary(row: &Row) -> Result<ThreadSummary, StoreError> {
         locked: row.bool(19)?,
         solved: row.bool(20)?,
         staff_answered: row.bool(21)?,
-        tags: Vec::new(),
+        tags: row
+            .opt_text(22)?
+            .map(|all| {
+                all.split(sql::TAG_SEP)
+                    .filter_map(|tag| tag.split_once(sql::TAG_FIELD_SEP))
+                    .map(|(slug, name)| TagBrief {
+                        slug: slug.to_string(),
+                        name: name.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -93,37 +104,6 @@ fn collect<T>(
     read: impl Fn(&Row) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     rows.iter().map(read).collect()
-}
-
-/// Fills in the tags of listed threads with one query.
-async fn attach_tags<C: Conn>(
-    conn: &mut C,
-    threads: &mut [ThreadSummary],
-) -> Result<(), StoreError> {
-    if threads.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Value> = threads.iter().map(|t| Value::Int(t.id.0)).collect();
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
-    let query = format!(
-        "{}({}){}",
-        sql::TAGS_OF_THREADS_PREFIX,
-        placeholders.join(","),
-        sql::TAGS_OF_THREADS_SUFFIX
-    );
-    let mut by_thread: HashMap<i64, Vec<TagBrief>> = HashMap::new();
-    for row in conn.query(&query, &ids).await? {
-        by_thread.entry(row.int(0)?).or_default().push(TagBrief {
-            slug: row.text(1)?,
-            name: row.text(2)?,
-        });
-    }
-    for thread in threads {
-        if let Some(tags) = by_thread.remove(&thread.id.0) {
-            thread.tags = tags;
-        }
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------- reads
@@ -189,25 +169,11 @@ pub async fn pinned<C: Conn>(
     conn: &mut C,
     subtopic: SubtopicId,
 ) -> Result<Vec<ThreadSummary>, StoreError> {
-    let mut threads = pinned_untagged(conn, subtopic).await?;
-    attach_tags(conn, &mut threads).await?;
-    Ok(threads)
+    let query = sql::pinned(conn.dialect());
+    collect(conn.query(&query, params![subtopic.0]).await?, read_summary)
 }
 
-async fn pinned_untagged<C: Conn>(
-    conn: &mut C,
-    subtopic: SubtopicId,
-) -> Result<Vec<ThreadSummary>, StoreError> {
-    collect(
-        conn.query(&sql::pinned(), params![subtopic.0]).await?,
-        read_summary,
-    )
-}
-
-async fn listing_untagged<C: Conn>(
-    conn: &mut C,
-    q: &ListingQuery,
-) -> Result<ListingPage, StoreError> {
+async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingPage, StoreError> {
     let scope_id = match q.scope {
         ListingScope::Subtopic(id) => id.0,
         ListingScope::Tag(id) => id.0,
@@ -215,40 +181,33 @@ async fn listing_untagged<C: Conn>(
     };
     let per_page = i64::from(q.per_page.max(1));
     let offset = i64::from(q.page.saturating_sub(1)) * per_page;
-    let rows = conn
-        .query(&sql::listing(q), params![scope_id, offset])
-        .await?;
+    let query = sql::listing(q, conn.dialect());
+    let rows = conn.query(&query, params![scope_id, offset]).await?;
     let mut threads = collect(rows, read_summary)?;
     let has_more = threads.len() as i64 > per_page;
     threads.truncate(per_page as usize);
     Ok(ListingPage { threads, has_more })
 }
 
-/// Pinned threads (when the query shows them apart, on page 1) and the page; one query
-/// fetches the tags of both.
+/// Pinned threads (when the query shows them apart, on page 1) and the page.
 pub async fn listing_with_pins<C: Conn>(
     conn: &mut C,
     q: &ListingQuery,
 ) -> Result<(Vec<ThreadSummary>, ListingPage), StoreError> {
-    let mut threads = match q.scope {
-        ListingScope::Subtopic(id) if q.pins_apart() && q.page == 1 => {
-            pinned_untagged(conn, id).await?
-        }
+    let pinned = match q.scope {
+        ListingScope::Subtopic(id) if q.pins_apart() && q.page == 1 => pinned(conn, id).await?,
         _ => Vec::new(),
     };
-    let pinned_count = threads.len();
-    let mut page = listing_untagged(conn, q).await?;
-    threads.append(&mut page.threads);
-    attach_tags(conn, &mut threads).await?;
-    page.threads = threads.split_off(pinned_count);
-    Ok((threads, page))
+    Ok((pinned, listing(conn, q).await?))
 }
+
 pub async fn thread<C: Conn>(conn: &mut C, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
-    let Some(row) = conn.query_opt(&sql::thread_by_id(), params![id.0]).await? else {
+    let query = sql::thread_by_id(conn.dialect());
+    let Some(row) = conn.query_opt(&query, params![id.0]).await? else {
         return Ok(None);
     };
     let w = sql::SUMMARY_WIDTH;
-    let mut thread = ThreadRow {
+    let thread = ThreadRow {
         summary: read_summary(&row)?,
         subtopic_id: SubtopicId(row.int(w)?),
         lock_reason: row.opt_text(w + 1)?,
@@ -256,7 +215,6 @@ pub async fn thread<C: Conn>(conn: &mut C, id: ThreadId) -> Result<Option<Thread
         accepted_post_id: row.opt_int(w + 3)?.map(PostId),
         recommended_post_id: row.opt_int(w + 4)?.map(PostId),
     };
-    attach_tags(conn, std::slice::from_mut(&mut thread.summary)).await?;
     Ok(Some(thread))
 }
 

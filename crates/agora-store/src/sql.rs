@@ -2,11 +2,13 @@
 //! them into `$N`), TRUE/FALSE literals, BIGINT microsecond timestamps. Only statements whose
 //! dialects differ are branched, and those live in the backend module.
 
+use crate::db::Dialect;
 use crate::model::{ListingFilter, ListingQuery, ListingScope, SortKey, SortOrder};
 
-/// Columns of a [`crate::model::ThreadSummary`], read by `read_summary` in this order.
+/// Columns of a [`crate::model::ThreadSummary`], read by `read_summary` in this order, the
+/// thread's tags last (see [`summary_columns`]).
 /// Expects `threads t`, `subtopics s`, `areas a` and `users u` in the FROM clause.
-pub const SUMMARY_COLUMNS: &str = "t.id, t.slug, t.title, t.excerpt, t.kind, a.slug, s.slug, s.name, \
+const SUMMARY_COLUMNS: &str = "t.id, t.slug, t.title, t.excerpt, t.kind, a.slug, s.slug, s.name, \
      u.id, u.username, u.display_name, u.role, u.staff_title, \
      t.created_at, t.last_activity_at, t.reply_count, t.boost_count, t.view_count, \
      t.pin_scope, t.locked_at IS NOT NULL, t.accepted_post_id IS NOT NULL, t.staff_answered";
@@ -15,8 +17,27 @@ pub const SUMMARY_JOINS: &str = "JOIN subtopics s ON s.id = t.subtopic_id \
      JOIN areas a ON a.id = s.area_id \
      JOIN users u ON u.id = t.author_id";
 
-/// Number of columns in [`SUMMARY_COLUMNS`]; the thread page's extra columns follow them.
-pub const SUMMARY_WIDTH: usize = 22;
+/// Number of summary columns, the tags included; the thread page's extra columns follow them.
+pub const SUMMARY_WIDTH: usize = 23;
+
+/// Separators inside the aggregated tags column: unit separator between a tag's slug and name,
+/// record separator between tags (neither can appear in a slug or a tag name).
+pub const TAG_FIELD_SEP: char = '\u{1f}';
+pub const TAG_SEP: char = '\u{1e}';
+
+/// The summary columns with the thread's tags aggregated into the last one, ordered by slug,
+/// so a listing or a thread needs no second query for them. The aggregate is the one place the
+/// dialects differ.
+pub fn summary_columns(dialect: Dialect) -> String {
+    let aggregate = match dialect {
+        Dialect::Sqlite => "group_concat(g.slug || char(31) || g.name, char(30) ORDER BY g.slug)",
+        Dialect::Postgres => "string_agg(g.slug || chr(31) || g.name, chr(30) ORDER BY g.slug)",
+    };
+    format!(
+        "{SUMMARY_COLUMNS}, (SELECT {aggregate} FROM thread_tags tt JOIN tags g ON g.id = tt.tag_id \
+         WHERE tt.thread_id = t.id)"
+    )
+}
 
 pub const AREAS: &str = "SELECT id, slug, name, description FROM areas ORDER BY position, id";
 
@@ -45,17 +66,19 @@ pub const TAGS_ALL: &str =
 pub const USER_BY_KEY: &str = "SELECT id, username, display_name, role, staff_title, signature_html, \
      created_at, thread_count, post_count FROM users WHERE username_key = ?1";
 
-pub fn pinned() -> String {
+pub fn pinned(dialect: Dialect) -> String {
+    let columns = summary_columns(dialect);
     format!(
-        "SELECT {SUMMARY_COLUMNS} FROM threads t {SUMMARY_JOINS} \
+        "SELECT {columns} FROM threads t {SUMMARY_JOINS} \
          WHERE t.pin_scope = 'global' OR (t.pin_scope = 'subtopic' AND t.subtopic_id = ?1) \
          ORDER BY CASE WHEN t.pin_scope = 'global' THEN 0 ELSE 1 END, t.created_at DESC, t.id DESC"
     )
 }
 
-pub fn thread_by_id() -> String {
+pub fn thread_by_id(dialect: Dialect) -> String {
+    let columns = summary_columns(dialect);
     format!(
-        "SELECT {SUMMARY_COLUMNS}, t.subtopic_id, t.lock_reason, t.locked_at, t.accepted_post_id, \
+        "SELECT {columns}, t.subtopic_id, t.lock_reason, t.locked_at, t.accepted_post_id, \
          t.recommended_post_id FROM threads t {SUMMARY_JOINS} WHERE t.id = ?1"
     )
 }
@@ -121,7 +144,8 @@ fn filter_clause(filter: ListingFilter) -> &'static str {
 /// offset), then only those rows are joined for display. The limit is written into the SQL,
 /// not bound: SQLite plans with a bound LIMIT's value and so re-prepares such a statement at
 /// every execution (measured: a third of an uncached listing's time).
-pub fn listing(q: &ListingQuery) -> String {
+pub fn listing(q: &ListingQuery, dialect: Dialect) -> String {
+    let columns = summary_columns(dialect);
     let limit = q.per_page.max(1) + 1;
     let dir = match q.order {
         SortOrder::Desc => "DESC",
@@ -155,15 +179,10 @@ pub fn listing(q: &ListingQuery) -> String {
         ),
     };
     format!(
-        "SELECT {SUMMARY_COLUMNS} FROM ({inner}) page JOIN threads t ON t.id = page.id {SUMMARY_JOINS} \
+        "SELECT {columns} FROM ({inner}) page JOIN threads t ON t.id = page.id {SUMMARY_JOINS} \
          ORDER BY t.{col} {dir}, t.id {dir}"
     )
 }
-
-/// Tags of a set of threads; `ids` placeholders are appended by the backend.
-pub const TAGS_OF_THREADS_PREFIX: &str = "SELECT tt.thread_id, g.slug, g.name FROM thread_tags tt \
-     JOIN tags g ON g.id = tt.tag_id WHERE tt.thread_id IN ";
-pub const TAGS_OF_THREADS_SUFFIX: &str = " ORDER BY tt.thread_id, g.slug";
 
 // ---- archive export: everything, in the archive's fixed order ----
 
