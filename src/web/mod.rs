@@ -398,9 +398,9 @@ pub async fn thread(
             Ok(Redirect::permanent(what.trim_start_matches("redirect:")).into_response())
         }
         Ok(response) => {
-            if method == Method::GET && response.status().is_success()
-                || response.status() == StatusCode::NOT_MODIFIED
-            {
+            let served =
+                response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+            if method == Method::GET && served {
                 state.views.record(id);
             }
             Ok(response)

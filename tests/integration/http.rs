@@ -162,6 +162,16 @@ both!(
             .map(|t| t.summary.view_count);
         assert_eq!(during, before);
         assert_eq!(app.state.views.pending(), 3);
+        // A HEAD request, answered 304 or not, is nobody reading the thread.
+        let etag = app
+            .ok(&url)
+            .await
+            .header("etag")
+            .unwrap_or_default()
+            .to_string();
+        app.send("HEAD", &url, &[("if-none-match", &etag)]).await;
+        app.send("HEAD", &url, &[]).await;
+        assert_eq!(app.state.views.pending(), 4);
         app.state
             .flush_views()
             .await
@@ -173,7 +183,7 @@ both!(
             .ok()
             .flatten()
             .map(|t| t.summary.view_count);
-        assert_eq!(after, before.map(|v| v + 3));
+        assert_eq!(after, before.map(|v| v + 4));
         assert_eq!(app.state.views.pending(), 0);
         // Another node (another store on the same database) adds; it never overwrites.
         let other = app.reopen_store().await;
@@ -188,7 +198,7 @@ both!(
             .ok()
             .flatten()
             .map(|t| t.summary.view_count);
-        assert_eq!(merged, before.map(|v| v + 13));
+        assert_eq!(merged, before.map(|v| v + 14));
     }
 );
 

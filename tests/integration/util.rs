@@ -228,7 +228,11 @@ impl TestApp {
     }
 
     pub async fn request(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
-        let mut builder = Request::builder().uri(path);
+        self.send("GET", path, headers).await
+    }
+
+    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
