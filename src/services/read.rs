@@ -235,13 +235,25 @@ pub async fn subtopic_page(
         state.store.subtopic(area, subtopic).await?.ok_or_else(|| {
             AppError::not_found(format!("There is no subtopic “{area}/{subtopic}”."))
         })?;
-    let (pinned, page) = state
-        .store
-        .listing(query(ListingScope::Subtopic(sub.id), params))
-        .await?;
+    let listing_query = query(ListingScope::Subtopic(sub.id), params);
+    let (mut pinned, page) = state.store.listing(listing_query).await?;
+    // Pinned threads lead page 1 and are left out of the pages' count.
+    let own_pins = pinned
+        .iter()
+        .filter(|t| t.area_slug == sub.area_slug && t.subtopic_slug == sub.slug)
+        .count() as i64;
+    if params.page > 1 {
+        pinned.clear();
+    }
     check_page_exists(&params, &page, &pinned)?;
     let now = format::now();
-    let total = (params.filter == ListingFilter::All).then_some(sub.thread_count);
+    let listed = sub.thread_count
+        - if listing_query.pins_apart() {
+            own_pins
+        } else {
+            0
+        };
+    let total = (params.filter == ListingFilter::All).then_some(listed);
     let view = SubtopicView::new(&sub, now);
     let listing = listing_view(&view.url, params, &pinned, &page, total, now);
     Ok(SubtopicPageView {
@@ -361,7 +373,11 @@ pub async fn thread_page(
 const DIFF_CONTEXT: usize = 2;
 
 fn diff_lines(old: &str, new: &str) -> Vec<DiffLineView> {
-    let diff = TextDiff::from_lines(old, new);
+    // A deadline bounds the work on pathological revisions (huge, completely rewritten texts);
+    // past it the diff is coarser, never wrong.
+    let diff = TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(100))
+        .diff_lines(old, new);
     let mut lines = Vec::new();
     for group in diff.grouped_ops(DIFF_CONTEXT) {
         if !lines.is_empty() {

@@ -107,6 +107,9 @@ pub struct SubtopicRefView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ThreadSummaryView {
     pub id: i64,
+    /// The readable part of the thread's URL, unencoded (the `url` field is encoded).
+    #[serde(skip)]
+    pub slug: String,
     pub title: String,
     pub url: String,
     pub excerpt: String,
@@ -139,6 +142,7 @@ impl ThreadSummaryView {
     pub fn new(t: &ThreadSummary, now: Timestamp) -> Self {
         Self {
             id: t.id.0,
+            slug: t.slug.clone(),
             title: t.title.clone(),
             url: paths::thread(t.id, &t.slug),
             excerpt: t.excerpt.clone(),

@@ -175,6 +175,9 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, AppError>>,
 {
+    // Pages, feeds and the API can share a path once nesting strips `/api/v1`: the content
+    // type keeps their entries apart.
+    let key = format!("{content_type} {key}");
     if let Some(hit) = state.cache.get(&key) {
         return Ok(hit.respond(headers, REVALIDATE));
     }
@@ -372,14 +375,14 @@ pub async fn thread(
         if t.url != paths::thread(id, &slug) {
             // An old or mistyped slug: send readers (and search engines) to the current one.
             return Err(AppError::NotFound {
-                what: format!("redirect:{}", paths::thread_page(id, slug_of(&t.url), page)),
+                what: format!("redirect:{}", paths::thread_page(id, &t.slug, page)),
             });
         }
         let mut layout = Layout::new(
             &state,
             &t.title,
             &t.excerpt,
-            &paths::thread_page(id, slug_of(&t.url), page),
+            &paths::thread_page(id, &t.slug, page),
         )
         .with_feeds(&t.title, &view.feed_rss, &view.feed_atom)
         .crumb("Topics", paths::home())
@@ -407,10 +410,6 @@ pub async fn thread(
         }
         Err(err) => Err(err),
     }
-}
-
-fn slug_of(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or("")
 }
 
 pub async fn revisions(

@@ -276,3 +276,31 @@ both!(
         assert!(health["change_head"].as_i64().unwrap_or(0) >= 25);
     }
 );
+
+both!(
+    /// The API and the pages share paths once `/api/v1` is stripped by nesting; their cached
+    /// responses must not.
+    async fn api_and_pages_never_share_a_cache_entry(b: Backend) {
+        let app = TestApp::demo(b).await;
+        for path in ["/tags?x=1", "/users/javery", "/posts/1/revisions"] {
+            let api = app.ok(&format!("/api/v1{path}")).await;
+            assert_eq!(
+                api.header("content-type"),
+                Some("application/json"),
+                "{path}"
+            );
+            let page = app.ok(path).await;
+            assert_eq!(
+                page.header("content-type"),
+                Some("text/html; charset=utf-8"),
+                "{path}"
+            );
+            let api = app.ok(&format!("/api/v1{path}")).await;
+            assert_eq!(
+                api.header("content-type"),
+                Some("application/json"),
+                "{path}"
+            );
+        }
+    }
+);

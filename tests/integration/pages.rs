@@ -429,3 +429,64 @@ both!(
         );
     }
 );
+
+both!(
+    /// A wrong slug on a thread whose title is not ASCII redirects once, to a page that
+    /// answers; the canonical link is encoded once.
+    async fn non_ascii_slugs_redirect_once(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let response = app.get("/thread/15/wrong").await;
+        assert_eq!(response.status, StatusCode::PERMANENT_REDIRECT);
+        let location = response.header("location").unwrap_or_default().to_string();
+        assert!(
+            location.starts_with("/thread/15/%E8%BD%AE") && !location.contains("%25"),
+            "{location}"
+        );
+        let page = app.ok(&location).await;
+        let canonical = attrs(&page.html(), "link[rel=canonical]", "href");
+        assert_eq!(canonical, vec![format!("http://127.0.0.1:8080{location}")]);
+    }
+);
+
+both!(
+    /// Pinned threads lead page 1 and do not count towards the pages: 31 threads with one
+    /// pinned fill exactly one page.
+    async fn pinned_threads_do_not_count_as_pages(b: Backend) {
+        let mut archive = crate::util::demo_archive();
+        let template = archive.threads[6].clone();
+        archive
+            .threads
+            .retain(|t| !t.subtopic.ends_with("/testing"));
+        for i in 0..31 {
+            let mut thread = template.clone();
+            thread.id = 2_000 + i;
+            thread.title = format!("Thread number {i}");
+            thread.accepted_post_id = None;
+            thread.recommended_post_id = None;
+            thread.posts.truncate(1);
+            thread.posts[0].id = 30_000 + i;
+            thread.subtopic = "developer-tools-services/testing".into();
+            thread.pinned = (i == 0).then_some(agora_store::PinScope::Subtopic);
+            archive.threads.push(thread);
+        }
+        let app = TestApp::with_archive(b, archive).await;
+        let listing = app
+            .ok("/api/v1/topics/developer-tools-services/testing/threads")
+            .await
+            .json();
+        assert_eq!(
+            listing["listing"]["state"]["totalPages"], 1,
+            "{}",
+            listing["listing"]["state"]
+        );
+        assert_eq!(listing["listing"]["state"]["hasMore"], false);
+        assert_eq!(
+            listing["listing"]["threads"].as_array().map(Vec::len),
+            Some(30)
+        );
+        let page = app
+            .get("/topics/developer-tools-services/testing?page=2")
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+    }
+);

@@ -152,7 +152,9 @@ pub fn is_slug(text: &str) -> bool {
 /// A username: 1–40 characters, letters of any script, digits, `_`, `-`, `.`.
 pub fn is_username(text: &str) -> bool {
     let count = text.chars().count();
+    // "." and ".." would be path segments that browsers resolve away.
     (1..=40).contains(&count)
+        && !text.chars().all(|c| c == '.')
         && text
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -163,7 +165,23 @@ pub fn username_key(username: &str) -> String {
     username.to_lowercase()
 }
 
+/// Control characters (other than tab and line breaks) have no place in forum text: they break
+/// XML feeds and the store's packed columns.
+fn check_chars(path: &str, text: &str) -> Result<(), ArchiveError> {
+    match text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Some(c) => Err(err(
+            path,
+            format!("contains the control character U+{:04X}", c as u32),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn check_len(path: &str, text: &str, min: usize, max: usize) -> Result<(), ArchiveError> {
+    check_chars(path, text)?;
     let count = text.chars().count();
     if count < min || count > max {
         return Err(err(
@@ -215,12 +233,14 @@ impl Archive {
                 ));
             }
             check_len(&format!("{path}.name"), &area.name, 1, 100)?;
+            check_chars(&format!("{path}.description"), &area.description)?;
             for (j, sub) in area.subtopics.iter().enumerate() {
                 let path = format!("{path}.subtopics[{j}]");
                 if !is_slug(&sub.slug) {
                     return Err(err(format!("{path}.slug"), "must be a slug (a-z, 0-9, -)"));
                 }
                 check_len(&format!("{path}.name"), &sub.name, 1, 100)?;
+                check_chars(&format!("{path}.description"), &sub.description)?;
                 if let Some(url) = &sub.docs_url
                     && !(url.starts_with("https://") || url.starts_with("http://"))
                 {
@@ -250,6 +270,7 @@ impl Archive {
                 ));
             }
             check_len(&format!("{path}.name"), &tag.name, 1, 50)?;
+            check_chars(&format!("{path}.description"), &tag.description)?;
         }
         let mut users: HashMap<String, Role> = HashMap::new();
         for (i, user) in self.users.iter().enumerate() {
@@ -273,6 +294,10 @@ impl Archive {
                 ));
             }
             check_len(&format!("{path}.display_name"), &user.display_name, 1, 80)?;
+            check_chars(
+                &format!("{path}.staff_title"),
+                user.staff_title.as_deref().unwrap_or(""),
+            )?;
             check_len(&format!("{path}.signature"), &user.signature, 0, 2_000)?;
         }
         let known_user = |path: String, name: &str| -> Result<(), ArchiveError> {
@@ -325,6 +350,7 @@ impl Archive {
             }
             if let Some(lock) = &thread.locked {
                 known_user(format!("{path}.locked.by"), &lock.by)?;
+                check_chars(&format!("{path}.locked.reason"), &lock.reason)?;
             }
             if thread.posts.is_empty() {
                 return Err(err(
@@ -386,6 +412,10 @@ impl Archive {
                     let rpath = format!("{path}.revisions[{r}]");
                     known_user(format!("{rpath}.author"), &rev.author)?;
                     check_len(&format!("{rpath}.body"), &rev.body, 1, MAX_BODY_CHARS)?;
+                    check_chars(
+                        &format!("{rpath}.reason"),
+                        rev.reason.as_deref().unwrap_or(""),
+                    )?;
                     if r > 0 && rev.created_at <= post.revisions[r - 1].created_at {
                         return Err(err(
                             format!("{rpath}.created_at"),
@@ -512,6 +542,12 @@ mod tests {
         let mut a = small();
         a.version = 2;
         assert!(a.validate().is_err());
+        let mut a = small();
+        a.threads[0].title = "Title\u{1}".into();
+        assert_eq!(
+            a.validate().map_err(|e| e.path),
+            Err("threads[0].title".to_string())
+        );
     }
 
     #[test]
@@ -522,5 +558,7 @@ mod tests {
         assert!(is_username("李明"));
         assert!(is_username("quinn.e"));
         assert!(!is_username("a b"));
+        assert!(!is_username(".."));
+        assert!(is_username("a.b"));
     }
 }

@@ -311,7 +311,8 @@ impl Store {
             .await)
     }
 
-    /// The pinned threads (when the query shows them apart) and one page of a listing.
+    /// The pinned threads (when the query shows them apart, whatever the page) and one page of
+    /// a listing.
     /// Listings tolerate lag: on PostgreSQL they may be read from a replica.
     pub async fn listing(
         &self,

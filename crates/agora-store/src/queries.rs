@@ -189,13 +189,14 @@ async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingPage,
     Ok(ListingPage { threads, has_more })
 }
 
-/// Pinned threads (when the query shows them apart, on page 1) and the page.
+/// Pinned threads (when the query shows them apart: on every page, so callers can count the
+/// pages without them) and the page.
 pub async fn listing_with_pins<C: Conn>(
     conn: &mut C,
     q: &ListingQuery,
 ) -> Result<(Vec<ThreadSummary>, ListingPage), StoreError> {
     let pinned = match q.scope {
-        ListingScope::Subtopic(id) if q.pins_apart() && q.page == 1 => pinned(conn, id).await?,
+        ListingScope::Subtopic(id) if q.pins_apart() => pinned(conn, id).await?,
         _ => Vec::new(),
     };
     Ok((pinned, listing(conn, q).await?))
