@@ -35,14 +35,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "Agora is ready"
     );
 
+    // Stopped between flushes, never in the middle of one: a cancelled flush would lose the
+    // batch it had taken from the buffer.
+    let stop_flusher = std::sync::Arc::new(tokio::sync::Notify::new());
     let flusher = {
         let state = state.clone();
+        let stop = stop_flusher.clone();
         let every = Duration::from_secs(state.config.views.flush_interval_secs.max(1));
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every);
             ticker.tick().await;
             loop {
-                ticker.tick().await;
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    () = stop.notified() => break,
+                }
                 if let Err(err) = state.flush_views().await {
                     tracing::warn!(error = %err, "could not write view counts; they stay buffered");
                 }
@@ -56,7 +63,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
 
-    flusher.abort();
+    stop_flusher.notify_one();
+    let _ = flusher.await;
     if let Some(follower) = follower {
         follower.abort();
     }
