@@ -412,13 +412,11 @@ pub async fn revisions_page(
     post_id: PostId,
 ) -> Result<RevisionsPageView, AppError> {
     let missing = || AppError::not_found(format!("There is no post {post_id}."));
-    let post = state.store.post(post_id).await?.ok_or_else(missing)?;
-    let thread = state
+    let (post, thread, revisions) = state
         .store
-        .thread(post.thread_id)
+        .post_history(post_id)
         .await?
         .ok_or_else(missing)?;
-    let revisions = state.store.revisions(post_id).await?;
     let now = format::now();
     let mut views: Vec<RevisionView> = Vec::with_capacity(revisions.len());
     for (i, rev) in revisions.iter().enumerate() {

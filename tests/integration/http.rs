@@ -139,27 +139,25 @@ both!(
     }
 );
 
+/// A thread's stored view count, as the database has it now.
+async fn views_of(app: &TestApp, thread: i64) -> Option<i64> {
+    app.store()
+        .thread(agora_store::ThreadId(thread))
+        .await
+        .ok()
+        .flatten()
+        .map(|t| t.summary.view_count)
+}
+
 both!(
     async fn views_are_buffered_then_written_in_a_batch(b: Backend) {
         let app = TestApp::demo(b).await;
-        let before = app
-            .store()
-            .thread(agora_store::ThreadId(5))
-            .await
-            .ok()
-            .flatten()
-            .map(|t| t.summary.view_count);
+        let before = views_of(&app, 5).await;
         let (url, _) = app.follow("/thread/5").await;
         app.ok(&url).await;
         app.ok(&url).await;
         // Nothing written yet: the count lives in memory.
-        let during = app
-            .store()
-            .thread(agora_store::ThreadId(5))
-            .await
-            .ok()
-            .flatten()
-            .map(|t| t.summary.view_count);
+        let during = views_of(&app, 5).await;
         assert_eq!(during, before);
         assert_eq!(app.state.views.pending(), 3);
         // A HEAD request, answered 304 or not, is nobody reading the thread.
@@ -176,13 +174,7 @@ both!(
             .flush_views()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let after = app
-            .store()
-            .thread(agora_store::ThreadId(5))
-            .await
-            .ok()
-            .flatten()
-            .map(|t| t.summary.view_count);
+        let after = views_of(&app, 5).await;
         assert_eq!(after, before.map(|v| v + 4));
         assert_eq!(app.state.views.pending(), 0);
         // Another node (another store on the same database) adds; it never overwrites.
@@ -191,13 +183,7 @@ both!(
             .add_views(vec![(agora_store::ThreadId(5), 10)])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let merged = app
-            .store()
-            .thread(agora_store::ThreadId(5))
-            .await
-            .ok()
-            .flatten()
-            .map(|t| t.summary.view_count);
+        let merged = views_of(&app, 5).await;
         assert_eq!(merged, before.map(|v| v + 14));
     }
 );

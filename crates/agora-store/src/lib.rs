@@ -339,12 +339,21 @@ impl Store {
             .await)
     }
 
-    pub async fn post(&self, id: PostId) -> Result<Option<PostRow>, StoreError> {
-        read!(self, |conn| queries::post(conn, id).await)
-    }
-
-    pub async fn revisions(&self, post: PostId) -> Result<Vec<RevisionRow>, StoreError> {
-        read!(self, |conn| queries::revisions(conn, post).await)
+    /// A post, its thread and every revision of it, newest last, read together.
+    pub async fn post_history(
+        &self,
+        id: PostId,
+    ) -> Result<Option<(PostRow, ThreadRow, Vec<RevisionRow>)>, StoreError> {
+        read!(self, |conn| {
+            let Some(post) = queries::post(conn, id).await? else {
+                return Ok(None);
+            };
+            let Some(thread) = queries::thread(conn, post.thread_id).await? else {
+                return Ok(None);
+            };
+            let revisions = queries::revisions(conn, id).await?;
+            Ok(Some((post, thread, revisions)))
+        })
     }
 
     /// The newest change-log sequence number (0 for an empty log).
