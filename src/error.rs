@@ -4,7 +4,7 @@
 //! parameter and what would be accepted; anything unexpected is logged with its cause and
 //! answered with a plain 500 that leaks nothing. Pages get an HTML page (rendered by the
 //! `error_pages` middleware, which has the site's layout); the API gets JSON with a stable
-//! `code`.
+//! `code`. `MovedTo` is the one non-error: a 308 to where the thing lives now (an old slug).
 
 use agora_store::StoreError;
 use axum::Json;
@@ -21,6 +21,10 @@ pub enum AppError {
     BadRequest { param: String, message: String },
     #[error("the service is shutting down")]
     Unavailable,
+    /// Not an error for the reader: the thing lives at another address now (an old slug).
+    /// Answered 308 with `Location`.
+    #[error("moved to {location}")]
+    MovedTo { location: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -42,6 +46,7 @@ impl AppError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MovedTo { .. } => StatusCode::PERMANENT_REDIRECT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -52,6 +57,7 @@ impl AppError {
             Self::NotFound { .. } => "not_found",
             Self::BadRequest { .. } => "bad_request",
             Self::Unavailable => "unavailable",
+            Self::MovedTo { .. } => "moved",
             Self::Internal(_) => "internal",
         }
     }
@@ -92,6 +98,9 @@ pub struct PageError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let Self::MovedTo { location } = &self {
+            return axum::response::Redirect::permanent(location).into_response();
+        }
         self.log();
         let status = self.status();
         let param = match &self {
@@ -141,6 +150,9 @@ impl<E: Into<AppError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let err = self.0;
+        if let AppError::MovedTo { location } = &err {
+            return axum::response::Redirect::permanent(location).into_response();
+        }
         err.log();
         let (param, message) = match &err {
             AppError::BadRequest { param, message } => (Some(param.clone()), message.clone()),

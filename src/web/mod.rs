@@ -369,13 +369,14 @@ pub async fn thread(
 ) -> Result<Response, AppError> {
     let id = parse_thread_id(&id)?;
     let page = read::parse_page(&raw.page)?;
+    // Rendering stops early with `MovedTo` when the slug is not the thread's current one.
     let response = cached(&state, &headers, cache_key(&uri), HTML, || async {
         let view = read::thread_page(&state, id, page).await?;
         let t = &view.thread;
         if t.url != paths::thread(id, &slug) {
             // An old or mistyped slug: send readers (and search engines) to the current one.
-            return Err(AppError::NotFound {
-                what: format!("redirect:{}", paths::thread_page(id, &t.slug, page)),
+            return Err(AppError::MovedTo {
+                location: paths::thread_page(id, &t.slug, page),
             });
         }
         let mut layout = Layout::new(
@@ -397,9 +398,6 @@ pub async fn thread(
     })
     .await;
     match response {
-        Err(AppError::NotFound { what }) if what.starts_with("redirect:") => {
-            Ok(Redirect::permanent(what.trim_start_matches("redirect:")).into_response())
-        }
         Ok(response) => {
             let served =
                 response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
