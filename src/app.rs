@@ -9,6 +9,8 @@ use agora_store::Store;
 use crate::assets::Assets;
 use crate::config::Config;
 use crate::http_cache::PageCache;
+use crate::limits::Limits;
+use crate::services::mail::{self, Mailer};
 use crate::services::view_counter::ViewCounter;
 
 #[derive(Clone)]
@@ -22,6 +24,12 @@ pub struct Inner {
     pub cache: PageCache,
     pub views: ViewCounter,
     pub assets: Assets,
+    pub limits: Limits,
+    pub mailer: Mailer,
+    /// Woken when an email is queued, so the sender does not wait for its next round.
+    pub mail_queued: tokio::sync::Notify,
+    /// This node's name in the job table.
+    pub node: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -32,28 +40,46 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
+    pub fn new(store: Store, config: Config) -> anyhow::Result<Self> {
         let cache = PageCache::new(
             config.cache.max_pages,
             Duration::from_secs(config.cache.max_age_secs),
             store.changes(),
         );
-        Self {
+        let mailer = Mailer::new(&config)?;
+        let node = format!(
+            "{}-{}",
+            std::process::id(),
+            crate::auth::new_secret()
+                .unwrap_or_default()
+                .get(..8)
+                .unwrap_or("")
+        );
+        Ok(Self {
             inner: Arc::new(Inner {
+                limits: Limits::new(&config.limits),
                 store,
                 config,
                 cache,
                 views: ViewCounter::default(),
                 assets: Assets::new(),
+                mailer,
+                mail_queued: tokio::sync::Notify::new(),
+                node,
             }),
-        }
+        })
     }
 
     /// Opens the configured database and builds the state.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let url = config.database()?;
         let store = Store::open(&url, config.store_options()).await?;
-        Ok(Self::new(store, config))
+        Self::new(store, config)
+    }
+
+    /// Sends every queued email now (the server also does this in the background).
+    pub async fn deliver_mail(&self) -> usize {
+        mail::deliver(&self.store, &self.mailer, &self.config, &self.node).await
     }
 
     /// Writes buffered views; the cached pages then show the new counts.

@@ -27,6 +27,66 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub views: ViewsConfig,
     pub cache: CacheConfig,
+    pub accounts: AccountsConfig,
+    pub email: EmailConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// Days a session lasts without being used (each use extends it).
+    pub session_days: u64,
+    /// Members may post only after verifying their email address.
+    pub require_verified_email: bool,
+    /// Argon2id memory cost in KiB and passes (OWASP's minimum: 19456 KiB, 2 passes).
+    pub password_memory_kib: u32,
+    pub password_passes: u32,
+    /// Minutes an emailed password-reset link stays valid.
+    pub reset_link_minutes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailConfig {
+    /// SMTP server, e.g. "smtps://user:password@smtp.example.com" or
+    /// "smtp://localhost:25?tls=required". Empty: emails are written as .eml files to
+    /// `<data_dir>/outbox`.
+    pub smtp_url: String,
+    /// The From address of every email.
+    pub from: String,
+}
+
+/// Abuse limits: each is "at most `n` per `secs` seconds"; 0 turns one off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub sign_in_per_ip: Rate,
+    pub sign_in_per_account: Rate,
+    pub sign_up_per_ip: Rate,
+    pub reset_per_ip: Rate,
+    pub post_per_account: Rate,
+    pub post_per_ip: Rate,
+    pub boost_per_account: Rate,
+    pub flag_per_account: Rate,
+    /// Posts (threads and replies) an account may write in its first day.
+    pub new_account_posts: u32,
+    /// Links one post of an account in its first day may hold.
+    pub new_account_links: u32,
+}
+
+/// `n` events per `secs` seconds, refilled evenly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub n: u32,
+    pub secs: u64,
+}
+
+impl Rate {
+    pub const fn new(n: u32, secs: u64) -> Self {
+        Self { n, secs }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +138,9 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             views: ViewsConfig::default(),
             cache: CacheConfig::default(),
+            accounts: AccountsConfig::default(),
+            email: EmailConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -115,6 +178,44 @@ impl Default for CacheConfig {
         Self {
             max_pages: 4096,
             max_age_secs: 60,
+        }
+    }
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            session_days: 30,
+            require_verified_email: false,
+            password_memory_kib: 19456,
+            password_passes: 2,
+            reset_link_minutes: 60,
+        }
+    }
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: String::new(),
+            from: "Agora <agora@localhost>".into(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            sign_in_per_ip: Rate::new(20, 300),
+            sign_in_per_account: Rate::new(10, 300),
+            sign_up_per_ip: Rate::new(5, 3600),
+            reset_per_ip: Rate::new(5, 3600),
+            post_per_account: Rate::new(10, 60),
+            post_per_ip: Rate::new(30, 60),
+            boost_per_account: Rate::new(60, 60),
+            flag_per_account: Rate::new(20, 3600),
+            new_account_posts: 5,
+            new_account_links: 2,
         }
     }
 }

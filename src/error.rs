@@ -19,6 +19,20 @@ pub enum AppError {
     NotFound { what: String },
     #[error("{param}: {message}")]
     BadRequest { param: String, message: String },
+    #[error("Sign in to do that.")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Your account is suspended until {until}: {reason}")]
+    Suspended { until: String, reason: String },
+    #[error("This API token may only read; create a token with the write scope.")]
+    InsufficientScope,
+    #[error("{param}: {message}")]
+    Conflict { param: String, message: String },
+    #[error("Too many requests: try again in {retry_after} seconds.")]
+    TooManyRequests { retry_after: u64 },
+    #[error("This request came from another site, so it was refused. Use the forms on this site.")]
+    CrossSite,
     #[error("the service is shutting down")]
     Unavailable,
     /// Not an error for the reader: the thing lives at another address now (an old slug).
@@ -45,6 +59,13 @@ impl AppError {
         match self {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_)
+            | Self::Suspended { .. }
+            | Self::CrossSite
+            | Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::MovedTo { .. } => StatusCode::PERMANENT_REDIRECT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -56,6 +77,13 @@ impl AppError {
         match self {
             Self::NotFound { .. } => "not_found",
             Self::BadRequest { .. } => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::Suspended { .. } => "suspended",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::Conflict { .. } => "conflict",
+            Self::TooManyRequests { .. } => "rate_limited",
+            Self::CrossSite => "cross_site",
             Self::Unavailable => "unavailable",
             Self::MovedTo { .. } => "moved",
             Self::Internal(_) => "internal",
@@ -83,6 +111,10 @@ impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Closed => Self::Unavailable,
+            StoreError::Conflict { field, message } => Self::Conflict {
+                param: field.to_string(),
+                message,
+            },
             other => Self::Internal(other.into()),
         }
     }
@@ -104,14 +136,19 @@ impl IntoResponse for AppError {
         self.log();
         let status = self.status();
         let param = match &self {
-            Self::BadRequest { param, .. } => Some(param.clone()),
+            Self::BadRequest { param, .. } | Self::Conflict { param, .. } => Some(param.clone()),
             _ => None,
         };
         let message = match &self {
-            Self::BadRequest { message, .. } => message.clone(),
+            Self::BadRequest { message, .. } | Self::Conflict { message, .. } => message.clone(),
             other => other.public_message(),
         };
         let mut response = status.into_response();
+        if let Self::TooManyRequests { retry_after } = &self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+        }
         response.extensions_mut().insert(PageError {
             status,
             message,
@@ -129,7 +166,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable: `not_found`, `bad_request`, `unavailable` or `internal`.
+    /// Stable: `not_found`, `bad_request`, `unauthorized`, `forbidden`, `suspended`,
+    /// `insufficient_scope`, `conflict`, `rate_limited`, `cross_site`, `unavailable` or
+    /// `internal`.
     pub code: &'static str,
     pub message: String,
     /// The query or path parameter at fault, for `bad_request`.
@@ -155,7 +194,9 @@ impl IntoResponse for ApiError {
         }
         err.log();
         let (param, message) = match &err {
-            AppError::BadRequest { param, message } => (Some(param.clone()), message.clone()),
+            AppError::BadRequest { param, message } | AppError::Conflict { param, message } => {
+                (Some(param.clone()), message.clone())
+            }
             other => (None, other.public_message()),
         };
         let body = ErrorBody {
@@ -165,6 +206,12 @@ impl IntoResponse for ApiError {
                 param,
             },
         };
-        (err.status(), Json(body)).into_response()
+        let mut response = (err.status(), Json(body)).into_response();
+        if let AppError::TooManyRequests { retry_after } = &err {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+        }
+        response
     }
 }

@@ -4,12 +4,14 @@
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod auth;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod health;
 pub mod http_cache;
+pub mod limits;
 pub mod paths;
 pub mod router;
 pub mod server;

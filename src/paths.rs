@@ -25,6 +25,21 @@ fn seg(text: &str) -> String {
     utf8_percent_encode(text, SEGMENT).to_string()
 }
 
+/// A value inside a query string (`?next=…`).
+pub fn encode_query(text: &str) -> String {
+    utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Where to go after signing in: only a path on this site, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
+        _ => home(),
+    }
+}
+
 pub fn home() -> String {
     "/".to_string()
 }

@@ -5,13 +5,23 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
-use axum::routing::get;
+use axum::response::IntoResponse;
+use axum::routing::{get, patch, post, put};
 use tower_http::compression::CompressionLayer;
+use tower_http::csrf::CsrfLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::app::AppState;
+use crate::error::{ApiError, AppError};
 use crate::{api, client_ip, health, web};
+
+/// Refuses cross-site state-changing requests with the given response.
+fn csrf(
+    refuse: fn() -> axum::response::Response,
+) -> CsrfLayer<impl Fn(tower_http::csrf::ProtectionError) -> axum::response::Response + Clone> {
+    CsrfLayer::new().with_rejection_response(move |_| refuse())
+}
 
 /// No inline script anywhere; styles and images from this origin; no framing.
 const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
@@ -27,10 +37,46 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/tags", get(api::tags))
         .route("/tags/{tag}/threads", get(api::tag_threads))
-        .route("/threads/{id}", get(api::thread))
+        .route("/threads/{id}", get(api::thread).patch(api::write::retitle))
         .route("/users/{username}", get(api::user))
         .route("/posts/{id}/revisions", get(api::revisions))
-        .fallback(api::not_found);
+        .route("/me", get(api::write::me))
+        .route("/preview", post(api::write::preview))
+        .route("/threads", post(api::write::create_thread))
+        .route("/threads/{id}/posts", post(api::write::reply))
+        .route(
+            "/posts/{id}",
+            patch(api::write::edit).delete(api::write::delete),
+        )
+        .route("/posts/{id}/boost", post(api::write::boost))
+        .route(
+            "/threads/{id}/accepted",
+            put(api::write::accept).delete(api::write::unaccept),
+        )
+        .route(
+            "/threads/{id}/recommended",
+            put(api::write::recommend).delete(api::write::unrecommend),
+        )
+        .route("/posts/{id}/flags", post(api::write::flag))
+        .route(
+            "/posts/{id}/hidden",
+            post(api::write::hide).delete(api::write::unhide),
+        )
+        .route(
+            "/threads/{id}/lock",
+            post(api::write::lock).delete(api::write::unlock),
+        )
+        .route("/threads/{id}/pin", put(api::write::pin))
+        .route("/threads/{id}/move", post(api::write::move_thread))
+        .route(
+            "/users/{username}/suspension",
+            put(api::write::suspend).delete(api::write::unsuspend),
+        )
+        .route("/flags", get(api::write::flags))
+        .route("/flags/{id}/resolve", post(api::write::resolve_flag))
+        .route("/audit", get(api::write::audit))
+        .fallback(api::not_found)
+        .layer(csrf(|| ApiError(AppError::CrossSite).into_response()));
 
     let pages = Router::new()
         .route("/", get(web::home))
@@ -47,7 +93,82 @@ pub fn build(state: AppState) -> Router {
         .route("/posts/{id}/revisions", get(web::revisions))
         .route("/users/{username}", get(web::user))
         .route("/static/{file}", get(web::static_file))
+        // accounts
+        .route(
+            "/signup",
+            get(web::accounts::signup).post(web::accounts::signup_submit),
+        )
+        .route(
+            "/signin",
+            get(web::accounts::signin).post(web::accounts::signin_submit),
+        )
+        .route("/signout", post(web::accounts::signout))
+        .route(
+            "/reset",
+            get(web::accounts::reset).post(web::accounts::reset_submit),
+        )
+        .route(
+            "/reset/{token}",
+            get(web::accounts::reset_token).post(web::accounts::reset_token_submit),
+        )
+        .route("/verify/{token}", get(web::accounts::verify))
+        .route("/settings", get(web::accounts::settings_with_notice))
+        .route("/settings/profile", post(web::accounts::profile_submit))
+        .route("/settings/password", post(web::accounts::password_submit))
+        .route("/settings/verify", post(web::accounts::resend_verification))
+        .route(
+            "/settings/sessions/end-others",
+            post(web::accounts::end_other_sessions),
+        )
+        .route(
+            "/settings/sessions/{id}/end",
+            post(web::accounts::end_session),
+        )
+        .route("/settings/tokens", post(web::accounts::create_token))
+        .route(
+            "/settings/tokens/{id}/revoke",
+            post(web::accounts::revoke_token),
+        )
+        // writing
+        .route(
+            "/new",
+            get(web::posting::compose).post(web::posting::compose_submit),
+        )
+        .route(
+            "/thread/{id}/reply",
+            get(web::posting::reply_form).post(web::posting::reply_submit),
+        )
+        .route(
+            "/posts/{id}/edit",
+            get(web::posting::edit_form).post(web::posting::edit_submit),
+        )
+        .route("/posts/{id}/delete", post(web::posting::delete))
+        .route("/posts/{id}/boost", post(web::posting::boost))
+        .route("/posts/{id}/accept", post(web::posting::accept))
+        .route("/posts/{id}/unaccept", post(web::posting::unaccept))
+        .route("/posts/{id}/recommend", post(web::posting::recommend))
+        .route("/posts/{id}/unrecommend", post(web::posting::unrecommend))
+        // moderation
+        .route("/posts/{id}/flag", post(web::moderation::flag))
+        .route("/posts/{id}/hide", post(web::moderation::hide))
+        .route("/posts/{id}/unhide", post(web::moderation::unhide))
+        .route("/thread/{id}/lock", post(web::moderation::lock))
+        .route("/thread/{id}/unlock", post(web::moderation::unlock))
+        .route("/thread/{id}/pin", post(web::moderation::pin))
+        .route("/thread/{id}/move", post(web::moderation::move_thread))
+        .route("/thread/{id}/retitle", post(web::moderation::retitle))
+        .route("/users/{username}/suspend", post(web::moderation::suspend))
+        .route(
+            "/users/{username}/unsuspend",
+            post(web::moderation::unsuspend),
+        )
+        .route("/review", get(web::moderation::review))
+        .route("/review/{id}/resolve", post(web::moderation::resolve))
+        .route("/audit", get(web::moderation::audit))
         .fallback(web::not_found)
+        // Cross-site state changes are refused before any handler runs (Sec-Fetch-Site,
+        // then Origin against Host); the refusal is rendered as a page by `error_pages`.
+        .layer(csrf(|| AppError::CrossSite.into_response()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::error_pages,

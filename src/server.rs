@@ -57,6 +57,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
     };
 
+    // Email goes out when it is queued (this node) or within 10 seconds (queued elsewhere, or
+    // a retry). Aborted on shutdown: an unfinished job is claimed again when its lease ends.
+    let postman = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                state.deliver_mail().await;
+                state.limits.tidy();
+                tokio::select! {
+                    () = state.mail_queued.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
+                }
+            }
+        })
+    };
+
     let app =
         router::build(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
@@ -65,6 +81,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     stop_flusher.notify_one();
     let _ = flusher.await;
+    postman.abort();
     if let Some(follower) = follower {
         follower.abort();
     }

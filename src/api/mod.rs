@@ -1,5 +1,7 @@
 //! JSON API v1: the same reads as the pages, the same views, documented by an OpenAPI 3.1
-//! document generated from these handlers (`/api/v1/openapi.json`).
+//! document generated from these handlers (`/api/v1/openapi.json`). Writes are in [`write`].
+
+pub mod write;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
@@ -7,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
 use crate::app::AppState;
+use crate::auth::Viewer;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::services::read::{self, ListingParams, RawListingParams, RawPageParam};
 use crate::views::*;
@@ -30,12 +33,32 @@ fn key(uri: &Uri) -> String {
     info(
         title = "Agora API",
         version = "1",
-        description = "Read the forum: areas, listings, threads, users and revisions. Errors are JSON with a stable `code`."
+        description = "Read and write the forum: areas, listings, threads, users and revisions; posting, boosts, answers and moderation. Writes take a personal API token (`Authorization: Bearer agora_…`, created on the settings page; the write scope for changes). Errors are JSON with a stable `code`."
     ),
-    paths(areas, subtopic_threads, tag_threads, tags, thread, user, revisions),
-    components(schemas(ErrorBody))
+    paths(areas, subtopic_threads, tag_threads, tags, thread, user, revisions,
+        write::me, write::create_thread, write::reply, write::edit, write::delete, write::boost,
+        write::accept, write::unaccept, write::recommend, write::unrecommend, write::flag,
+        write::hide, write::unhide, write::lock, write::unlock, write::pin, write::move_thread,
+        write::retitle, write::suspend, write::unsuspend, write::flags, write::resolve_flag,
+        write::audit, write::preview),
+    components(schemas(ErrorBody)),
+    modifiers(&TokenAuth)
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer token the write endpoints take.
+struct TokenAuth;
+
+impl utoipa::Modify for TokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 /// The OpenAPI document, built once.
 pub fn openapi_json() -> String {
@@ -49,9 +72,14 @@ pub async fn openapi(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        Ok(openapi_json())
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { Ok(openapi_json()) },
+    )
     .await?)
 }
 
@@ -63,9 +91,14 @@ pub async fn areas(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        to_json(&read::home(&state).await?)
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { to_json(&read::home(&state).await?) },
+    )
     .await?)
 }
 
@@ -81,9 +114,14 @@ pub async fn subtopic_threads(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&raw)?;
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        to_json(&read::subtopic_page(&state, &area, &sub, params).await?)
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { to_json(&read::subtopic_page(&state, &area, &sub, params).await?) },
+    )
     .await?)
 }
 
@@ -99,9 +137,14 @@ pub async fn tag_threads(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&raw)?;
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        to_json(&read::tag_page(&state, &slug, params).await?)
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { to_json(&read::tag_page(&state, &slug, params).await?) },
+    )
     .await?)
 }
 
@@ -112,9 +155,14 @@ pub async fn tags(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        to_json(&read::tags(&state).await?)
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { to_json(&read::tags(&state).await?) },
+    )
     .await?)
 }
 
@@ -131,9 +179,14 @@ pub async fn thread(
 ) -> Result<Response, ApiError> {
     let id = parse_thread_id(&id)?;
     let page = read::parse_page(&raw.page)?;
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        to_json(&read::thread_page(&state, id, page).await?)
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { to_json(&read::thread_page(&state, id, page, false).await?) },
+    )
     .await?)
 }
 
@@ -149,9 +202,14 @@ pub async fn user(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&raw)?;
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        to_json(&read::user_page(&state, &name, params).await?)
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { to_json(&read::user_page(&state, &name, params).await?) },
+    )
     .await?)
 }
 
@@ -166,9 +224,14 @@ pub async fn revisions(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let id = parse_post_id(&id)?;
-    Ok(cached(&state, &headers, key(&uri), JSON, || async {
-        to_json(&read::revisions_page(&state, id).await?)
-    })
+    Ok(cached(
+        &state,
+        &Viewer::default(),
+        &headers,
+        key(&uri),
+        JSON,
+        || async { to_json(&read::revisions_page(&state, id).await?) },
+    )
     .await?)
 }
 

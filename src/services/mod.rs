@@ -1,6 +1,11 @@
 //! The forum's rules and read assembly, between the handlers and the store.
 
+pub mod accounts;
 pub mod archive;
 pub mod generate;
+pub mod mail;
+pub mod moderation;
+pub mod permissions;
+pub mod posting;
 pub mod read;
 pub mod view_counter;

@@ -2,8 +2,8 @@
 //! that both the HTML pages and the JSON API render.
 
 use agora_store::{
-    ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, SortKey, SortOrder, ThreadId,
-    ThreadSummary, Timestamp,
+    ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, PostRow, SortKey, SortOrder,
+    ThreadId, ThreadRow, ThreadSummary, Timestamp,
 };
 use serde::Deserialize;
 use similar::{ChangeTag, TextDiff};
@@ -319,11 +319,24 @@ pub async fn user_page(
     })
 }
 
+/// One page of a thread. `reveal` (moderators) shows removed threads and hidden posts; others
+/// get 404 for a removed thread and a placeholder for a hidden or deleted post.
 pub async fn thread_page(
     state: &AppState,
     id: ThreadId,
     page: u32,
+    reveal: bool,
 ) -> Result<ThreadPageView, AppError> {
+    Ok(thread_page_rows(state, id, page, reveal).await?.0)
+}
+
+/// [`thread_page`] with the rows it was made from, for deciding what a reader may do to each post.
+pub async fn thread_page_rows(
+    state: &AppState,
+    id: ThreadId,
+    page: u32,
+    reveal: bool,
+) -> Result<(ThreadPageView, ThreadRow, Vec<PostRow>), AppError> {
     let per = i64::from(POSTS_PER_PAGE);
     let from = i64::from(page - 1) * per;
     let (thread, posts) = state
@@ -331,7 +344,12 @@ pub async fn thread_page(
         .thread_with_posts(id, from, from + per)
         .await?
         .ok_or_else(|| AppError::not_found(format!("There is no thread {id}.")))?;
-    let total_posts = thread.summary.reply_count + 1;
+    if thread.removed && !reveal {
+        return Err(AppError::not_found(format!(
+            "Thread {id} was removed by its author or a moderator."
+        )));
+    }
+    let total_posts = thread.last_position + 1;
     let total_pages = (total_posts as u64).div_ceil(POSTS_PER_PAGE as u64).max(1) as u32;
     if page > total_pages {
         return Err(AppError::not_found(format!(
@@ -349,6 +367,7 @@ pub async fn thread_page(
         })
     };
     let view = ThreadPageView {
+        removed: thread.removed,
         thread: ThreadSummaryView::new(summary, now),
         lock_reason: thread.lock_reason.clone(),
         locked_at: thread.locked_at.map(|t| TimeView::new(t, now)),
@@ -356,7 +375,7 @@ pub async fn thread_page(
         recommended_answer: answer_link(thread.recommended_post_id),
         posts: posts
             .iter()
-            .map(|p| PostView::new(p, &thread, now))
+            .map(|p| PostView::new(p, &thread, now, reveal))
             .collect(),
         page,
         total_pages,
@@ -366,7 +385,7 @@ pub async fn thread_page(
         feed_rss: paths::thread_feed(summary.id, "rss"),
         feed_atom: paths::thread_feed(summary.id, "atom"),
     };
-    Ok(view)
+    Ok((view, thread, posts))
 }
 
 /// Longest run of unchanged lines shown around a change; longer runs collapse to a gap.

@@ -327,6 +327,12 @@ pub struct PostView {
     pub boosts: CountView,
     pub accepted: bool,
     pub recommended: bool,
+    /// Deleted by its author: `body_html` is empty.
+    pub deleted: bool,
+    /// Hidden by a moderator, with the reason: `body_html` is empty for everyone else.
+    pub hidden_reason: Option<String>,
+    #[serde(skip)]
+    pub hidden: bool,
     #[serde(skip)]
     pub signature_html: String,
     #[serde(skip)]
@@ -336,12 +342,23 @@ pub struct PostView {
 }
 
 impl PostView {
-    pub fn new(p: &PostRow, thread: &ThreadRow, now: Timestamp) -> Self {
+    /// `reveal`: a moderator's view, which shows hidden posts' text.
+    pub fn new(p: &PostRow, thread: &ThreadRow, now: Timestamp, reveal: bool) -> Self {
+        let shown = !p.deleted && (!p.hidden || reveal);
         Self {
             id: p.id.0,
             position: p.position,
             author: AuthorView::from(&p.author),
-            body_html: p.body_html.clone(),
+            body_html: if shown {
+                p.body_html.clone()
+            } else {
+                String::new()
+            },
+            deleted: p.deleted,
+            hidden_reason: p
+                .hidden
+                .then(|| p.hidden_reason.clone().unwrap_or_default()),
+            hidden: p.hidden,
             created_at: TimeView::new(p.created_at, now),
             edited_at: p.edited_at.map(|t| TimeView::new(t, now)),
             revisions_url: p.edited_at.map(|_| paths::revisions(p.id)),
@@ -365,6 +382,8 @@ pub struct AnswerLinkView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ThreadPageView {
     pub thread: ThreadSummaryView,
+    /// The opening post was deleted or hidden (only moderators see such a thread).
+    pub removed: bool,
     pub lock_reason: Option<String>,
     #[schema(value_type = Option<String>)]
     pub locked_at: Option<TimeView>,

@@ -1,7 +1,10 @@
 //! HTML pages: thin handlers that parse the request, call the read service and render a
 //! template, through the page cache. Feeds live beside the pages they follow.
 
+pub mod accounts;
 pub mod feeds;
+pub mod moderation;
+pub mod posting;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,10 +17,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::app::AppState;
+use crate::auth::Viewer;
 use crate::error::{AppError, PageError};
 use crate::http_cache::{CachedBody, IMMUTABLE, REVALIDATE};
 use crate::paths;
 use crate::services::read::{self, ListingParams, RawListingParams, RawPageParam};
+use crate::services::view_counter::{Visitor, is_crawler};
 use crate::views::*;
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -36,6 +41,43 @@ pub struct Crumb {
     pub url: String,
 }
 
+/// The signed-in account, as the page header shows it.
+pub struct ViewerNav {
+    pub username: String,
+    pub display_name: String,
+    pub url: String,
+    pub moderator: bool,
+    pub staff: bool,
+    /// "until …: reason", when suspended.
+    pub suspended: Option<String>,
+}
+
+impl ViewerNav {
+    pub fn new(viewer: &Viewer) -> Option<Self> {
+        let account = viewer.account.as_deref()?;
+        let role = account.brief.role;
+        let now = agora_store::Timestamp::now();
+        Some(Self {
+            username: account.brief.username.clone(),
+            display_name: account.brief.display_name.clone(),
+            url: paths::user(&account.brief.username),
+            moderator: role != agora_store::Role::Member,
+            staff: role.is_staff(),
+            suspended: account.suspended_at(now).then(|| {
+                format!(
+                    "until {}: {}",
+                    account
+                        .suspended_until
+                        .unwrap_or(now)
+                        .to_datetime()
+                        .format("%Y-%m-%d %H:%M UTC"),
+                    account.suspend_reason.clone().unwrap_or_default()
+                )
+            }),
+        })
+    }
+}
+
 /// What every page has around its content.
 pub struct Layout {
     pub site_name: String,
@@ -47,10 +89,20 @@ pub struct Layout {
     pub feeds: Vec<FeedLink>,
     pub breadcrumbs: Vec<Crumb>,
     pub noindex: bool,
+    pub viewer: Option<ViewerNav>,
+    pub script: String,
+    /// The current path, query-encoded, for "sign in and come back here" links.
+    pub here: String,
 }
 
 impl Layout {
-    fn new(state: &AppState, title: &str, description: &str, path: &str) -> Self {
+    pub fn new(
+        state: &AppState,
+        viewer: &Viewer,
+        title: &str,
+        description: &str,
+        path: &str,
+    ) -> Self {
         let site = &state.config.site.name;
         Self {
             site_name: site.clone(),
@@ -66,10 +118,13 @@ impl Layout {
             feeds: Vec::new(),
             breadcrumbs: Vec::new(),
             noindex: false,
+            viewer: ViewerNav::new(viewer),
+            script: state.assets.href("agora.js").to_string(),
+            here: paths::encode_query(path),
         }
     }
 
-    fn with_feeds(mut self, title: &str, rss: &str, atom: &str) -> Self {
+    pub fn with_feeds(mut self, title: &str, rss: &str, atom: &str) -> Self {
         self.feeds.push(FeedLink {
             title: format!("{title} (RSS)"),
             href: rss.to_string(),
@@ -83,7 +138,7 @@ impl Layout {
         self
     }
 
-    fn crumb(mut self, label: &str, url: String) -> Self {
+    pub fn crumb(mut self, label: &str, url: String) -> Self {
         self.breadcrumbs.push(Crumb {
             label: label.to_string(),
             url,
@@ -138,6 +193,7 @@ struct UserTemplate<'a> {
 struct ThreadTemplate<'a> {
     layout: Layout,
     view: &'a ThreadPageView,
+    actions: posting::ThreadActions,
 }
 
 #[derive(Template)]
@@ -154,9 +210,10 @@ struct ErrorTemplate {
     heading: String,
     message: String,
     param: Option<String>,
+    signin: bool,
 }
 
-fn render(template: &impl Template) -> Result<String, AppError> {
+pub fn render(template: &impl Template) -> Result<String, AppError> {
     template
         .render()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
@@ -166,6 +223,7 @@ fn render(template: &impl Template) -> Result<String, AppError> {
 /// read, so a write during rendering cannot be cached as fresh) and caches it.
 pub async fn cached<F, Fut>(
     state: &AppState,
+    viewer: &Viewer,
     headers: &HeaderMap,
     key: String,
     content_type: &'static str,
@@ -175,6 +233,18 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, AppError>>,
 {
+    // A signed-in reader's page is theirs alone (their name, their buttons): never cached.
+    if viewer.signed_in() {
+        let body = render().await?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "private, no-store"),
+            ],
+            body,
+        )
+            .into_response());
+    }
     // Pages, feeds and the API can share a path once nesting strips `/api/v1`: the content
     // type keeps their entries apart.
     let key = format!("{content_type} {key}");
@@ -197,12 +267,13 @@ fn cache_key(uri: &Uri) -> String {
 
 pub async fn home(
     State(state): State<AppState>,
+    viewer: Viewer,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    cached(&state, &headers, cache_key(&uri), HTML, || async {
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
         let view = read::home(&state).await?;
-        let layout = Layout::new(&state, "", &state.config.site.description, "/");
+        let layout = Layout::new(&state, &viewer, "", &state.config.site.description, "/");
         render(&HomeTemplate {
             layout,
             view: &view,
@@ -213,17 +284,19 @@ pub async fn home(
 
 pub async fn subtopic(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path((area, sub)): Path<(String, String)>,
     Query(raw): Query<RawListingParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = ListingParams::parse(&raw)?;
-    cached(&state, &headers, cache_key(&uri), HTML, || async {
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
         let view = read::subtopic_page(&state, &area, &sub, params).await?;
         let s = &view.subtopic;
         let layout = Layout::new(
             &state,
+            &viewer,
             &format!("{} · {}", s.name, s.area_name),
             &s.description,
             &s.url,
@@ -245,13 +318,14 @@ pub async fn subtopic(
 
 pub async fn tag(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(slug): Path<String>,
     Query(raw): Query<RawListingParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = ListingParams::parse(&raw)?;
-    cached(&state, &headers, cache_key(&uri), HTML, || async {
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
         let view = read::tag_page(&state, &slug, params).await?;
         let t = &view.tag;
         let description = if t.description.is_empty() {
@@ -259,10 +333,16 @@ pub async fn tag(
         } else {
             t.description.clone()
         };
-        let layout = Layout::new(&state, &format!("{} tag", t.name), &description, &t.url)
-            .with_feeds(&format!("{} tag", t.name), &t.feed_rss, &t.feed_atom)
-            .crumb("Tags", paths::tags())
-            .crumb(&t.name, t.url.clone());
+        let layout = Layout::new(
+            &state,
+            &viewer,
+            &format!("{} tag", t.name),
+            &description,
+            &t.url,
+        )
+        .with_feeds(&format!("{} tag", t.name), &t.feed_rss, &t.feed_atom)
+        .crumb("Tags", paths::tags())
+        .crumb(&t.name, t.url.clone());
         let caption = format!("Posts tagged {}", t.name);
         render(&TagTemplate {
             layout,
@@ -276,13 +356,15 @@ pub async fn tag(
 
 pub async fn tags(
     State(state): State<AppState>,
+    viewer: Viewer,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    cached(&state, &headers, cache_key(&uri), HTML, || async {
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
         let tags = read::tags(&state).await?;
         let layout = Layout::new(
             &state,
+            &viewer,
             "Tags",
             "Every tag on the forum, with its threads.",
             "/tags",
@@ -297,20 +379,21 @@ pub async fn tags(
 
 pub async fn user(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(name): Path<String>,
     Query(raw): Query<RawListingParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = ListingParams::parse(&raw)?;
-    cached(&state, &headers, cache_key(&uri), HTML, || async {
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
         let view = read::user_page(&state, &name, params).await?;
         let u = &view.user;
         let description = format!(
             "{} (@{}) on {}",
             u.display_name, u.username, state.config.site.name
         );
-        let layout = Layout::new(&state, &u.display_name, &description, &u.url);
+        let layout = Layout::new(&state, &viewer, &u.display_name, &description, &u.url);
         let caption = format!("Threads started by {}", u.display_name);
         render(&UserTemplate {
             layout,
@@ -361,17 +444,24 @@ pub async fn thread_without_slug(
 
 pub async fn thread(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path((id, slug)): Path<(String, String)>,
     Query(raw): Query<RawPageParam>,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
+    client: crate::client_ip::ClientIp,
 ) -> Result<Response, AppError> {
     let id = parse_thread_id(&id)?;
     let page = read::parse_page(&raw.page)?;
     // Rendering stops early with `MovedTo` when the slug is not the thread's current one.
-    let response = cached(&state, &headers, cache_key(&uri), HTML, || async {
-        let view = read::thread_page(&state, id, page).await?;
+    let response = cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+        let reveal = viewer
+            .account
+            .as_ref()
+            .is_some_and(|a| a.brief.role != agora_store::Role::Member);
+        let (view, thread_row, post_rows) =
+            read::thread_page_rows(&state, id, page, reveal).await?;
         let t = &view.thread;
         if t.url != paths::thread(id, &slug) {
             // An old or mistyped slug: send readers (and search engines) to the current one.
@@ -381,6 +471,7 @@ pub async fn thread(
         }
         let mut layout = Layout::new(
             &state,
+            &viewer,
             &t.title,
             &t.excerpt,
             &paths::thread_page(id, &t.slug, page),
@@ -391,37 +482,51 @@ pub async fn thread(
         if page > 1 {
             layout.title = format!("{} (page {page}) · {}", t.title, state.config.site.name);
         }
+        let actions =
+            posting::thread_actions(&state, &viewer, &view, &thread_row, &post_rows).await?;
         render(&ThreadTemplate {
             layout,
             view: &view,
+            actions,
         })
     })
     .await;
-    match response {
-        Ok(response) => {
-            let served =
-                response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
-            if method == Method::GET && served {
-                state.views.record(id);
-            }
-            Ok(response)
+    let response = response?;
+    let served = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    if method == Method::GET && served {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let visitor = match &viewer.account {
+            Some(account) => Some(Visitor::Account(account.brief.id.0)),
+            None if is_crawler(user_agent) => None,
+            None => Some(Visitor::Anonymous {
+                ip: client.0,
+                user_agent,
+            }),
+        };
+        if let Some(visitor) = visitor {
+            state.views.record_visit(id, &visitor);
         }
-        Err(err) => Err(err),
     }
+    Ok(response)
 }
 
 pub async fn revisions(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(post): Path<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let post = parse_post_id(&post)?;
-    cached(&state, &headers, cache_key(&uri), HTML, || async {
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
         let view = read::revisions_page(&state, post).await?;
         let description = format!("Every revision of a post in “{}”", view.thread.title);
         let mut layout = Layout::new(
             &state,
+            &viewer,
             &format!("Revisions · {}", view.thread.title),
             &description,
             &paths::revisions(post),
@@ -517,9 +622,9 @@ pub async fn thread_feed(
     let id = parse_thread_id(&id)?;
     let file = uri.path().rsplit('/').next().unwrap_or("").to_string();
     feed(&state, &headers, &uri, &file, || async {
-        let first = read::thread_page(&state, id, 1).await?;
+        let first = read::thread_page(&state, id, 1, false).await?;
         let view = if first.total_pages > 1 {
-            read::thread_page(&state, id, first.total_pages).await?
+            read::thread_page(&state, id, first.total_pages, false).await?
         } else {
             first
         };
@@ -550,14 +655,21 @@ where
     Fut: Future<Output = Result<(feeds::FeedMeta<'a>, Vec<feeds::FeedEntry>), AppError>>,
 {
     let (mime, is_atom) = feed_kind(file)?;
-    cached(state, headers, cache_key(uri), mime, || async {
-        let (meta, entries) = build().await?;
-        Ok(if is_atom {
-            feeds::atom(&meta, &entries)
-        } else {
-            feeds::rss(&meta, &entries)
-        })
-    })
+    cached(
+        state,
+        &Viewer::default(),
+        headers,
+        cache_key(uri),
+        mime,
+        || async {
+            let (meta, entries) = build().await?;
+            Ok(if is_atom {
+                feeds::atom(&meta, &entries)
+            } else {
+                feeds::rss(&meta, &entries)
+            })
+        },
+    )
     .await
 }
 
@@ -579,35 +691,52 @@ pub async fn not_found(uri: Uri) -> AppError {
 }
 
 /// Renders the HTML page for errors that page handlers returned (they carry a [`PageError`]).
+/// The page shows who is signed in, so the cookie is kept aside (cheaply: one header value)
+/// in case the handler fails.
 pub async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cookie = request.headers().get(header::COOKIE).cloned();
     let response = next.run(request).await;
     let Some(error) = response.extensions().get::<PageError>().cloned() else {
         return response;
     };
     let heading = match error.status {
         StatusCode::NOT_FOUND => "Not found",
-        StatusCode::BAD_REQUEST => "That address has a mistake in it",
+        StatusCode::BAD_REQUEST => "Something in the request needs fixing",
+        StatusCode::UNAUTHORIZED => "Sign in first",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::CONFLICT => "Already taken",
+        StatusCode::TOO_MANY_REQUESTS => "Slow down a little",
         StatusCode::SERVICE_UNAVAILABLE => "Back in a moment",
         _ => "Something went wrong",
     };
-    let mut layout = Layout::new(&state, heading, &error.message, "/");
+    let viewer = match cookie {
+        Some(cookie) => {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::COOKIE, cookie);
+            crate::auth::viewer_from_headers(&state, &headers)
+                .await
+                .unwrap_or_default()
+        }
+        None => Viewer::default(),
+    };
+    let mut layout = Layout::new(&state, &viewer, heading, &error.message, "/");
     layout.noindex = true;
     let template = ErrorTemplate {
         layout,
         heading: heading.to_string(),
         message: error.message,
         param: error.param,
+        signin: error.status == StatusCode::UNAUTHORIZED,
     };
+    let mut headers = response.headers().clone();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(HTML));
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.remove(header::CONTENT_LENGTH);
     match template.render() {
-        Ok(html) => (
-            error.status,
-            [
-                (header::CONTENT_TYPE, HTML),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            html,
-        )
-            .into_response(),
+        Ok(html) => (error.status, headers, html).into_response(),
         Err(_) => error.status.into_response(),
     }
 }

@@ -169,11 +169,33 @@ impl TestResponse {
     }
 }
 
+/// The test configuration: the defaults, with cheap password hashing and abuse limits high
+/// enough that tests signing up many accounts from one address are not refused (the limits
+/// have tests of their own, with the defaults).
 pub fn config_for(dir: &std::path::Path) -> Config {
-    Config {
+    let mut config = Config {
         data_dir: dir.to_path_buf(),
         ..Config::default()
+    };
+    config.accounts.password_memory_kib = 1024;
+    config.accounts.password_passes = 1;
+    let plenty = agora::config::Rate::new(10_000, 60);
+    let limits = &mut config.limits;
+    for rate in [
+        &mut limits.sign_in_per_ip,
+        &mut limits.sign_in_per_account,
+        &mut limits.sign_up_per_ip,
+        &mut limits.reset_per_ip,
+        &mut limits.post_per_account,
+        &mut limits.post_per_ip,
+        &mut limits.boost_per_account,
+        &mut limits.flag_per_account,
+    ] {
+        *rate = plenty;
     }
+    limits.new_account_posts = 10_000;
+    limits.new_account_links = 10_000;
+    config
 }
 
 impl TestApp {
@@ -232,12 +254,23 @@ impl TestApp {
     }
 
     pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        self.send_body(method, path, headers, Vec::new()).await
+    }
+
+    /// Any request with a body, as a browser or API client would send it.
+    pub async fn send_body(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
         let request = builder
-            .body(Body::empty())
+            .body(Body::from(body))
             .unwrap_or_else(|e| panic!("request: {e}"));
         let response = self
             .router
@@ -428,4 +461,146 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// ---------------------------------------------------------------- people and forms
+
+/// A signed-up account: its session cookie (`agora_session=…`, ready for a Cookie header).
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub username: String,
+    pub cookie: String,
+}
+
+/// Encodes form fields as `application/x-www-form-urlencoded`.
+pub fn form_body(fields: &[(&str, &str)]) -> Vec<u8> {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, NON_ALPHANUMERIC),
+                utf8_percent_encode(v, NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+impl TestApp {
+    /// Posts a form the way a browser on this site does (same-origin fetch metadata), with
+    /// `cookie` (a Person's) when given.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut headers = vec![
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("sec-fetch-site", "same-origin"),
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+        ];
+        if let Some(cookie) = cookie {
+            headers.push(("cookie", cookie));
+        }
+        self.send_body("POST", path, &headers, form_body(fields))
+            .await
+    }
+
+    /// A JSON API call with a bearer token (or none).
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> TestResponse {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(auth) = &auth {
+            headers.push(("authorization", auth.as_str()));
+        }
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        self.send_body(method, path, &headers, body).await
+    }
+
+    /// GET as a signed-in person.
+    pub async fn get_as(&self, path: &str, person: &Person) -> TestResponse {
+        self.request(path, &[("cookie", person.cookie.as_str())])
+            .await
+    }
+
+    /// Signs up through the real form and gives the account `role`; returns its cookie.
+    pub async fn person(&self, username: &str, role: agora_store::Role) -> Person {
+        let email = format!("{}@example.test", username.to_lowercase());
+        let response = self
+            .post_form(
+                "/signup",
+                None,
+                &[
+                    ("username", username),
+                    ("email", &email),
+                    ("password", "correct horse battery staple"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "sign up {username}: {}",
+            response.text()
+        );
+        let cookie = session_cookie(&response)
+            .unwrap_or_else(|| panic!("sign up {username}: no session cookie"));
+        if role != agora_store::Role::Member {
+            let account = self
+                .store()
+                .account_by_name(username)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("no account {username}"));
+            self.store()
+                .set_role(account.brief.id, role, None)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        Person {
+            username: username.to_string(),
+            cookie,
+        }
+    }
+
+    /// Creates an API token for `person` through the settings form; returns it.
+    pub async fn api_token(&self, person: &Person, scope: &str) -> String {
+        let response = self
+            .post_form(
+                "/settings/tokens",
+                Some(&person.cookie),
+                &[("name", "test"), ("scope", scope)],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        let html = response.html();
+        let token = texts(&html, "#new-token");
+        token
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no #new-token on the page: {}", response.text()))
+    }
+}
+
+/// `agora_session=…` from a response's Set-Cookie, if it sets one.
+pub fn session_cookie(response: &TestResponse) -> Option<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|v| v.starts_with("agora_session=") && v.len() > "agora_session=".len())
+        .map(str::to_string)
 }

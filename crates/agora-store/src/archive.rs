@@ -165,6 +165,25 @@ pub fn username_key(username: &str) -> String {
     username.to_lowercase()
 }
 
+/// What a username looks like, after Unicode's confusable mapping (UTS #39 skeleton), case
+/// folding, and dropping separators: `AdMin`, `аdmin` (Cyrillic а), `ad_min` and `adm1n`
+/// share one. Two accounts may not share a skeleton, and reserved names are refused by theirs.
+pub fn name_skeleton(username: &str) -> String {
+    let folded: String = unicode_security::skeleton(&username.to_lowercase()).collect();
+    unicode_security::skeleton(&folded.to_lowercase())
+        .filter(|c| !matches!(c, '_' | '-' | '.'))
+        .map(|c| match c {
+            '0' => 'o',
+            '1' | 'i' => 'l',
+            '3' => 'e',
+            '4' => 'a',
+            '5' => 's',
+            '7' => 't',
+            other => other,
+        })
+        .collect()
+}
+
 /// Control characters (other than tab and line breaks) have no place in forum text: they break
 /// XML feeds and the store's packed columns.
 fn check_chars(path: &str, text: &str) -> Result<(), ArchiveError> {

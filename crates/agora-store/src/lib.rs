@@ -5,8 +5,10 @@
 //! the database URL ([`DatabaseUrl`]); today that is embedded SQLite, with PostgreSQL next,
 //! behind the same methods so that no caller changes.
 
+mod accounts;
 pub mod archive;
 pub mod db;
+mod forum;
 pub mod model;
 pub mod postgres;
 mod queries;
@@ -17,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use archive::{Archive, ArchiveError};
+pub use accounts::email_key;
+pub use archive::{Archive, ArchiveError, name_skeleton};
 pub use model::*;
 pub use queries::{IdMaps, Job};
 pub use sqlite::Synchronous;
@@ -39,6 +42,12 @@ pub enum StoreError {
     NotEmpty,
     #[error("invalid data: {0}")]
     Invalid(String),
+    /// A unique value is taken (a username, an email address): `field` names the input.
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     #[error("the store is closed")]
     Closed,
     #[error("internal error: {0}")]
@@ -516,6 +525,448 @@ impl Store {
     pub async fn finish_job(&self, id: i64, worker: &str) -> Result<bool, StoreError> {
         let worker = worker.to_string();
         write!(self, |conn| queries::finish_job(conn, id, &worker).await)
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    /// Creates an account; a taken or look-alike username or a taken email is a `Conflict`.
+    pub async fn create_user(&self, user: NewUser) -> Result<UserId, StoreError> {
+        write!(self, |conn| accounts::create_user(conn, &user).await)
+    }
+
+    /// The account a sign-in form names, by username or email.
+    pub async fn account_by_login(&self, login: &str) -> Result<Option<Account>, StoreError> {
+        let login = login.to_string();
+        read!(self, |conn| accounts::account_by_login(conn, &login).await)
+    }
+
+    pub async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
+        read!(self, |conn| accounts::account(conn, id).await)
+    }
+
+    pub async fn account_by_name(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let username = username.to_string();
+        read!(self, |conn| accounts::account_by_name(conn, &username)
+            .await)
+    }
+
+    /// Sets a new password hash and ends every session but `keep`.
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        hash: &str,
+        keep: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let hash = hash.to_string();
+        write!(self, |conn| {
+            accounts::set_password(conn, user, &hash).await?;
+            accounts::end_sessions(conn, user, None, keep).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn set_email(
+        &self,
+        user: UserId,
+        email: &str,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        let email = email.to_string();
+        write!(self, |conn| accounts::set_email(
+            conn, user, &email, verified
+        )
+        .await)
+    }
+
+    pub async fn update_profile(
+        &self,
+        user: UserId,
+        display_name: &str,
+        signature_md: &str,
+        signature_html: &str,
+    ) -> Result<(), StoreError> {
+        let (name, md, html) = (
+            display_name.to_string(),
+            signature_md.to_string(),
+            signature_html.to_string(),
+        );
+        write!(self, |conn| accounts::update_profile(
+            conn, user, &name, &md, &html
+        )
+        .await)
+    }
+
+    pub async fn set_role(
+        &self,
+        user: UserId,
+        role: Role,
+        staff_title: Option<String>,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| accounts::set_role(
+            conn,
+            user,
+            role,
+            staff_title.as_deref()
+        )
+        .await)
+    }
+
+    /// Suspends a user until a time (with the reason they are shown), or lifts it.
+    pub async fn set_suspension(
+        &self,
+        user: UserId,
+        until: Option<(Timestamp, String)>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| {
+            let until = until.as_ref().map(|(t, r)| (*t, r.as_str()));
+            accounts::set_suspension(conn, user, until).await?;
+            forum::record_audit(conn, &audit).await
+        })
+    }
+
+    pub async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        write!(self, |conn| accounts::create_session(conn, &session).await)
+    }
+
+    /// The live session with this token hash, with its account.
+    pub async fn session_account(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<SessionAccount>, StoreError> {
+        let hash = token_hash.to_string();
+        read!(self, |conn| accounts::session_account(conn, &hash, now)
+            .await)
+    }
+
+    pub async fn touch_session(
+        &self,
+        id: i64,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| accounts::touch_session(
+            conn, id, now, expires_at
+        )
+        .await)
+    }
+
+    pub async fn sessions_of(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        read!(self, |conn| accounts::sessions_of(conn, user, now).await)
+    }
+
+    /// Ends one session (`only`), or all but `keep`.
+    pub async fn end_sessions(
+        &self,
+        user: UserId,
+        only: Option<i64>,
+        keep: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        write!(self, |conn| accounts::end_sessions(conn, user, only, keep)
+            .await)
+    }
+
+    pub async fn end_session_by_hash(&self, token_hash: &str) -> Result<(), StoreError> {
+        let hash = token_hash.to_string();
+        write!(self, |conn| accounts::end_session_by_hash(conn, &hash)
+            .await)
+    }
+
+    pub async fn create_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        scope: TokenScope,
+        token_hash: &str,
+    ) -> Result<i64, StoreError> {
+        let (name, hash) = (name.to_string(), token_hash.to_string());
+        write!(self, |conn| accounts::create_api_token(
+            conn, user, &name, scope, &hash
+        )
+        .await)
+    }
+
+    /// The account and scope of a live API token; its last use is noted at most once a minute.
+    pub async fn api_token_account(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Account, TokenScope)>, StoreError> {
+        let hash = token_hash.to_string();
+        let found = read!(self, |conn| accounts::api_token_account(conn, &hash).await)?;
+        let Some((account, scope, id, last_used)) = found else {
+            return Ok(None);
+        };
+        let now = Timestamp::now();
+        if last_used.is_none_or(|at| now.micros() - at.micros() > 60_000_000) {
+            write!(self, |conn| accounts::touch_api_token(conn, id).await)?;
+        }
+        Ok(Some((account, scope)))
+    }
+
+    pub async fn api_tokens_of(&self, user: UserId) -> Result<Vec<ApiTokenRow>, StoreError> {
+        read!(self, |conn| accounts::api_tokens_of(conn, user).await)
+    }
+
+    pub async fn revoke_api_token(&self, user: UserId, id: i64) -> Result<bool, StoreError> {
+        write!(self, |conn| accounts::revoke_api_token(conn, user, id)
+            .await)
+    }
+
+    /// Stores a one-time emailed link and queues the email that carries it, together.
+    pub async fn create_email_token(
+        &self,
+        user: UserId,
+        purpose: EmailPurpose,
+        token_hash: &str,
+        expires_at: Timestamp,
+        email_job: String,
+    ) -> Result<(), StoreError> {
+        let hash = token_hash.to_string();
+        write!(self, |conn| {
+            accounts::create_email_token(conn, user, purpose, &hash, expires_at).await?;
+            queries::enqueue_job(conn, "email", &email_job, Timestamp::now()).await?;
+            Ok(())
+        })
+    }
+
+    /// Uses a one-time link: its user, once, before it expires.
+    pub async fn use_email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+    ) -> Result<Option<UserId>, StoreError> {
+        let hash = token_hash.to_string();
+        write!(self, |conn| {
+            let user = accounts::use_email_token(conn, &hash, purpose, Timestamp::now()).await?;
+            if let (Some(user), EmailPurpose::Verify) = (user, purpose) {
+                accounts::mark_email_verified(conn, user).await?;
+            }
+            Ok(user)
+        })
+    }
+
+    pub async fn email_token_valid(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+    ) -> Result<bool, StoreError> {
+        let hash = token_hash.to_string();
+        read!(self, |conn| accounts::email_token_valid(
+            conn,
+            &hash,
+            purpose,
+            Timestamp::now()
+        )
+        .await)
+    }
+
+    // ------------------------------------------------------------ writing
+
+    pub async fn thread_facts(&self, thread: ThreadId) -> Result<Option<ThreadFacts>, StoreError> {
+        read!(self, |conn| forum::thread_facts(conn, thread).await)
+    }
+
+    pub async fn post_facts(&self, post: PostId) -> Result<Option<PostFacts>, StoreError> {
+        read!(self, |conn| forum::post_facts(conn, post).await)
+    }
+
+    pub async fn subtopic_id(
+        &self,
+        area: &str,
+        subtopic: &str,
+    ) -> Result<Option<SubtopicId>, StoreError> {
+        let (area, subtopic) = (area.to_string(), subtopic.to_string());
+        read!(self, |conn| forum::subtopic_id(conn, &area, &subtopic)
+            .await)
+    }
+
+    /// The ids of the tags that exist among `slugs`.
+    pub async fn tag_ids(&self, slugs: Vec<String>) -> Result<Vec<(String, TagId)>, StoreError> {
+        read!(self, |conn| forum::tag_ids(conn, &slugs).await)
+    }
+
+    pub async fn posts_since(&self, user: UserId, since: Timestamp) -> Result<i64, StoreError> {
+        read!(self, |conn| forum::posts_since(conn, user, since).await)
+    }
+
+    pub async fn create_thread(&self, new: NewThread) -> Result<(ThreadId, PostId), StoreError> {
+        write!(self, |conn| forum::create_thread(conn, &new).await)
+    }
+
+    /// Adds a reply; returns the post and its position in the thread.
+    pub async fn create_reply(&self, new: NewReply) -> Result<(PostId, i64), StoreError> {
+        write!(self, |conn| forum::create_reply(conn, &new).await)
+    }
+
+    /// Edits a post (a new revision), and with `retitle` the thread's title and tags too.
+    pub async fn edit_post(
+        &self,
+        edit: PostEdit,
+        retitle: Option<(ThreadFacts, String, Vec<TagId>)>,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| {
+            forum::edit_post(conn, &edit).await?;
+            if let Some((thread, title, tags)) = &retitle {
+                forum::retitle_thread(conn, thread, title, tags, None).await?;
+            }
+            Ok(())
+        })
+    }
+
+    pub async fn delete_post(&self, post: PostFacts) -> Result<(), StoreError> {
+        write!(self, |conn| forum::delete_post(conn, &post).await)
+    }
+
+    /// Boosts or un-boosts; returns (boosted now, the post's boost count).
+    pub async fn toggle_boost(
+        &self,
+        post: PostFacts,
+        user: UserId,
+    ) -> Result<(bool, i64), StoreError> {
+        write!(self, |conn| forum::toggle_boost(conn, &post, user).await)
+    }
+
+    pub async fn boosted_by(
+        &self,
+        user: UserId,
+        posts: Vec<PostId>,
+    ) -> Result<Vec<PostId>, StoreError> {
+        read!(self, |conn| forum::boosted_by(conn, user, &posts).await)
+    }
+
+    pub async fn set_answer(
+        &self,
+        thread: ThreadId,
+        mark: AnswerMark,
+        post: Option<PostId>,
+        audit: Option<Audit>,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| forum::set_answer(
+            conn,
+            thread,
+            mark,
+            post,
+            audit.as_ref()
+        )
+        .await)
+    }
+
+    // ------------------------------------------------------------ moderation
+
+    pub async fn lock_thread(
+        &self,
+        thread: ThreadId,
+        lock: Option<(UserId, String)>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| {
+            let lock = lock.as_ref().map(|(by, reason)| (*by, reason.as_str()));
+            forum::lock_thread(conn, thread, lock, &audit).await
+        })
+    }
+
+    pub async fn pin_thread(
+        &self,
+        thread: ThreadId,
+        scope: Option<PinScope>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| forum::pin_thread(conn, thread, scope, &audit)
+            .await)
+    }
+
+    pub async fn move_thread(
+        &self,
+        thread: ThreadFacts,
+        to: SubtopicId,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| forum::move_thread(conn, &thread, to, &audit)
+            .await)
+    }
+
+    pub async fn retitle_thread(
+        &self,
+        thread: ThreadFacts,
+        title: String,
+        tags: Vec<TagId>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| forum::retitle_thread(
+            conn,
+            &thread,
+            &title,
+            &tags,
+            Some(&audit)
+        )
+        .await)
+    }
+
+    /// Hides a post with a reason, or shows it again (`reason` None).
+    pub async fn set_hidden(
+        &self,
+        post: PostFacts,
+        by: UserId,
+        reason: Option<String>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| forum::set_hidden(
+            conn,
+            &post,
+            by,
+            reason.as_deref(),
+            &audit
+        )
+        .await)
+    }
+
+    /// Reports a post; false when this user had already reported it.
+    pub async fn flag_post(
+        &self,
+        post: PostFacts,
+        user: UserId,
+        reason: String,
+    ) -> Result<bool, StoreError> {
+        write!(self, |conn| forum::flag_post(conn, &post, user, &reason)
+            .await)
+    }
+
+    pub async fn open_flags(&self, limit: i64) -> Result<Vec<FlagRow>, StoreError> {
+        read!(self, |conn| forum::open_flags(conn, limit).await)
+    }
+
+    pub async fn open_flag_count(&self) -> Result<i64, StoreError> {
+        read!(self, |conn| forum::open_flag_count(conn).await)
+    }
+
+    pub async fn resolve_flag(
+        &self,
+        flag: i64,
+        by: UserId,
+        resolution: String,
+        audit: Audit,
+    ) -> Result<Option<PostId>, StoreError> {
+        write!(self, |conn| forum::resolve_flag(
+            conn,
+            flag,
+            by,
+            &resolution,
+            &audit
+        )
+        .await)
+    }
+
+    pub async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        read!(self, |conn| forum::audit_log(conn, before, limit).await)
     }
 
     /// Every column (table, name, type) and index, for comparing the two backends' schemas.

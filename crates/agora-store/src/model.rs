@@ -267,6 +267,10 @@ pub struct ThreadRow {
     pub locked_at: Option<Timestamp>,
     pub accepted_post_id: Option<PostId>,
     pub recommended_post_id: Option<PostId>,
+    /// The opening post was deleted or hidden: the thread is out of every listing.
+    pub removed: bool,
+    /// Position of the last post (deleted posts keep their places).
+    pub last_position: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -280,6 +284,11 @@ pub struct PostRow {
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub boost_count: i64,
+    /// Deleted by its author: shown as a placeholder.
+    pub deleted: bool,
+    /// Hidden by a moderator, with the reason shown to readers.
+    pub hidden_reason: Option<String>,
+    pub hidden: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -326,4 +335,195 @@ impl ListingQuery {
 pub struct ListingPage {
     pub threads: Vec<ThreadSummary>,
     pub has_more: bool,
+}
+
+// ---------------------------------------------------------------- accounts
+
+str_enum!(
+    /// What a personal API token may do.
+    TokenScope { Read = "read", Write = "write" }
+);
+
+str_enum!(
+    /// What a one-time emailed link is for.
+    EmailPurpose { Verify = "verify", Reset = "reset" }
+);
+
+/// A new account. The password arrives already hashed: hashing is the caller's (slow) work.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub staff_title: Option<String>,
+    pub email_verified: bool,
+}
+
+/// What the account rules need to know about a user (never shown to other users).
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub brief: UserBrief,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub password_hash: Option<String>,
+    pub signature_md: String,
+    pub created_at: Timestamp,
+    pub suspended_until: Option<Timestamp>,
+    pub suspend_reason: Option<String>,
+}
+
+impl Account {
+    /// Suspended at `now`: may read, not write.
+    pub fn suspended_at(&self, now: Timestamp) -> bool {
+        self.suspended_until.is_some_and(|until| until > now)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub user: UserId,
+    pub expires_at: Timestamp,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// A signed-in browser, as the settings page lists it.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub id: i64,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// A session found by its token, with its account.
+#[derive(Clone, Debug)]
+pub struct SessionAccount {
+    pub session_id: i64,
+    pub last_seen_at: Timestamp,
+    pub account: Account,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub name: String,
+    pub scope: TokenScope,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+// ---------------------------------------------------------------- writing
+
+#[derive(Clone, Debug)]
+pub struct NewThread {
+    pub subtopic: SubtopicId,
+    pub title: String,
+    pub kind: ThreadKind,
+    pub tags: Vec<TagId>,
+    pub author: UserId,
+    pub body_md: String,
+    pub body_html: String,
+    pub excerpt: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewReply {
+    pub thread: ThreadId,
+    pub author: UserId,
+    pub author_is_staff: bool,
+    pub body_md: String,
+    pub body_html: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct PostEdit {
+    pub post: PostId,
+    pub editor: UserId,
+    pub body_md: String,
+    pub body_html: String,
+    /// The thread's new excerpt when the opening post changes.
+    pub excerpt: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What permission rules and forms need to know about a post and its thread.
+#[derive(Clone, Debug)]
+pub struct PostFacts {
+    pub id: PostId,
+    pub position: i64,
+    pub author: UserId,
+    pub author_name: String,
+    pub body_md: String,
+    pub deleted: bool,
+    pub hidden: bool,
+    pub thread: ThreadFacts,
+    /// Whether other people have replied (an author may not delete such a thread).
+    pub others_replied: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ThreadFacts {
+    pub id: ThreadId,
+    pub slug: String,
+    pub title: String,
+    pub kind: ThreadKind,
+    pub author: UserId,
+    pub subtopic: SubtopicId,
+    pub locked: bool,
+    pub removed: bool,
+    pub pin_scope: Option<PinScope>,
+    pub accepted_post: Option<PostId>,
+    pub recommended_post: Option<PostId>,
+    pub tags: Vec<TagId>,
+}
+
+str_enum!(
+    /// The two answer markers a thread can carry.
+    AnswerMark { Accepted = "accepted", Recommended = "recommended" }
+);
+
+// ---------------------------------------------------------------- moderation
+
+/// One moderation action, recorded in the audit log in the same transaction as the change.
+#[derive(Clone, Debug)]
+pub struct Audit {
+    pub actor: UserId,
+    pub action: &'static str,
+    pub thread: Option<ThreadId>,
+    pub post: Option<PostId>,
+    pub target_user: Option<UserId>,
+    pub details: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: UserBrief,
+    pub action: String,
+    pub thread: Option<ThreadId>,
+    pub post: Option<PostId>,
+    pub target_user: Option<String>,
+    pub details: String,
+}
+
+/// An open report about a post, for the review queue.
+#[derive(Clone, Debug)]
+pub struct FlagRow {
+    pub id: i64,
+    pub post: PostId,
+    pub thread: ThreadId,
+    pub thread_slug: String,
+    pub thread_title: String,
+    pub post_author: String,
+    pub excerpt: String,
+    pub reporter: String,
+    pub reason: String,
+    pub created_at: Timestamp,
 }

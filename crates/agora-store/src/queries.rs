@@ -96,6 +96,9 @@ fn read_post(row: &Row) -> Result<PostRow, StoreError> {
         created_at: ts(row.int(10)?),
         edited_at: row.opt_int(11)?.map(ts),
         boost_count: row.int(12)?,
+        deleted: row.bool(13)?,
+        hidden_reason: row.opt_text(14)?,
+        hidden: row.bool(15)?,
     })
 }
 
@@ -215,6 +218,8 @@ pub async fn thread<C: Conn>(conn: &mut C, id: ThreadId) -> Result<Option<Thread
         locked_at: row.opt_int(w + 2)?.map(ts),
         accepted_post_id: row.opt_int(w + 3)?.map(PostId),
         recommended_post_id: row.opt_int(w + 4)?.map(PostId),
+        removed: row.bool(w + 5)?,
+        last_position: row.int(w + 6)?,
     };
     Ok(Some(thread))
 }
@@ -433,7 +438,8 @@ pub async fn import_taxonomy<C: Conn>(
                     user.staff_title.clone(),
                     &user.signature,
                     &user.signature_html,
-                    user.created_at.micros()
+                    user.created_at.micros(),
+                    archive::name_skeleton(&user.username)
                 ],
             )
             .await?

@@ -70,7 +70,8 @@ pub fn pinned(dialect: Dialect) -> String {
     let columns = summary_columns(dialect);
     format!(
         "SELECT {columns} FROM threads t {SUMMARY_JOINS} \
-         WHERE t.pin_scope = 'global' OR (t.pin_scope = 'subtopic' AND t.subtopic_id = ?1) \
+         WHERE (t.pin_scope = 'global' OR (t.pin_scope = 'subtopic' AND t.subtopic_id = ?1)) \
+         AND t.removed_at IS NULL \
          ORDER BY CASE WHEN t.pin_scope = 'global' THEN 0 ELSE 1 END, t.created_at DESC, t.id DESC"
     )
 }
@@ -79,12 +80,13 @@ pub fn thread_by_id(dialect: Dialect) -> String {
     let columns = summary_columns(dialect);
     format!(
         "SELECT {columns}, t.subtopic_id, t.lock_reason, t.locked_at, t.accepted_post_id, \
-         t.recommended_post_id FROM threads t {SUMMARY_JOINS} WHERE t.id = ?1"
+         t.recommended_post_id, t.removed_at IS NOT NULL, t.last_position FROM threads t {SUMMARY_JOINS} WHERE t.id = ?1"
     )
 }
 
 pub const POST_COLUMNS: &str = "p.id, p.thread_id, p.position, u.id, u.username, u.display_name, u.role, \
-     u.staff_title, u.signature_html, p.body_html, p.created_at, p.edited_at, p.boost_count";
+     u.staff_title, u.signature_html, p.body_html, p.created_at, p.edited_at, p.boost_count, \
+     p.deleted_at IS NOT NULL, p.hidden_reason, p.hidden_at IS NOT NULL";
 
 /// Posts `position` in [?2, ?3): a range on the (thread_id, position) key, flat at any page.
 pub fn posts_range() -> String {
@@ -116,6 +118,7 @@ pub const RECOUNT: &[&str] = &[
        post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id), \
        last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t WHERE t.subtopic_id = subtopics.id)",
     "UPDATE tags SET thread_count = (SELECT COUNT(*) FROM thread_tags tt WHERE tt.tag_id = tags.id)",
+    "UPDATE threads SET last_position = reply_count",
     "UPDATE users SET \
        thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id), \
        post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id)",
@@ -160,22 +163,22 @@ pub fn listing(q: &ListingQuery, dialect: Dialect) -> String {
     };
     let inner = match q.scope {
         ListingScope::Subtopic(_) => format!(
-            "SELECT t.id FROM threads t WHERE t.subtopic_id = ?1{pins}{filter} \
+            "SELECT t.id FROM threads t WHERE t.subtopic_id = ?1{pins} AND t.removed_at IS NULL{filter} \
              ORDER BY t.{col} {dir}, t.id {dir} LIMIT {limit} OFFSET ?2"
         ),
         ListingScope::Author(_) => format!(
-            "SELECT t.id FROM threads t WHERE t.author_id = ?1{filter} \
+            "SELECT t.id FROM threads t WHERE t.author_id = ?1 AND t.removed_at IS NULL{filter} \
              ORDER BY t.{col} {dir}, t.id {dir} LIMIT {limit} OFFSET ?2"
         ),
         ListingScope::Tag(_) if q.sort == SortKey::Activity && q.filter == ListingFilter::All => {
             format!(
-                "SELECT tt.thread_id AS id FROM thread_tags tt WHERE tt.tag_id = ?1 \
+                "SELECT tt.thread_id AS id FROM thread_tags tt WHERE tt.tag_id = ?1 AND tt.visible = TRUE \
              ORDER BY tt.last_activity_at {dir}, tt.thread_id {dir} LIMIT {limit} OFFSET ?2"
             )
         }
         ListingScope::Tag(_) => format!(
             "SELECT t.id FROM thread_tags tt JOIN threads t ON t.id = tt.thread_id \
-             WHERE tt.tag_id = ?1{filter} ORDER BY t.{col} {dir}, t.id {dir} LIMIT {limit} OFFSET ?2"
+             WHERE tt.tag_id = ?1 AND tt.visible = TRUE AND t.removed_at IS NULL{filter} ORDER BY t.{col} {dir}, t.id {dir} LIMIT {limit} OFFSET ?2"
         ),
     };
     format!(
@@ -214,7 +217,7 @@ pub const INSERT_SUBTOPIC: &str = "INSERT INTO subtopics (area_id, slug, name, d
 pub const INSERT_TAG: &str =
     "INSERT INTO tags (slug, name, description) VALUES (?1, ?2, ?3) RETURNING id";
 pub const INSERT_USER: &str = "INSERT INTO users (username, username_key, display_name, role, staff_title, \
-     signature_md, signature_html, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
+     signature_md, signature_html, created_at, name_skeleton) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id";
 pub const INSERT_THREAD: &str = "INSERT INTO threads (id, subtopic_id, slug, title, kind, author_id, excerpt, \
      created_at, last_activity_at, last_poster_id, pin_scope, locked_at, locked_by, lock_reason, \
      accepted_post_id, recommended_post_id, staff_answered, reply_count, boost_count, view_count) \

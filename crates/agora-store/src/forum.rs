@@ -1,0 +1,879 @@
+//! Writing and moderation, written once against [`Conn`]: threads, replies, edits, deletion,
+//! boosts, answers, locks, pins, moves, hiding, flags and the audit log. Each function runs
+//! inside the caller's transaction and keeps the stored counters right; rules about *who* may
+//! do what live in the application's permissions module, not here.
+
+use crate::db::{Conn, Dialect, Row, params};
+use crate::model::*;
+use crate::queries::append_change;
+use crate::{StoreError, slugify};
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp::from_micros(v)
+}
+
+const THREAD_FACTS: &str = "t.id, t.slug, t.title, t.kind, t.author_id, t.subtopic_id, \
+     t.locked_at IS NOT NULL, t.removed_at IS NOT NULL, t.pin_scope, t.accepted_post_id, \
+     t.recommended_post_id";
+const THREAD_FACTS_WIDTH: usize = 11;
+
+fn read_thread_facts(row: &Row, at: usize, tags: Vec<TagId>) -> Result<ThreadFacts, StoreError> {
+    Ok(ThreadFacts {
+        id: ThreadId(row.int(at)?),
+        slug: row.text(at + 1)?,
+        title: row.text(at + 2)?,
+        kind: row.parse(at + 3)?,
+        author: UserId(row.int(at + 4)?),
+        subtopic: SubtopicId(row.int(at + 5)?),
+        locked: row.bool(at + 6)?,
+        removed: row.bool(at + 7)?,
+        pin_scope: row.opt_parse(at + 8)?,
+        accepted_post: row.opt_int(at + 9)?.map(PostId),
+        recommended_post: row.opt_int(at + 10)?.map(PostId),
+        tags,
+    })
+}
+
+async fn thread_tag_ids<C: Conn>(conn: &mut C, thread: ThreadId) -> Result<Vec<TagId>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT tag_id FROM thread_tags WHERE thread_id = ?1 ORDER BY tag_id",
+            params![thread.0],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(TagId(r.int(0)?))).collect()
+}
+
+pub async fn thread_facts<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+) -> Result<Option<ThreadFacts>, StoreError> {
+    let sql = format!("SELECT {THREAD_FACTS} FROM threads t WHERE t.id = ?1");
+    let Some(row) = conn.query_opt(&sql, params![thread.0]).await? else {
+        return Ok(None);
+    };
+    let tags = thread_tag_ids(conn, thread).await?;
+    read_thread_facts(&row, 0, tags).map(Some)
+}
+
+pub async fn post_facts<C: Conn>(
+    conn: &mut C,
+    post: PostId,
+) -> Result<Option<PostFacts>, StoreError> {
+    let sql = format!(
+        "SELECT {THREAD_FACTS}, p.id, p.position, p.author_id, u.username, p.body_md, \
+         p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL, \
+         EXISTS (SELECT 1 FROM posts o WHERE o.thread_id = p.thread_id AND o.position > 0 \
+                 AND o.author_id <> p.author_id AND o.deleted_at IS NULL) \
+         FROM posts p JOIN threads t ON t.id = p.thread_id JOIN users u ON u.id = p.author_id \
+         WHERE p.id = ?1"
+    );
+    let Some(row) = conn.query_opt(&sql, params![post.0]).await? else {
+        return Ok(None);
+    };
+    let w = THREAD_FACTS_WIDTH;
+    let tags = thread_tag_ids(conn, ThreadId(row.int(0)?)).await?;
+    Ok(Some(PostFacts {
+        thread: read_thread_facts(&row, 0, tags)?,
+        id: PostId(row.int(w)?),
+        position: row.int(w + 1)?,
+        author: UserId(row.int(w + 2)?),
+        author_name: row.text(w + 3)?,
+        body_md: row.text(w + 4)?,
+        deleted: row.bool(w + 5)?,
+        hidden: row.bool(w + 6)?,
+        others_replied: row.bool(w + 7)?,
+    }))
+}
+
+/// Ids of subtopics and tags by their slugs, for forms.
+pub async fn subtopic_id<C: Conn>(
+    conn: &mut C,
+    area: &str,
+    subtopic: &str,
+) -> Result<Option<SubtopicId>, StoreError> {
+    Ok(conn
+        .query_opt(
+            "SELECT s.id FROM subtopics s JOIN areas a ON a.id = s.area_id \
+             WHERE a.slug = ?1 AND s.slug = ?2",
+            params![area, subtopic],
+        )
+        .await?
+        .map(|r| r.int(0).map(SubtopicId))
+        .transpose()?)
+}
+
+pub async fn tag_ids<C: Conn>(
+    conn: &mut C,
+    slugs: &[String],
+) -> Result<Vec<(String, TagId)>, StoreError> {
+    let mut out = Vec::new();
+    for slug in slugs {
+        if let Some(row) = conn
+            .query_opt(
+                "SELECT id FROM tags WHERE slug = ?1",
+                params![slug.as_str()],
+            )
+            .await?
+        {
+            out.push((slug.clone(), TagId(row.int(0)?)));
+        }
+    }
+    Ok(out)
+}
+
+/// How many posts a user wrote since `since` (new accounts' first-day limit).
+pub async fn posts_since<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    since: Timestamp,
+) -> Result<i64, StoreError> {
+    conn.query_one(
+        "SELECT COUNT(*) FROM posts WHERE author_id = ?1 AND created_at >= ?2",
+        params![user.0, since.micros()],
+    )
+    .await?
+    .int(0)
+}
+
+async fn insert_revision<C: Conn>(
+    conn: &mut C,
+    post: PostId,
+    revision: i64,
+    author: UserId,
+    at: i64,
+    reason: Option<&str>,
+    body_md: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO post_revisions (post_id, revision, author_id, created_at, reason, body_md) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![post.0, revision, author.0, at, reason, body_md],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn bump_user<C: Conn>(conn: &mut C, user: UserId, threads: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET post_count = post_count + 1, thread_count = thread_count + ?2 \
+         WHERE id = ?1",
+        params![user.0, threads],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Starts a thread with its opening post (revision 1 recorded). Returns the thread and post.
+pub async fn create_thread<C: Conn>(
+    conn: &mut C,
+    new: &NewThread,
+) -> Result<(ThreadId, PostId), StoreError> {
+    let now = Timestamp::now().micros();
+    let thread = ThreadId(
+        conn.query_one(
+            "INSERT INTO threads (subtopic_id, slug, title, kind, author_id, excerpt, created_at, \
+             last_activity_at, last_poster_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?5) \
+             RETURNING id",
+            params![
+                new.subtopic.0,
+                slugify(&new.title),
+                new.title.as_str(),
+                new.kind.as_str(),
+                new.author.0,
+                new.excerpt.as_str(),
+                now
+            ],
+        )
+        .await?
+        .int(0)?,
+    );
+    for tag in &new.tags {
+        conn.execute(
+            "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at) VALUES (?1, ?2, ?3)",
+            params![thread.0, tag.0, now],
+        )
+        .await?;
+        conn.execute(
+            "UPDATE tags SET thread_count = thread_count + 1 WHERE id = ?1",
+            params![tag.0],
+        )
+        .await?;
+    }
+    let post = PostId(
+        conn.query_one(
+            "INSERT INTO posts (thread_id, position, author_id, body_md, body_html, created_at) \
+             VALUES (?1, 0, ?2, ?3, ?4, ?5) RETURNING id",
+            params![
+                thread.0,
+                new.author.0,
+                new.body_md.as_str(),
+                new.body_html.as_str(),
+                now
+            ],
+        )
+        .await?
+        .int(0)?,
+    );
+    insert_revision(conn, post, 1, new.author, now, None, &new.body_md).await?;
+    conn.execute(
+        "UPDATE subtopics SET thread_count = thread_count + 1, post_count = post_count + 1, \
+         last_activity_at = ?2 WHERE id = ?1",
+        params![new.subtopic.0, now],
+    )
+    .await?;
+    bump_user(conn, new.author, 1).await?;
+    append_change(conn, "thread.created", Some(thread), Some(post)).await?;
+    Ok((thread, post))
+}
+
+/// Adds a reply at the end of a thread. The position comes from the thread row's counter,
+/// updated first: on PostgreSQL its row lock orders concurrent replies.
+pub async fn create_reply<C: Conn>(
+    conn: &mut C,
+    new: &NewReply,
+) -> Result<(PostId, i64), StoreError> {
+    let now = Timestamp::now().micros();
+    let row = conn
+        .query_opt(
+            "UPDATE threads SET reply_count = reply_count + 1, last_position = last_position + 1, \
+             last_activity_at = ?2, last_poster_id = ?3, staff_answered = (staff_answered OR ?4) \
+             WHERE id = ?1 RETURNING subtopic_id, last_position",
+            params![new.thread.0, now, new.author.0, new.author_is_staff],
+        )
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("no thread {}", new.thread)))?;
+    let (subtopic, position) = (row.int(0)?, row.int(1)?);
+    let post = PostId(
+        conn.query_one(
+            "INSERT INTO posts (thread_id, position, author_id, body_md, body_html, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            params![
+                new.thread.0,
+                position,
+                new.author.0,
+                new.body_md.as_str(),
+                new.body_html.as_str(),
+                now
+            ],
+        )
+        .await?
+        .int(0)?,
+    );
+    insert_revision(conn, post, 1, new.author, now, None, &new.body_md).await?;
+    conn.execute(
+        "UPDATE thread_tags SET last_activity_at = ?2 WHERE thread_id = ?1",
+        params![new.thread.0, now],
+    )
+    .await?;
+    conn.execute(
+        "UPDATE subtopics SET post_count = post_count + 1, last_activity_at = ?2 WHERE id = ?1",
+        params![subtopic, now],
+    )
+    .await?;
+    bump_user(conn, new.author, 0).await?;
+    append_change(conn, "post.created", Some(new.thread), Some(post)).await?;
+    Ok((post, position))
+}
+
+/// Replaces a post's text, keeping the old text as a revision. Posts imported without a
+/// revision history get their original recorded as revision 1 first.
+pub async fn edit_post<C: Conn>(conn: &mut C, edit: &PostEdit) -> Result<(), StoreError> {
+    let now = Timestamp::now().micros();
+    let Some(post) = conn
+        .query_opt(
+            "SELECT thread_id, author_id, created_at, body_md, \
+             (SELECT COALESCE(MAX(revision), 0) FROM post_revisions r WHERE r.post_id = p.id) \
+             FROM posts p WHERE p.id = ?1",
+            params![edit.post.0],
+        )
+        .await?
+    else {
+        return Err(StoreError::Invalid(format!("no post {}", edit.post)));
+    };
+    let thread = ThreadId(post.int(0)?);
+    let mut last = post.int(4)?;
+    if last == 0 {
+        insert_revision(
+            conn,
+            edit.post,
+            1,
+            UserId(post.int(1)?),
+            post.int(2)?,
+            None,
+            &post.text(3)?,
+        )
+        .await?;
+        last = 1;
+    }
+    insert_revision(
+        conn,
+        edit.post,
+        last + 1,
+        edit.editor,
+        now,
+        edit.reason.as_deref(),
+        &edit.body_md,
+    )
+    .await?;
+    conn.execute(
+        "UPDATE posts SET body_md = ?2, body_html = ?3, edited_at = ?4 WHERE id = ?1",
+        params![
+            edit.post.0,
+            edit.body_md.as_str(),
+            edit.body_html.as_str(),
+            now
+        ],
+    )
+    .await?;
+    if let Some(excerpt) = &edit.excerpt {
+        conn.execute(
+            "UPDATE threads SET excerpt = ?2 WHERE id = ?1",
+            params![thread.0, excerpt.as_str()],
+        )
+        .await?;
+    }
+    append_change(conn, "post.edited", Some(thread), Some(edit.post)).await?;
+    Ok(())
+}
+
+/// Takes a thread out of every listing (its opening post was deleted or hidden), or puts it
+/// back. Counters follow.
+async fn set_thread_removed<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    removed: bool,
+) -> Result<(), StoreError> {
+    let now = Timestamp::now().micros();
+    let changed = if removed {
+        conn.execute(
+            "UPDATE threads SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
+            params![thread.0, now],
+        )
+        .await?
+    } else {
+        conn.execute(
+            "UPDATE threads SET removed_at = NULL WHERE id = ?1 AND removed_at IS NOT NULL",
+            params![thread.0],
+        )
+        .await?
+    };
+    if changed == 0 {
+        return Ok(());
+    }
+    let delta: i64 = if removed { -1 } else { 1 };
+    conn.execute(
+        "UPDATE thread_tags SET visible = ?2 WHERE thread_id = ?1",
+        params![thread.0, !removed],
+    )
+    .await?;
+    conn.execute(
+        "UPDATE tags SET thread_count = thread_count + ?2 \
+         WHERE id IN (SELECT tag_id FROM thread_tags WHERE thread_id = ?1)",
+        params![thread.0, delta],
+    )
+    .await?;
+    conn.execute(
+        "UPDATE subtopics SET thread_count = thread_count + ?2, \
+         post_count = post_count + ?2 * (SELECT reply_count + 1 FROM threads WHERE id = ?1) \
+         WHERE id = (SELECT subtopic_id FROM threads WHERE id = ?1)",
+        params![thread.0, delta],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Counts a reply in or out of its thread's reply count.
+async fn count_reply<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    delta: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE threads SET reply_count = reply_count + ?2 WHERE id = ?1",
+        params![thread.0, delta],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Soft-deletes a post (its author's choice). Deleting the opening post removes the thread.
+pub async fn delete_post<C: Conn>(conn: &mut C, post: &PostFacts) -> Result<(), StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE posts SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![post.id.0, Timestamp::now().micros()],
+        )
+        .await?;
+    if changed == 0 {
+        return Ok(());
+    }
+    if post.position == 0 {
+        set_thread_removed(conn, post.thread.id, true).await?;
+    } else if !post.hidden {
+        count_reply(conn, post.thread.id, -1).await?;
+    }
+    clear_answer_marks(conn, post.thread.id, post.id).await?;
+    append_change(conn, "post.deleted", Some(post.thread.id), Some(post.id)).await?;
+    Ok(())
+}
+
+/// A post that is gone (deleted or hidden) cannot stay the accepted or recommended answer.
+async fn clear_answer_marks<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    post: PostId,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE threads SET accepted_post_id = NULL WHERE id = ?1 AND accepted_post_id = ?2",
+        params![thread.0, post.0],
+    )
+    .await?;
+    if conn
+        .execute(
+            "UPDATE threads SET recommended_post_id = NULL WHERE id = ?1 \
+             AND recommended_post_id = ?2",
+            params![thread.0, post.0],
+        )
+        .await?
+        > 0
+    {
+        recompute_staff_answered(conn, thread).await?;
+    }
+    Ok(())
+}
+
+async fn recompute_staff_answered<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE threads SET staff_answered = (recommended_post_id IS NOT NULL OR EXISTS (\
+           SELECT 1 FROM posts p JOIN users u ON u.id = p.author_id \
+           WHERE p.thread_id = threads.id AND p.position > 0 AND p.deleted_at IS NULL \
+           AND p.hidden_at IS NULL AND u.role IN ('staff', 'admin'))) WHERE id = ?1",
+        params![thread.0],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Hides a post with a reason shown to readers, or shows it again (`reason` None).
+pub async fn set_hidden<C: Conn>(
+    conn: &mut C,
+    post: &PostFacts,
+    by: UserId,
+    reason: Option<&str>,
+    audit: &Audit,
+) -> Result<(), StoreError> {
+    let changed = match reason {
+        Some(reason) => {
+            conn.execute(
+                "UPDATE posts SET hidden_at = ?2, hidden_by = ?3, hidden_reason = ?4 \
+                 WHERE id = ?1 AND hidden_at IS NULL",
+                params![post.id.0, Timestamp::now().micros(), by.0, reason],
+            )
+            .await?
+        }
+        None => {
+            conn.execute(
+                "UPDATE posts SET hidden_at = NULL, hidden_by = NULL, hidden_reason = NULL \
+                 WHERE id = ?1 AND hidden_at IS NOT NULL",
+                params![post.id.0],
+            )
+            .await?
+        }
+    };
+    if changed == 0 {
+        return Ok(());
+    }
+    let hide = reason.is_some();
+    if post.position == 0 {
+        if !post.deleted {
+            set_thread_removed(conn, post.thread.id, hide).await?;
+        }
+    } else if !post.deleted {
+        count_reply(conn, post.thread.id, if hide { -1 } else { 1 }).await?;
+    }
+    if hide {
+        clear_answer_marks(conn, post.thread.id, post.id).await?;
+    } else {
+        recompute_staff_answered(conn, post.thread.id).await?;
+    }
+    record_audit(conn, audit).await?;
+    let kind = if hide { "post.hidden" } else { "post.shown" };
+    append_change(conn, kind, Some(post.thread.id), Some(post.id)).await?;
+    Ok(())
+}
+
+/// Boosts a post, or takes the boost back. Returns (boosted now, the post's boost count).
+/// The thread's boost count is its opening post's.
+pub async fn toggle_boost<C: Conn>(
+    conn: &mut C,
+    post: &PostFacts,
+    user: UserId,
+) -> Result<(bool, i64), StoreError> {
+    let removed = conn
+        .execute(
+            "DELETE FROM boosts WHERE post_id = ?1 AND user_id = ?2",
+            params![post.id.0, user.0],
+        )
+        .await?;
+    // A concurrent toggle may have inserted first: then this one changes nothing.
+    let (boosted, delta) = if removed > 0 {
+        (false, -1)
+    } else {
+        let inserted = conn
+            .execute(
+                "INSERT INTO boosts (post_id, user_id, created_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (post_id, user_id) DO NOTHING",
+                params![post.id.0, user.0, Timestamp::now().micros()],
+            )
+            .await?;
+        (true, i64::from(inserted > 0))
+    };
+    let count = conn
+        .query_one(
+            "UPDATE posts SET boost_count = boost_count + ?2 WHERE id = ?1 RETURNING boost_count",
+            params![post.id.0, delta],
+        )
+        .await?
+        .int(0)?;
+    if post.position == 0 {
+        conn.execute(
+            "UPDATE threads SET boost_count = ?2 WHERE id = ?1",
+            params![post.thread.id.0, count],
+        )
+        .await?;
+    }
+    append_change(conn, "post.boosted", Some(post.thread.id), Some(post.id)).await?;
+    Ok((boosted, count))
+}
+
+/// Which of `posts` the user has boosted.
+pub async fn boosted_by<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    posts: &[PostId],
+) -> Result<Vec<PostId>, StoreError> {
+    if posts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (min, max) = posts.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| {
+        (lo.min(p.0), hi.max(p.0))
+    });
+    let rows = conn
+        .query(
+            "SELECT post_id FROM boosts WHERE user_id = ?1 AND post_id >= ?2 AND post_id <= ?3",
+            params![user.0, min, max],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let id = PostId(row.int(0)?);
+        if posts.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Marks `post` as the thread's accepted or staff-recommended answer, or clears the mark.
+pub async fn set_answer<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    mark: AnswerMark,
+    post: Option<PostId>,
+    audit: Option<&Audit>,
+) -> Result<(), StoreError> {
+    let column = match mark {
+        AnswerMark::Accepted => "accepted_post_id",
+        AnswerMark::Recommended => "recommended_post_id",
+    };
+    conn.execute(
+        &format!("UPDATE threads SET {column} = ?2 WHERE id = ?1"),
+        params![thread.0, post.map(|p| p.0)],
+    )
+    .await?;
+    if mark == AnswerMark::Recommended {
+        recompute_staff_answered(conn, thread).await?;
+    }
+    if let Some(audit) = audit {
+        record_audit(conn, audit).await?;
+    }
+    append_change(conn, "thread.answer", Some(thread), post).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- moderation
+
+pub async fn record_audit<C: Conn>(conn: &mut C, audit: &Audit) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO audit_log (at, actor_id, action, thread_id, post_id, target_user, details) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            Timestamp::now().micros(),
+            audit.actor.0,
+            audit.action,
+            audit.thread.map(|t| t.0),
+            audit.post.map(|p| p.0),
+            audit.target_user.map(|u| u.0),
+            audit.details.as_str()
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn lock_thread<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    lock: Option<(UserId, &str)>,
+    audit: &Audit,
+) -> Result<(), StoreError> {
+    match lock {
+        Some((by, reason)) => {
+            conn.execute(
+                "UPDATE threads SET locked_at = ?2, locked_by = ?3, lock_reason = ?4 WHERE id = ?1",
+                params![thread.0, Timestamp::now().micros(), by.0, reason],
+            )
+            .await?
+        }
+        None => {
+            conn.execute(
+                "UPDATE threads SET locked_at = NULL, locked_by = NULL, lock_reason = NULL \
+                 WHERE id = ?1",
+                params![thread.0],
+            )
+            .await?
+        }
+    };
+    record_audit(conn, audit).await?;
+    append_change(conn, "thread.lock", Some(thread), None).await?;
+    Ok(())
+}
+
+pub async fn pin_thread<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    scope: Option<PinScope>,
+    audit: &Audit,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE threads SET pin_scope = ?2 WHERE id = ?1",
+        params![thread.0, scope.map(|s| s.as_str())],
+    )
+    .await?;
+    record_audit(conn, audit).await?;
+    append_change(conn, "thread.pin", Some(thread), None).await?;
+    Ok(())
+}
+
+/// Moves a thread to another subtopic, carrying its counts along.
+pub async fn move_thread<C: Conn>(
+    conn: &mut C,
+    thread: &ThreadFacts,
+    to: SubtopicId,
+    audit: &Audit,
+) -> Result<(), StoreError> {
+    if thread.subtopic == to {
+        return Ok(());
+    }
+    let row = conn
+        .query_one(
+            "SELECT reply_count + 1, last_activity_at FROM threads WHERE id = ?1",
+            params![thread.id.0],
+        )
+        .await?;
+    let (posts, activity) = (row.int(0)?, row.int(1)?);
+    let (threads_delta, posts_delta) = if thread.removed { (0, 0) } else { (1, posts) };
+    conn.execute(
+        "UPDATE subtopics SET thread_count = thread_count - ?2, post_count = post_count - ?3 \
+         WHERE id = ?1",
+        params![thread.subtopic.0, threads_delta, posts_delta],
+    )
+    .await?;
+    let max_activity = match conn.dialect() {
+        Dialect::Sqlite => "MAX(COALESCE(last_activity_at, 0), ?4)",
+        Dialect::Postgres => "GREATEST(COALESCE(last_activity_at, 0), ?4)",
+    };
+    conn.execute(
+        &format!(
+            "UPDATE subtopics SET thread_count = thread_count + ?2, post_count = post_count + ?3, \
+             last_activity_at = {max_activity} WHERE id = ?1"
+        ),
+        params![to.0, threads_delta, posts_delta, activity],
+    )
+    .await?;
+    conn.execute(
+        "UPDATE threads SET subtopic_id = ?2 WHERE id = ?1",
+        params![thread.id.0, to.0],
+    )
+    .await?;
+    record_audit(conn, audit).await?;
+    append_change(conn, "thread.moved", Some(thread.id), None).await?;
+    Ok(())
+}
+
+/// Changes a thread's title and tags (moderators; authors through editing their post).
+pub async fn retitle_thread<C: Conn>(
+    conn: &mut C,
+    thread: &ThreadFacts,
+    title: &str,
+    tags: &[TagId],
+    audit: Option<&Audit>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE threads SET title = ?2, slug = ?3 WHERE id = ?1",
+        params![thread.id.0, title, slugify(title)],
+    )
+    .await?;
+    if tags != thread.tags.as_slice() {
+        let activity = conn
+            .query_one(
+                "SELECT last_activity_at FROM threads WHERE id = ?1",
+                params![thread.id.0],
+            )
+            .await?
+            .int(0)?;
+        let counted: i64 = if thread.removed { 0 } else { 1 };
+        for old in &thread.tags {
+            conn.execute(
+                "UPDATE tags SET thread_count = thread_count - ?2 WHERE id = ?1",
+                params![old.0, counted],
+            )
+            .await?;
+        }
+        conn.execute(
+            "DELETE FROM thread_tags WHERE thread_id = ?1",
+            params![thread.id.0],
+        )
+        .await?;
+        for tag in tags {
+            conn.execute(
+                "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at, visible) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![thread.id.0, tag.0, activity, !thread.removed],
+            )
+            .await?;
+            conn.execute(
+                "UPDATE tags SET thread_count = thread_count + ?2 WHERE id = ?1",
+                params![tag.0, counted],
+            )
+            .await?;
+        }
+    }
+    if let Some(audit) = audit {
+        record_audit(conn, audit).await?;
+    }
+    append_change(conn, "thread.retitled", Some(thread.id), None).await?;
+    Ok(())
+}
+
+/// Files a report about a post; one per member per post (a second report is ignored).
+pub async fn flag_post<C: Conn>(
+    conn: &mut C,
+    post: &PostFacts,
+    user: UserId,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let inserted = conn
+        .execute(
+            "INSERT INTO flags (post_id, user_id, reason, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (post_id, user_id) DO NOTHING",
+            params![post.id.0, user.0, reason, Timestamp::now().micros()],
+        )
+        .await?;
+    Ok(inserted > 0)
+}
+
+pub async fn open_flags<C: Conn>(conn: &mut C, limit: i64) -> Result<Vec<FlagRow>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT f.id, p.id, t.id, t.slug, t.title, pu.username, p.body_md, fu.username, \
+             f.reason, f.created_at FROM flags f JOIN posts p ON p.id = f.post_id \
+             JOIN threads t ON t.id = p.thread_id JOIN users pu ON pu.id = p.author_id \
+             JOIN users fu ON fu.id = f.user_id WHERE f.resolved_at IS NULL \
+             ORDER BY f.created_at, f.id LIMIT ?1",
+            params![limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FlagRow {
+                id: r.int(0)?,
+                post: PostId(r.int(1)?),
+                thread: ThreadId(r.int(2)?),
+                thread_slug: r.text(3)?,
+                thread_title: r.text(4)?,
+                post_author: r.text(5)?,
+                excerpt: r.text(6)?.chars().take(300).collect(),
+                reporter: r.text(7)?,
+                reason: r.text(8)?,
+                created_at: ts(r.int(9)?),
+            })
+        })
+        .collect()
+}
+
+pub async fn open_flag_count<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
+    conn.query_one("SELECT COUNT(*) FROM flags WHERE resolved_at IS NULL", &[])
+        .await?
+        .int(0)
+}
+
+/// Resolves a flag. Returns the flagged post, or None when there is no open flag by that id.
+pub async fn resolve_flag<C: Conn>(
+    conn: &mut C,
+    flag: i64,
+    by: UserId,
+    resolution: &str,
+    audit: &Audit,
+) -> Result<Option<PostId>, StoreError> {
+    let row = conn
+        .query_opt(
+            "UPDATE flags SET resolved_at = ?2, resolved_by = ?3, resolution = ?4 \
+             WHERE id = ?1 AND resolved_at IS NULL RETURNING post_id",
+            params![flag, Timestamp::now().micros(), by.0, resolution],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    record_audit(conn, audit).await?;
+    Ok(Some(PostId(row.int(0)?)))
+}
+
+pub async fn audit_log<C: Conn>(
+    conn: &mut C,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT l.id, l.at, u.id, u.username, u.display_name, u.role, u.staff_title, \
+             l.action, l.thread_id, l.post_id, tu.username, l.details FROM audit_log l \
+             JOIN users u ON u.id = l.actor_id LEFT JOIN users tu ON tu.id = l.target_user \
+             WHERE l.id < ?1 ORDER BY l.id DESC LIMIT ?2",
+            params![before.unwrap_or(i64::MAX), limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AuditRow {
+                id: r.int(0)?,
+                at: ts(r.int(1)?),
+                actor: UserBrief {
+                    id: UserId(r.int(2)?),
+                    username: r.text(3)?,
+                    display_name: r.text(4)?,
+                    role: r.parse(5)?,
+                    staff_title: r.opt_text(6)?,
+                },
+                action: r.text(7)?,
+                thread: r.opt_int(8)?.map(ThreadId),
+                post: r.opt_int(9)?.map(PostId),
+                target_user: r.opt_text(10)?,
+                details: r.text(11)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,698 @@
+//! JSON API v1 writes: the same actions as the forms, through the same services and the same
+//! permission checks. Callers prove who they are with a personal API token
+//! (`Authorization: Bearer agora_…`; write scope for anything that changes something) or, for
+//! the site's own scripts, the session cookie (then cross-site requests are refused).
+
+use agora_store::{AnswerMark, TokenScope};
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::auth::Viewer;
+use crate::client_ip::ClientIp;
+use crate::error::{ApiError, AppError, ErrorBody};
+use crate::services::accounts::FieldErrors;
+use crate::services::permissions::Action;
+use crate::services::{moderation, posting};
+use crate::views::AuthorView;
+use crate::web::{parse_post_id, parse_thread_id};
+
+/// A JSON body whose parse errors are API errors naming what was wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError(AppError::bad_param("body", rejection.body_text()))),
+        }
+    }
+}
+
+/// The caller, who must be allowed to write: a write-scope token or a session.
+fn writer(viewer: &Viewer) -> Result<Option<&agora_store::Account>, AppError> {
+    if viewer.token_scope == Some(TokenScope::Read) {
+        return Err(AppError::InsufficientScope);
+    }
+    Ok(viewer.account.as_deref())
+}
+
+fn first_error(errors: FieldErrors) -> AppError {
+    errors
+        .into_error()
+        .err()
+        .unwrap_or_else(|| AppError::bad_param("body", "invalid"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Done {
+    pub ok: bool,
+}
+
+fn done() -> Response {
+    Json(Done { ok: true }).into_response()
+}
+
+/// The caller's own account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: AuthorView,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// `read` or `write` when called with a token; absent with a session.
+    pub token_scope: Option<String>,
+    pub suspended_until: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn me(viewer: Viewer) -> Result<Response, ApiError> {
+    let account = viewer.require()?;
+    Ok(Json(MeView {
+        user: AuthorView::from(&account.brief),
+        email: account.email.clone(),
+        email_verified: account.email_verified,
+        token_scope: viewer.token_scope.map(|s| s.as_str().to_string()),
+        suspended_until: account.suspended_until.map(|t| t.to_rfc3339()),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewThreadBody {
+    /// `area/subtopic`, e.g. `app-and-system-services/networking`.
+    pub subtopic: String,
+    pub title: String,
+    /// 1 to 5 existing tag slugs.
+    pub tags: Vec<String>,
+    /// `question` (default) or `discussion`.
+    #[serde(default)]
+    pub kind: String,
+    /// Markdown.
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedThread {
+    pub thread_id: i64,
+    pub post_id: i64,
+    pub url: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/threads", tag = "writing", request_body = NewThreadBody,
+    responses((status = 201, body = CreatedThread), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn create_thread(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<NewThreadBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let draft = posting::ThreadDraft {
+        subtopic: body.subtopic,
+        title: body.title,
+        tags: body.tags.join(" "),
+        kind: body.kind,
+        body: body.body,
+    };
+    match posting::start_thread(&state, account, ip, &draft).await? {
+        Ok((thread, post, url)) => Ok((
+            StatusCode::CREATED,
+            Json(CreatedThread {
+                thread_id: thread.0,
+                post_id: post.0,
+                url,
+            }),
+        )
+            .into_response()),
+        Err(errors) => Err(first_error(errors).into()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BodyOnly {
+    /// Markdown.
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedPost {
+    pub post_id: i64,
+    pub url: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/threads/{id}/posts", tag = "writing", request_body = BodyOnly,
+    params(("id" = i64, Path)),
+    responses((status = 201, body = CreatedPost), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn reply(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<BodyOnly>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
+    match posting::reply(&state, account, ip, &thread, &body.body).await? {
+        Ok((post, url)) => Ok((
+            StatusCode::CREATED,
+            Json(CreatedPost {
+                post_id: post.0,
+                url,
+            }),
+        )
+            .into_response()),
+        Err(errors) => Err(first_error(errors).into()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditBody {
+    pub body: String,
+    #[serde(default)]
+    pub reason: String,
+    /// Opening posts only: the thread's new title.
+    pub title: Option<String>,
+    /// Opening posts only: the thread's new tags.
+    pub tags: Option<Vec<String>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "writing", request_body = EditBody,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn edit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EditBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
+    let draft = posting::EditDraft {
+        body: body.body,
+        reason: body.reason,
+        title: body.title,
+        tags: body.tags.map(|t| t.join(" ")),
+    };
+    match posting::edit(&state, account, &post, &draft).await? {
+        Ok(_) => Ok(done()),
+        Err(errors) => Err(first_error(errors).into()),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "writing",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
+    posting::delete(&state, account, post).await?;
+    Ok(done())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoostState {
+    pub boosted: bool,
+    pub boosts: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/posts/{id}/boost", tag = "writing",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = BoostState), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn boost(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
+    let (boosted, boosts) = posting::boost(&state, account, post).await?;
+    Ok(Json(BoostState { boosted, boosts }).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PostRef {
+    pub post_id: i64,
+}
+
+async fn set_mark(
+    state: &AppState,
+    viewer: &Viewer,
+    thread: &str,
+    post: Option<i64>,
+    mark: AnswerMark,
+) -> Result<Response, ApiError> {
+    let account = writer(viewer)?;
+    let thread = posting::thread_facts(state, parse_thread_id(thread)?).await?;
+    let current = match mark {
+        AnswerMark::Accepted => thread.accepted_post,
+        AnswerMark::Recommended => thread.recommended_post,
+    };
+    let (post_id, on) = match post {
+        Some(id) => (agora_store::PostId(id), true),
+        None => match current {
+            Some(id) => (id, false),
+            // Nothing is marked: answer as unmarking would, had something been.
+            None => {
+                posting::check(account, Action::Unmark(&thread, mark))?;
+                return Ok(done());
+            }
+        },
+    };
+    let post = posting::post_facts(state, post_id).await?;
+    if post.thread.id != thread.id {
+        return Err(AppError::bad_param("post_id", "That post is in another thread.").into());
+    }
+    posting::mark_answer(state, account, &post, mark, on).await?;
+    Ok(done())
+}
+
+#[utoipa::path(put, path = "/api/v1/threads/{id}/accepted", tag = "writing", request_body = PostRef,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn accept(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PostRef>,
+) -> Result<Response, ApiError> {
+    set_mark(
+        &state,
+        &viewer,
+        &id,
+        Some(body.post_id),
+        AnswerMark::Accepted,
+    )
+    .await
+}
+
+#[utoipa::path(delete, path = "/api/v1/threads/{id}/accepted", tag = "writing",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn unaccept(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_mark(&state, &viewer, &id, None, AnswerMark::Accepted).await
+}
+
+#[utoipa::path(put, path = "/api/v1/threads/{id}/recommended", tag = "writing", request_body = PostRef,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn recommend(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PostRef>,
+) -> Result<Response, ApiError> {
+    set_mark(
+        &state,
+        &viewer,
+        &id,
+        Some(body.post_id),
+        AnswerMark::Recommended,
+    )
+    .await
+}
+
+#[utoipa::path(delete, path = "/api/v1/threads/{id}/recommended", tag = "writing",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn unrecommend(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_mark(&state, &viewer, &id, None, AnswerMark::Recommended).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/posts/{id}/flags", tag = "moderation", request_body = ReasonBody,
+    params(("id" = i64, Path)),
+    responses((status = 201, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn flag(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
+    moderation::flag(&state, account, post, &body.reason).await?;
+    Ok((StatusCode::CREATED, Json(Done { ok: true })).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/posts/{id}/hidden", tag = "moderation", request_body = ReasonBody,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn hide(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
+    moderation::hide(&state, account, post, Some(&body.reason)).await?;
+    Ok(done())
+}
+
+#[utoipa::path(delete, path = "/api/v1/posts/{id}/hidden", tag = "moderation",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn unhide(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
+    moderation::hide(&state, account, post, None).await?;
+    Ok(done())
+}
+
+#[utoipa::path(post, path = "/api/v1/threads/{id}/lock", tag = "moderation", request_body = ReasonBody,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn lock(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
+    moderation::lock(&state, account, &thread, Some(&body.reason)).await?;
+    Ok(done())
+}
+
+#[utoipa::path(delete, path = "/api/v1/threads/{id}/lock", tag = "moderation",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn unlock(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
+    moderation::lock(&state, account, &thread, None).await?;
+    Ok(done())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PinBody {
+    /// `subtopic`, `global` or `none`.
+    pub scope: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/threads/{id}/pin", tag = "moderation", request_body = PinBody,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn pin(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PinBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
+    posting::check(account, Action::Moderate(&thread))?;
+    let scope = moderation::parse_pin(&body.scope)?;
+    moderation::pin(&state, account, &thread, scope).await?;
+    Ok(done())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MoveBody {
+    /// `area/subtopic`.
+    pub subtopic: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/threads/{id}/move", tag = "moderation", request_body = MoveBody,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn move_thread(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MoveBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
+    moderation::move_to(&state, account, thread, &body.subtopic).await?;
+    Ok(done())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RetitleBody {
+    pub title: String,
+    pub tags: Vec<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/threads/{id}", tag = "moderation", request_body = RetitleBody,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn retitle(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RetitleBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
+    moderation::retitle(&state, account, thread, &body.title, &body.tags.join(" "))
+        .await?
+        .map_err(first_error)?;
+    Ok(done())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SuspendBody {
+    /// The last day of the suspension, `YYYY-MM-DD`.
+    pub until: String,
+    pub reason: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{username}/suspension", tag = "moderation",
+    request_body = SuspendBody, params(("username" = String, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn suspend(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<SuspendBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    moderation::suspend(&state, account, &name, Some((&body.until, &body.reason))).await?;
+    Ok(done())
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{username}/suspension", tag = "moderation",
+    params(("username" = String, Path)),
+    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn unsuspend(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    moderation::suspend(&state, account, &name, None).await?;
+    Ok(done())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagView {
+    pub id: i64,
+    pub post_id: i64,
+    pub thread_id: i64,
+    pub thread_title: String,
+    pub post_author: String,
+    pub excerpt: String,
+    pub reporter: String,
+    pub reason: String,
+    pub created_at: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/flags", tag = "moderation",
+    responses((status = 200, body = Vec<FlagView>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn flags(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
+    posting::check(viewer.account.as_deref(), Action::ReviewFlags)?;
+    let flags: Vec<FlagView> = state
+        .store
+        .open_flags(200)
+        .await?
+        .into_iter()
+        .map(|f| FlagView {
+            id: f.id,
+            post_id: f.post.0,
+            thread_id: f.thread.0,
+            thread_title: f.thread_title,
+            post_author: f.post_author,
+            excerpt: f.excerpt,
+            reporter: f.reporter,
+            reason: f.reason,
+            created_at: f.created_at.to_rfc3339(),
+        })
+        .collect();
+    Ok(Json(flags).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResolveBody {
+    /// `dismiss` or `hide`.
+    pub resolution: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/flags/{id}/resolve", tag = "moderation",
+    request_body = ResolveBody, params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn resolve_flag(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ResolveBody>,
+) -> Result<Response, ApiError> {
+    let account = writer(&viewer)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::not_found("There is no such flag."))?;
+    moderation::resolve_flag(&state, account, id, &body.resolution).await?;
+    Ok(done())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub thread_id: Option<i64>,
+    pub post_id: Option<i64>,
+    pub target_user: Option<String>,
+    pub details: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "moderation",
+    responses((status = 200, body = Vec<AuditEntryView>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn audit(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
+    posting::check(viewer.account.as_deref(), Action::ReadAudit)?;
+    let entries: Vec<AuditEntryView> = state
+        .store
+        .audit_log(None, 100)
+        .await?
+        .into_iter()
+        .map(|r| AuditEntryView {
+            id: r.id,
+            at: r.at.to_rfc3339(),
+            actor: r.actor.username,
+            action: r.action,
+            thread_id: r.thread.map(|t| t.0),
+            post_id: r.post.map(|p| p.0),
+            target_user: r.target_user,
+            details: r.details,
+        })
+        .collect();
+    Ok(Json(entries).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewView {
+    /// The sanitised HTML the Markdown becomes.
+    pub html: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/preview", tag = "writing", request_body = BodyOnly,
+    responses((status = 200, body = PreviewView), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn preview(
+    viewer: Viewer,
+    ApiJson(body): ApiJson<BodyOnly>,
+) -> Result<Response, ApiError> {
+    viewer.require()?;
+    if body.body.chars().count() > posting::BODY_CHARS.1 {
+        return Err(AppError::bad_param("body", "Too long to preview.").into());
+    }
+    Ok(Json(PreviewView {
+        html: agora_markup::render(&body.body),
+    })
+    .into_response())
+}

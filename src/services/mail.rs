@@ -1,0 +1,108 @@
+//! Email: queued as jobs in the same transaction as what caused them (so several nodes send
+//! each message once, and a crash loses none), then delivered by SMTP, or written as .eml files
+//! to `<data_dir>/outbox` when no SMTP server is configured.
+
+use std::path::PathBuf;
+
+use agora_store::Store;
+use lettre::message::header::ContentType;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+
+/// One email, as the job payload carries it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Email {
+    pub fn to_job(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+pub enum Mailer {
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    Outbox(PathBuf, AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let url = config.email.smtp_url.trim();
+        if url.is_empty() {
+            let dir = config.data_dir.join("outbox");
+            Ok(Self::Outbox(dir.clone(), AsyncFileTransport::new(dir)))
+        } else {
+            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| anyhow::anyhow!("email.smtp_url: {e}"))?
+                .build();
+            Ok(Self::Smtp(Box::new(transport)))
+        }
+    }
+
+    async fn send(&self, from: &str, email: &Email) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(from.parse()?)
+            .to(email.to.parse()?)
+            .subject(email.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.body.clone())?;
+        match self {
+            Self::Smtp(transport) => {
+                transport.send(message).await?;
+            }
+            Self::Outbox(dir, transport) => {
+                tokio::fs::create_dir_all(dir).await?;
+                let id = transport.send(message).await?;
+                tracing::info!(
+                    file = %dir.join(format!("{id}.eml")).display(),
+                    to = %email.to,
+                    "no SMTP server configured: email written to the outbox"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Delivers every queued email that is due; returns how many were sent. A failed delivery is
+/// retried when its lease runs out.
+pub async fn deliver(store: &Store, mailer: &Mailer, config: &Config, worker: &str) -> usize {
+    let mut sent = 0;
+    loop {
+        let job = match store
+            .claim_job(worker, std::time::Duration::from_secs(300))
+            .await
+        {
+            Ok(Some(job)) => job,
+            Ok(None) => return sent,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot claim jobs");
+                return sent;
+            }
+        };
+        if job.kind != "email" {
+            tracing::warn!(kind = %job.kind, "unknown job kind; skipped");
+            let _ = store.finish_job(job.id, worker).await;
+            continue;
+        }
+        let result = match serde_json::from_str::<Email>(&job.payload) {
+            Ok(email) => mailer.send(&config.email.from, &email).await,
+            Err(err) => Err(anyhow::anyhow!("bad email job: {err}")),
+        };
+        match result {
+            Ok(()) => {
+                let _ = store.finish_job(job.id, worker).await;
+                sent += 1;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, job = job.id, "email not sent; will retry");
+                return sent;
+            }
+        }
+    }
+}

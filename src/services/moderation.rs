@@ -1,0 +1,328 @@
+//! Keeping order: locking, pinning, moving, retitling, hiding posts, suspending accounts,
+//! flags and their review queue. Every action is checked by the permissions module and lands in
+//! the audit log in the same transaction as the change.
+
+use agora_store::{Account, Audit, PinScope, PostFacts, Role, ThreadFacts, Timestamp};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::limits::Limit;
+use crate::services::accounts::FieldErrors;
+use crate::services::permissions::Action;
+use crate::services::posting::{self, check};
+
+fn audit(actor: &Account, action: &'static str, details: String) -> Audit {
+    Audit {
+        actor: actor.brief.id,
+        action,
+        thread: None,
+        post: None,
+        target_user: None,
+        details,
+    }
+}
+
+fn reason(text: &str, field: &'static str, required: bool) -> Result<String, AppError> {
+    let text = text.trim();
+    if required && text.is_empty() {
+        return Err(AppError::bad_param(field, "Give a reason: readers see it."));
+    }
+    if text.chars().count() > 300 {
+        return Err(AppError::bad_param(
+            field,
+            "Keep the reason under 300 characters.",
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AppError::bad_param(field, "Remove the control characters."));
+    }
+    Ok(text.to_string())
+}
+
+/// Locks a thread with a reason shown to readers (`Some`), or unlocks it.
+pub async fn lock(
+    state: &AppState,
+    actor: Option<&Account>,
+    thread: &ThreadFacts,
+    lock_reason: Option<&str>,
+) -> Result<(), AppError> {
+    check(actor, Action::Moderate(thread))?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let lock = match lock_reason {
+        Some(text) => Some((actor.brief.id, reason(text, "reason", true)?)),
+        None => None,
+    };
+    let mut entry = audit(
+        actor,
+        if lock.is_some() {
+            "thread.lock"
+        } else {
+            "thread.unlock"
+        },
+        lock.as_ref().map(|(_, r)| r.clone()).unwrap_or_default(),
+    );
+    entry.thread = Some(thread.id);
+    state.store.lock_thread(thread.id, lock, entry).await?;
+    Ok(())
+}
+
+pub fn parse_pin(text: &str) -> Result<Option<PinScope>, AppError> {
+    match text.trim() {
+        "none" | "" => Ok(None),
+        other => other
+            .parse::<PinScope>()
+            .map(Some)
+            .map_err(|_| AppError::bad_param("scope", "Choose subtopic, global or none.")),
+    }
+}
+
+pub async fn pin(
+    state: &AppState,
+    actor: Option<&Account>,
+    thread: &ThreadFacts,
+    scope: Option<PinScope>,
+) -> Result<(), AppError> {
+    check(actor, Action::Moderate(thread))?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let mut entry = audit(
+        actor,
+        if scope.is_some() {
+            "thread.pin"
+        } else {
+            "thread.unpin"
+        },
+        scope.map(|s| s.as_str().to_string()).unwrap_or_default(),
+    );
+    entry.thread = Some(thread.id);
+    state.store.pin_thread(thread.id, scope, entry).await?;
+    Ok(())
+}
+
+/// Moves a thread to `area/subtopic`.
+pub async fn move_to(
+    state: &AppState,
+    actor: Option<&Account>,
+    thread: ThreadFacts,
+    target: &str,
+) -> Result<(), AppError> {
+    check(actor, Action::Moderate(&thread))?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let to = match target.split_once('/') {
+        Some((area, sub)) => state.store.subtopic_id(area.trim(), sub.trim()).await?,
+        None => None,
+    }
+    .ok_or_else(|| AppError::bad_param("subtopic", "Choose an existing subtopic."))?;
+    let mut entry = audit(actor, "thread.move", format!("to {target}"));
+    entry.thread = Some(thread.id);
+    state.store.move_thread(thread, to, entry).await?;
+    Ok(())
+}
+
+/// Changes a thread's title and tags.
+pub async fn retitle(
+    state: &AppState,
+    actor: Option<&Account>,
+    thread: ThreadFacts,
+    title: &str,
+    tags: &str,
+) -> Result<Result<(), FieldErrors>, AppError> {
+    check(actor, Action::Moderate(&thread))?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let mut errors = FieldErrors::default();
+    let title = title.trim().to_string();
+    let n = title.chars().count();
+    if !(posting::TITLE_CHARS.0..=posting::TITLE_CHARS.1).contains(&n) {
+        errors.add(
+            "title",
+            format!(
+                "Use {} to {} characters.",
+                posting::TITLE_CHARS.0,
+                posting::TITLE_CHARS.1
+            ),
+        );
+    }
+    let wanted = posting::parse_tags(tags);
+    let found = state.store.tag_ids(wanted.clone()).await?;
+    if wanted.is_empty() || wanted.len() > posting::MAX_TAGS || found.len() != wanted.len() {
+        errors.add(
+            "tags",
+            format!(
+                "Use 1 to {} existing tags, separated by spaces.",
+                posting::MAX_TAGS
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let mut ids: Vec<_> = found.into_iter().map(|(_, id)| id).collect();
+    ids.sort();
+    let mut entry = audit(
+        actor,
+        "thread.retitle",
+        format!("“{}” → “{title}”", thread.title),
+    );
+    entry.thread = Some(thread.id);
+    state
+        .store
+        .retitle_thread(thread, title, ids, entry)
+        .await?;
+    Ok(Ok(()))
+}
+
+/// Hides a post with a reason shown to readers (`Some`), or shows it again.
+pub async fn hide(
+    state: &AppState,
+    actor: Option<&Account>,
+    post: PostFacts,
+    hide_reason: Option<&str>,
+) -> Result<(), AppError> {
+    check(actor, Action::HidePost(&post))?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let why = match hide_reason {
+        Some(text) => Some(reason(text, "reason", true)?),
+        None => None,
+    };
+    let mut entry = audit(
+        actor,
+        if why.is_some() {
+            "post.hide"
+        } else {
+            "post.unhide"
+        },
+        why.clone().unwrap_or_default(),
+    );
+    entry.thread = Some(post.thread.id);
+    entry.post = Some(post.id);
+    state
+        .store
+        .set_hidden(post, actor.brief.id, why, entry)
+        .await?;
+    Ok(())
+}
+
+/// Parses a suspension end: a date (`YYYY-MM-DD`, to the end of that day UTC) in the future.
+pub fn parse_until(text: &str) -> Result<Timestamp, AppError> {
+    let date = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        AppError::bad_param(
+            "until",
+            "Give the last day of the suspension as YYYY-MM-DD.",
+        )
+    })?;
+    let end = date
+        .and_hms_opt(23, 59, 59)
+        .map(|t| Timestamp::from(t.and_utc()))
+        .ok_or_else(|| AppError::bad_param("until", "Not a date."))?;
+    if end <= Timestamp::now() {
+        return Err(AppError::bad_param("until", "Choose a day in the future."));
+    }
+    Ok(end)
+}
+
+/// Suspends `username` until a time with a reason they are shown, or lifts the suspension.
+pub async fn suspend(
+    state: &AppState,
+    actor: Option<&Account>,
+    username: &str,
+    until: Option<(&str, &str)>,
+) -> Result<(), AppError> {
+    let target = state
+        .store
+        .account_by_name(username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no user {username:?}.")))?;
+    check(
+        actor,
+        Action::Suspend {
+            user: target.brief.id,
+            role: target.brief.role,
+        },
+    )?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let until = match until {
+        Some((date, why)) => Some((parse_until(date)?, reason(why, "reason", true)?)),
+        None => None,
+    };
+    let mut entry = audit(
+        actor,
+        if until.is_some() {
+            "user.suspend"
+        } else {
+            "user.unsuspend"
+        },
+        until
+            .as_ref()
+            .map(|(t, r)| format!("until {}: {r}", t.to_datetime().format("%Y-%m-%d")))
+            .unwrap_or_default(),
+    );
+    entry.target_user = Some(target.brief.id);
+    state
+        .store
+        .set_suspension(target.brief.id, until, entry)
+        .await?;
+    Ok(())
+}
+
+/// Reports a post to the moderators.
+pub async fn flag(
+    state: &AppState,
+    actor: Option<&Account>,
+    post: PostFacts,
+    why: &str,
+) -> Result<(), AppError> {
+    check(actor, Action::Flag(&post))?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let why = reason(why, "reason", true)?;
+    if actor.brief.role == Role::Member {
+        state
+            .limits
+            .check(Limit::FlagAccount, &actor.brief.id.to_string())?;
+    }
+    state.store.flag_post(post, actor.brief.id, why).await?;
+    Ok(())
+}
+
+/// Resolves a flag: `dismiss` leaves the post, `hide` hides it with the flag's reason.
+pub async fn resolve_flag(
+    state: &AppState,
+    actor: Option<&Account>,
+    flag: i64,
+    resolution: &str,
+) -> Result<(), AppError> {
+    check(actor, Action::ReviewFlags)?;
+    let actor = actor.ok_or(AppError::Unauthorized)?;
+    let hide_post = match resolution.trim() {
+        "dismiss" => false,
+        "hide" => true,
+        _ => {
+            return Err(AppError::bad_param("resolution", "Choose dismiss or hide."));
+        }
+    };
+    let entry = audit(
+        actor,
+        "flag.resolve",
+        format!("flag {flag}: {}", resolution.trim()),
+    );
+    let Some(post) = state
+        .store
+        .resolve_flag(flag, actor.brief.id, resolution.trim().to_string(), entry)
+        .await?
+    else {
+        return Err(AppError::not_found(format!(
+            "There is no open flag {flag}."
+        )));
+    };
+    if hide_post {
+        let post = posting::post_facts(state, post).await?;
+        if !post.hidden {
+            hide(
+                state,
+                Some(actor),
+                post,
+                Some("Hidden by a moderator after a report."),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Who may do what: the one place that answers "may this account do this to this thing".
+//! Every handler, page and API route asks [`check`]; templates ask [`allowed`] to decide which
+//! buttons to show, so a button is shown exactly when its action would be accepted.
+//! The table is in docs/write-routes.md.
+
+use agora_store::{
+    Account, AnswerMark, PostFacts, Role, ThreadFacts, ThreadKind, Timestamp, UserId,
+};
+
+use crate::error::AppError;
+
+/// Every action that changes something.
+#[derive(Clone, Copy, Debug)]
+pub enum Action<'a> {
+    StartThread,
+    Reply(&'a ThreadFacts),
+    EditPost(&'a PostFacts),
+    DeletePost(&'a PostFacts),
+    Boost(&'a PostFacts),
+    Flag(&'a PostFacts),
+    Accept(&'a PostFacts),
+    Recommend(&'a PostFacts),
+    /// Clear a thread's accepted or recommended mark (whichever post carries it).
+    Unmark(&'a ThreadFacts, AnswerMark),
+    /// Lock, pin, move, retitle.
+    Moderate(&'a ThreadFacts),
+    HidePost(&'a PostFacts),
+    Suspend {
+        user: UserId,
+        role: Role,
+    },
+    ReviewFlags,
+    ReadAudit,
+    /// Change one's own settings, tokens and sessions (suspended users may too).
+    OwnSettings,
+}
+
+/// Why an action was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// Not signed in.
+    SignIn,
+    /// Suspended until a time, with the moderator's reason.
+    Suspended { until: Timestamp, reason: String },
+    /// Signed in, but not allowed: the message says why.
+    Forbidden(&'static str),
+}
+
+impl From<Denied> for AppError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::SignIn => AppError::Unauthorized,
+            Denied::Suspended { until, reason } => AppError::Suspended {
+                until: until.to_datetime().format("%Y-%m-%d %H:%M UTC").to_string(),
+                reason,
+            },
+            Denied::Forbidden(why) => AppError::Forbidden(why.to_string()),
+        }
+    }
+}
+
+fn is_moderator(role: Role) -> bool {
+    matches!(role, Role::Moderator | Role::Staff | Role::Admin)
+}
+
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Member => 0,
+        Role::Moderator => 1,
+        Role::Staff => 2,
+        Role::Admin => 3,
+    }
+}
+
+/// Whether `actor` (None: anonymous) may do `action` at `now`.
+pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Result<(), Denied> {
+    let Some(actor) = actor else {
+        return Err(Denied::SignIn);
+    };
+    if matches!(action, Action::OwnSettings) {
+        return Ok(());
+    }
+    if actor.suspended_at(now) {
+        return Err(Denied::Suspended {
+            until: actor.suspended_until.unwrap_or(now),
+            reason: actor.suspend_reason.clone().unwrap_or_default(),
+        });
+    }
+    let role = actor.brief.role;
+    let me = actor.brief.id;
+    let moderator = is_moderator(role);
+    let gone = |post: &PostFacts| post.deleted || (post.hidden && !moderator);
+    match action {
+        Action::OwnSettings => Ok(()),
+        Action::StartThread => Ok(()),
+        Action::Reply(thread) => {
+            if thread.removed && !moderator {
+                Err(Denied::Forbidden("This thread was removed."))
+            } else if thread.locked && !moderator {
+                Err(Denied::Forbidden(
+                    "This thread is locked: only moderators can reply.",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Action::EditPost(post) => {
+            if post.deleted {
+                Err(Denied::Forbidden("This post was deleted."))
+            } else if moderator {
+                Ok(())
+            } else if post.author != me {
+                Err(Denied::Forbidden("You can only edit your own posts."))
+            } else if post.hidden {
+                Err(Denied::Forbidden("A moderator hid this post."))
+            } else if post.thread.locked {
+                Err(Denied::Forbidden("This thread is locked."))
+            } else {
+                Ok(())
+            }
+        }
+        Action::DeletePost(post) => {
+            if post.deleted {
+                Err(Denied::Forbidden("This post is already deleted."))
+            } else if moderator {
+                Ok(())
+            } else if post.author != me {
+                Err(Denied::Forbidden("You can only delete your own posts."))
+            } else if post.position == 0 && post.others_replied {
+                Err(Denied::Forbidden(
+                    "Others have replied to this thread, so it stays; edit your post instead.",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Action::Boost(post) | Action::Flag(post) => {
+            if gone(post) || post.thread.removed && !moderator {
+                Err(Denied::Forbidden("This post is not available."))
+            } else if post.author == me {
+                Err(Denied::Forbidden("That is your own post."))
+            } else {
+                Ok(())
+            }
+        }
+        Action::Accept(post) => {
+            if post.thread.kind != ThreadKind::Question {
+                Err(Denied::Forbidden("Only questions have accepted answers."))
+            } else if post.position == 0 {
+                Err(Denied::Forbidden("The question cannot answer itself."))
+            } else if gone(post) || post.hidden {
+                Err(Denied::Forbidden("This post is not available."))
+            } else if post.thread.author == me || role.is_staff() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden(
+                    "Only the person who asked, or staff, can accept an answer.",
+                ))
+            }
+        }
+        Action::Recommend(post) => {
+            if post.position == 0 {
+                Err(Denied::Forbidden("Only replies can be recommended."))
+            } else if post.deleted || post.hidden {
+                Err(Denied::Forbidden("This post is not available."))
+            } else if role.is_staff() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden("Only staff can recommend an answer."))
+            }
+        }
+        Action::Unmark(thread, AnswerMark::Accepted) => {
+            if thread.author == me || role.is_staff() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden(
+                    "Only the person who asked, or staff, can change the accepted answer.",
+                ))
+            }
+        }
+        Action::Unmark(_, AnswerMark::Recommended) => {
+            if role.is_staff() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden("Only staff can recommend an answer."))
+            }
+        }
+        Action::Moderate(_) | Action::HidePost(_) | Action::ReviewFlags => {
+            if moderator {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden("Only moderators can do that."))
+            }
+        }
+        Action::Suspend { user, role: target } => {
+            if !moderator {
+                Err(Denied::Forbidden("Only moderators can suspend accounts."))
+            } else if user == me {
+                Err(Denied::Forbidden("You cannot suspend yourself."))
+            } else if rank(target) >= rank(role) && role != Role::Admin
+                || (target == Role::Admin && role == Role::Admin && user == me)
+            {
+                Err(Denied::Forbidden(
+                    "You can only suspend accounts below your own role.",
+                ))
+            } else if role == Role::Moderator && target != Role::Member {
+                Err(Denied::Forbidden("Moderators can suspend members only."))
+            } else {
+                Ok(())
+            }
+        }
+        Action::ReadAudit => {
+            if role.is_staff() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden("Only staff can read the audit log."))
+            }
+        }
+    }
+}
+
+/// For templates: whether to offer an action's button.
+pub fn allowed(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> bool {
+    check(actor, action, now).is_ok()
+}

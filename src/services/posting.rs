@@ -1,0 +1,462 @@
+//! The writing rules: starting threads, replying, editing, deleting, boosting and marking
+//! answers. Each function checks permission (one place: `permissions::check`), the abuse limits,
+//! and the input, in that order, then calls the store. Pages and the API share them.
+
+use agora_store::{
+    Account, AnswerMark, NewReply, NewThread, PostEdit, PostFacts, PostId, TagId, ThreadFacts,
+    ThreadId, ThreadKind, Timestamp,
+};
+
+use crate::app::AppState;
+use crate::client_ip::ClientIp;
+use crate::error::AppError;
+use crate::limits::Limit;
+use crate::paths;
+use crate::services::accounts::FieldErrors;
+use crate::services::archive::EXCERPT_CHARS;
+use crate::services::permissions::{self, Action};
+
+pub const TITLE_CHARS: (usize, usize) = (8, 150);
+pub const BODY_CHARS: (usize, usize) = (10, 60_000);
+pub const MAX_TAGS: usize = 5;
+
+/// What the compose form or the API sends to start a thread.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadDraft {
+    /// `area/subtopic`.
+    pub subtopic: String,
+    pub title: String,
+    /// Tag slugs, separated by spaces or commas.
+    pub tags: String,
+    pub kind: String,
+    pub body: String,
+}
+
+pub fn check(actor: Option<&Account>, action: Action<'_>) -> Result<(), AppError> {
+    permissions::check(actor, action, Timestamp::now()).map_err(AppError::from)
+}
+
+/// Title length in characters, counted as readers see them.
+fn check_title(title: &str, errors: &mut FieldErrors) {
+    let n = title.trim().chars().count();
+    if n < TITLE_CHARS.0 {
+        errors.add(
+            "title",
+            format!(
+                "Make the title at least {} characters: say what you are asking.",
+                TITLE_CHARS.0
+            ),
+        );
+    } else if n > TITLE_CHARS.1 {
+        errors.add(
+            "title",
+            format!(
+                "Keep the title to {} characters (it has {n}).",
+                TITLE_CHARS.1
+            ),
+        );
+    } else if title.chars().any(char::is_control) {
+        errors.add("title", "Remove the control characters from the title.");
+    }
+}
+
+fn check_body(body: &str, errors: &mut FieldErrors) {
+    let n = body.trim().chars().count();
+    if n < BODY_CHARS.0 {
+        errors.add(
+            "body",
+            format!("Write at least {} characters.", BODY_CHARS.0),
+        );
+    } else if n > BODY_CHARS.1 {
+        errors.add(
+            "body",
+            format!("Keep it under {} characters (it has {n}).", BODY_CHARS.1),
+        );
+    }
+}
+
+/// Splits a tags field into slugs (spaces or commas, lower-cased, no repeats).
+pub fn parse_tags(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in text.split([',', ' ', '\n', '\t']).map(str::trim) {
+        let tag = tag.trim_start_matches('#').to_lowercase();
+        if !tag.is_empty() && !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+async fn resolve_tags(
+    state: &AppState,
+    text: &str,
+    errors: &mut FieldErrors,
+) -> Result<Vec<TagId>, AppError> {
+    let wanted = parse_tags(text);
+    if wanted.is_empty() {
+        errors.add("tags", "Add at least one tag, such as networking.");
+        return Ok(Vec::new());
+    }
+    if wanted.len() > MAX_TAGS {
+        errors.add("tags", format!("Use at most {MAX_TAGS} tags."));
+        return Ok(Vec::new());
+    }
+    let found = state.store.tag_ids(wanted.clone()).await?;
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|w| !found.iter().any(|(slug, _)| slug == *w))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        errors.add(
+            "tags",
+            format!(
+                "There is no tag {}. Pick from the tags page.",
+                missing
+                    .iter()
+                    .map(|m| format!("“{m}”"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    let mut ids: Vec<TagId> = found.into_iter().map(|(_, id)| id).collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// The abuse limits on writing: the rate per account and address, and an account's first day
+/// (a few posts, few links in each). Staff and moderators are trusted.
+async fn check_posting_limits(
+    state: &AppState,
+    account: &Account,
+    ip: ClientIp,
+    body_html: &str,
+) -> Result<(), AppError> {
+    let limits = &state.config.limits;
+    if matches!(account.brief.role, agora_store::Role::Member) {
+        state
+            .limits
+            .check(Limit::PostAccount, &account.brief.id.to_string())?;
+        state.limits.check(Limit::PostIp, &ip.0.to_string())?;
+        let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
+        if account.created_at > day_ago {
+            let written = state.store.posts_since(account.brief.id, day_ago).await?;
+            if written >= i64::from(limits.new_account_posts) {
+                return Err(AppError::Forbidden(format!(
+                    "New accounts can write {} posts in their first day. Thank you for joining; \
+                     please come back tomorrow.",
+                    limits.new_account_posts
+                )));
+            }
+            let links = body_html.matches("<a ").count();
+            if links > limits.new_account_links as usize {
+                return Err(AppError::bad_param(
+                    "body",
+                    format!(
+                        "New accounts can include at most {} links in a post for their first day.",
+                        limits.new_account_links
+                    ),
+                ));
+            }
+        }
+        if state.config.accounts.require_verified_email && !account.email_verified {
+            return Err(AppError::Forbidden(
+                "Confirm your email address first: the link is in the email we sent. You can \
+                 send it again from your settings."
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where a post is: its thread page (the right page of a long thread) and anchor.
+pub fn post_url(thread: ThreadId, slug: &str, position: i64, post: PostId) -> String {
+    let page = (position / i64::from(crate::services::read::POSTS_PER_PAGE)) as u32 + 1;
+    format!(
+        "{}#{}",
+        paths::thread_page(thread, slug, page),
+        paths::post_anchor(post)
+    )
+}
+
+/// Validates a draft: the subtopic, title, tags, kind and body (all problems at once).
+async fn check_draft(
+    state: &AppState,
+    draft: &ThreadDraft,
+) -> Result<Result<(agora_store::SubtopicId, Vec<TagId>, ThreadKind), FieldErrors>, AppError> {
+    let mut errors = FieldErrors::default();
+    let subtopic = match draft.subtopic.split_once('/') {
+        Some((area, sub)) => state.store.subtopic_id(area.trim(), sub.trim()).await?,
+        None => None,
+    };
+    if subtopic.is_none() {
+        errors.add("subtopic", "Choose the subtopic your thread belongs in.");
+    }
+    check_title(&draft.title, &mut errors);
+    let tags = resolve_tags(state, &draft.tags, &mut errors).await?;
+    let kind = match draft.kind.trim() {
+        "" | "question" => ThreadKind::Question,
+        "discussion" => ThreadKind::Discussion,
+        _ => {
+            errors.add("kind", "Choose question or discussion.");
+            ThreadKind::Question
+        }
+    };
+    check_body(&draft.body, &mut errors);
+    Ok(match subtopic {
+        Some(subtopic) if errors.is_empty() => Ok((subtopic, tags, kind)),
+        _ => Err(errors),
+    })
+}
+
+/// Checks a draft without saving it (the preview step).
+pub async fn preview_thread(
+    state: &AppState,
+    draft: &ThreadDraft,
+) -> Result<FieldErrors, AppError> {
+    Ok(check_draft(state, draft).await?.err().unwrap_or_default())
+}
+
+/// Starts a thread. Returns its id, first post and URL, or what to fix.
+pub async fn start_thread(
+    state: &AppState,
+    account: Option<&Account>,
+    ip: ClientIp,
+    draft: &ThreadDraft,
+) -> Result<Result<(ThreadId, PostId, String), FieldErrors>, AppError> {
+    check(account, Action::StartThread)?;
+    let account = account.ok_or(AppError::Unauthorized)?;
+    let (subtopic, tags, kind) = match check_draft(state, draft).await? {
+        Ok(ok) => ok,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let body = draft.body.trim_end().to_string();
+    let body_html = agora_markup::render(&body);
+    check_posting_limits(state, account, ip, &body_html).await?;
+    let title = draft.title.trim().to_string();
+    let (thread, post) = state
+        .store
+        .create_thread(NewThread {
+            subtopic,
+            title: title.clone(),
+            kind,
+            tags,
+            author: account.brief.id,
+            excerpt: agora_markup::excerpt(&body, EXCERPT_CHARS),
+            body_md: body,
+            body_html,
+        })
+        .await?;
+    Ok(Ok((
+        thread,
+        post,
+        paths::thread(thread, &agora_store::slugify(&title)),
+    )))
+}
+
+pub async fn thread_facts(state: &AppState, thread: ThreadId) -> Result<ThreadFacts, AppError> {
+    state
+        .store
+        .thread_facts(thread)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no thread {thread}.")))
+}
+
+pub async fn post_facts(state: &AppState, post: PostId) -> Result<PostFacts, AppError> {
+    state
+        .store
+        .post_facts(post)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no post {post}.")))
+}
+
+/// Replies to a thread. Returns the new post and its URL, or what to fix.
+pub async fn reply(
+    state: &AppState,
+    account: Option<&Account>,
+    ip: ClientIp,
+    thread: &ThreadFacts,
+    body: &str,
+) -> Result<Result<(PostId, String), FieldErrors>, AppError> {
+    check(account, Action::Reply(thread))?;
+    let account = account.ok_or(AppError::Unauthorized)?;
+    let mut errors = FieldErrors::default();
+    check_body(body, &mut errors);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let body = body.trim_end().to_string();
+    let body_html = agora_markup::render(&body);
+    check_posting_limits(state, account, ip, &body_html).await?;
+    let (post, position) = state
+        .store
+        .create_reply(NewReply {
+            thread: thread.id,
+            author: account.brief.id,
+            author_is_staff: account.brief.role.is_staff(),
+            body_md: body,
+            body_html,
+        })
+        .await?;
+    Ok(Ok((
+        post,
+        post_url(thread.id, &thread.slug, position, post),
+    )))
+}
+
+/// The Markdown that quotes a post, for the reply form.
+pub fn quote(post: &PostFacts) -> String {
+    let quoted: String = post
+        .body_md
+        .lines()
+        .map(|line| format!("> {line}\n"))
+        .collect();
+    format!("**@{}** wrote:\n\n{quoted}\n", post.author_name)
+}
+
+/// What an edit form or the API sends.
+#[derive(Clone, Debug, Default)]
+pub struct EditDraft {
+    pub body: String,
+    pub reason: String,
+    /// For the opening post: the thread's new title and tags (None leaves them).
+    pub title: Option<String>,
+    pub tags: Option<String>,
+}
+
+/// Edits a post (a new revision with the reason), and for an opening post its title and tags.
+pub async fn edit(
+    state: &AppState,
+    account: Option<&Account>,
+    post: &PostFacts,
+    draft: &EditDraft,
+) -> Result<Result<String, FieldErrors>, AppError> {
+    check(account, Action::EditPost(post))?;
+    let account = account.ok_or(AppError::Unauthorized)?;
+    let mut errors = FieldErrors::default();
+    check_body(&draft.body, &mut errors);
+    if draft.reason.chars().count() > 200 {
+        errors.add("reason", "Keep the reason under 200 characters.");
+    }
+    let mut retitle = None;
+    if post.position == 0 && (draft.title.is_some() || draft.tags.is_some()) {
+        let title = draft
+            .title
+            .clone()
+            .unwrap_or_else(|| post.thread.title.clone());
+        check_title(&title, &mut errors);
+        let tags = match &draft.tags {
+            Some(text) => resolve_tags(state, text, &mut errors).await?,
+            None => post.thread.tags.clone(),
+        };
+        let title = title.trim().to_string();
+        if title != post.thread.title || tags != post.thread.tags {
+            retitle = Some((post.thread.clone(), title, tags));
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let body = draft.body.trim_end().to_string();
+    let body_html = agora_markup::render(&body);
+    let slug = retitle
+        .as_ref()
+        .map_or(post.thread.slug.clone(), |(_, title, _)| {
+            agora_store::slugify(title)
+        });
+    let reason = draft.reason.trim();
+    state
+        .store
+        .edit_post(
+            PostEdit {
+                post: post.id,
+                editor: account.brief.id,
+                excerpt: (post.position == 0).then(|| agora_markup::excerpt(&body, EXCERPT_CHARS)),
+                body_md: body,
+                body_html,
+                reason: (!reason.is_empty()).then(|| reason.to_string()),
+            },
+            retitle,
+        )
+        .await?;
+    Ok(Ok(post_url(post.thread.id, &slug, post.position, post.id)))
+}
+
+/// Deletes a post (soft). Returns where to go next: the thread, or its subtopic when the
+/// thread went with its opening post.
+pub async fn delete(
+    state: &AppState,
+    account: Option<&Account>,
+    post: PostFacts,
+) -> Result<String, AppError> {
+    check(account, Action::DeletePost(&post))?;
+    let next = if post.position == 0 {
+        paths::home()
+    } else {
+        paths::thread(post.thread.id, &post.thread.slug)
+    };
+    state.store.delete_post(post).await?;
+    Ok(next)
+}
+
+/// Boosts or un-boosts; returns (boosted now, the post's boosts).
+pub async fn boost(
+    state: &AppState,
+    account: Option<&Account>,
+    post: PostFacts,
+) -> Result<(bool, i64), AppError> {
+    check(account, Action::Boost(&post))?;
+    let account = account.ok_or(AppError::Unauthorized)?;
+    if account.brief.role == agora_store::Role::Member {
+        state
+            .limits
+            .check(Limit::BoostAccount, &account.brief.id.to_string())?;
+    }
+    Ok(state.store.toggle_boost(post, account.brief.id).await?)
+}
+
+/// Marks (or, with `on` false, unmarks) a reply as accepted or staff-recommended.
+pub async fn mark_answer(
+    state: &AppState,
+    account: Option<&Account>,
+    post: &PostFacts,
+    mark: AnswerMark,
+    on: bool,
+) -> Result<(), AppError> {
+    let action = match mark {
+        AnswerMark::Accepted => Action::Accept(post),
+        AnswerMark::Recommended => Action::Recommend(post),
+    };
+    check(account, action)?;
+    let account = account.ok_or(AppError::Unauthorized)?;
+    let current = match mark {
+        AnswerMark::Accepted => post.thread.accepted_post,
+        AnswerMark::Recommended => post.thread.recommended_post,
+    };
+    let target = if on {
+        Some(post.id)
+    } else if current == Some(post.id) {
+        None
+    } else {
+        return Ok(());
+    };
+    let audit = (mark == AnswerMark::Recommended).then(|| agora_store::Audit {
+        actor: account.brief.id,
+        action: if on {
+            "answer.recommend"
+        } else {
+            "answer.unrecommend"
+        },
+        thread: Some(post.thread.id),
+        post: Some(post.id),
+        target_user: None,
+        details: String::new(),
+    });
+    state
+        .store
+        .set_answer(post.thread.id, mark, target, audit)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,706 @@
+//! Account pages: sign up, sign in and out, password reset, email verification, settings
+//! (profile, password, sessions, API tokens). Thin handlers over `services::accounts`.
+
+use agora_store::{EmailPurpose, Role, Timestamp, TokenScope};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::{self, Viewer};
+use crate::client_ip::ClientIp;
+use crate::error::AppError;
+use crate::limits::Limit;
+use crate::paths;
+use crate::services::accounts::{self, FieldErrors, SignUp};
+use crate::services::permissions::Action;
+use crate::services::posting;
+use crate::views::TimeView;
+use crate::web::posting::private_page;
+use crate::web::{Layout, render};
+
+fn redirect_with_cookie(to: &str, cookie: axum::http::HeaderValue) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
+fn layout(state: &AppState, viewer: &Viewer, title: &str, path: &str) -> Layout {
+    let mut layout = Layout::new(state, viewer, title, title, path);
+    layout.noindex = true;
+    layout
+}
+
+// ---------------------------------------------------------------- sign up
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignUpForm {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUpTemplate {
+    layout: Layout,
+    form: SignUpForm,
+    errors: FieldErrors,
+}
+
+fn signup_page(
+    state: &AppState,
+    viewer: &Viewer,
+    form: SignUpForm,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let html = render(&SignUpTemplate {
+        layout: layout(state, viewer, "Sign up", "/signup"),
+        form: SignUpForm {
+            password: String::new(),
+            ..form
+        },
+        errors,
+    })?;
+    Ok(private_page(status, html))
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let form = SignUpForm {
+        next: query.next,
+        ..SignUpForm::default()
+    };
+    signup_page(
+        &state,
+        &viewer,
+        form,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+}
+
+pub async fn signup_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<SignUpForm>,
+) -> Result<Response, AppError> {
+    state.limits.check(Limit::SignUpIp, &ip.0.to_string())?;
+    let request = SignUp {
+        username: form.username.clone(),
+        email: form.email.clone(),
+        password: form.password.clone(),
+        display_name: form.display_name.clone(),
+    };
+    match accounts::sign_up(&state, &request, Role::Member, None).await? {
+        Ok(account) => {
+            let cookie = auth::start_session(&state, &headers, ip, &account).await?;
+            Ok(redirect_with_cookie(
+                &paths::safe_next(form.next.as_deref()),
+                cookie,
+            ))
+        }
+        Err(errors) => {
+            let status = if errors
+                .0
+                .iter()
+                .any(|(_, m)| m.contains("taken") || m.contains("already"))
+            {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            signup_page(&state, &viewer, form, errors, status)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- sign in and out
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    pub login: String,
+    #[serde(default)]
+    pub password: String,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInTemplate {
+    layout: Layout,
+    login: String,
+    next: String,
+    error: Option<String>,
+}
+
+fn signin_page(
+    state: &AppState,
+    viewer: &Viewer,
+    login: String,
+    next: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let html = render(&SignInTemplate {
+        layout: layout(state, viewer, "Sign in", "/signin"),
+        login,
+        next: next.unwrap_or_default(),
+        error,
+    })?;
+    Ok(private_page(status, html))
+}
+
+pub async fn signin(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    signin_page(
+        &state,
+        &viewer,
+        String::new(),
+        query.next,
+        None,
+        StatusCode::OK,
+    )
+}
+
+pub async fn signin_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    state.limits.check(Limit::SignInIp, &ip.0.to_string())?;
+    state
+        .limits
+        .check(Limit::SignInAccount, &agora_store::email_key(&form.login))?;
+    match accounts::sign_in(&state, &form.login, &form.password).await? {
+        Some(account) => {
+            let cookie = auth::start_session(&state, &headers, ip, &account).await?;
+            Ok(redirect_with_cookie(
+                &paths::safe_next(form.next.as_deref()),
+                cookie,
+            ))
+        }
+        None => signin_page(
+            &state,
+            &viewer,
+            form.login,
+            form.next,
+            Some("That username or email and password do not match an account.".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
+    }
+}
+
+pub async fn signout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let cookie = auth::end_session(&state, &headers).await?;
+    Ok(redirect_with_cookie("/", cookie))
+}
+
+// ---------------------------------------------------------------- reset and verify
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ResetRequestForm {
+    #[serde(default)]
+    pub email: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    pub password: String,
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetTemplate {
+    layout: Layout,
+    /// The form posts here: `/reset` (ask for a link) or `/reset/{token}` (choose a password).
+    action: String,
+    with_token: bool,
+    email: String,
+    notice: Option<String>,
+    errors: FieldErrors,
+}
+
+fn reset_page(
+    state: &AppState,
+    viewer: &Viewer,
+    template: ResetTemplate,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let _ = (state, viewer);
+    Ok(private_page(status, render(&template)?))
+}
+
+pub async fn reset(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    let template = ResetTemplate {
+        layout: layout(&state, &viewer, "Reset your password", "/reset"),
+        action: "/reset".into(),
+        with_token: false,
+        email: String::new(),
+        notice: None,
+        errors: FieldErrors::default(),
+    };
+    reset_page(&state, &viewer, template, StatusCode::OK)
+}
+
+/// Always the same answer, whether or not an account uses the address.
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+    Form(form): Form<ResetRequestForm>,
+) -> Result<Response, AppError> {
+    state.limits.check(Limit::ResetIp, &ip.0.to_string())?;
+    if accounts::check_email(&form.email).is_ok() {
+        accounts::request_reset(&state, &form.email).await?;
+    }
+    let template = ResetTemplate {
+        layout: layout(&state, &viewer, "Reset your password", "/reset"),
+        action: "/reset".into(),
+        with_token: false,
+        email: form.email,
+        notice: Some(
+            "If an account uses that address, an email with a link to choose a new password is \
+             on its way. The link works once, for a limited time."
+                .into(),
+        ),
+        errors: FieldErrors::default(),
+    };
+    reset_page(&state, &viewer, template, StatusCode::OK)
+}
+
+pub async fn reset_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let valid = state
+        .store
+        .email_token_valid(&auth::secret_hash(&token), EmailPurpose::Reset)
+        .await?;
+    let mut errors = FieldErrors::default();
+    if !valid {
+        errors.add(
+            "token",
+            "This link was used already or has expired. Ask for a new one below.",
+        );
+    }
+    let template = ResetTemplate {
+        layout: layout(&state, &viewer, "Choose a new password", "/reset"),
+        action: if valid {
+            format!("/reset/{token}")
+        } else {
+            "/reset".into()
+        },
+        with_token: valid,
+        email: String::new(),
+        notice: None,
+        errors,
+    };
+    reset_page(&state, &viewer, template, StatusCode::OK)
+}
+
+pub async fn reset_token_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ip: ClientIp,
+    Path(token): Path<String>,
+    Form(form): Form<ResetForm>,
+) -> Result<Response, AppError> {
+    state.limits.check(Limit::ResetIp, &ip.0.to_string())?;
+    match accounts::reset_password(&state, &token, &form.password).await? {
+        Ok(_) => Ok(Redirect::to("/signin?reset=1").into_response()),
+        Err(errors) => {
+            let valid = errors.get("token").is_none();
+            let template = ResetTemplate {
+                layout: layout(&state, &viewer, "Choose a new password", "/reset"),
+                action: if valid {
+                    format!("/reset/{token}")
+                } else {
+                    "/reset".into()
+                },
+                with_token: valid,
+                email: String::new(),
+                notice: None,
+                errors,
+            };
+            reset_page(&state, &viewer, template, StatusCode::BAD_REQUEST)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticeTemplate {
+    layout: Layout,
+    heading: String,
+    message: String,
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let used = state
+        .store
+        .use_email_token(&auth::secret_hash(&token), EmailPurpose::Verify)
+        .await?;
+    let (status, heading, message) = match used {
+        Some(_) => (
+            StatusCode::OK,
+            "Email address confirmed",
+            "Thank you: your address is confirmed.",
+        ),
+        None => (
+            StatusCode::BAD_REQUEST,
+            "That link does not work",
+            "It was used already or has expired. Signed in, you can send a new one from your settings.",
+        ),
+    };
+    let html = render(&NoticeTemplate {
+        layout: layout(&state, &viewer, heading, "/verify"),
+        heading: heading.into(),
+        message: message.into(),
+    })?;
+    Ok(private_page(status, html))
+}
+
+// ---------------------------------------------------------------- settings
+
+pub struct SessionItem {
+    pub id: i64,
+    pub current: bool,
+    pub user_agent: String,
+    pub ip: String,
+    pub created: TimeView,
+    pub last_seen: TimeView,
+}
+
+pub struct TokenItem {
+    pub id: i64,
+    pub name: String,
+    pub scope: &'static str,
+    pub created: TimeView,
+    pub last_used: Option<TimeView>,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsTemplate {
+    layout: Layout,
+    username: String,
+    email: String,
+    email_verified: bool,
+    display_name: String,
+    signature: String,
+    sessions: Vec<SessionItem>,
+    tokens: Vec<TokenItem>,
+    new_token: Option<String>,
+    notice: Option<String>,
+    errors: FieldErrors,
+}
+
+struct SettingsExtras {
+    display_name: Option<String>,
+    signature: Option<String>,
+    new_token: Option<String>,
+    notice: Option<String>,
+    errors: FieldErrors,
+}
+
+impl SettingsExtras {
+    fn none() -> Self {
+        Self {
+            display_name: None,
+            signature: None,
+            new_token: None,
+            notice: None,
+            errors: FieldErrors::default(),
+        }
+    }
+}
+
+async fn settings_page(
+    state: &AppState,
+    viewer: &Viewer,
+    extras: SettingsExtras,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let account = viewer.require()?;
+    let now = Timestamp::now();
+    let sessions = state
+        .store
+        .sessions_of(account.brief.id, now)
+        .await?
+        .into_iter()
+        .map(|s| SessionItem {
+            current: viewer.session_id == Some(s.id),
+            id: s.id,
+            user_agent: if s.user_agent.is_empty() {
+                "Unknown browser".into()
+            } else {
+                s.user_agent
+            },
+            ip: s.ip,
+            created: TimeView::new(s.created_at, now),
+            last_seen: TimeView::new(s.last_seen_at, now),
+        })
+        .collect();
+    let tokens = state
+        .store
+        .api_tokens_of(account.brief.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenItem {
+            id: t.id,
+            name: t.name,
+            scope: t.scope.as_str(),
+            created: TimeView::new(t.created_at, now),
+            last_used: t.last_used_at.map(|at| TimeView::new(at, now)),
+        })
+        .collect();
+    let html = render(&SettingsTemplate {
+        layout: layout(state, viewer, "Settings", "/settings"),
+        username: account.brief.username.clone(),
+        email: account.email.clone().unwrap_or_default(),
+        email_verified: account.email_verified,
+        display_name: extras
+            .display_name
+            .unwrap_or_else(|| account.brief.display_name.clone()),
+        signature: extras
+            .signature
+            .unwrap_or_else(|| account.signature_md.clone()),
+        sessions,
+        tokens,
+        new_token: extras.new_token,
+        notice: extras.notice,
+        errors: extras.errors,
+    })?;
+    Ok(private_page(status, html))
+}
+
+fn own_settings(viewer: &Viewer) -> Result<&agora_store::Account, AppError> {
+    posting::check(viewer.account.as_deref(), Action::OwnSettings)?;
+    viewer.require()
+}
+
+/// After a change: back to the settings page with a notice (303, so a reload does not repeat).
+fn settings_done(notice: &str) -> Response {
+    Redirect::to(&format!("/settings?done={}", paths::encode_query(notice))).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub signature: String,
+}
+
+pub async fn profile_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, AppError> {
+    let account = own_settings(&viewer)?;
+    match accounts::update_profile(&state, account, &form.display_name, &form.signature).await? {
+        Ok(()) => Ok(settings_done("Profile saved.")),
+        Err(errors) => {
+            let extras = SettingsExtras {
+                display_name: Some(form.display_name),
+                signature: Some(form.signature),
+                errors,
+                ..SettingsExtras::none()
+            };
+            settings_page(&state, &viewer, extras, StatusCode::BAD_REQUEST).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    pub current_password: String,
+    #[serde(default)]
+    pub new_password: String,
+}
+
+pub async fn password_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let account = own_settings(&viewer)?;
+    match accounts::change_password(
+        &state,
+        account,
+        &form.current_password,
+        &form.new_password,
+        viewer.session_id,
+    )
+    .await?
+    {
+        Ok(()) => Ok(settings_done(
+            "Password changed. Every other session was signed out.",
+        )),
+        Err(errors) => {
+            let extras = SettingsExtras {
+                errors,
+                ..SettingsExtras::none()
+            };
+            settings_page(&state, &viewer, extras, StatusCode::BAD_REQUEST).await
+        }
+    }
+}
+
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    let account = own_settings(&viewer)?;
+    if !account.email_verified {
+        accounts::send_verification(&state, account).await?;
+    }
+    Ok(settings_done("A new confirmation link is on its way."))
+}
+
+pub async fn end_session(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let account = own_settings(&viewer)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::not_found("There is no such session."))?;
+    state
+        .store
+        .end_sessions(account.brief.id, Some(id), None)
+        .await?;
+    if viewer.session_id == Some(id) {
+        return Ok(Redirect::to("/").into_response());
+    }
+    Ok(settings_done("Session ended."))
+}
+
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    let account = own_settings(&viewer)?;
+    let ended = state
+        .store
+        .end_sessions(account.brief.id, None, viewer.session_id)
+        .await?;
+    Ok(settings_done(&format!(
+        "Signed out everywhere else ({ended} session{}).",
+        if ended == 1 { "" } else { "s" }
+    )))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// Creates an API token and shows it on the page, once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let account = own_settings(&viewer)?;
+    let scope: TokenScope = form
+        .scope
+        .trim()
+        .parse()
+        .map_err(|_| AppError::bad_param("scope", "Choose read or write."))?;
+    let extras = match accounts::create_api_token(&state, account, &form.name, scope).await? {
+        Ok(token) => SettingsExtras {
+            new_token: Some(token),
+            notice: Some("Copy your new token now: it is shown only this once.".into()),
+            ..SettingsExtras::none()
+        },
+        Err(errors) => SettingsExtras {
+            errors,
+            ..SettingsExtras::none()
+        },
+    };
+    let status = if extras.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    settings_page(&state, &viewer, extras, status).await
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let account = own_settings(&viewer)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::not_found("There is no such token."))?;
+    if !state.store.revoke_api_token(account.brief.id, id).await? {
+        return Err(AppError::not_found("There is no such token."));
+    }
+    Ok(settings_done("Token revoked."))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+/// `/settings?done=…`: the settings page with the notice of what just happened.
+pub async fn settings_with_notice(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    if !viewer.signed_in() {
+        return Ok(Redirect::to("/signin?next=%2Fsettings").into_response());
+    }
+    let notice = query.done.map(|n| n.chars().take(200).collect());
+    let extras = SettingsExtras {
+        notice,
+        ..SettingsExtras::none()
+    };
+    settings_page(&state, &viewer, extras, StatusCode::OK).await
+}

@@ -1,0 +1,57 @@
+// Agora's progressive enhancements. Every page works without this file; with it, boosts
+// toggle in place, Markdown previews live while typing, and the compose form suggests existing
+// threads as the title is typed. Served from this origin only (the CSP allows no inline script).
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (r) {
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    });
+  }
+
+  // Boosts: toggle without leaving the page.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("boost-form")) { return; }
+    event.preventDefault();
+    var id = form.getAttribute("action").split("/")[2];
+    postJson("/api/v1/posts/" + id + "/boost").then(function (res) {
+      var button = form.querySelector("button");
+      button.classList.toggle("is-boosted", res.boosted);
+      button.setAttribute("aria-pressed", res.boosted ? "true" : "false");
+      var count = form.querySelector(".boost-count");
+      if (count) { count.textContent = String(res.boosts); }
+    }).catch(function () { form.submit(); });
+  });
+
+  // Live Markdown preview under any textarea that names its preview region.
+  document.querySelectorAll("textarea[data-preview]").forEach(function (area) {
+    var region = document.getElementById(area.getAttribute("data-preview"));
+    if (!region) { return; }
+    var target = region.querySelector(".post-body");
+    var update = debounce(function () {
+      if (area.value.trim().length < 2) { region.hidden = true; return; }
+      postJson("/api/v1/preview", { body: area.value }).then(function (res) {
+        target.innerHTML = res.html; // sanitised by the server, like every post
+        region.hidden = false;
+      }).catch(function () {});
+    }, 400);
+    area.addEventListener("input", update);
+  });
+})();
