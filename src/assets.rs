@@ -13,6 +13,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../static/agora.css"),
     ),
     (
+        "agora.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/agora.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../static/favicon.svg"),

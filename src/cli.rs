@@ -79,6 +79,40 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Accounts: create one with a role, or change a role.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (its email counts as confirmed; reserved names are allowed here).
+    /// Without --password a random one is made and printed once.
+    Create {
+        /// The username, e.g. quinn or 张伟.
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// admin, staff, moderator or member.
+        #[arg(long, default_value = "member")]
+        role: agora_store::Role,
+        /// A staff title shown beside the name, e.g. "Developer Technical Support".
+        #[arg(long)]
+        title: Option<String>,
+        /// The password (prefer the environment variable, which stays out of shell history).
+        #[arg(long, env = "AGORA_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Change an account's role (and staff title).
+    SetRole {
+        name: String,
+        /// admin, staff, moderator or member.
+        role: agora_store::Role,
+        #[arg(long)]
+        title: Option<String>,
+    },
 }
 
 #[derive(Debug, Default, Args)]

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use agora::cli::{Cli, Command, ConfigCommand, DbCommand, ServeArgs};
+use agora::cli::{Cli, Command, ConfigCommand, DbCommand, ServeArgs, UserCommand};
 use agora::config;
 use agora::services::archive;
 use agora_store::{DatabaseUrl, Store, StoreOptions};
@@ -113,7 +113,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ceiling { listen, bytes } => agora::server::ceiling(listen, bytes).await,
         Command::Db { command } => db(command, &config).await,
         Command::Config { .. } => Ok(()),
+        Command::User { command } => user(command, config).await,
     }
+}
+
+async fn user(command: UserCommand, config: config::Config) -> anyhow::Result<()> {
+    use agora::services::accounts::{self, CreatedBy, SignUp};
+    let state = agora::app::AppState::open(config).await?;
+    let result = match command {
+        UserCommand::Create {
+            name,
+            email,
+            role,
+            title,
+            password,
+        } => {
+            let generated = password.is_none();
+            let password = match password {
+                Some(p) => p,
+                None => agora::auth::new_secret()?.chars().take(20).collect(),
+            };
+            let form = SignUp {
+                username: name.clone(),
+                email,
+                password: password.clone(),
+                display_name: String::new(),
+            };
+            match accounts::sign_up(&state, &form, role, title, CreatedBy::Operator).await? {
+                Ok(account) => {
+                    eprintln!(
+                        "created {} ({})",
+                        account.brief.username, account.brief.role
+                    );
+                    if generated {
+                        println!("password: {password}");
+                        eprintln!("(shown once; they can change it in their settings)");
+                    }
+                    Ok(())
+                }
+                Err(errors) => Err(anyhow::anyhow!(
+                    "{}",
+                    errors
+                        .0
+                        .iter()
+                        .map(|(field, message)| format!("{field}: {message}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )),
+            }
+        }
+        UserCommand::SetRole { name, role, title } => {
+            let account = state
+                .store
+                .account_by_name(&name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no user {name:?}"))?;
+            let title = title.or(account.brief.staff_title.clone());
+            state.store.set_role(account.brief.id, role, title).await?;
+            eprintln!("{} is now {role}", account.brief.username);
+            Ok(())
+        }
+    };
+    state.store.close().await?;
+    result
 }
 
 async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {

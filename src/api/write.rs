@@ -107,8 +107,14 @@ pub struct NewThreadBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedThread {
-    pub thread_id: i64,
+    pub thread: ThreadRef,
+    /// The opening post.
     pub post_id: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadRef {
+    pub id: i64,
     pub url: String,
 }
 
@@ -135,9 +141,8 @@ pub async fn create_thread(
         Ok((thread, post, url)) => Ok((
             StatusCode::CREATED,
             Json(CreatedThread {
-                thread_id: thread.0,
+                thread: ThreadRef { id: thread.0, url },
                 post_id: post.0,
-                url,
             }),
         )
             .into_response()),

@@ -70,6 +70,12 @@ impl FieldErrors {
 /// Checks a username: 2–30 letters (any script), digits, `_`, `-` or `.`, not reserved and not
 /// a look-alike of a reserved name.
 pub fn check_username(name: &str) -> Result<(), String> {
+    check_username_shape(name)?;
+    check_not_reserved(name)
+}
+
+/// The characters and length of a username.
+pub fn check_username_shape(name: &str) -> Result<(), String> {
     let count = name.chars().count();
     if !(2..=30).contains(&count) {
         return Err("Use 2 to 30 characters.".into());
@@ -83,6 +89,10 @@ pub fn check_username(name: &str) -> Result<(), String> {
     if !name.chars().next().is_some_and(char::is_alphanumeric) {
         return Err("Start with a letter or a digit.".into());
     }
+    Ok(())
+}
+
+fn check_not_reserved(name: &str) -> Result<(), String> {
     let skeleton = name_skeleton(name);
     let reserved = RESERVED.iter().any(|r| {
         let reserved = name_skeleton(r);
@@ -151,16 +161,30 @@ pub struct SignUp {
     pub display_name: String,
 }
 
+/// Who is creating an account: someone signing up (every rule applies, and the address must
+/// be confirmed), or an operator at the command line (reserved names allowed, the address
+/// taken as confirmed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreatedBy {
+    SignUp,
+    Operator,
+}
+
 /// Validates every field, then creates the account (and queues the verification email).
 pub async fn sign_up(
     state: &AppState,
     form: &SignUp,
     role: Role,
     staff_title: Option<String>,
+    by: CreatedBy,
 ) -> Result<Result<Account, FieldErrors>, AppError> {
     let username = form.username.trim();
     let mut errors = FieldErrors::default();
-    if let Err(e) = check_username(username) {
+    let name_check = match by {
+        CreatedBy::SignUp => check_username(username),
+        CreatedBy::Operator => check_username_shape(username),
+    };
+    if let Err(e) = name_check {
         errors.add("username", e);
     }
     if let Err(e) = check_email(&form.email) {
@@ -189,7 +213,7 @@ pub async fn sign_up(
             password_hash: hash,
             role,
             staff_title,
-            email_verified: false,
+            email_verified: by == CreatedBy::Operator,
         })
         .await;
     let id = match created {
@@ -206,7 +230,9 @@ pub async fn sign_up(
         .account(id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("account {id} vanished")))?;
-    send_verification(state, &account).await?;
+    if by == CreatedBy::SignUp {
+        send_verification(state, &account).await?;
+    }
     Ok(Ok(account))
 }
 

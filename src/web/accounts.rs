@@ -15,7 +15,7 @@ use crate::client_ip::ClientIp;
 use crate::error::AppError;
 use crate::limits::Limit;
 use crate::paths;
-use crate::services::accounts::{self, FieldErrors, SignUp};
+use crate::services::accounts::{self, CreatedBy, FieldErrors, SignUp};
 use crate::services::permissions::Action;
 use crate::services::posting;
 use crate::views::TimeView;
@@ -112,7 +112,7 @@ pub async fn signup_submit(
         password: form.password.clone(),
         display_name: form.display_name.clone(),
     };
-    match accounts::sign_up(&state, &request, Role::Member, None).await? {
+    match accounts::sign_up(&state, &request, Role::Member, None, CreatedBy::SignUp).await? {
         Ok(account) => {
             let cookie = auth::start_session(&state, &headers, ip, &account).await?;
             Ok(redirect_with_cookie(

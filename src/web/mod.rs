@@ -442,6 +442,8 @@ pub async fn thread_without_slug(
     .into_response())
 }
 
+// Axum handlers take one argument per thing they extract from the request.
+#[allow(clippy::too_many_arguments)]
 pub async fn thread(
     State(state): State<AppState>,
     viewer: Viewer,

@@ -153,16 +153,26 @@ both!(
     async fn views_are_buffered_then_written_in_a_batch(b: Backend) {
         let app = TestApp::demo(b).await;
         let before = views_of(&app, 5).await;
+        let reader = |n: u32| format!("Mozilla/5.0 (reader {n})");
+        // The first visit (through the redirect from /thread/5) counts once.
         let (url, _) = app.follow("/thread/5").await;
-        app.ok(&url).await;
-        app.ok(&url).await;
+        // Two more readers count; the first coming back the same day does not.
+        app.request(&url, &[("user-agent", &reader(1))]).await;
+        app.request(&url, &[("user-agent", &reader(2))]).await;
+        app.request(&url, &[("user-agent", &reader(1))]).await;
         // Nothing written yet: the count lives in memory.
         let during = views_of(&app, 5).await;
         assert_eq!(during, before);
         assert_eq!(app.state.views.pending(), 3);
+        // Crawlers are not readers.
+        app.request(
+            &url,
+            &[("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1)")],
+        )
+        .await;
         // A HEAD request, answered 304 or not, is nobody reading the thread.
         let etag = app
-            .ok(&url)
+            .request(&url, &[("user-agent", &reader(3))])
             .await
             .header("etag")
             .unwrap_or_default()
@@ -170,12 +180,25 @@ both!(
         app.send("HEAD", &url, &[("if-none-match", &etag)]).await;
         app.send("HEAD", &url, &[]).await;
         assert_eq!(app.state.views.pending(), 4);
+        // A signed-in reader counts once per account, whatever their browser says.
+        let reader_account = app.person("reader5", agora_store::Role::Member).await;
+        for n in 10..13 {
+            app.request(
+                &url,
+                &[
+                    ("cookie", reader_account.cookie.as_str()),
+                    ("user-agent", &reader(n)),
+                ],
+            )
+            .await;
+        }
+        assert_eq!(app.state.views.pending(), 5);
         app.state
             .flush_views()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let after = views_of(&app, 5).await;
-        assert_eq!(after, before.map(|v| v + 4));
+        assert_eq!(after, before.map(|v| v + 5));
         assert_eq!(app.state.views.pending(), 0);
         // Another node (another store on the same database) adds; it never overwrites.
         let other = app.reopen_store().await;
@@ -184,7 +207,7 @@ both!(
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let merged = views_of(&app, 5).await;
-        assert_eq!(merged, before.map(|v| v + 14));
+        assert_eq!(merged, before.map(|v| v + 15));
     }
 );
 

@@ -135,6 +135,8 @@ impl Drop for PgDatabase {
     }
 }
 
+static READERS: AtomicU64 = AtomicU64::new(0);
+
 #[allow(dead_code)] // `dir` and `database` keep the test's storage alive until it ends
 pub struct TestApp {
     pub state: AppState,
@@ -268,6 +270,14 @@ impl TestApp {
         let mut builder = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
+        }
+        // Requests come from a browser unless a test says otherwise (views are not counted
+        // for clients that do not say what they are).
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+        {
+            builder = builder.header("user-agent", "Mozilla/5.0 (agora tests)");
         }
         let request = builder
             .body(Body::from(body))
@@ -415,14 +425,16 @@ impl Node {
         }
     }
 
-    /// A plain HTTP/1.1 GET: (status, the whole response).
+    /// A plain HTTP/1.1 GET as a new reader: (status, the whole response).
     pub fn get(&self, path: &str) -> (u16, String) {
         use std::io::{Read, Write};
         let mut stream =
             std::net::TcpStream::connect(&self.address).unwrap_or_else(|e| panic!("{e}"));
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.address
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Mozilla/5.0 (reader {})\r\nConnection: close\r\n\r\n",
+            self.address,
+            // Each request is another reader, so each counts as a view.
+            READERS.fetch_add(1, Ordering::Relaxed)
         );
         stream
             .write_all(request.as_bytes())

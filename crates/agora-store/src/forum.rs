@@ -92,15 +92,14 @@ pub async fn subtopic_id<C: Conn>(
     area: &str,
     subtopic: &str,
 ) -> Result<Option<SubtopicId>, StoreError> {
-    Ok(conn
-        .query_opt(
-            "SELECT s.id FROM subtopics s JOIN areas a ON a.id = s.area_id \
-             WHERE a.slug = ?1 AND s.slug = ?2",
-            params![area, subtopic],
-        )
-        .await?
-        .map(|r| r.int(0).map(SubtopicId))
-        .transpose()?)
+    conn.query_opt(
+        "SELECT s.id FROM subtopics s JOIN areas a ON a.id = s.area_id \
+         WHERE a.slug = ?1 AND s.slug = ?2",
+        params![area, subtopic],
+    )
+    .await?
+    .map(|r| r.int(0).map(SubtopicId))
+    .transpose()
 }
 
 pub async fn tag_ids<C: Conn>(
