@@ -294,4 +294,19 @@ mod tests {
     async fn unknown_accounts_never_verify() {
         assert!(!verify_password(None, "anything").await);
     }
+
+    /// The dummy hash must parse, or signing in as nobody would return at once and tell an
+    /// attacker which accounts exist.
+    #[test]
+    fn the_dummy_hash_costs_a_real_verification() {
+        let parsed = PasswordHash::new(DUMMY_HASH);
+        assert!(parsed.is_ok(), "{parsed:?}");
+        let ok = parsed.is_ok_and(|p| Argon2::default().verify_password(b"guess", &p).is_ok());
+        assert!(!ok);
+        let params = PasswordHash::new(DUMMY_HASH)
+            .ok()
+            .and_then(|p| Params::try_from(&p).ok());
+        // The same cost as a real hash made with the default settings.
+        assert_eq!(params.map(|p| (p.m_cost(), p.t_cost())), Some((19456, 2)));
+    }
 }

@@ -5,10 +5,14 @@ mod util;
 
 mod archive;
 mod backends;
+mod browser;
 mod cli;
+mod csrf;
 mod feeds;
 mod http;
 mod openapi;
 mod pages;
+mod permissions;
 mod seed;
 mod snapshots;
+mod xss;
