@@ -230,7 +230,7 @@ pub async fn revisions(
         &headers,
         key(&uri),
         JSON,
-        || async { to_json(&read::revisions_page(&state, id).await?) },
+        || async { to_json(&read::revisions_page(&state, id, false).await?) },
     )
     .await?)
 }

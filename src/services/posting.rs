@@ -125,13 +125,29 @@ async fn resolve_tags(
     Ok(ids)
 }
 
+/// A new member's post may hold only a few links (spam is mostly links): a problem with the
+/// body, shown at the field with everything typed kept.
+fn check_links(state: &AppState, account: &Account, body_html: &str, errors: &mut FieldErrors) {
+    let limit = state.config.limits.new_account_links as usize;
+    let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
+    let new_member =
+        account.brief.role == agora_store::Role::Member && account.created_at > day_ago;
+    if new_member && body_html.matches("<a ").count() > limit {
+        errors.add(
+            "body",
+            format!(
+                "New accounts can include at most {limit} links in a post for their first day."
+            ),
+        );
+    }
+}
+
 /// The abuse limits on writing: the rate per account and address, and an account's first day
-/// (a few posts, few links in each). Staff and moderators are trusted.
+/// (a few posts). Staff and moderators are trusted.
 async fn check_posting_limits(
     state: &AppState,
     account: &Account,
     ip: ClientIp,
-    body_html: &str,
 ) -> Result<(), AppError> {
     let limits = &state.config.limits;
     if matches!(account.brief.role, agora_store::Role::Member) {
@@ -148,16 +164,6 @@ async fn check_posting_limits(
                      please come back tomorrow.",
                     limits.new_account_posts
                 )));
-            }
-            let links = body_html.matches("<a ").count();
-            if links > limits.new_account_links as usize {
-                return Err(AppError::bad_param(
-                    "body",
-                    format!(
-                        "New accounts can include at most {} links in a post for their first day.",
-                        limits.new_account_links
-                    ),
-                ));
             }
         }
         if state.config.accounts.require_verified_email && !account.email_verified {
@@ -232,9 +238,14 @@ pub async fn start_thread(
         Ok(ok) => ok,
         Err(errors) => return Ok(Err(errors)),
     };
+    check_posting_limits(state, account, ip).await?;
     let body = draft.body.trim_end().to_string();
     let body_html = agora_markup::render(&body);
-    check_posting_limits(state, account, ip, &body_html).await?;
+    let mut errors = FieldErrors::default();
+    check_links(state, account, &body_html, &mut errors);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
     let title = draft.title.trim().to_string();
     let (thread, post) = state
         .store
@@ -282,14 +293,15 @@ pub async fn reply(
 ) -> Result<Result<(PostId, String), FieldErrors>, AppError> {
     check(account, Action::Reply(thread))?;
     let account = account.ok_or(AppError::Unauthorized)?;
+    check_posting_limits(state, account, ip).await?;
     let mut errors = FieldErrors::default();
     check_body(body, &mut errors);
+    let body = body.trim_end().to_string();
+    let body_html = agora_markup::render(&body);
+    check_links(state, account, &body_html, &mut errors);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let body = body.trim_end().to_string();
-    let body_html = agora_markup::render(&body);
-    check_posting_limits(state, account, ip, &body_html).await?;
     let (post, position) = state
         .store
         .create_reply(NewReply {
@@ -356,11 +368,13 @@ pub async fn edit(
             retitle = Some((post.thread.clone(), title, tags));
         }
     }
+    let body = draft.body.trim_end().to_string();
+    let body_html = agora_markup::render(&body);
+    // Links added by an edit count like links in a new post.
+    check_links(state, account, &body_html, &mut errors);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let body = draft.body.trim_end().to_string();
-    let body_html = agora_markup::render(&body);
     let slug = retitle
         .as_ref()
         .map_or(post.thread.slug.clone(), |(_, title, _)| {

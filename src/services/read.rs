@@ -426,9 +426,12 @@ fn diff_lines(old: &str, new: &str) -> Vec<DiffLineView> {
     lines
 }
 
+/// Every revision of a post. A deleted or hidden post, or one in a removed thread, keeps its
+/// history from everyone but moderators (`reveal`).
 pub async fn revisions_page(
     state: &AppState,
     post_id: PostId,
+    reveal: bool,
 ) -> Result<RevisionsPageView, AppError> {
     let missing = || AppError::not_found(format!("There is no post {post_id}."));
     let (post, thread, revisions) = state
@@ -436,6 +439,11 @@ pub async fn revisions_page(
         .post_history(post_id)
         .await?
         .ok_or_else(missing)?;
+    if (post.deleted || post.hidden || thread.removed) && !reveal {
+        return Err(AppError::not_found(format!(
+            "Post {post_id} was removed, and its history with it."
+        )));
+    }
     let now = format::now();
     let mut views: Vec<RevisionView> = Vec::with_capacity(revisions.len());
     for (i, rev) in revisions.iter().enumerate() {

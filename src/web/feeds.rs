@@ -60,6 +60,8 @@ pub fn post_entries(page: &ThreadPageView, base: &str) -> Vec<FeedEntry> {
     page.posts
         .iter()
         .rev()
+        // Deleted and hidden posts are not news.
+        .filter(|p| !p.deleted && !p.hidden)
         .map(|p: &PostView| FeedEntry {
             title: if p.position == 0 {
                 page.thread.title.clone()

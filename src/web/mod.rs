@@ -524,7 +524,11 @@ pub async fn revisions(
 ) -> Result<Response, AppError> {
     let post = parse_post_id(&post)?;
     cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
-        let view = read::revisions_page(&state, post).await?;
+        let reveal = viewer
+            .account
+            .as_ref()
+            .is_some_and(|a| a.brief.role != agora_store::Role::Member);
+        let view = read::revisions_page(&state, post, reveal).await?;
         let description = format!("Every revision of a post in “{}”", view.thread.title);
         let mut layout = Layout::new(
             &state,

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod csrf;
 mod feeds;
+mod flows;
 mod http;
 mod openapi;
 mod pages;
