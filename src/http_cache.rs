@@ -113,6 +113,11 @@ impl CachedBody {
         }
     }
 
+    /// The uncompressed body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
     pub fn etag(&self) -> &HeaderValue {
         &self.etag
     }

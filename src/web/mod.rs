@@ -219,8 +219,45 @@ pub fn render(template: &impl Template) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
 }
 
-/// Serves `key` from the page cache, or renders it (under the version current before the
-/// read, so a write during rendering cannot be cached as fresh) and caches it.
+/// The cached body for `key`, or `render`ed now (under the version current before the read, so
+/// a write during rendering cannot be cached as fresh) and cached.
+async fn cached_body<F, Fut>(
+    state: &AppState,
+    key: String,
+    content_type: &'static str,
+    render: F,
+) -> Result<Arc<CachedBody>, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, AppError>>,
+{
+    // Pages, feeds and the API can share a path once nesting strips `/api/v1`: the content
+    // type keeps their entries apart.
+    let key = format!("{content_type} {key}");
+    if let Some(hit) = state.cache.get(&key) {
+        return Ok(hit);
+    }
+    let version = state.cache.version();
+    let body = render().await?;
+    let page = Arc::new(CachedBody::new(content_type, body, version));
+    state.cache.insert(key, page.clone());
+    Ok(page)
+}
+
+/// A page made for one signed-in reader: never stored by shared caches.
+fn private_response(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// Serves `key` from the page cache, or renders and caches it. A signed-in reader's page is
+/// theirs alone (their name, their buttons): rendered for them and never cached.
 pub async fn cached<F, Fut>(
     state: &AppState,
     viewer: &Viewer,
@@ -233,29 +270,83 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, AppError>>,
 {
-    // A signed-in reader's page is theirs alone (their name, their buttons): never cached.
     if viewer.signed_in() {
-        let body = render().await?;
-        return Ok((
-            [
-                (header::CONTENT_TYPE, content_type),
-                (header::CACHE_CONTROL, "private, no-store"),
-            ],
-            body,
-        )
-            .into_response());
+        return Ok(private_response(content_type, render().await?));
     }
-    // Pages, feeds and the API can share a path once nesting strips `/api/v1`: the content
-    // type keeps their entries apart.
-    let key = format!("{content_type} {key}");
-    if let Some(hit) = state.cache.get(&key) {
-        return Ok(hit.respond(headers, REVALIDATE));
-    }
-    let version = state.cache.version();
-    let body = render().await?;
-    let page = Arc::new(CachedBody::new(content_type, body, version));
-    state.cache.insert(key, page.clone());
+    let page = cached_body(state, key, content_type, render).await?;
     Ok(page.respond(headers, REVALIDATE))
+}
+
+#[derive(Template)]
+#[template(path = "_viewer_links.html")]
+struct ViewerLinksTemplate {
+    layout: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "_viewer_banner.html")]
+struct ViewerBannerTemplate {
+    layout: Layout,
+}
+
+/// Replaces the text between `<!--name-->` and `<!--/name-->` (the first pair).
+fn splice(page: &str, name: &str, with: &str, out: &mut String) -> bool {
+    let (open, close) = (format!("<!--{name}-->"), format!("<!--/{name}-->"));
+    let Some(start) = page.find(&open) else {
+        return false;
+    };
+    let Some(end) = page[start..].find(&close).map(|e| start + e) else {
+        return false;
+    };
+    out.push_str(&page[..start + open.len()]);
+    out.push_str(with);
+    out.push_str(&page[end..]);
+    true
+}
+
+/// Serves a page whose content is the same for every reader except the header (listings, tags,
+/// the home page). Anonymous readers get the cached page; a signed-in reader gets the same
+/// cached page with their own header spliced in, so signed-in listings cost about what cached
+/// ones do instead of a full render. The header sits between marker comments in base.html;
+/// user text cannot forge them (Markdown output has no comments, and titles are escaped).
+pub async fn cached_shared<F, Fut>(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    key: String,
+    render: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, AppError>>,
+{
+    if !viewer.signed_in() {
+        return cached(state, viewer, headers, key, HTML, render).await;
+    }
+    let page = cached_body(state, key, HTML, render).await?;
+    let text = std::str::from_utf8(page.body())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cached page: {e}")))?;
+    let links = ViewerLinksTemplate {
+        layout: Layout::new(state, viewer, "", "", "/"),
+    };
+    let banner = ViewerBannerTemplate {
+        layout: Layout::new(state, viewer, "", "", "/"),
+    };
+    let mut first = String::with_capacity(text.len() + 512);
+    let mut second = String::with_capacity(text.len() + 512);
+    if !splice(text, "viewer-links", &self::render(&links)?, &mut first)
+        || !splice(
+            &first,
+            "viewer-banner",
+            &self::render(&banner)?,
+            &mut second,
+        )
+    {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "the page has no viewer markers"
+        )));
+    }
+    Ok(private_response(HTML, second))
 }
 
 fn cache_key(uri: &Uri) -> String {
@@ -271,9 +362,10 @@ pub async fn home(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+    let anonymous = Viewer::default();
+    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
         let view = read::home(&state).await?;
-        let layout = Layout::new(&state, &viewer, "", &state.config.site.description, "/");
+        let layout = Layout::new(&state, &anonymous, "", &state.config.site.description, "/");
         render(&HomeTemplate {
             layout,
             view: &view,
@@ -291,12 +383,13 @@ pub async fn subtopic(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = ListingParams::parse(&raw)?;
-    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+    let anonymous = Viewer::default();
+    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
         let view = read::subtopic_page(&state, &area, &sub, params).await?;
         let s = &view.subtopic;
         let layout = Layout::new(
             &state,
-            &viewer,
+            &anonymous,
             &format!("{} · {}", s.name, s.area_name),
             &s.description,
             &s.url,
@@ -325,7 +418,8 @@ pub async fn tag(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = ListingParams::parse(&raw)?;
-    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+    let anonymous = Viewer::default();
+    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
         let view = read::tag_page(&state, &slug, params).await?;
         let t = &view.tag;
         let description = if t.description.is_empty() {
@@ -335,7 +429,7 @@ pub async fn tag(
         };
         let layout = Layout::new(
             &state,
-            &viewer,
+            &anonymous,
             &format!("{} tag", t.name),
             &description,
             &t.url,
@@ -360,11 +454,12 @@ pub async fn tags(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+    let anonymous = Viewer::default();
+    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
         let tags = read::tags(&state).await?;
         let layout = Layout::new(
             &state,
-            &viewer,
+            &anonymous,
             "Tags",
             "Every tag on the forum, with its threads.",
             "/tags",

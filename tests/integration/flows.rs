@@ -2389,3 +2389,49 @@ both!(
         assert!(settings_open(&app, &second).await);
     }
 );
+
+both!(
+    /// Listings are cached once for everyone; a signed-in reader gets the cached page with
+    /// their own header spliced in. Whoever renders a page first, nobody sees another's header.
+    async fn shared_pages_never_carry_another_readers_header(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let moderator = app.person("headercheck", Role::Moderator).await;
+        for path in [
+            "/",
+            "/tags",
+            "/tags/network",
+            "/topics/app-system-services/networking",
+        ] {
+            // Signed in first: the page is rendered (and cached) on this request.
+            let mine = app.get_as(path, &moderator).await;
+            assert_eq!(mine.status, StatusCode::OK, "{path}");
+            assert_eq!(mine.header("cache-control"), Some("private, no-store"));
+            let mine = mine.text();
+            assert!(mine.contains("headercheck"), "{path}: no own header");
+            assert!(
+                mine.contains("href=\"/review\""),
+                "{path}: no moderator link"
+            );
+            assert!(!mine.contains(">Sign in</a>"), "{path}: still says sign in");
+            // Then anonymously, from the same cache entry.
+            let anonymous = app.ok(path).await.text();
+            assert!(
+                !anonymous.contains("headercheck"),
+                "{path}: leaked a header"
+            );
+            assert!(
+                !anonymous.contains("href=\"/review\""),
+                "{path}: leaked a link"
+            );
+            assert!(anonymous.contains(">Sign in</a>"), "{path}");
+            // The content is the same page.
+            let strip = |page: &str| {
+                page.split("<!--/viewer-banner-->")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            assert_eq!(strip(&mine), strip(&anonymous), "{path}");
+        }
+    }
+);
