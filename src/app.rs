@@ -30,6 +30,10 @@ pub struct Inner {
     pub mail_queued: tokio::sync::Notify,
     /// This node's name in the job table.
     pub node: String,
+    /// See `auth::dummy_hash`.
+    pub dummy_hash: tokio::sync::OnceCell<String>,
+    /// Work a request started but did not wait for (see [`AppState::spawn`]).
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -66,6 +70,8 @@ impl AppState {
                 mailer,
                 mail_queued: tokio::sync::Notify::new(),
                 node,
+                dummy_hash: tokio::sync::OnceCell::new(),
+                background: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -77,8 +83,31 @@ impl AppState {
         Self::new(store, config)
     }
 
+    /// Runs work a request should not wait for (so its answer takes the same time whatever the
+    /// work finds). Finished by [`AppState::finish_background`] before mail goes out and at
+    /// shutdown.
+    pub fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work);
+        if let Ok(mut background) = self.background.lock() {
+            background.retain(|h| !h.is_finished());
+            background.push(handle);
+        }
+    }
+
+    /// Waits for the background work started so far.
+    pub async fn finish_background(&self) {
+        let handles: Vec<_> = match self.background.lock() {
+            Ok(mut background) => background.drain(..).collect(),
+            Err(_) => return,
+        };
+        for handle in handles {
+            let _ = handle.await;
+        }
+    }
+
     /// Sends every queued email now (the server also does this in the background).
     pub async fn deliver_mail(&self) -> usize {
+        self.finish_background().await;
         mail::deliver(&self.store, &self.mailer, &self.config, &self.node).await
     }
 

@@ -66,14 +66,30 @@ pub async fn hash_password(state: &AppState, password: &str) -> Result<String, A
     .map_err(|e| AppError::Internal(e.into()))?
 }
 
-/// A hash of nothing, verified against when an account does not exist, so that signing in
-/// takes as long whether or not it does.
+/// A hash of nothing at the default cost, verified against when an account does not exist, so
+/// that signing in takes as long whether or not it does. [`dummy_hash`] makes one at the
+/// configured cost; this is its stand-in until then.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zq6Ys3n0r1nWcWZ4lKc0Yl3Yt0kq5v3yQk9m0jQ2f1c";
 
-/// Checks a password against a stored hash (or a dummy one), off the async runtime.
-pub async fn verify_password(hash: Option<&str>, password: &str) -> bool {
+/// A hash of a random password at the configured cost, made once per process.
+pub async fn dummy_hash(state: &AppState) -> String {
+    state
+        .dummy_hash
+        .get_or_init(|| async {
+            let secret = new_secret().unwrap_or_default();
+            hash_password(state, &secret)
+                .await
+                .unwrap_or_else(|_| DUMMY_HASH.to_string())
+        })
+        .await
+        .clone()
+}
+
+/// Checks a password against a stored hash (or, for no account, `dummy`), off the async
+/// runtime.
+pub async fn verify_password(hash: Option<&str>, password: &str, dummy: &str) -> bool {
     let known = hash.is_some();
-    let hash = hash.unwrap_or(DUMMY_HASH).to_string();
+    let hash = hash.unwrap_or(dummy).to_string();
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
@@ -133,12 +149,14 @@ pub async fn viewer_from_headers(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Viewer, AppError> {
-    resolve(state, headers).await
+    resolve(state, headers, false).await
 }
 
-/// Looks up who is asking. A bad or expired credential is simply "not signed in".
-async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
-    if let Some(token) = bearer(headers) {
+/// Looks up who is asking. A bad or expired credential is simply "not signed in". API tokens
+/// count only on the API (`api`): a page or form ignores them, so a token can never reach the
+/// settings (and mint another token) or act through a form.
+async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Viewer, AppError> {
+    if let Some(token) = bearer(headers).filter(|_| api) {
         return Ok(
             match state.store.api_token_account(&secret_hash(token)).await? {
                 Some((account, scope)) => Viewer {
@@ -182,7 +200,12 @@ impl FromRequestParts<AppState> for Viewer {
         if let Some(viewer) = parts.extensions.get::<Viewer>() {
             return Ok(viewer.clone());
         }
-        let viewer = resolve(state, &parts.headers).await?;
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |original| original.0.path());
+        let api = path.starts_with("/api/");
+        let viewer = resolve(state, &parts.headers, api).await?;
         parts.extensions.insert(viewer.clone());
         Ok(viewer)
     }
@@ -292,7 +315,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_accounts_never_verify() {
-        assert!(!verify_password(None, "anything").await);
+        assert!(!verify_password(None, "anything", DUMMY_HASH).await);
     }
 
     /// The dummy hash must parse, or signing in as nobody would return at once and tell an

@@ -72,6 +72,18 @@ impl Limits {
         }
     }
 
+    /// The key of a client address: IPv4 addresses whole, IPv6 by their /64 (one subscriber's
+    /// network, whose addresses a client can rotate at will).
+    pub fn ip_key(ip: std::net::IpAddr) -> String {
+        match ip {
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+            std::net::IpAddr::V6(v6) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        }
+    }
+
     /// Takes one from `key`'s bucket, or answers 429 with when to try again.
     pub fn check(&self, limit: Limit, key: &str) -> Result<(), AppError> {
         let index = ALL.iter().position(|l| *l == limit).unwrap_or(0);
@@ -116,6 +128,25 @@ mod tests {
         }
         // Other clients have their own bucket.
         assert!(limits.check(Limit::SignInIp, "5.6.7.8").is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_network() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or(std::net::IpAddr::from([0; 4]));
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff::9"
+            .parse()
+            .unwrap_or(std::net::IpAddr::from([0; 4]));
+        let c: std::net::IpAddr = "2001:db8:1:3::1"
+            .parse()
+            .unwrap_or(std::net::IpAddr::from([0; 4]));
+        assert_eq!(Limits::ip_key(a), Limits::ip_key(b));
+        assert_ne!(Limits::ip_key(a), Limits::ip_key(c));
+        assert_eq!(
+            Limits::ip_key(std::net::IpAddr::from([1, 2, 3, 4])),
+            "1.2.3.4"
+        );
     }
 
     #[test]

@@ -30,10 +30,18 @@ pub fn encode_query(text: &str) -> String {
     utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-/// Where to go after signing in: only a path on this site, never another site.
+/// Where to go after signing in: only a path on this site, never another site. Browsers drop
+/// tabs and line breaks from URLs and read `\` as `/`, so `/\t/evil.example` would be
+/// `//evil.example`: any whitespace, control character or backslash refuses the value.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
             path.to_string()
         }
         _ => home(),
@@ -102,6 +110,17 @@ mod tests {
         assert_eq!(user("李明"), "/users/%E6%9D%8E%E6%98%8E");
         assert_eq!(thread(ThreadId(7), "a/b?c"), "/thread/7/a%2Fb%3Fc");
         assert_eq!(thread_page(ThreadId(7), "x", 1), "/thread/7/x");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/x",
+            "https://x",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/new?x=1")), "/new?x=1");
         assert_eq!(thread_page(ThreadId(7), "x", 3), "/thread/7/x?page=3");
     }
 }

@@ -81,6 +81,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     stop_flusher.notify_one();
     let _ = flusher.await;
+    state.finish_background().await;
     postman.abort();
     if let Some(follower) = follower {
         follower.abort();

@@ -277,7 +277,8 @@ pub async fn sign_in(
 ) -> Result<Option<Account>, AppError> {
     let account = state.store.account_by_login(login.trim()).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.as_deref());
-    let ok = auth::verify_password(hash, password).await;
+    let dummy = auth::dummy_hash(state).await;
+    let ok = auth::verify_password(hash, password, &dummy).await;
     Ok(if ok { account } else { None })
 }
 
@@ -362,7 +363,11 @@ pub async fn reset_password(
         );
         return Ok(Err(errors));
     };
-    state.store.set_password(user, &password_hash, None).await?;
+    // A reset ends every session and API token: whoever had the account may have made some.
+    state
+        .store
+        .set_password(user, &password_hash, None, true)
+        .await?;
     Ok(Ok(user))
 }
 
@@ -375,7 +380,8 @@ pub async fn change_password(
     keep_session: Option<i64>,
 ) -> Result<Result<(), FieldErrors>, AppError> {
     let mut errors = FieldErrors::default();
-    if !auth::verify_password(account.password_hash.as_deref(), current).await {
+    let dummy = auth::dummy_hash(state).await;
+    if !auth::verify_password(account.password_hash.as_deref(), current, &dummy).await {
         errors.add("current_password", "That is not your current password.");
     }
     if let Err(e) = check_password(new, &account.brief.username) {
@@ -387,7 +393,7 @@ pub async fn change_password(
     let hash = auth::hash_password(state, new).await?;
     state
         .store
-        .set_password(account.brief.id, &hash, keep_session)
+        .set_password(account.brief.id, &hash, keep_session, false)
         .await?;
     Ok(Ok(()))
 }

@@ -130,33 +130,11 @@ pub async fn retitle(
     let actor = actor.ok_or(AppError::Unauthorized)?;
     let mut errors = FieldErrors::default();
     let title = title.trim().to_string();
-    let n = title.chars().count();
-    if !(posting::TITLE_CHARS.0..=posting::TITLE_CHARS.1).contains(&n) {
-        errors.add(
-            "title",
-            format!(
-                "Use {} to {} characters.",
-                posting::TITLE_CHARS.0,
-                posting::TITLE_CHARS.1
-            ),
-        );
-    }
-    let wanted = posting::parse_tags(tags);
-    let found = state.store.tag_ids(wanted.clone()).await?;
-    if wanted.is_empty() || wanted.len() > posting::MAX_TAGS || found.len() != wanted.len() {
-        errors.add(
-            "tags",
-            format!(
-                "Use 1 to {} existing tags, separated by spaces.",
-                posting::MAX_TAGS
-            ),
-        );
-    }
+    posting::check_title(&title, &mut errors);
+    let ids = posting::resolve_tags(state, tags, &mut errors).await?;
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let mut ids: Vec<_> = found.into_iter().map(|(_, id)| id).collect();
-    ids.sort();
     let mut entry = audit(
         actor,
         "thread.retitle",
@@ -282,7 +260,7 @@ pub async fn flag(
     Ok(())
 }
 
-/// Resolves a flag: `dismiss` leaves the post, `hide` hides it with the flag's reason.
+/// Resolves a flag: `dismiss` leaves the post, `hide` hides it (in the same transaction).
 pub async fn resolve_flag(
     state: &AppState,
     actor: Option<&Account>,
@@ -303,26 +281,27 @@ pub async fn resolve_flag(
         "flag.resolve",
         format!("flag {flag}: {}", resolution.trim()),
     );
-    let Some(post) = state
+    let hide = hide_post.then(|| {
+        (
+            "Hidden by a moderator after a report.".to_string(),
+            audit(actor, "post.hide", "after a report".into()),
+        )
+    });
+    if state
         .store
-        .resolve_flag(flag, actor.brief.id, resolution.trim().to_string(), entry)
+        .resolve_flag(
+            flag,
+            actor.brief.id,
+            resolution.trim().to_string(),
+            entry,
+            hide,
+        )
         .await?
-    else {
+        .is_none()
+    {
         return Err(AppError::not_found(format!(
             "There is no open flag {flag}."
         )));
-    };
-    if hide_post {
-        let post = posting::post_facts(state, post).await?;
-        if !post.hidden {
-            hide(
-                state,
-                Some(actor),
-                post,
-                Some("Hidden by a moderator after a report."),
-            )
-            .await?;
-        }
     }
     Ok(())
 }

@@ -31,8 +31,12 @@ pub enum Action<'a> {
     },
     ReviewFlags,
     ReadAudit,
-    /// Change one's own settings, tokens and sessions (suspended users may too).
+    /// Change one's own password and end one's sessions (suspended users may too).
     OwnSettings,
+    /// Change what others see of one (display name, signature) or make API tokens.
+    EditProfile,
+    /// See removed threads, hidden posts and their histories.
+    SeeRemoved,
 }
 
 /// Why an action was refused.
@@ -91,8 +95,14 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
     let moderator = is_moderator(role);
     let gone = |post: &PostFacts| post.deleted || (post.hidden && !moderator);
     match action {
-        Action::OwnSettings => Ok(()),
-        Action::StartThread => Ok(()),
+        Action::OwnSettings | Action::EditProfile | Action::StartThread => Ok(()),
+        Action::SeeRemoved => {
+            if moderator {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden("Only moderators can see removed posts."))
+            }
+        }
         Action::Reply(thread) => {
             if thread.removed && !moderator {
                 Err(Denied::Forbidden("This thread was removed."))

@@ -10,7 +10,7 @@ use agora_store::{
 use crate::app::AppState;
 use crate::client_ip::ClientIp;
 use crate::error::AppError;
-use crate::limits::Limit;
+use crate::limits::{Limit, Limits};
 use crate::paths;
 use crate::services::accounts::FieldErrors;
 use crate::services::archive::EXCERPT_CHARS;
@@ -37,7 +37,7 @@ pub fn check(actor: Option<&Account>, action: Action<'_>) -> Result<(), AppError
 }
 
 /// Title length in characters, counted as readers see them.
-fn check_title(title: &str, errors: &mut FieldErrors) {
+pub fn check_title(title: &str, errors: &mut FieldErrors) {
     let n = title.trim().chars().count();
     if n < TITLE_CHARS.0 {
         errors.add(
@@ -87,7 +87,7 @@ pub fn parse_tags(text: &str) -> Vec<String> {
     out
 }
 
-async fn resolve_tags(
+pub async fn resolve_tags(
     state: &AppState,
     text: &str,
     errors: &mut FieldErrors,
@@ -154,7 +154,7 @@ async fn check_posting_limits(
         state
             .limits
             .check(Limit::PostAccount, &account.brief.id.to_string())?;
-        state.limits.check(Limit::PostIp, &ip.0.to_string())?;
+        state.limits.check(Limit::PostIp, &Limits::ip_key(ip.0))?;
         let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
         if account.created_at > day_ago {
             let written = state.store.posts_since(account.brief.id, day_ago).await?;
@@ -234,11 +234,11 @@ pub async fn start_thread(
 ) -> Result<Result<(ThreadId, PostId, String), FieldErrors>, AppError> {
     check(account, Action::StartThread)?;
     let account = account.ok_or(AppError::Unauthorized)?;
+    check_posting_limits(state, account, ip).await?;
     let (subtopic, tags, kind) = match check_draft(state, draft).await? {
         Ok(ok) => ok,
         Err(errors) => return Ok(Err(errors)),
     };
-    check_posting_limits(state, account, ip).await?;
     let body = draft.body.trim_end().to_string();
     let body_html = agora_markup::render(&body);
     let mut errors = FieldErrors::default();
@@ -347,6 +347,11 @@ pub async fn edit(
 ) -> Result<Result<String, FieldErrors>, AppError> {
     check(account, Action::EditPost(post))?;
     let account = account.ok_or(AppError::Unauthorized)?;
+    if account.brief.role == agora_store::Role::Member {
+        state
+            .limits
+            .check(Limit::PostAccount, &account.brief.id.to_string())?;
+    }
     let mut errors = FieldErrors::default();
     check_body(&draft.body, &mut errors);
     if draft.reason.chars().count() > 200 {
@@ -393,12 +398,31 @@ pub async fn edit(
                 reason: (!reason.is_empty()).then(|| reason.to_string()),
             },
             retitle,
+            moderator_audit(account, post, "post.edit", reason),
         )
         .await?;
     Ok(Ok(post_url(post.thread.id, &slug, post.position, post.id)))
 }
 
-/// Deletes a post (soft). Returns where to go next: the thread, or its subtopic when the
+/// An audit entry when a moderator changes someone else's post (authors' own changes are in
+/// the revision history, not the audit log).
+fn moderator_audit(
+    actor: &Account,
+    post: &PostFacts,
+    action: &'static str,
+    details: &str,
+) -> Option<agora_store::Audit> {
+    (post.author != actor.brief.id).then(|| agora_store::Audit {
+        actor: actor.brief.id,
+        action,
+        thread: Some(post.thread.id),
+        post: Some(post.id),
+        target_user: Some(post.author),
+        details: details.to_string(),
+    })
+}
+
+/// Deletes a post (soft). Returns where to go next: the thread, or the home page when the
 /// thread went with its opening post.
 pub async fn delete(
     state: &AppState,
@@ -406,12 +430,17 @@ pub async fn delete(
     post: PostFacts,
 ) -> Result<String, AppError> {
     check(account, Action::DeletePost(&post))?;
+    let account = account.ok_or(AppError::Unauthorized)?;
     let next = if post.position == 0 {
         paths::home()
     } else {
         paths::thread(post.thread.id, &post.thread.slug)
     };
-    state.store.delete_post(post).await?;
+    let audit = moderator_audit(account, &post, "post.delete", "");
+    state
+        .store
+        .delete_post(post, account.brief.id, audit)
+        .await?;
     Ok(next)
 }
 

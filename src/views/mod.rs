@@ -334,6 +334,8 @@ pub struct PostView {
     #[serde(skip)]
     pub hidden: bool,
     #[serde(skip)]
+    pub deleted_by_moderator: bool,
+    #[serde(skip)]
     pub signature_html: String,
     #[serde(skip)]
     pub anchor: String,
@@ -359,6 +361,7 @@ impl PostView {
                 .hidden
                 .then(|| p.hidden_reason.clone().unwrap_or_default()),
             hidden: p.hidden,
+            deleted_by_moderator: p.deleted_by_moderator,
             created_at: TimeView::new(p.created_at, now),
             edited_at: p.edited_at.map(|t| TimeView::new(t, now)),
             revisions_url: p.edited_at.map(|_| paths::revisions(p.id)),

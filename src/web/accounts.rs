@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::{self, Viewer};
 use crate::client_ip::ClientIp;
 use crate::error::AppError;
-use crate::limits::Limit;
+use crate::limits::{Limit, Limits};
 use crate::paths;
 use crate::services::accounts::{self, CreatedBy, FieldErrors, SignUp};
 use crate::services::permissions::Action;
@@ -105,7 +105,7 @@ pub async fn signup_submit(
     headers: HeaderMap,
     Form(form): Form<SignUpForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::SignUpIp, &ip.0.to_string())?;
+    state.limits.check(Limit::SignUpIp, &Limits::ip_key(ip.0))?;
     let request = SignUp {
         username: form.username.clone(),
         email: form.email.clone(),
@@ -194,7 +194,7 @@ pub async fn signin_submit(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::SignInIp, &ip.0.to_string())?;
+    state.limits.check(Limit::SignInIp, &Limits::ip_key(ip.0))?;
     state
         .limits
         .check(Limit::SignInAccount, &agora_store::email_key(&form.login))?;
@@ -251,13 +251,7 @@ struct ResetTemplate {
     errors: FieldErrors,
 }
 
-fn reset_page(
-    state: &AppState,
-    viewer: &Viewer,
-    template: ResetTemplate,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let _ = (state, viewer);
+fn reset_page(template: ResetTemplate, status: StatusCode) -> Result<Response, AppError> {
     Ok(private_page(status, render(&template)?))
 }
 
@@ -270,7 +264,7 @@ pub async fn reset(State(state): State<AppState>, viewer: Viewer) -> Result<Resp
         notice: None,
         errors: FieldErrors::default(),
     };
-    reset_page(&state, &viewer, template, StatusCode::OK)
+    reset_page(template, StatusCode::OK)
 }
 
 /// Always the same answer, whether or not an account uses the address.
@@ -280,9 +274,16 @@ pub async fn reset_submit(
     ip: ClientIp,
     Form(form): Form<ResetRequestForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::ResetIp, &ip.0.to_string())?;
+    state.limits.check(Limit::ResetIp, &Limits::ip_key(ip.0))?;
     if accounts::check_email(&form.email).is_ok() {
-        accounts::request_reset(&state, &form.email).await?;
+        // Looked up and queued after answering: a known address (a write) and an unknown one
+        // (nothing) must take the same time to answer.
+        let (background, email) = (state.clone(), form.email.clone());
+        state.spawn(async move {
+            if let Err(err) = accounts::request_reset(&background, &email).await {
+                tracing::warn!(error = %err, "could not queue a password reset");
+            }
+        });
     }
     let template = ResetTemplate {
         layout: layout(&state, &viewer, "Reset your password", "/reset"),
@@ -296,7 +297,7 @@ pub async fn reset_submit(
         ),
         errors: FieldErrors::default(),
     };
-    reset_page(&state, &viewer, template, StatusCode::OK)
+    reset_page(template, StatusCode::OK)
 }
 
 pub async fn reset_token(
@@ -327,7 +328,7 @@ pub async fn reset_token(
         notice: None,
         errors,
     };
-    reset_page(&state, &viewer, template, StatusCode::OK)
+    reset_page(template, StatusCode::OK)
 }
 
 pub async fn reset_token_submit(
@@ -337,7 +338,7 @@ pub async fn reset_token_submit(
     Path(token): Path<String>,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::ResetIp, &ip.0.to_string())?;
+    state.limits.check(Limit::ResetIp, &Limits::ip_key(ip.0))?;
     match accounts::reset_password(&state, &token, &form.password).await? {
         Ok(_) => Ok(Redirect::to("/signin?reset=1").into_response()),
         Err(errors) => {
@@ -354,7 +355,7 @@ pub async fn reset_token_submit(
                 notice: None,
                 errors,
             };
-            reset_page(&state, &viewer, template, StatusCode::BAD_REQUEST)
+            reset_page(template, StatusCode::BAD_REQUEST)
         }
     }
 }
@@ -515,9 +516,59 @@ fn own_settings(viewer: &Viewer) -> Result<&agora_store::Account, AppError> {
     viewer.require()
 }
 
+fn own_profile(viewer: &Viewer) -> Result<&agora_store::Account, AppError> {
+    posting::check(viewer.account.as_deref(), Action::EditProfile)?;
+    viewer.require()
+}
+
+/// What just happened, as the settings page says it. The address carries only the code, so a
+/// link cannot make the page say anything else.
+#[derive(Clone, Copy)]
+enum Done {
+    Profile,
+    Password,
+    Verify,
+    SessionEnded,
+    OthersEnded,
+    TokenRevoked,
+}
+
+impl Done {
+    const ALL: [(Done, &'static str, &'static str); 6] = [
+        (Done::Profile, "profile", "Profile saved."),
+        (
+            Done::Password,
+            "password",
+            "Password changed. Every other session was signed out.",
+        ),
+        (
+            Done::Verify,
+            "verify",
+            "A new confirmation link is on its way.",
+        ),
+        (Done::SessionEnded, "session", "Session ended."),
+        (Done::OthersEnded, "others", "Signed out everywhere else."),
+        (Done::TokenRevoked, "token", "Token revoked."),
+    ];
+
+    fn code(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(d, _, _)| *d as u8 == self as u8)
+            .map_or("", |(_, code, _)| code)
+    }
+
+    fn message(code: &str) -> Option<&'static str> {
+        Self::ALL
+            .iter()
+            .find(|(_, c, _)| *c == code)
+            .map(|(_, _, message)| *message)
+    }
+}
+
 /// After a change: back to the settings page with a notice (303, so a reload does not repeat).
-fn settings_done(notice: &str) -> Response {
-    Redirect::to(&format!("/settings?done={}", paths::encode_query(notice))).into_response()
+fn settings_done(done: Done) -> Response {
+    Redirect::to(&format!("/settings?done={}", done.code())).into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -533,9 +584,9 @@ pub async fn profile_submit(
     viewer: Viewer,
     Form(form): Form<ProfileForm>,
 ) -> Result<Response, AppError> {
-    let account = own_settings(&viewer)?;
+    let account = own_profile(&viewer)?;
     match accounts::update_profile(&state, account, &form.display_name, &form.signature).await? {
-        Ok(()) => Ok(settings_done("Profile saved.")),
+        Ok(()) => Ok(settings_done(Done::Profile)),
         Err(errors) => {
             let extras = SettingsExtras {
                 display_name: Some(form.display_name),
@@ -571,9 +622,7 @@ pub async fn password_submit(
     )
     .await?
     {
-        Ok(()) => Ok(settings_done(
-            "Password changed. Every other session was signed out.",
-        )),
+        Ok(()) => Ok(settings_done(Done::Password)),
         Err(errors) => {
             let extras = SettingsExtras {
                 errors,
@@ -592,7 +641,7 @@ pub async fn resend_verification(
     if !account.email_verified {
         accounts::send_verification(&state, account).await?;
     }
-    Ok(settings_done("A new confirmation link is on its way."))
+    Ok(settings_done(Done::Verify))
 }
 
 pub async fn end_session(
@@ -611,7 +660,7 @@ pub async fn end_session(
     if viewer.session_id == Some(id) {
         return Ok(Redirect::to("/").into_response());
     }
-    Ok(settings_done("Session ended."))
+    Ok(settings_done(Done::SessionEnded))
 }
 
 pub async fn end_other_sessions(
@@ -619,14 +668,11 @@ pub async fn end_other_sessions(
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     let account = own_settings(&viewer)?;
-    let ended = state
+    state
         .store
         .end_sessions(account.brief.id, None, viewer.session_id)
         .await?;
-    Ok(settings_done(&format!(
-        "Signed out everywhere else ({ended} session{}).",
-        if ended == 1 { "" } else { "s" }
-    )))
+    Ok(settings_done(Done::OthersEnded))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -643,7 +689,7 @@ pub async fn create_token(
     viewer: Viewer,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
-    let account = own_settings(&viewer)?;
+    let account = own_profile(&viewer)?;
     let scope: TokenScope = form
         .scope
         .trim()
@@ -680,7 +726,7 @@ pub async fn revoke_token(
     if !state.store.revoke_api_token(account.brief.id, id).await? {
         return Err(AppError::not_found("There is no such token."));
     }
-    Ok(settings_done("Token revoked."))
+    Ok(settings_done(Done::TokenRevoked))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -697,7 +743,11 @@ pub async fn settings_with_notice(
     if !viewer.signed_in() {
         return Ok(Redirect::to("/signin?next=%2Fsettings").into_response());
     }
-    let notice = query.done.map(|n| n.chars().take(200).collect());
+    let notice = query
+        .done
+        .as_deref()
+        .and_then(Done::message)
+        .map(str::to_string);
     let extras = SettingsExtras {
         notice,
         ..SettingsExtras::none()

@@ -517,9 +517,11 @@ pub fn parse_post_id(text: &str) -> Result<PostId, AppError> {
         .ok_or_else(|| AppError::not_found(format!("There is no post {text:?}.")))
 }
 
-/// `/thread/{id}`: the canonical URL has the slug.
+/// `/thread/{id}`: the canonical URL has the slug. A removed thread's slug (its title's words)
+/// is not given away: 404, as its page answers, for everyone but moderators.
 pub async fn thread_without_slug(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, AppError> {
@@ -529,6 +531,16 @@ pub async fn thread_without_slug(
         .thread(id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("There is no thread {id}.")))?;
+    let reveal = crate::services::permissions::allowed(
+        viewer.account.as_deref(),
+        crate::services::permissions::Action::SeeRemoved,
+        agora_store::Timestamp::now(),
+    );
+    if thread.removed && !reveal {
+        return Err(AppError::not_found(format!(
+            "Thread {id} was removed by its author or a moderator."
+        )));
+    }
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     Ok(Redirect::permanent(&format!(
         "{}{query}",
@@ -553,10 +565,11 @@ pub async fn thread(
     let page = read::parse_page(&raw.page)?;
     // Rendering stops early with `MovedTo` when the slug is not the thread's current one.
     let response = cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
-        let reveal = viewer
-            .account
-            .as_ref()
-            .is_some_and(|a| a.brief.role != agora_store::Role::Member);
+        let reveal = crate::services::permissions::allowed(
+            viewer.account.as_deref(),
+            crate::services::permissions::Action::SeeRemoved,
+            agora_store::Timestamp::now(),
+        );
         let (view, thread_row, post_rows) =
             read::thread_page_rows(&state, id, page, reveal).await?;
         let t = &view.thread;
@@ -619,10 +632,11 @@ pub async fn revisions(
 ) -> Result<Response, AppError> {
     let post = parse_post_id(&post)?;
     cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
-        let reveal = viewer
-            .account
-            .as_ref()
-            .is_some_and(|a| a.brief.role != agora_store::Role::Member);
+        let reveal = crate::services::permissions::allowed(
+            viewer.account.as_deref(),
+            crate::services::permissions::Action::SeeRemoved,
+            agora_store::Timestamp::now(),
+        );
         let view = read::revisions_page(&state, post, reveal).await?;
         let description = format!("Every revision of a post in “{}”", view.thread.title);
         let mut layout = Layout::new(

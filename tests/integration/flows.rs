@@ -2435,3 +2435,196 @@ both!(
         }
     }
 );
+
+/// The subtopic's stored post count, and what it should be from the rows.
+async fn networking_post_count(app: &TestApp) -> (i64, i64) {
+    let subtopic = app
+        .store()
+        .subtopic("app-system-services", "networking")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no networking subtopic"));
+    // Recount from the listing API: every listed thread's replies + 1.
+    let mut counted = 0;
+    let mut page = 1;
+    loop {
+        let listing = app
+            .ok(&format!(
+                "/api/v1/topics/app-system-services/networking/threads?page={page}"
+            ))
+            .await
+            .json();
+        if page == 1 {
+            // Pinned here (global pins from other subtopics count there).
+            for t in listing["listing"]["pinned"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if t["subtopic"]["slug"] == "networking" {
+                    counted += t["replies"].as_i64().unwrap_or(0) + 1;
+                }
+            }
+        }
+        for t in listing["listing"]["threads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            counted += t["replies"].as_i64().unwrap_or(0) + 1;
+        }
+        if listing["listing"]["state"]["next_url"].is_null() {
+            break;
+        }
+        page += 1;
+    }
+    (subtopic.post_count, counted)
+}
+
+both!(
+    /// Problems a code review found, each pinned by a test.
+    async fn review_findings_stay_fixed(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let author = app.person("rvauthor", Role::Member).await;
+        let other = app.person("rvother", Role::Member).await;
+        let moderator = app.person("rvmod", Role::Moderator).await;
+
+        // A read-scope token is ignored by the forms: it cannot act, nor mint a write token.
+        let read = app.api_token(&author, "read").await;
+        let bearer = format!("Bearer {read}");
+        let response = app
+            .send_body(
+                "POST",
+                "/settings/tokens",
+                &[
+                    ("authorization", bearer.as_str()),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                crate::util::form_body(&[("name", "x"), ("scope", "write")]),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            response.text()
+        );
+        assert!(!response.text().contains("new-token"));
+
+        // `next` never leaves the site, however it is disguised.
+        for next in ["/\t/evil.example", "//evil.example", "/\\evil.example"] {
+            let response = app
+                .post_form(
+                    "/signin",
+                    None,
+                    &[
+                        ("login", "rvauthor"),
+                        ("password", "correct horse battery staple"),
+                        ("next", next),
+                    ],
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::SEE_OTHER);
+            assert_eq!(location(&response), "/", "{next:?}");
+        }
+
+        // Counters follow deletes, hides and restores: the subtopic's post count always equals
+        // the sum over its listed threads.
+        let (thread, url) = start_thread(
+            &app,
+            &author,
+            "Counting replies that come and go",
+            "network",
+        )
+        .await;
+        let first = reply_id(&app, &other, thread, "A first reply, to be deleted later.").await;
+        let second = reply_id(&app, &other, thread, "A second reply, to be hidden later.").await;
+        let (stored, counted) = networking_post_count(&app).await;
+        assert_eq!(stored, counted, "after replies");
+        let response = app
+            .post_form(&format!("/posts/{first}/delete"), Some(&other.cookie), &[])
+            .await;
+        expect_status(&response, StatusCode::SEE_OTHER, "delete a reply");
+        let response = app
+            .post_form(
+                &format!("/posts/{second}/hide"),
+                Some(&moderator.cookie),
+                &[("reason", "Off topic.")],
+            )
+            .await;
+        expect_status(&response, StatusCode::SEE_OTHER, "hide a reply");
+        let (stored, counted) = networking_post_count(&app).await;
+        assert_eq!(stored, counted, "after a delete and a hide");
+        let opening = opening_post(&app, &url).await;
+        let response = app
+            .post_form(
+                &format!("/posts/{opening}/hide"),
+                Some(&moderator.cookie),
+                &[("reason", "Spam.")],
+            )
+            .await;
+        expect_status(&response, StatusCode::SEE_OTHER, "hide the opening post");
+        let (stored, counted) = networking_post_count(&app).await;
+        assert_eq!(stored, counted, "with the thread removed");
+        // A removed thread gives nothing away, not even its slug through the short link.
+        let short = app.get(&format!("/thread/{thread}")).await;
+        assert_eq!(short.status, StatusCode::NOT_FOUND);
+        assert!(!short.text().contains("counting-replies"));
+        // A moderator's reply to a removed thread, then the restore.
+        reply_id(
+            &app,
+            &moderator,
+            thread,
+            "A moderator's note while it is removed.",
+        )
+        .await;
+        let response = app
+            .post_form(
+                &format!("/posts/{opening}/unhide"),
+                Some(&moderator.cookie),
+                &[],
+            )
+            .await;
+        expect_status(
+            &response,
+            StatusCode::SEE_OTHER,
+            "show the opening post again",
+        );
+        let (stored, counted) = networking_post_count(&app).await;
+        assert_eq!(stored, counted, "after the restore");
+
+        // A moderator's delete of someone else's post says so, and is audited.
+        let third = reply_id(
+            &app,
+            &other,
+            thread,
+            "A third reply, for a moderator to remove.",
+        )
+        .await;
+        let response = app
+            .post_form(
+                &format!("/posts/{third}/delete"),
+                Some(&moderator.cookie),
+                &[],
+            )
+            .await;
+        expect_status(&response, StatusCode::SEE_OTHER, "moderator delete");
+        let page = app.get_as(&url, &author).await.text();
+        assert!(
+            page.contains("removed by a moderator"),
+            "no moderator placeholder"
+        );
+        let admin = app.person("rvadmin", Role::Admin).await;
+        let entries = audit_entries(&app, &admin).await;
+        assert_audited(&entries, "rvmod", &["post.delete"]);
+
+        // The settings notice is chosen by code, never by the address's text.
+        let page = app
+            .get_as("/settings?done=Your+account+is+at+risk", &author)
+            .await
+            .text();
+        assert!(!page.contains("at risk"));
+        let page = app.get_as("/settings?done=profile", &author).await.text();
+        assert!(page.contains("Profile saved."));
+    }
+);

@@ -132,39 +132,18 @@ pub async fn set_password<C: Conn>(
         params![user.0, hash],
     )
     .await?;
+    append_change(conn, "user.password", None, None).await?;
     Ok(())
 }
 
-pub async fn set_email<C: Conn>(
-    conn: &mut C,
-    user: UserId,
-    email: &str,
-    verified: bool,
-) -> Result<(), StoreError> {
-    let key = email_key(email);
-    let other = conn
-        .query_opt(
-            "SELECT 1 FROM users WHERE email_key = ?1 AND id <> ?2",
-            params![&key, user.0],
-        )
-        .await?;
-    if other.is_some() {
-        return Err(StoreError::Conflict {
-            field: "email",
-            message: "Another account already uses this address.".into(),
-        });
-    }
+/// Revokes every API token of a user (after a password reset: whoever had the account may
+/// have made some).
+pub async fn revoke_api_tokens<C: Conn>(conn: &mut C, user: UserId) -> Result<u64, StoreError> {
     conn.execute(
-        "UPDATE users SET email = ?2, email_key = ?3, email_verified_at = ?4 WHERE id = ?1",
-        params![
-            user.0,
-            email.trim(),
-            &key,
-            verified.then(|| Timestamp::now().micros())
-        ],
+        "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+        params![user.0, Timestamp::now().micros()],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 pub async fn mark_email_verified<C: Conn>(conn: &mut C, user: UserId) -> Result<(), StoreError> {
@@ -221,6 +200,7 @@ pub async fn set_suspension<C: Conn>(
         ],
     )
     .await?;
+    append_change(conn, "user.suspension", None, None).await?;
     Ok(())
 }
 

@@ -237,12 +237,12 @@ pub async fn create_reply<C: Conn>(
         .query_opt(
             "UPDATE threads SET reply_count = reply_count + 1, last_position = last_position + 1, \
              last_activity_at = ?2, last_poster_id = ?3, staff_answered = (staff_answered OR ?4) \
-             WHERE id = ?1 RETURNING subtopic_id, last_position",
+             WHERE id = ?1 RETURNING subtopic_id, last_position, removed_at IS NULL",
             params![new.thread.0, now, new.author.0, new.author_is_staff],
         )
         .await?
         .ok_or_else(|| StoreError::Invalid(format!("no thread {}", new.thread)))?;
-    let (subtopic, position) = (row.int(0)?, row.int(1)?);
+    let (subtopic, position, visible) = (row.int(0)?, row.int(1)?, row.bool(2)?);
     let post = PostId(
         conn.query_one(
             "INSERT INTO posts (thread_id, position, author_id, body_md, body_html, created_at) \
@@ -265,9 +265,10 @@ pub async fn create_reply<C: Conn>(
         params![new.thread.0, now],
     )
     .await?;
+    // A removed thread's posts are not in its subtopic's count (restoring it adds them all).
     conn.execute(
-        "UPDATE subtopics SET post_count = post_count + 1, last_activity_at = ?2 WHERE id = ?1",
-        params![subtopic, now],
+        "UPDATE subtopics SET post_count = post_count + ?3, last_activity_at = ?2 WHERE id = ?1",
+        params![subtopic, now, i64::from(visible)],
     )
     .await?;
     bump_user(conn, new.author, 0).await?;
@@ -382,26 +383,77 @@ async fn set_thread_removed<C: Conn>(
     Ok(())
 }
 
-/// Counts a reply in or out of its thread's reply count.
+/// Counts a reply in or out of its thread's reply count, and its subtopic's post count while
+/// the thread is listed. Invariant: a subtopic's post_count is the sum of reply_count + 1 over
+/// its threads that are not removed.
 async fn count_reply<C: Conn>(
     conn: &mut C,
     thread: ThreadId,
     delta: i64,
 ) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE threads SET reply_count = reply_count + ?2 WHERE id = ?1",
-        params![thread.0, delta],
-    )
-    .await?;
+    let row = conn
+        .query_one(
+            "UPDATE threads SET reply_count = reply_count + ?2 WHERE id = ?1 \
+             RETURNING subtopic_id, removed_at IS NULL",
+            params![thread.0, delta],
+        )
+        .await?;
+    if row.bool(1)? {
+        conn.execute(
+            "UPDATE subtopics SET post_count = post_count + ?2 WHERE id = ?1",
+            params![row.int(0)?, delta],
+        )
+        .await?;
+    }
     Ok(())
 }
 
-/// Soft-deletes a post (its author's choice). Deleting the opening post removes the thread.
-pub async fn delete_post<C: Conn>(conn: &mut C, post: &PostFacts) -> Result<(), StoreError> {
+/// On PostgreSQL, locks the thread's row until commit, so that facts read next are current and
+/// concurrent writes to one thread (a delete and a hide, two moves) take turns. SQLite's single
+/// writer already serialises them.
+async fn lock_thread_row<C: Conn>(conn: &mut C, thread: ThreadId) -> Result<(), StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        conn.query(
+            "SELECT id FROM threads WHERE id = ?1 FOR UPDATE",
+            params![thread.0],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The post's facts as they are inside this transaction (after locking its thread): writes
+/// act on these, not on what was read before the transaction began.
+pub async fn fresh_post<C: Conn>(conn: &mut C, post: &PostFacts) -> Result<PostFacts, StoreError> {
+    lock_thread_row(conn, post.thread.id).await?;
+    post_facts(conn, post.id)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("no post {}", post.id)))
+}
+
+pub async fn fresh_thread<C: Conn>(
+    conn: &mut C,
+    thread: &ThreadFacts,
+) -> Result<ThreadFacts, StoreError> {
+    lock_thread_row(conn, thread.id).await?;
+    thread_facts(conn, thread.id)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("no thread {}", thread.id)))
+}
+
+/// Soft-deletes a post (by its author, or a moderator: `by`). Deleting the opening post removes
+/// the thread.
+pub async fn delete_post<C: Conn>(
+    conn: &mut C,
+    post: &PostFacts,
+    by: UserId,
+    audit: Option<&Audit>,
+) -> Result<(), StoreError> {
+    let post = &fresh_post(conn, post).await?;
     let changed = conn
         .execute(
-            "UPDATE posts SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-            params![post.id.0, Timestamp::now().micros()],
+            "UPDATE posts SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1 AND deleted_at IS NULL",
+            params![post.id.0, Timestamp::now().micros(), by.0],
         )
         .await?;
     if changed == 0 {
@@ -413,6 +465,10 @@ pub async fn delete_post<C: Conn>(conn: &mut C, post: &PostFacts) -> Result<(), 
         count_reply(conn, post.thread.id, -1).await?;
     }
     clear_answer_marks(conn, post.thread.id, post.id).await?;
+    recompute_staff_answered(conn, post.thread.id).await?;
+    if let Some(audit) = audit {
+        record_audit(conn, audit).await?;
+    }
     append_change(conn, "post.deleted", Some(post.thread.id), Some(post.id)).await?;
     Ok(())
 }
@@ -465,6 +521,7 @@ pub async fn set_hidden<C: Conn>(
     reason: Option<&str>,
     audit: &Audit,
 ) -> Result<(), StoreError> {
+    let post = &fresh_post(conn, post).await?;
     let changed = match reason {
         Some(reason) => {
             conn.execute(
@@ -496,9 +553,8 @@ pub async fn set_hidden<C: Conn>(
     }
     if hide {
         clear_answer_marks(conn, post.thread.id, post.id).await?;
-    } else {
-        recompute_staff_answered(conn, post.thread.id).await?;
     }
+    recompute_staff_answered(conn, post.thread.id).await?;
     record_audit(conn, audit).await?;
     let kind = if hide { "post.hidden" } else { "post.shown" };
     append_change(conn, kind, Some(post.thread.id), Some(post.id)).await?;
@@ -675,6 +731,7 @@ pub async fn move_thread<C: Conn>(
     to: SubtopicId,
     audit: &Audit,
 ) -> Result<(), StoreError> {
+    let thread = &fresh_thread(conn, thread).await?;
     if thread.subtopic == to {
         return Ok(());
     }
@@ -722,6 +779,7 @@ pub async fn retitle_thread<C: Conn>(
     tags: &[TagId],
     audit: Option<&Audit>,
 ) -> Result<(), StoreError> {
+    let thread = &fresh_thread(conn, thread).await?;
     conn.execute(
         "UPDATE threads SET title = ?2, slug = ?3 WHERE id = ?1",
         params![thread.id.0, title, slugify(title)],
@@ -783,6 +841,9 @@ pub async fn flag_post<C: Conn>(
             params![post.id.0, user.0, reason, Timestamp::now().micros()],
         )
         .await?;
+    if inserted > 0 {
+        append_change(conn, "flag.created", Some(post.thread.id), Some(post.id)).await?;
+    }
     Ok(inserted > 0)
 }
 
@@ -815,12 +876,6 @@ pub async fn open_flags<C: Conn>(conn: &mut C, limit: i64) -> Result<Vec<FlagRow
         .collect()
 }
 
-pub async fn open_flag_count<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
-    conn.query_one("SELECT COUNT(*) FROM flags WHERE resolved_at IS NULL", &[])
-        .await?
-        .int(0)
-}
-
 /// Resolves a flag. Returns the flagged post, or None when there is no open flag by that id.
 pub async fn resolve_flag<C: Conn>(
     conn: &mut C,
@@ -838,7 +893,9 @@ pub async fn resolve_flag<C: Conn>(
         .await?;
     let Some(row) = row else { return Ok(None) };
     record_audit(conn, audit).await?;
-    Ok(Some(PostId(row.int(0)?)))
+    let post = PostId(row.int(0)?);
+    append_change(conn, "flag.resolved", None, Some(post)).await?;
+    Ok(Some(post))
 }
 
 pub async fn audit_log<C: Conn>(

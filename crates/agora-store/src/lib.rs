@@ -550,32 +550,24 @@ impl Store {
             .await)
     }
 
-    /// Sets a new password hash and ends every session but `keep`.
+    /// Sets a new password hash and ends every session but `keep`; with `revoke_tokens`
+    /// (a reset: someone else may have had the account) its API tokens end too.
     pub async fn set_password(
         &self,
         user: UserId,
         hash: &str,
         keep: Option<i64>,
+        revoke_tokens: bool,
     ) -> Result<(), StoreError> {
         let hash = hash.to_string();
         write!(self, |conn| {
             accounts::set_password(conn, user, &hash).await?;
             accounts::end_sessions(conn, user, None, keep).await?;
+            if revoke_tokens {
+                accounts::revoke_api_tokens(conn, user).await?;
+            }
             Ok(())
         })
-    }
-
-    pub async fn set_email(
-        &self,
-        user: UserId,
-        email: &str,
-        verified: bool,
-    ) -> Result<(), StoreError> {
-        let email = email.to_string();
-        write!(self, |conn| accounts::set_email(
-            conn, user, &email, verified
-        )
-        .await)
     }
 
     pub async fn update_profile(
@@ -803,23 +795,40 @@ impl Store {
         write!(self, |conn| forum::create_reply(conn, &new).await)
     }
 
-    /// Edits a post (a new revision), and with `retitle` the thread's title and tags too.
+    /// Edits a post (a new revision), and with `retitle` the thread's title and tags too;
+    /// `audit` when a moderator edits someone else's post.
     pub async fn edit_post(
         &self,
         edit: PostEdit,
         retitle: Option<(ThreadFacts, String, Vec<TagId>)>,
+        audit: Option<Audit>,
     ) -> Result<(), StoreError> {
         write!(self, |conn| {
             forum::edit_post(conn, &edit).await?;
             if let Some((thread, title, tags)) = &retitle {
                 forum::retitle_thread(conn, thread, title, tags, None).await?;
             }
+            if let Some(audit) = &audit {
+                forum::record_audit(conn, audit).await?;
+            }
             Ok(())
         })
     }
 
-    pub async fn delete_post(&self, post: PostFacts) -> Result<(), StoreError> {
-        write!(self, |conn| forum::delete_post(conn, &post).await)
+    /// Deletes a post (soft); `by` is its author or a moderator (then `audit` says so).
+    pub async fn delete_post(
+        &self,
+        post: PostFacts,
+        by: UserId,
+        audit: Option<Audit>,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| forum::delete_post(
+            conn,
+            &post,
+            by,
+            audit.as_ref()
+        )
+        .await)
     }
 
     /// Boosts or un-boosts; returns (boosted now, the post's boost count).
@@ -940,25 +949,29 @@ impl Store {
         read!(self, |conn| forum::open_flags(conn, limit).await)
     }
 
-    pub async fn open_flag_count(&self) -> Result<i64, StoreError> {
-        read!(self, |conn| forum::open_flag_count(conn).await)
-    }
-
     pub async fn resolve_flag(
         &self,
         flag: i64,
         by: UserId,
         resolution: String,
         audit: Audit,
+        hide: Option<(String, Audit)>,
     ) -> Result<Option<PostId>, StoreError> {
-        write!(self, |conn| forum::resolve_flag(
-            conn,
-            flag,
-            by,
-            &resolution,
-            &audit
-        )
-        .await)
+        write!(self, |conn| {
+            let Some(post) = forum::resolve_flag(conn, flag, by, &resolution, &audit).await? else {
+                return Ok(None);
+            };
+            if let Some((reason, mut hide_audit)) = hide {
+                if let Some(facts) = forum::post_facts(conn, post).await? {
+                    if !facts.hidden {
+                        hide_audit.thread = Some(facts.thread.id);
+                        hide_audit.post = Some(post);
+                        forum::set_hidden(conn, &facts, by, Some(&reason), &hide_audit).await?;
+                    }
+                }
+            }
+            Ok(Some(post))
+        })
     }
 
     pub async fn audit_log(

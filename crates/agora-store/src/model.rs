@@ -284,8 +284,9 @@ pub struct PostRow {
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub boost_count: i64,
-    /// Deleted by its author: shown as a placeholder.
+    /// Deleted (by its author, or a moderator): shown as a placeholder.
     pub deleted: bool,
+    pub deleted_by_moderator: bool,
     /// Hidden by a moderator, with the reason shown to readers.
     pub hidden_reason: Option<String>,
     pub hidden: bool,

@@ -99,6 +99,7 @@ fn read_post(row: &Row) -> Result<PostRow, StoreError> {
         deleted: row.bool(13)?,
         hidden_reason: row.opt_text(14)?,
         hidden: row.bool(15)?,
+        deleted_by_moderator: row.bool(16)?,
     })
 }
 

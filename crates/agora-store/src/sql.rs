@@ -86,7 +86,8 @@ pub fn thread_by_id(dialect: Dialect) -> String {
 
 pub const POST_COLUMNS: &str = "p.id, p.thread_id, p.position, u.id, u.username, u.display_name, u.role, \
      u.staff_title, u.signature_html, p.body_html, p.created_at, p.edited_at, p.boost_count, \
-     p.deleted_at IS NOT NULL, p.hidden_reason, p.hidden_at IS NOT NULL";
+     p.deleted_at IS NOT NULL, p.hidden_reason, p.hidden_at IS NOT NULL, \
+     p.deleted_by IS NOT NULL AND p.deleted_by <> p.author_id";
 
 /// Posts `position` in [?2, ?3): a range on the (thread_id, position) key, flat at any page.
 pub fn posts_range() -> String {
@@ -111,13 +112,14 @@ pub const CHANGE_HEAD: &str = "SELECT COALESCE(MAX(seq), 0) FROM change_log";
 pub const APPEND_CHANGE: &str =
     "INSERT INTO change_log (at, kind, thread_id, post_id) VALUES (?1, ?2, ?3, ?4)";
 
-/// Recomputes every stored counter from the rows: used after a bulk import.
+/// Recomputes every stored counter from the rows: used after a bulk import. Removed threads
+/// count nowhere (imports have none, but the invariant is the write paths').
 pub const RECOUNT: &[&str] = &[
     "UPDATE subtopics SET \
-       thread_count = (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = subtopics.id), \
-       post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id), \
+       thread_count = (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL), \
+       post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL), \
        last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t WHERE t.subtopic_id = subtopics.id)",
-    "UPDATE tags SET thread_count = (SELECT COUNT(*) FROM thread_tags tt WHERE tt.tag_id = tags.id)",
+    "UPDATE tags SET thread_count = (SELECT COUNT(*) FROM thread_tags tt WHERE tt.tag_id = tags.id AND tt.visible = TRUE)",
     "UPDATE threads SET last_position = reply_count",
     "UPDATE users SET \
        thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id), \
@@ -270,7 +272,10 @@ pub fn claim_job(skip_locked: bool) -> String {
          RETURNING id, kind, payload"
     )
 }
-pub const FINISH_JOB: &str = "UPDATE jobs SET done_at = ?2 WHERE id = ?1 AND claimed_by = ?3";
+/// A finished job forgets its payload: an email's payload carries a one-time link, which must
+/// not outlive its sending in the database (or its backups).
+pub const FINISH_JOB: &str =
+    "UPDATE jobs SET done_at = ?2, payload = '' WHERE id = ?1 AND claimed_by = ?3";
 
 // ---- moderation ----
 

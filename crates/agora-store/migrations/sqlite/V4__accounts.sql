@@ -51,6 +51,8 @@ CREATE TABLE email_tokens (
 
 -- Soft deletion by authors, hiding by moderators.
 ALTER TABLE posts ADD COLUMN deleted_at BIGINT;
+-- who deleted it: its author, or a moderator
+ALTER TABLE posts ADD COLUMN deleted_by INTEGER REFERENCES users (id);
 ALTER TABLE posts ADD COLUMN hidden_at BIGINT;
 ALTER TABLE posts ADD COLUMN hidden_by INTEGER REFERENCES users (id);
 ALTER TABLE posts ADD COLUMN hidden_reason TEXT;
