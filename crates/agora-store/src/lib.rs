@@ -961,14 +961,13 @@ impl Store {
             let Some(post) = forum::resolve_flag(conn, flag, by, &resolution, &audit).await? else {
                 return Ok(None);
             };
-            if let Some((reason, mut hide_audit)) = hide {
-                if let Some(facts) = forum::post_facts(conn, post).await? {
-                    if !facts.hidden {
-                        hide_audit.thread = Some(facts.thread.id);
-                        hide_audit.post = Some(post);
-                        forum::set_hidden(conn, &facts, by, Some(&reason), &hide_audit).await?;
-                    }
-                }
+            if let Some((reason, mut hide_audit)) = hide
+                && let Some(facts) = forum::post_facts(conn, post).await?
+                && !facts.hidden
+            {
+                hide_audit.thread = Some(facts.thread.id);
+                hide_audit.post = Some(post);
+                forum::set_hidden(conn, &facts, by, Some(&reason), &hide_audit).await?;
             }
             Ok(Some(post))
         })
