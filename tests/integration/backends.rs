@@ -449,3 +449,30 @@ both!(
         );
     }
 );
+
+/// A forum with accounts cannot go through the archive yet: `db copy` refuses rather than lose
+/// the accounts, and copies nothing.
+#[tokio::test]
+async fn db_copy_refuses_what_the_archive_cannot_carry() {
+    let source = TestApp::demo(Backend::Sqlite).await;
+    source.person("copyme", agora_store::Role::Member).await;
+    source
+        .store()
+        .close()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let target = source.dir.path().join("copy.db");
+    let from = format!("sqlite://{}", source.dir.path().join("agora.db").display());
+    let to = format!("sqlite://{}", target.display());
+    let out = agora()
+        .args(["db", "copy", "--from", &from, "--to", &to])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("1 accounts with passwords") && err.contains("Nothing was copied"),
+        "{err}"
+    );
+    assert!(!target.exists(), "a target was created");
+}

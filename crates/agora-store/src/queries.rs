@@ -277,6 +277,20 @@ pub async fn change_head<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
     conn.query_one(sql::CHANGE_HEAD, &[]).await?.int(0)
 }
 
+/// What the archive format (v1) cannot carry yet: accounts' sign-in details, and moderation
+/// state (deleted, hidden and removed content, flags, the audit log). Counts of each.
+pub async fn beyond_archive<C: Conn>(conn: &mut C) -> Result<(i64, i64), StoreError> {
+    let row = conn
+        .query_one(
+            "SELECT (SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL), \
+             (SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL OR hidden_at IS NOT NULL) \
+             + (SELECT COUNT(*) FROM flags) + (SELECT COUNT(*) FROM audit_log)",
+            &[],
+        )
+        .await?;
+    Ok((row.int(0)?, row.int(1)?))
+}
+
 pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
     Ok(conn.query_one(sql::COUNT_CONTENT, &[]).await?.int(0)? == 0)
 }
