@@ -236,29 +236,31 @@ pub async fn sign_up(
     Ok(Ok(account))
 }
 
-/// Queues an email with a link that verifies the account's address.
-pub async fn send_verification(state: &AppState, account: &Account) -> Result<(), AppError> {
-    let Some(email) = &account.email else {
-        return Ok(());
-    };
+/// Stores a one-time link's hash and queues the email that carries the link, together.
+/// `write` gets the link and returns the subject and body.
+async fn queue_link_email(
+    state: &AppState,
+    account: &Account,
+    to: &str,
+    purpose: EmailPurpose,
+    path: &str,
+    lifetime_minutes: i64,
+    write: impl FnOnce(&str) -> (String, String),
+) -> Result<(), AppError> {
     let token = auth::new_secret()?;
-    let link = format!("{}/verify/{token}", state.config.base_url());
-    let body = format!(
-        "Hello {},\n\nPlease confirm that this is your address on {} by opening this link:\n\n{link}\n\n\
-         The link works once and for 7 days. If you did not sign up, ignore this email.\n",
-        account.brief.display_name, state.config.site.name
-    );
+    let link = format!("{}/{path}/{token}", state.config.base_url());
+    let (subject, body) = write(&link);
     let job = Email {
-        to: email.clone(),
-        subject: format!("Confirm your email address on {}", state.config.site.name),
+        to: to.to_string(),
+        subject,
         body,
     };
-    let expires = Timestamp::from_micros(Timestamp::now().micros() + 7 * 86_400_000_000);
+    let expires = Timestamp::from_micros(Timestamp::now().micros() + lifetime_minutes * 60_000_000);
     state
         .store
         .create_email_token(
             account.brief.id,
-            EmailPurpose::Verify,
+            purpose,
             &auth::secret_hash(&token),
             expires,
             job.to_job(),
@@ -266,6 +268,26 @@ pub async fn send_verification(state: &AppState, account: &Account) -> Result<()
         .await?;
     state.mail_queued.notify_one();
     Ok(())
+}
+
+/// Queues an email with a link that verifies the account's address.
+pub async fn send_verification(state: &AppState, account: &Account) -> Result<(), AppError> {
+    let Some(email) = &account.email else {
+        return Ok(());
+    };
+    let site = &state.config.site.name;
+    queue_link_email(state, account, email, EmailPurpose::Verify, "verify", 7 * 24 * 60, |link| {
+        (
+            format!("Confirm your email address on {site}"),
+            format!(
+                "Hello {},\n\nPlease confirm that this is your address on {site} by opening this \
+                 link:\n\n{link}\n\nThe link works once and for 7 days. If you did not sign up, \
+                 ignore this email.\n",
+                account.brief.display_name
+            ),
+        )
+    })
+    .await
 }
 
 /// The account a sign-in names, when the password matches. Takes as long whether or not the
@@ -294,35 +316,29 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError
         // Matched a username, not an address: resets are by address only.
         return Ok(());
     }
-    let token = auth::new_secret()?;
     let minutes = state.config.accounts.reset_link_minutes.max(1);
-    let link = format!("{}/reset/{token}", state.config.base_url());
-    let body = format!(
-        "Hello {},\n\nSomeone (hopefully you) asked to reset your password on {}. Choose a new \
-         one here:\n\n{link}\n\nThe link works once and for {minutes} minutes. If you did not ask, \
-         ignore this email: your password stays as it is.\n",
-        account.brief.display_name, state.config.site.name
-    );
-    let job = Email {
-        to: address,
-        subject: format!("Reset your password on {}", state.config.site.name),
-        body,
-    };
-    let expires = Timestamp::from_micros(
-        Timestamp::now().micros() + i64::try_from(minutes).unwrap_or(60) * 60_000_000,
-    );
-    state
-        .store
-        .create_email_token(
-            account.brief.id,
-            EmailPurpose::Reset,
-            &auth::secret_hash(&token),
-            expires,
-            job.to_job(),
-        )
-        .await?;
-    state.mail_queued.notify_one();
-    Ok(())
+    let site = &state.config.site.name;
+    let lifetime = i64::try_from(minutes).unwrap_or(60);
+    queue_link_email(
+        state,
+        &account,
+        &address,
+        EmailPurpose::Reset,
+        "reset",
+        lifetime,
+        |link| {
+            (
+                format!("Reset your password on {site}"),
+                format!(
+                    "Hello {},\n\nSomeone (hopefully you) asked to reset your password on {site}. \
+                 Choose a new one here:\n\n{link}\n\nThe link works once and for {minutes} \
+                 minutes. If you did not ask, ignore this email: your password stays as it is.\n",
+                    account.brief.display_name
+                ),
+            )
+        },
+    )
+    .await
 }
 
 /// Sets a new password through a reset link; ends every session. None: the link is used or

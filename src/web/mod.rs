@@ -500,6 +500,20 @@ pub async fn user(
     .await
 }
 
+/// After a form: on to the page that shows the result (303, so a reload does not repeat it).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// A post's place in its thread (page one of the thread; the anchor finds it).
+pub fn back_to_post(post: &agora_store::PostFacts) -> String {
+    format!(
+        "{}#{}",
+        paths::thread(post.thread.id, &post.thread.slug),
+        paths::post_anchor(post.id)
+    )
+}
+
 /// Thread ids in paths that are not numbers name no thread: 404, like any unknown id.
 pub fn parse_thread_id(text: &str) -> Result<ThreadId, AppError> {
     text.parse::<i64>()

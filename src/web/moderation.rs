@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -17,7 +17,7 @@ use crate::services::permissions::Action;
 use crate::services::posting;
 use crate::views::{AuthorView, TimeView};
 use crate::web::posting::private_page;
-use crate::web::{Layout, parse_post_id, parse_thread_id, render};
+use crate::web::{Layout, back_to_post, parse_post_id, parse_thread_id, render, see_other};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReasonForm {
@@ -65,10 +65,6 @@ async fn thread_url(state: &AppState, id: agora_store::ThreadId) -> Result<Strin
         thread.id,
         &agora_store::slugify(&thread.title),
     ))
-}
-
-fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
 }
 
 pub async fn lock(
@@ -143,14 +139,6 @@ pub async fn retitle(
         errors.into_error()?;
     }
     Ok(see_other(&thread_url(&state, id).await?))
-}
-
-fn back_to_post(post: &agora_store::PostFacts) -> String {
-    format!(
-        "{}#{}",
-        paths::thread(post.thread.id, &post.thread.slug),
-        paths::post_anchor(post.id)
-    )
 }
 
 pub async fn hide(

@@ -21,7 +21,7 @@ use crate::services::accounts::FieldErrors;
 use crate::services::permissions::{Action, allowed};
 use crate::services::posting::{self, EditDraft, ThreadDraft};
 use crate::views::ThreadPageView;
-use crate::web::{Layout, parse_post_id, parse_thread_id, render};
+use crate::web::{Layout, back_to_post, parse_post_id, parse_thread_id, render, see_other};
 
 /// What a reader may do on a thread page, decided by the permissions module.
 #[derive(Default)]
@@ -184,10 +184,6 @@ pub async fn thread_actions(
 /// A page that needs an account sends anonymous readers to sign in first.
 fn sign_in_first(next: &str) -> Response {
     Redirect::to(&format!("/signin?next={}", paths::encode_query(next))).into_response()
-}
-
-fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
 }
 
 // ---------------------------------------------------------------- compose
@@ -584,14 +580,6 @@ pub async fn delete(
 }
 
 // ---------------------------------------------------------------- boosts and answers
-
-fn back_to_post(post: &agora_store::PostFacts) -> String {
-    format!(
-        "{}#{}",
-        paths::thread(post.thread.id, &post.thread.slug),
-        paths::post_anchor(post.id)
-    )
-}
 
 pub async fn boost(
     State(state): State<AppState>,
