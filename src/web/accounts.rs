@@ -316,8 +316,21 @@ pub async fn reset_token(
             "This link was used already or has expired. Ask for a new one below.",
         );
     }
+    choose_password_page(&state, &viewer, &token, errors, StatusCode::OK)
+}
+
+/// The "choose a new password" form for a reset link, or, when the link no longer works
+/// (an error on `token`), the form that asks for a new link.
+fn choose_password_page(
+    state: &AppState,
+    viewer: &Viewer,
+    token: &str,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let valid = errors.get("token").is_none();
     let template = ResetTemplate {
-        layout: layout(&state, &viewer, "Choose a new password", "/reset"),
+        layout: layout(state, viewer, "Choose a new password", "/reset"),
         action: if valid {
             format!("/reset/{token}")
         } else {
@@ -328,7 +341,7 @@ pub async fn reset_token(
         notice: None,
         errors,
     };
-    reset_page(template, StatusCode::OK)
+    reset_page(template, status)
 }
 
 pub async fn reset_token_submit(
@@ -342,20 +355,7 @@ pub async fn reset_token_submit(
     match accounts::reset_password(&state, &token, &form.password).await? {
         Ok(_) => Ok(Redirect::to("/signin?reset=1").into_response()),
         Err(errors) => {
-            let valid = errors.get("token").is_none();
-            let template = ResetTemplate {
-                layout: layout(&state, &viewer, "Choose a new password", "/reset"),
-                action: if valid {
-                    format!("/reset/{token}")
-                } else {
-                    "/reset".into()
-                },
-                with_token: valid,
-                email: String::new(),
-                notice: None,
-                errors,
-            };
-            reset_page(template, StatusCode::BAD_REQUEST)
+            choose_password_page(&state, &viewer, &token, errors, StatusCode::BAD_REQUEST)
         }
     }
 }
