@@ -2,13 +2,13 @@
 //! flags and their review queue. Every action is checked by the permissions module and lands in
 //! the audit log in the same transaction as the change.
 
-use agora_store::{Account, Audit, PinScope, PostFacts, Role, ThreadFacts, Timestamp};
+use agora_store::{Account, Audit, PinScope, PostFacts, ThreadFacts, Timestamp};
 
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::limits::Limit;
 use crate::services::accounts::FieldErrors;
-use crate::services::permissions::Action;
+use crate::services::permissions::{self, Action};
 use crate::services::posting::{self, check};
 
 fn audit(actor: &Account, action: &'static str, details: String) -> Audit {
@@ -251,7 +251,7 @@ pub async fn flag(
     check(actor, Action::Flag(&post))?;
     let actor = actor.ok_or(AppError::Unauthorized)?;
     let why = reason(why, "reason", true)?;
-    if actor.brief.role == Role::Member {
+    if permissions::limited(actor) {
         state
             .limits
             .check(Limit::FlagAccount, &actor.brief.id.to_string())?;

@@ -229,6 +229,12 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
     }
 }
 
+/// Whether the abuse limits apply to this account: to members; moderators, staff and admins
+/// are trusted (they clean up after spam, sometimes in bursts).
+pub fn limited(actor: &Account) -> bool {
+    actor.brief.role == Role::Member
+}
+
 /// For templates: whether to offer an action's button.
 pub fn allowed(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> bool {
     check(actor, action, now).is_ok()

@@ -130,8 +130,7 @@ pub async fn resolve_tags(
 fn check_links(state: &AppState, account: &Account, body_html: &str, errors: &mut FieldErrors) {
     let limit = state.config.limits.new_account_links as usize;
     let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
-    let new_member =
-        account.brief.role == agora_store::Role::Member && account.created_at > day_ago;
+    let new_member = permissions::limited(account) && account.created_at > day_ago;
     if new_member && body_html.matches("<a ").count() > limit {
         errors.add(
             "body",
@@ -150,7 +149,7 @@ async fn check_posting_limits(
     ip: ClientIp,
 ) -> Result<(), AppError> {
     let limits = &state.config.limits;
-    if matches!(account.brief.role, agora_store::Role::Member) {
+    if permissions::limited(account) {
         state
             .limits
             .check(Limit::PostAccount, &account.brief.id.to_string())?;
@@ -347,7 +346,7 @@ pub async fn edit(
 ) -> Result<Result<String, FieldErrors>, AppError> {
     check(account, Action::EditPost(post))?;
     let account = account.ok_or(AppError::Unauthorized)?;
-    if account.brief.role == agora_store::Role::Member {
+    if permissions::limited(account) {
         state
             .limits
             .check(Limit::PostAccount, &account.brief.id.to_string())?;
@@ -452,7 +451,7 @@ pub async fn boost(
 ) -> Result<(bool, i64), AppError> {
     check(account, Action::Boost(&post))?;
     let account = account.ok_or(AppError::Unauthorized)?;
-    if account.brief.role == agora_store::Role::Member {
+    if permissions::limited(account) {
         state
             .limits
             .check(Limit::BoostAccount, &account.brief.id.to_string())?;

@@ -19,8 +19,7 @@ use crate::services::accounts::{self, CreatedBy, FieldErrors, SignUp};
 use crate::services::permissions::Action;
 use crate::services::posting;
 use crate::views::TimeView;
-use crate::web::posting::private_page;
-use crate::web::{Layout, render};
+use crate::web::{Layout, private_page, render};
 
 fn redirect_with_cookie(to: &str, cookie: axum::http::HeaderValue) -> Response {
     let mut response = Redirect::to(to).into_response();

@@ -55,14 +55,15 @@ pub struct ViewerNav {
 impl ViewerNav {
     pub fn new(viewer: &Viewer) -> Option<Self> {
         let account = viewer.account.as_deref()?;
-        let role = account.brief.role;
         let now = agora_store::Timestamp::now();
+        let may = |action| crate::services::permissions::allowed(Some(account), action, now);
+        use crate::services::permissions::Action;
         Some(Self {
             username: account.brief.username.clone(),
             display_name: account.brief.display_name.clone(),
             url: paths::user(&account.brief.username),
-            moderator: role != agora_store::Role::Member,
-            staff: role.is_staff(),
+            moderator: may(Action::ReviewFlags),
+            staff: may(Action::ReadAudit),
             suspended: account.suspended_at(now).then(|| {
                 format!(
                     "until {}: {}",
@@ -244,9 +245,18 @@ where
     Ok(page)
 }
 
-/// A page made for one signed-in reader: never stored by shared caches.
+/// A response made for one signed-in reader: never stored by shared caches.
 fn private_response(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
+    private_with_status(StatusCode::OK, content_type, body)
+}
+
+fn private_with_status(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<axum::body::Body>,
+) -> Response {
     (
+        status,
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "private, no-store"),
@@ -254,6 +264,11 @@ fn private_response(content_type: &'static str, body: impl Into<axum::body::Body
         body.into(),
     )
         .into_response()
+}
+
+/// A form page made for one signed-in reader, with the status its submission earned.
+pub fn private_page(status: StatusCode, html: String) -> Response {
+    private_with_status(status, HTML, html)
 }
 
 /// Serves `key` from the page cache, or renders and caches it. A signed-in reader's page is
@@ -279,14 +294,14 @@ where
 
 #[derive(Template)]
 #[template(path = "_viewer_links.html")]
-struct ViewerLinksTemplate {
-    layout: Layout,
+struct ViewerLinksTemplate<'a> {
+    layout: &'a Layout,
 }
 
 #[derive(Template)]
 #[template(path = "_viewer_banner.html")]
-struct ViewerBannerTemplate {
-    layout: Layout,
+struct ViewerBannerTemplate<'a> {
+    layout: &'a Layout,
 }
 
 /// Replaces the text between `<!--name-->` and `<!--/name-->` (the first pair).
@@ -326,12 +341,9 @@ where
     let page = cached_body(state, key, HTML, render).await?;
     let text = std::str::from_utf8(page.body())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cached page: {e}")))?;
-    let links = ViewerLinksTemplate {
-        layout: Layout::new(state, viewer, "", "", "/"),
-    };
-    let banner = ViewerBannerTemplate {
-        layout: Layout::new(state, viewer, "", "", "/"),
-    };
+    let layout = Layout::new(state, viewer, "", "", "/");
+    let links = ViewerLinksTemplate { layout: &layout };
+    let banner = ViewerBannerTemplate { layout: &layout };
     let mut first = String::with_capacity(text.len() + 512);
     let mut second = String::with_capacity(text.len() + 512);
     if !splice(text, "viewer-links", &self::render(&links)?, &mut first)

@@ -16,8 +16,9 @@ use crate::services::moderation;
 use crate::services::permissions::Action;
 use crate::services::posting;
 use crate::views::{AuthorView, TimeView};
-use crate::web::posting::private_page;
-use crate::web::{Layout, back_to_post, parse_post_id, parse_thread_id, render, see_other};
+use crate::web::{
+    Layout, back_to_post, parse_post_id, parse_thread_id, private_page, render, see_other,
+};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReasonForm {
@@ -59,12 +60,10 @@ pub struct ResolveForm {
     pub resolution: String,
 }
 
+/// Where a thread is now (after a retitle, its slug has changed).
 async fn thread_url(state: &AppState, id: agora_store::ThreadId) -> Result<String, AppError> {
     let thread = posting::thread_facts(state, id).await?;
-    Ok(paths::thread(
-        thread.id,
-        &agora_store::slugify(&thread.title),
-    ))
+    Ok(paths::thread(thread.id, &thread.slug))
 }
 
 pub async fn lock(

@@ -21,7 +21,9 @@ use crate::services::accounts::FieldErrors;
 use crate::services::permissions::{Action, allowed};
 use crate::services::posting::{self, EditDraft, ThreadDraft};
 use crate::views::ThreadPageView;
-use crate::web::{Layout, back_to_post, parse_post_id, parse_thread_id, render, see_other};
+use crate::web::{
+    Layout, back_to_post, parse_post_id, parse_thread_id, private_page, render, see_other,
+};
 
 /// What a reader may do on a thread page, decided by the permissions module.
 #[derive(Default)]
@@ -250,19 +252,6 @@ async fn compose_page(
         preview_html,
     })?;
     Ok(private_page(status, html))
-}
-
-/// A page made for one signed-in reader: never stored by caches.
-pub fn private_page(status: StatusCode, html: String) -> Response {
-    (
-        status,
-        [
-            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (axum::http::header::CACHE_CONTROL, "private, no-store"),
-        ],
-        html,
-    )
-        .into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]
