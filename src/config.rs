@@ -69,7 +69,7 @@ pub struct LimitsConfig {
     pub post_per_ip: Rate,
     pub boost_per_account: Rate,
     pub flag_per_account: Rate,
-    /// Posts (threads and replies) an account may write in its first day.
+    /// Posts (threads and replies) an account may write in its first day; 0: no such limit.
     pub new_account_posts: u32,
     /// Links one post of an account in its first day may hold.
     pub new_account_links: u32,

@@ -155,9 +155,13 @@ async fn check_posting_limits(
             .check(Limit::PostAccount, &account.brief.id.to_string())?;
         state.limits.check(Limit::PostIp, &Limits::ip_key(ip.0))?;
         let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
-        if account.created_at > day_ago {
-            let written = state.store.posts_since(account.brief.id, day_ago).await?;
-            if written >= i64::from(limits.new_account_posts) {
+        if account.created_at > day_ago && limits.new_account_posts > 0 {
+            let cap = i64::from(limits.new_account_posts);
+            let written = state
+                .store
+                .posts_since(account.brief.id, day_ago, cap)
+                .await?;
+            if written >= cap {
                 return Err(AppError::Forbidden(format!(
                     "New accounts can write {} posts in their first day. Thank you for joining; \
                      please come back tomorrow.",

@@ -121,18 +121,25 @@ pub async fn tag_ids<C: Conn>(
     Ok(out)
 }
 
-/// How many posts a user wrote since `since` (new accounts' first-day limit).
+/// How many posts a user wrote since `since`, counting no further than `cap` (new accounts'
+/// first-day limit only asks whether the cap is reached; counting every post would make each
+/// new post slower than the last).
 pub async fn posts_since<C: Conn>(
     conn: &mut C,
     user: UserId,
     since: Timestamp,
+    cap: i64,
 ) -> Result<i64, StoreError> {
-    conn.query_one(
-        "SELECT COUNT(*) FROM posts WHERE author_id = ?1 AND created_at >= ?2",
-        params![user.0, since.micros()],
-    )
-    .await?
-    .int(0)
+    // The cap is written into the SQL (an integer, never text): SQLite re-prepares a statement
+    // whose LIMIT is bound, at every execution.
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM posts WHERE author_id = ?1 AND created_at >= ?2 \
+         LIMIT {}) capped",
+        cap.max(0)
+    );
+    conn.query_one(&sql, params![user.0, since.micros()])
+        .await?
+        .int(0)
 }
 
 async fn insert_revision<C: Conn>(

@@ -788,8 +788,15 @@ impl Store {
         read!(self, |conn| forum::tag_ids(conn, &slugs).await)
     }
 
-    pub async fn posts_since(&self, user: UserId, since: Timestamp) -> Result<i64, StoreError> {
-        read!(self, |conn| forum::posts_since(conn, user, since).await)
+    /// Posts a user wrote since a time, counted up to `cap`.
+    pub async fn posts_since(
+        &self,
+        user: UserId,
+        since: Timestamp,
+        cap: i64,
+    ) -> Result<i64, StoreError> {
+        read!(self, |conn| forum::posts_since(conn, user, since, cap)
+            .await)
     }
 
     pub async fn create_thread(&self, new: NewThread) -> Result<(ThreadId, PostId), StoreError> {
