@@ -187,16 +187,6 @@ async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
                 ..config.store_options()
             };
             let source = Store::open(&DatabaseUrl::parse(&from)?, options.clone()).await?;
-            // The copy goes through the archive, which does not carry accounts or moderation
-            // yet: refuse rather than lose them (or publish what moderators hid).
-            let (accounts, moderation) = source.beyond_archive().await?;
-            if accounts + moderation > 0 {
-                anyhow::bail!(
-                    "{from} has {accounts} accounts with passwords and {moderation} moderation \
-                     records (deleted or hidden posts, flags, audit entries), which `db copy` \
-                     cannot carry yet: the copy would lose them. Nothing was copied."
-                );
-            }
             let target = Store::open(&DatabaseUrl::parse(&to)?, options).await?;
             if !target.is_empty().await? {
                 anyhow::bail!("{to} already holds a forum; copy into a new, empty database");
@@ -210,6 +200,10 @@ async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
             eprintln!(
                 "copied {} users, {} threads and {} posts from {from} to {to}",
                 stats.users, stats.threads, stats.posts
+            );
+            eprintln!(
+                "note: sessions and API tokens are not copied: people sign in again on the new \
+                 database and make new tokens"
             );
             Ok(())
         }

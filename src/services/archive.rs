@@ -90,14 +90,6 @@ pub async fn import_file(store: &Store, path: &Path) -> anyhow::Result<ImportSta
 }
 
 pub async fn export_file(store: &Store, path: &Path) -> anyhow::Result<usize> {
-    let (accounts, moderation) = store.beyond_archive().await?;
-    if accounts + moderation > 0 {
-        eprintln!(
-            "note: the archive holds the forum's content, not its {accounts} accounts' sign-in \
-             details or its {moderation} moderation records (deleted and hidden posts are \
-             exported as they were written)"
-        );
-    }
     let bar = progress_bar("exporting");
     bar.set_message("reading");
     let archive = store.export().await?;

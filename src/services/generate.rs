@@ -362,6 +362,7 @@ fn taxonomy(plan: &Plan, rng: &mut fastrand::Rng, now: i64) -> Archive {
                 String::new()
             },
             created_at: Timestamp::from_micros(now - 3 * 365 * DAY + rng.i64(..365 * DAY)),
+            account: None,
             signature_html: String::new(),
         });
     }
@@ -468,6 +469,8 @@ impl Generator {
                 body: markdown,
                 boosts: boost_list,
                 revisions: Vec::new(),
+                deleted: None,
+                hidden: None,
                 body_html: html,
             });
             self.next_post += 1;

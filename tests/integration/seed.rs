@@ -58,6 +58,7 @@ fn to_archive(seed: &Seed) -> Archive {
             staff_title: title.map(str::to_string),
             signature: String::new(),
             created_at: ts(0),
+            account: None,
             signature_html: String::new(),
         });
     }
@@ -77,6 +78,8 @@ fn to_archive(seed: &Seed) -> Archive {
             body: s.body.clone(),
             boosts: Vec::new(),
             revisions: Vec::new(),
+            deleted: None,
+            hidden: None,
             body_html: String::new(),
         };
         if s.has_revision_history {
@@ -105,6 +108,8 @@ fn to_archive(seed: &Seed) -> Archive {
                 body: format!("Reply {r}"),
                 boosts: Vec::new(),
                 revisions: Vec::new(),
+                deleted: None,
+                hidden: None,
                 body_html: String::new(),
             });
         }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{PinScope, Role, ThreadKind, Timestamp};
 
 pub const FORMAT: &str = "agora-archive";
-pub const VERSION: u32 = 1;
+/// Version 2 adds accounts' sign-in details, deleted and hidden posts, flags and the audit log
+/// (all optional); version 1 archives are read as they are.
+pub const VERSION: u32 = 2;
 pub const MAX_BODY_CHARS: usize = 60_000;
 pub const MAX_TAGS: usize = 5;
 
@@ -24,6 +26,78 @@ pub struct Archive {
     pub tags: Vec<Tag>,
     pub users: Vec<User>,
     pub threads: Vec<Thread>,
+    /// Reports about posts, open or resolved (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<Flag>,
+    /// Every moderation action, oldest first (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit_log: Vec<AuditEntry>,
+}
+
+/// How a user signs in (version 2). Sessions and API tokens are not carried: after a move,
+/// people sign in again and make new tokens.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserAccount {
+    pub email: String,
+    pub email_verified_at: Option<Timestamp>,
+    /// An Argon2 PHC string, exactly as stored.
+    pub password_hash: Option<String>,
+    pub suspended: Option<Suspension>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Suspension {
+    pub until: Timestamp,
+    pub reason: String,
+}
+
+/// A post deleted by its author or a moderator (`by`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Deletion {
+    pub at: Timestamp,
+    pub by: String,
+}
+
+/// A post a moderator hid, with the reason readers see.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hiding {
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Flag {
+    pub post_id: i64,
+    pub user: String,
+    pub reason: String,
+    pub created_at: Timestamp,
+    pub resolved: Option<FlagResolution>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FlagResolution {
+    pub at: Timestamp,
+    pub by: String,
+    pub resolution: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub thread_id: Option<i64>,
+    pub post_id: Option<i64>,
+    pub target_user: Option<String>,
+    pub details: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -61,6 +135,9 @@ pub struct User {
     pub staff_title: Option<String>,
     pub signature: String,
     pub created_at: Timestamp,
+    /// Sign-in details (version 2); absent for people who never had an account here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<UserAccount>,
     /// Derived: the rendered signature.
     #[serde(skip)]
     pub signature_html: String,
@@ -102,6 +179,10 @@ pub struct Post {
     pub body: String,
     pub boosts: Vec<Boost>,
     pub revisions: Vec<Revision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Deletion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Hiding>,
     /// Derived: the rendered, sanitised body.
     #[serde(skip)]
     pub body_html: String,
@@ -221,6 +302,8 @@ impl Archive {
             tags: Vec::new(),
             users: Vec::new(),
             threads: Vec::new(),
+            flags: Vec::new(),
+            audit_log: Vec::new(),
         }
     }
 
@@ -229,11 +312,11 @@ impl Archive {
         if self.format != FORMAT {
             return Err(err("format", format!("must be {FORMAT:?}")));
         }
-        if self.version != VERSION {
+        if !(1..=VERSION).contains(&self.version) {
             return Err(err(
                 "version",
                 format!(
-                    "this Agora reads archive version {VERSION}, the file is version {}",
+                    "this Agora reads archive versions 1 to {VERSION}, the file is version {}",
                     self.version
                 ),
             ));
@@ -292,6 +375,7 @@ impl Archive {
             check_chars(&format!("{path}.description"), &tag.description)?;
         }
         let mut users: HashMap<String, Role> = HashMap::new();
+        let mut emails = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             let path = format!("users[{i}]");
             if !is_username(&user.username) {
@@ -318,6 +402,35 @@ impl Archive {
                 user.staff_title.as_deref().unwrap_or(""),
             )?;
             check_len(&format!("{path}.signature"), &user.signature, 0, 2_000)?;
+            if let Some(account) = &user.account {
+                let email = account.email.trim().to_lowercase();
+                if !email.contains('@') || email.chars().any(char::is_whitespace) {
+                    return Err(err(
+                        format!("{path}.account.email"),
+                        "is not an email address",
+                    ));
+                }
+                if !emails.insert(email) {
+                    return Err(err(
+                        format!("{path}.account.email"),
+                        "is used by another user (addresses are unique regardless of case)",
+                    ));
+                }
+                if let Some(hash) = &account.password_hash
+                    && !hash.starts_with("$argon2")
+                {
+                    return Err(err(
+                        format!("{path}.account.password_hash"),
+                        "must be an Argon2 PHC string ($argon2id$…)",
+                    ));
+                }
+                if let Some(suspension) = &account.suspended {
+                    check_chars(
+                        &format!("{path}.account.suspended.reason"),
+                        &suspension.reason,
+                    )?;
+                }
+            }
         }
         let known_user = |path: String, name: &str| -> Result<(), ArchiveError> {
             if users.contains_key(&username_key(name)) {
@@ -392,6 +505,13 @@ impl Archive {
                 }
                 known_user(format!("{path}.author"), &post.author)?;
                 check_len(&format!("{path}.body"), &post.body, 1, MAX_BODY_CHARS)?;
+                if let Some(deleted) = &post.deleted {
+                    known_user(format!("{path}.deleted.by"), &deleted.by)?;
+                }
+                if let Some(hidden) = &post.hidden {
+                    known_user(format!("{path}.hidden.by"), &hidden.by)?;
+                    check_chars(&format!("{path}.hidden.reason"), &hidden.reason)?;
+                }
                 if previous.is_some_and(|prev| post.created_at < prev) {
                     return Err(err(
                         format!("{path}.created_at"),
@@ -471,6 +591,28 @@ impl Archive {
                 ));
             }
         }
+        for (i, flag) in self.flags.iter().enumerate() {
+            let path = format!("flags[{i}]");
+            if !post_ids.contains(&flag.post_id) {
+                return Err(err(
+                    format!("{path}.post_id"),
+                    format!("no post {}", flag.post_id),
+                ));
+            }
+            known_user(format!("{path}.user"), &flag.user)?;
+            check_chars(&format!("{path}.reason"), &flag.reason)?;
+            if let Some(resolved) = &flag.resolved {
+                known_user(format!("{path}.resolved.by"), &resolved.by)?;
+            }
+        }
+        for (i, entry) in self.audit_log.iter().enumerate() {
+            let path = format!("audit_log[{i}]");
+            known_user(format!("{path}.actor"), &entry.actor)?;
+            if let Some(target) = &entry.target_user {
+                known_user(format!("{path}.target_user"), target)?;
+            }
+            check_chars(&format!("{path}.details"), &entry.details)?;
+        }
         Ok(())
     }
 }
@@ -503,6 +645,7 @@ mod tests {
             staff_title: None,
             signature: String::new(),
             created_at: ts("2025-01-01T00:00:00Z"),
+            account: None,
             signature_html: String::new(),
         });
         a.threads.push(Thread {
@@ -523,6 +666,8 @@ mod tests {
                 body: "Body text".into(),
                 boosts: vec![],
                 revisions: vec![],
+                deleted: None,
+                hidden: None,
                 body_html: String::new(),
             }],
             excerpt: String::new(),
@@ -559,8 +704,11 @@ mod tests {
             Err("threads[0].posts[0].boosts[0].user".to_string())
         );
         let mut a = small();
-        a.version = 2;
+        a.version = VERSION + 1;
         assert!(a.validate().is_err());
+        let mut a = small();
+        a.version = 1;
+        assert_eq!(a.validate(), Ok(()), "version 1 archives are still read");
         let mut a = small();
         a.threads[0].title = "Title\u{1}".into();
         assert_eq!(

@@ -170,7 +170,8 @@ async fn bump_user<C: Conn>(conn: &mut C, user: UserId, threads: i64) -> Result<
     Ok(())
 }
 
-/// Starts a thread with its opening post (revision 1 recorded). Returns the thread and post.
+/// Starts a thread with its opening post. Returns the thread and post. A post's history starts
+/// at its first edit, which records the original as revision 1 (as the archive format has it).
 pub async fn create_thread<C: Conn>(
     conn: &mut C,
     new: &NewThread,
@@ -221,7 +222,6 @@ pub async fn create_thread<C: Conn>(
         .await?
         .int(0)?,
     );
-    insert_revision(conn, post, 1, new.author, now, None, &new.body_md).await?;
     conn.execute(
         "UPDATE subtopics SET thread_count = thread_count + 1, post_count = post_count + 1, \
          last_activity_at = ?2 WHERE id = ?1",
@@ -266,7 +266,6 @@ pub async fn create_reply<C: Conn>(
         .await?
         .int(0)?,
     );
-    insert_revision(conn, post, 1, new.author, now, None, &new.body_md).await?;
     conn.execute(
         "UPDATE thread_tags SET last_activity_at = ?2 WHERE thread_id = ?1",
         params![new.thread.0, now],

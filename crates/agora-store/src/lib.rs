@@ -278,12 +278,6 @@ impl Store {
         }
     }
 
-    /// How much the forum holds that the archive format cannot carry yet: (accounts with
-    /// passwords, moderation records).
-    pub async fn beyond_archive(&self) -> Result<(i64, i64), StoreError> {
-        read!(self, |conn| queries::beyond_archive(conn).await)
-    }
-
     /// True when the forum has no areas, users or threads (a new database).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         read!(self, |conn| queries::is_empty(conn).await)

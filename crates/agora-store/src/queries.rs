@@ -277,20 +277,6 @@ pub async fn change_head<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
     conn.query_one(sql::CHANGE_HEAD, &[]).await?.int(0)
 }
 
-/// What the archive format (v1) cannot carry yet: accounts' sign-in details, and moderation
-/// state (deleted, hidden and removed content, flags, the audit log). Counts of each.
-pub async fn beyond_archive<C: Conn>(conn: &mut C) -> Result<(i64, i64), StoreError> {
-    let row = conn
-        .query_one(
-            "SELECT (SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL), \
-             (SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL OR hidden_at IS NOT NULL) \
-             + (SELECT COUNT(*) FROM flags) + (SELECT COUNT(*) FROM audit_log)",
-            &[],
-        )
-        .await?;
-    Ok((row.int(0)?, row.int(1)?))
-}
-
 pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
     Ok(conn.query_one(sql::COUNT_CONTENT, &[]).await?.int(0)? == 0)
 }
@@ -383,6 +369,7 @@ pub async fn import<C: Conn>(
 ) -> Result<ImportStats, StoreError> {
     let maps = import_taxonomy(conn, archive).await?;
     let mut stats = import_threads(conn, &archive.threads, &maps, 0, progress).await?;
+    import_moderation(conn, archive, &maps).await?;
     finish_import(conn).await?;
     stats.users = archive.users.len() as u64;
     Ok(stats)
@@ -459,6 +446,22 @@ pub async fn import_taxonomy<C: Conn>(
             )
             .await?
             .int(0)?;
+        if let Some(account) = &user.account {
+            conn.execute(
+                "UPDATE users SET email = ?2, email_key = ?3, email_verified_at = ?4, \
+                 password_hash = ?5, suspended_until = ?6, suspend_reason = ?7 WHERE id = ?1",
+                params![
+                    id,
+                    account.email.trim(),
+                    crate::accounts::email_key(&account.email),
+                    account.email_verified_at.map(|t| t.micros()),
+                    account.password_hash.clone(),
+                    account.suspended.as_ref().map(|s| s.until.micros()),
+                    account.suspended.as_ref().map(|s| s.reason.clone())
+                ],
+            )
+            .await?;
+        }
         maps.users.insert(key, (id, user.role));
     }
     Ok(maps)
@@ -516,7 +519,10 @@ pub async fn import_threads<C: Conn>(
                 thread.accepted_post_id,
                 thread.recommended_post_id,
                 staff_answered,
-                thread.posts.len() as i64 - 1,
+                thread.posts[1..]
+                    .iter()
+                    .filter(|p| p.deleted.is_none() && p.hidden.is_none())
+                    .count() as i64,
                 first.boosts.len() as i64,
                 thread.views,
             ],
@@ -568,6 +574,27 @@ pub async fn import_threads<C: Conn>(
                 )
                 .await?;
             }
+            if post.deleted.is_some() || post.hidden.is_some() {
+                let deleted_by = post
+                    .deleted
+                    .as_ref()
+                    .map(|d| maps.user(&d.by))
+                    .transpose()?;
+                let hidden_by = post.hidden.as_ref().map(|h| maps.user(&h.by)).transpose()?;
+                conn.execute(
+                    "UPDATE posts SET deleted_at = ?2, deleted_by = ?3, hidden_at = ?4, \
+                     hidden_by = ?5, hidden_reason = ?6 WHERE id = ?1",
+                    params![
+                        post.id,
+                        post.deleted.as_ref().map(|d| d.at.micros()),
+                        deleted_by.map(|(id, _)| id),
+                        post.hidden.as_ref().map(|h| h.at.micros()),
+                        hidden_by.map(|(id, _)| id),
+                        post.hidden.as_ref().map(|h| h.reason.clone())
+                    ],
+                )
+                .await?;
+            }
             for boost in &post.boosts {
                 let (booster, _) = maps.user(&boost.user)?;
                 conn.execute(
@@ -578,11 +605,82 @@ pub async fn import_threads<C: Conn>(
             }
             stats.posts += 1;
         }
+        // A thread whose opening post is deleted or hidden is out of every listing.
+        let removed_at = first
+            .deleted
+            .as_ref()
+            .map(|d| d.at)
+            .or(first.hidden.as_ref().map(|h| h.at));
+        if let Some(at) = removed_at {
+            conn.execute(
+                "UPDATE threads SET removed_at = ?2 WHERE id = ?1",
+                params![thread.id, at.micros()],
+            )
+            .await?;
+            conn.execute(
+                "UPDATE thread_tags SET visible = FALSE WHERE thread_id = ?1",
+                params![thread.id],
+            )
+            .await?;
+        }
         append_change(conn, "thread.imported", Some(ThreadId(thread.id)), None).await?;
         stats.threads += 1;
         progress(posts_before + stats.posts);
     }
     Ok(stats)
+}
+
+/// Writes flags and the audit log (archive version 2), after the threads they point at.
+pub async fn import_moderation<C: Conn>(
+    conn: &mut C,
+    archive: &Archive,
+    maps: &IdMaps,
+) -> Result<(), StoreError> {
+    for flag in &archive.flags {
+        let (user, _) = maps.user(&flag.user)?;
+        let resolved_by = flag
+            .resolved
+            .as_ref()
+            .map(|r| maps.user(&r.by))
+            .transpose()?;
+        conn.execute(
+            "INSERT INTO flags (post_id, user_id, reason, created_at, resolved_at, resolved_by, \
+             resolution) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                flag.post_id,
+                user,
+                flag.reason.as_str(),
+                flag.created_at.micros(),
+                flag.resolved.as_ref().map(|r| r.at.micros()),
+                resolved_by.map(|(id, _)| id),
+                flag.resolved.as_ref().map(|r| r.resolution.clone())
+            ],
+        )
+        .await?;
+    }
+    for entry in &archive.audit_log {
+        let (actor, _) = maps.user(&entry.actor)?;
+        let target = entry
+            .target_user
+            .as_ref()
+            .map(|t| maps.user(t))
+            .transpose()?;
+        conn.execute(
+            "INSERT INTO audit_log (at, actor_id, action, thread_id, post_id, target_user, \
+             details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                entry.at.micros(),
+                actor,
+                entry.action.as_str(),
+                entry.thread_id,
+                entry.post_id,
+                target.map(|(id, _)| id),
+                entry.details.as_str()
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Builds again the indexes a bulk load deferred, then recounts.
@@ -645,6 +743,21 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
             staff_title: r.opt_text(3)?,
             signature: r.text(4)?,
             created_at: ts(r.int(5)?),
+            account: match r.opt_text(6)? {
+                Some(email) => Some(archive::UserAccount {
+                    email,
+                    email_verified_at: r.opt_int(7)?.map(ts),
+                    password_hash: r.opt_text(8)?,
+                    suspended: match r.opt_int(9)? {
+                        Some(until) => Some(archive::Suspension {
+                            until: ts(until),
+                            reason: r.opt_text(10)?.unwrap_or_default(),
+                        }),
+                        None => None,
+                    },
+                }),
+                None => None,
+            },
             signature_html: String::new(),
         })
     })?;
@@ -690,6 +803,18 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
                 body: r.text(4)?,
                 boosts: Vec::new(),
                 revisions: Vec::new(),
+                deleted: match (r.opt_int(5)?, r.opt_text(6)?) {
+                    (Some(at), Some(by)) => Some(archive::Deletion { at: ts(at), by }),
+                    _ => None,
+                },
+                hidden: match (r.opt_int(7)?, r.opt_text(8)?) {
+                    (Some(at), Some(by)) => Some(archive::Hiding {
+                        at: ts(at),
+                        by,
+                        reason: r.opt_text(9)?.unwrap_or_default(),
+                    }),
+                    _ => None,
+                },
                 body_html: String::new(),
             };
             post_index.insert(post.id, (i, out.threads[i].posts.len()));
@@ -714,6 +839,33 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
             });
         }
     }
+    out.flags = collect(conn.query(sql::EXPORT_FLAGS, &[]).await?, |r| {
+        Ok(archive::Flag {
+            post_id: r.int(0)?,
+            user: r.text(1)?,
+            reason: r.text(2)?,
+            created_at: ts(r.int(3)?),
+            resolved: match (r.opt_int(4)?, r.opt_text(5)?) {
+                (Some(at), Some(by)) => Some(archive::FlagResolution {
+                    at: ts(at),
+                    by,
+                    resolution: r.opt_text(6)?.unwrap_or_default(),
+                }),
+                _ => None,
+            },
+        })
+    })?;
+    out.audit_log = collect(conn.query(sql::EXPORT_AUDIT, &[]).await?, |r| {
+        Ok(archive::AuditEntry {
+            at: ts(r.int(0)?),
+            actor: r.text(1)?,
+            action: r.text(2)?,
+            thread_id: r.opt_int(3)?,
+            post_id: r.opt_int(4)?,
+            target_user: r.opt_text(5)?,
+            details: r.text(6)?,
+        })
+    })?;
     Ok(out)
 }
 

@@ -120,7 +120,7 @@ pub const RECOUNT: &[&str] = &[
        post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL), \
        last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t WHERE t.subtopic_id = subtopics.id)",
     "UPDATE tags SET thread_count = (SELECT COUNT(*) FROM thread_tags tt WHERE tt.tag_id = tags.id AND tt.visible = TRUE)",
-    "UPDATE threads SET last_position = reply_count",
+    "UPDATE threads SET last_position = (SELECT COALESCE(MAX(p.position), 0) FROM posts p WHERE p.thread_id = threads.id)",
     "UPDATE users SET \
        thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id), \
        post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id)",
@@ -195,7 +195,8 @@ pub const EXPORT_AREAS: &str =
     "SELECT id, slug, name, description FROM areas ORDER BY position, id";
 pub const EXPORT_SUBTOPICS: &str = "SELECT area_id, slug, name, description, docs_url FROM subtopics ORDER BY area_id, position, id";
 pub const EXPORT_TAGS: &str = "SELECT slug, name, description FROM tags ORDER BY slug";
-pub const EXPORT_USERS: &str = "SELECT username, display_name, role, staff_title, signature_md, created_at \
+pub const EXPORT_USERS: &str = "SELECT username, display_name, role, staff_title, signature_md, created_at, \
+     email, email_verified_at, password_hash, suspended_until, suspend_reason \
      FROM users ORDER BY username_key";
 pub const EXPORT_THREADS: &str = "SELECT t.id, a.slug, s.slug, t.title, t.kind, t.pin_scope, t.locked_at, \
      lu.username, t.lock_reason, t.view_count, t.accepted_post_id, t.recommended_post_id \
@@ -203,8 +204,16 @@ pub const EXPORT_THREADS: &str = "SELECT t.id, a.slug, s.slug, t.title, t.kind, 
      LEFT JOIN users lu ON lu.id = t.locked_by ORDER BY t.id";
 pub const EXPORT_THREAD_TAGS: &str = "SELECT tt.thread_id, g.slug FROM thread_tags tt \
      JOIN tags g ON g.id = tt.tag_id ORDER BY tt.thread_id, g.slug";
-pub const EXPORT_POSTS: &str = "SELECT p.id, p.thread_id, u.username, p.created_at, p.body_md \
-     FROM posts p JOIN users u ON u.id = p.author_id ORDER BY p.thread_id, p.position";
+pub const EXPORT_POSTS: &str = "SELECT p.id, p.thread_id, u.username, p.created_at, p.body_md, \
+     p.deleted_at, du.username, p.hidden_at, hu.username, p.hidden_reason \
+     FROM posts p JOIN users u ON u.id = p.author_id LEFT JOIN users du ON du.id = p.deleted_by \
+     LEFT JOIN users hu ON hu.id = p.hidden_by ORDER BY p.thread_id, p.position";
+pub const EXPORT_FLAGS: &str = "SELECT f.post_id, u.username, f.reason, f.created_at, f.resolved_at, \
+     ru.username, f.resolution FROM flags f JOIN users u ON u.id = f.user_id \
+     LEFT JOIN users ru ON ru.id = f.resolved_by ORDER BY f.id";
+pub const EXPORT_AUDIT: &str = "SELECT l.at, u.username, l.action, l.thread_id, l.post_id, tu.username, \
+     l.details FROM audit_log l JOIN users u ON u.id = l.actor_id \
+     LEFT JOIN users tu ON tu.id = l.target_user ORDER BY l.id";
 pub const EXPORT_BOOSTS: &str = "SELECT b.post_id, u.username, b.created_at FROM boosts b \
      JOIN users u ON u.id = b.user_id ORDER BY b.post_id, b.created_at, u.username_key";
 pub const EXPORT_REVISIONS: &str = "SELECT r.post_id, r.created_at, u.username, r.reason, r.body_md \
