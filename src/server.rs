@@ -24,6 +24,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     // With several nodes on PostgreSQL, every other node's write makes our cached pages stale.
+    let filled = state.store.backfill_name_skeletons().await?;
+    if filled > 0 {
+        tracing::info!(
+            accounts = filled,
+            "filled name skeletons for look-alike checks"
+        );
+    }
     let follower = state.store.follow_other_nodes();
     let listener = TcpListener::bind(listen)
         .await

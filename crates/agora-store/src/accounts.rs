@@ -483,3 +483,22 @@ pub async fn email_token_valid<C: Conn>(
         .await?
         .is_some())
 }
+
+/// Gives every user without a name skeleton one (accounts from before skeletons existed), so
+/// look-alike checks cover them too. Returns how many were filled.
+pub async fn backfill_name_skeletons<C: Conn>(conn: &mut C) -> Result<u64, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT id, username FROM users WHERE name_skeleton IS NULL",
+            &[],
+        )
+        .await?;
+    for row in &rows {
+        conn.execute(
+            "UPDATE users SET name_skeleton = ?2 WHERE id = ?1",
+            params![row.int(0)?, name_skeleton(&row.text(1)?)],
+        )
+        .await?;
+    }
+    Ok(rows.len() as u64)
+}

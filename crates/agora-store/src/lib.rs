@@ -25,6 +25,7 @@ pub use model::*;
 pub use queries::{IdMaps, Job};
 pub use sqlite::Synchronous;
 
+use db::Conn;
 use postgres::{PgConn, PgStore};
 use sqlite::SqliteStore;
 
@@ -276,6 +277,19 @@ impl Store {
             Backend::Sqlite(_) => None,
             Backend::Postgres(db) => Some(db.spawn_listener(self.changes.clone())),
         }
+    }
+
+    /// Fills the name skeletons of accounts made before skeletons existed (start-up; a no-op
+    /// read when there are none).
+    pub async fn backfill_name_skeletons(&self) -> Result<u64, StoreError> {
+        let missing = read!(self, |conn| {
+            conn.query_opt("SELECT 1 FROM users WHERE name_skeleton IS NULL", &[])
+                .await
+        })?;
+        if missing.is_none() {
+            return Ok(0);
+        }
+        write!(self, |conn| accounts::backfill_name_skeletons(conn).await)
     }
 
     /// True when the forum has no areas, users or threads (a new database).
@@ -1011,6 +1025,49 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Accounts from before name skeletons get one at start-up, so a look-alike of them is
+    /// refused like a look-alike of anyone else.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn old_accounts_get_name_skeletons() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("a.db");
+        let store = Store::open(&DatabaseUrl::Sqlite(path.clone()), StoreOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let user = NewUser {
+            username: "alice".into(),
+            display_name: "Alice".into(),
+            email: "alice@example.test".into(),
+            password_hash: "$argon2id$x".into(),
+            role: Role::Member,
+            staff_title: None,
+            email_verified: false,
+        };
+        store
+            .create_user(user.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // As a database from before skeletons has it.
+        rusqlite::Connection::open(&path)
+            .and_then(|c| c.execute("UPDATE users SET name_skeleton = NULL", []))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.backfill_name_skeletons().await.ok(), Some(1));
+        assert_eq!(store.backfill_name_skeletons().await.ok(), Some(0));
+        let look_alike = NewUser {
+            username: "aIice".into(),
+            email: "other@example.test".into(),
+            ..user
+        };
+        assert!(matches!(
+            store.create_user(look_alike).await,
+            Err(StoreError::Conflict {
+                field: "username",
+                ..
+            })
+        ));
+        store.close().await.unwrap_or_else(|e| panic!("{e}"));
+    }
 
     #[test]
     fn slugs_keep_every_script() {
