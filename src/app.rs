@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::http_cache::PageCache;
 use crate::limits::Limits;
 use crate::services::mail::{self, Mailer};
+use crate::services::search::Search;
 use crate::services::view_counter::ViewCounter;
 
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct Inner {
     pub assets: Assets,
     pub limits: Limits,
     pub mailer: Mailer,
+    /// This node's search index and its indexer.
+    pub search: Arc<Search>,
     /// Woken when an email is queued, so the sender does not wait for its next round.
     pub mail_queued: tokio::sync::Notify,
     /// This node's name in the job table.
@@ -51,6 +54,7 @@ impl AppState {
             store.changes(),
         );
         let mailer = Mailer::new(&config)?;
+        let search = Arc::new(Search::open(&config.data_dir, &config.search)?);
         let node = format!(
             "{}-{}",
             std::process::id(),
@@ -68,6 +72,7 @@ impl AppState {
                 views: ViewCounter::default(),
                 assets: Assets::new(),
                 mailer,
+                search,
                 mail_queued: tokio::sync::Notify::new(),
                 node,
                 dummy_hash: tokio::sync::OnceCell::new(),

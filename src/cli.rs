@@ -84,6 +84,20 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The search index: rebuild it, or see where it stands.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Rebuild this node's index from the database into a new generation, then switch to it
+    /// atomically (a running server follows within seconds).
+    Reindex,
+    /// Documents, size, position and lag behind the change log.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,6 +30,7 @@ pub struct Config {
     pub accounts: AccountsConfig,
     pub email: EmailConfig,
     pub limits: LimitsConfig,
+    pub search: SearchConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,6 +120,21 @@ pub struct ViewsConfig {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Memory the indexer's writer may buffer before it flushes, in MiB.
+    pub writer_memory_mb: usize,
+    /// Threads and memory (MiB per thread) for a full rebuild (`agora search reindex`).
+    pub rebuild_threads: usize,
+    pub rebuild_memory_mb: usize,
+    /// Shortest time between two index commits while changes keep coming, in milliseconds.
+    pub commit_interval_ms: u64,
+    /// Longest the indexer waits before reading the change log again, in milliseconds, even
+    /// when no change was announced (another node's, say).
+    pub poll_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
     /// Rendered anonymous pages kept in memory (0 turns the cache off).
     pub max_pages: usize,
@@ -141,6 +157,19 @@ impl Default for Config {
             accounts: AccountsConfig::default(),
             email: EmailConfig::default(),
             limits: LimitsConfig::default(),
+            search: SearchConfig::default(),
+        }
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            writer_memory_mb: 32,
+            rebuild_threads: 2,
+            rebuild_memory_mb: 128,
+            commit_interval_ms: 200,
+            poll_ms: 2000,
         }
     }
 }

@@ -13,6 +13,8 @@ pub struct Health {
     pub database: &'static str,
     pub change_head: i64,
     pub pending_views: i64,
+    /// This node's search index: documents, position and lag behind the change log.
+    pub search: Option<crate::services::search::SearchStatus>,
 }
 
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -21,5 +23,6 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         database: state.store.backend_name(),
         change_head: state.store.change_head().await?,
         pending_views: state.views.pending(),
+        search: state.search.status(&state.store).await.ok(),
     }))
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use agora::cli::{Cli, Command, ConfigCommand, DbCommand, ServeArgs, UserCommand};
+use agora::cli::{Cli, Command, ConfigCommand, DbCommand, SearchCommand, ServeArgs, UserCommand};
 use agora::config;
 use agora::services::archive;
 use agora_store::{DatabaseUrl, Store, StoreOptions};
@@ -114,7 +114,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db { command } => db(command, &config).await,
         Command::Config { .. } => Ok(()),
         Command::User { command } => user(command, config).await,
+        Command::Search { command } => search(command, config).await,
     }
+}
+
+async fn search(command: SearchCommand, config: config::Config) -> anyhow::Result<()> {
+    let state = agora::app::AppState::open(config).await?;
+    let search = &state.search;
+    match command {
+        SearchCommand::Reindex => {
+            let started = std::time::Instant::now();
+            let bar = archive::progress_bar("indexing");
+            bar.set_length(state.store.post_count().await?.max(0) as u64);
+            let documents = search.rebuild(&state.store, Some(bar.clone())).await?;
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            let status = search.status(&state.store).await?;
+            eprintln!(
+                "indexed {documents} posts in {seconds:.1} s ({:.0} posts/s); generation {}, {} bytes ({:.0} bytes/post)",
+                documents as f64 / seconds.max(0.001),
+                status.generation,
+                status.bytes,
+                status.bytes as f64 / (documents.max(1) as f64)
+            );
+        }
+        SearchCommand::Status => {
+            let status = search.status(&state.store).await?;
+            println!("{}", serde_json::to_string_pretty(&status)?);
+        }
+    }
+    state.store.close().await?;
+    Ok(())
 }
 
 async fn user(command: UserCommand, config: config::Config) -> anyhow::Result<()> {

@@ -93,6 +93,20 @@ pub fn post_anchor(id: PostId) -> String {
     format!("post-{id}")
 }
 
+/// The search page for `query`, page `page` (1 is left out).
+pub fn search(query: &str, page: u32) -> String {
+    let mut url = format!("/search?q={}", encode_query(query));
+    if page > 1 {
+        url.push_str(&format!("&page={page}"));
+    }
+    url
+}
+
+/// A search's feed (`rss` or `atom`).
+pub fn search_feed(query: &str, kind: &str) -> String {
+    format!("/search/feed.{kind}?q={}", encode_query(query))
+}
+
 pub fn revisions(post: PostId) -> String {
     format!("/posts/{post}/revisions")
 }

@@ -80,6 +80,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
     };
 
+    // The search indexer follows the change log; writes never wait for it.
+    let stop_indexer = std::sync::Arc::new(tokio::sync::Notify::new());
+    let indexer = tokio::spawn(
+        state
+            .search
+            .clone()
+            .follow(state.store.clone(), stop_indexer.clone()),
+    );
+
     let app =
         router::build(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
@@ -88,6 +97,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     stop_flusher.notify_one();
     let _ = flusher.await;
+    stop_indexer.notify_one();
+    let _ = indexer.await;
     state.finish_background().await;
     postman.abort();
     if let Some(follower) = follower {

@@ -54,4 +54,51 @@
     }, 400);
     area.addEventListener("input", update);
   });
+  // Similar threads while a question's title is typed: the compose form names the API.
+  document.querySelectorAll("form[data-similar]").forEach(function (form) {
+    var title = form.querySelector("input[name=title]");
+    var aside = document.getElementById("similar");
+    if (!title || !aside) { return; }
+    var list = aside.querySelector("ul");
+    var last = "";
+    var update = debounce(function () {
+      var text = title.value.trim();
+      if (text === last) { return; }
+      last = text;
+      if (text.length < 8) { aside.hidden = true; return; }
+      var url = form.getAttribute("data-similar") + "?title=" + encodeURIComponent(text);
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (res) {
+          if (title.value.trim() !== text) { return; }
+          list.textContent = "";
+          res.threads.forEach(function (t) {
+            var li = document.createElement("li");
+            var a = document.createElement("a");
+            a.href = t.url;
+            a.textContent = t.title;
+            li.appendChild(a);
+            if (t.solved) { li.appendChild(badge("Solved", "solved")); }
+            if (t.staff_answered) { li.appendChild(badge("Staff answered", "staff")); }
+            var meta = document.createElement("span");
+            meta.className = "meta";
+            meta.textContent = " " + t.replies + " replies · " + t.subtopic.name;
+            li.appendChild(meta);
+            list.appendChild(li);
+          });
+          aside.hidden = res.threads.length === 0;
+        }).catch(function () {});
+    }, 300);
+    title.addEventListener("input", update);
+  });
+
+  function badge(text, kind) {
+    var span = document.createElement("span");
+    span.className = "badge " + kind;
+    span.textContent = text;
+    var wrap = document.createDocumentFragment();
+    wrap.appendChild(document.createTextNode(" "));
+    wrap.appendChild(span);
+    return wrap;
+  }
 })();

@@ -6,6 +6,7 @@ pub mod write;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use utoipa::OpenApi;
 
 use crate::app::AppState;
@@ -35,7 +36,7 @@ fn key(uri: &Uri) -> String {
         version = "1",
         description = "Read and write the forum: areas, listings, threads, users and revisions; posting, boosts, answers and moderation. Writes take a personal API token (`Authorization: Bearer agora_…`, created on the settings page; the write scope for changes). Errors are JSON with a stable `code`."
     ),
-    paths(areas, subtopic_threads, tag_threads, tags, thread, user, revisions,
+    paths(areas, subtopic_threads, tag_threads, tags, thread, user, revisions, search, similar,
         write::me, write::create_thread, write::reply, write::edit, write::delete, write::boost,
         write::accept, write::unaccept, write::recommend, write::unrecommend, write::flag,
         write::hide, write::unhide, write::lock, write::unlock, write::pin, write::move_thread,
@@ -242,4 +243,63 @@ pub async fn not_found(uri: Uri) -> Response {
         uri.path()
     )))
     .into_response()
+}
+
+/// Search: the same results as the search page. The query language is the page's: words,
+/// "phrases", -exclusions, `tag:`, `in:`, `author:`, `is:`, `before:`, `after:`, `sort:`.
+/// A query that cannot be fully understood still answers 200, with `notices` saying why.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search",
+    params(crate::web::search::SearchParams),
+    responses((status = 200, body = crate::views::SearchPageView), (status = 400, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    Query(params): Query<crate::web::search::SearchParams>,
+) -> Result<Response, ApiError> {
+    let page = read::parse_page(&params.page)?;
+    let view =
+        crate::services::search::search_page(&state, params.q.as_deref().unwrap_or(""), page)
+            .await?;
+    Ok(axum::Json(view).into_response())
+}
+
+/// `?title=…&body=…&exclude=…` for [`similar`].
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SimilarParams {
+    /// The question's title as typed so far.
+    pub title: Option<String>,
+    /// The start of its body, if any.
+    pub body: Option<String>,
+    /// A thread to leave out (the one being read).
+    pub exclude: Option<i64>,
+}
+
+/// Up to five existing threads likely to answer a question being written, solved and
+/// staff-answered first: what the compose form shows while a title is typed.
+#[utoipa::path(get, path = "/api/v1/similar", tag = "search",
+    params(SimilarParams),
+    responses((status = 200, body = crate::views::SimilarView)))]
+pub async fn similar(
+    State(state): State<AppState>,
+    Query(params): Query<SimilarParams>,
+) -> Result<Response, ApiError> {
+    let title: String = params.title.unwrap_or_default().chars().take(300).collect();
+    let body: String = params
+        .body
+        .unwrap_or_default()
+        .chars()
+        .take(2_000)
+        .collect();
+    let threads = if title.trim().is_empty() && body.trim().is_empty() {
+        Vec::new()
+    } else {
+        crate::services::search::similar_views(
+            &state,
+            &title,
+            &body,
+            params.exclude.map(agora_store::ThreadId),
+        )
+        .await
+    };
+    Ok(axum::Json(crate::views::SimilarView { threads }).into_response())
 }

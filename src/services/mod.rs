@@ -8,4 +8,5 @@ pub mod moderation;
 pub mod permissions;
 pub mod posting;
 pub mod read;
+pub mod search;
 pub mod view_counter;

@@ -488,3 +488,46 @@ pub struct RevisionsPageView {
 pub struct HomeView {
     pub areas: Vec<AreaView>,
 }
+
+/// One search result: the thread and the passage of its best-matching post.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SearchResultView {
+    pub thread: ThreadSummaryView,
+    /// The matched passage as HTML: text escaped, matched words in `<mark>`.
+    pub snippet_html: String,
+    /// Link to the matched post.
+    pub post_url: String,
+}
+
+/// A link that changes one thing about the search (its order, its page, a correction).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SearchLinkView {
+    pub label: String,
+    pub url: String,
+    pub current: bool,
+}
+
+/// A page of search results, for the page and the JSON API alike.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SearchPageView {
+    /// The query as typed.
+    pub query: String,
+    /// What in the query was not understood or left out, in words a person can act on.
+    pub notices: Vec<String>,
+    /// The query with misspelt words corrected, when a word matched nothing and a word one
+    /// edit away did (results are already for the correction).
+    pub did_you_mean: Option<SearchLinkView>,
+    pub results: Vec<SearchResultView>,
+    pub page: u32,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+    pub sorts: Vec<SearchLinkView>,
+    pub feed_rss: String,
+    pub feed_atom: String,
+}
+
+/// Threads that may already answer a question being written.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SimilarView {
+    pub threads: Vec<ThreadSummaryView>,
+}

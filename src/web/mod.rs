@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod feeds;
 pub mod moderation;
 pub mod posting;
+pub mod search;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -195,6 +196,8 @@ struct ThreadTemplate<'a> {
     layout: Layout,
     view: &'a ThreadPageView,
     actions: posting::ThreadActions,
+    /// Threads on the same subject (from the search index).
+    related: Vec<ThreadSummaryView>,
 }
 
 #[derive(Template)]
@@ -620,10 +623,13 @@ pub async fn thread(
         }
         let actions =
             posting::thread_actions(&state, &viewer, &view, &thread_row, &post_rows).await?;
+        let related =
+            crate::services::search::related_views(&state, id, &t.title, &t.excerpt).await;
         render(&ThreadTemplate {
             layout,
             view: &view,
             actions,
+            related,
         })
     })
     .await;
@@ -784,7 +790,7 @@ pub async fn thread_feed(
 
 /// Serves a feed through the page cache: `build` gathers what it says, this writes it in the
 /// format the file name asks for.
-async fn feed<'a, F, Fut>(
+pub(crate) async fn feed<'a, F, Fut>(
     state: &'a AppState,
     headers: &HeaderMap,
     uri: &Uri,

@@ -215,6 +215,8 @@ struct ComposeTemplate {
     subtopics: Vec<(String, String)>,
     tags: Vec<(String, String)>,
     preview_html: Option<String>,
+    /// Existing threads like the one being written (shown at the preview step).
+    similar: Vec<crate::views::ThreadSummaryView>,
 }
 
 async fn compose_page(
@@ -243,6 +245,12 @@ async fn compose_page(
         .collect();
     let mut layout = Layout::new(state, viewer, "Start a thread", "Ask a question", "/new");
     layout.noindex = true;
+    // Without JavaScript, the preview step is where similar threads are suggested.
+    let similar = if preview_html.is_some() && !form.title.trim().is_empty() {
+        crate::services::search::similar_views(state, &form.title, &form.body, None).await
+    } else {
+        Vec::new()
+    };
     let html = render(&ComposeTemplate {
         layout,
         form,
@@ -250,6 +258,7 @@ async fn compose_page(
         subtopics,
         tags,
         preview_html,
+        similar,
     })?;
     Ok(private_page(status, html))
 }

@@ -59,6 +59,71 @@ pub fn plain_text(markdown: &str) -> String {
     collapse_whitespace(&out)
 }
 
+/// The readable text of HTML this crate rendered (sanitised, well formed), code included:
+/// what search indexes and quotes in snippets. Block elements separate words; inline ones
+/// (highlighting spans, links, emphasis) do not, so `foo<span>.</span>bar` stays `foo.bar`.
+pub fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(lt) = rest.find(['<', '&']) {
+        out.push_str(&rest[..lt]);
+        rest = &rest[lt..];
+        if rest.starts_with('<') {
+            let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+            let name: String = rest[1..end]
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if !INLINE_TAGS.contains(&name.as_str()) {
+                out.push(' ');
+            }
+            rest = &rest[end..];
+        } else {
+            let end = rest[..rest.len().min(12)].find(';');
+            let decoded = end.and_then(|e| decode_entity(&rest[1..e]));
+            match (end, decoded) {
+                (Some(e), Some(c)) => {
+                    out.push(c);
+                    rest = &rest[e + 1..];
+                }
+                _ => {
+                    out.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+    collapse_whitespace(&out)
+}
+
+/// Elements that do not separate words.
+const INLINE_TAGS: &[&str] = &[
+    "a", "abbr", "b", "code", "del", "em", "i", "ins", "kbd", "mark", "s", "samp", "small", "span",
+    "strong", "sub", "sup", "u", "var",
+];
+
+fn decode_entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some(' '),
+        _ => {
+            let number = name.strip_prefix('#')?;
+            let code = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            char::from_u32(code)
+        }
+    }
+}
+
 /// At most `max_chars` characters of [`plain_text`], cut at a word boundary where one is
 /// near, with an ellipsis when something was cut.
 pub fn excerpt(markdown: &str, max_chars: usize) -> String {
@@ -232,6 +297,24 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn html_text_keeps_code_and_separates_blocks() {
+        let html = render(
+            "Intro *emph*\n\n```swift\nlet c = NWConnection(host: h)\n```\n\n- one\n- two &amp; <b>",
+        );
+        let text = html_text(&html);
+        assert!(text.contains("NWConnection(host: h)"), "{text}");
+        assert!(text.starts_with("Intro emph let c"), "{text}");
+        assert!(
+            text.ends_with("one two &amp; <b>") || text.ends_with("one two & <b>"),
+            "{text}"
+        );
+        assert_eq!(
+            html_text("a<span>.</span>b<p>c</p>&#x4e2d;&#25991;&bogus"),
+            "a.b c 中文&bogus"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -12,6 +12,7 @@ mod forum;
 pub mod model;
 pub mod postgres;
 mod queries;
+mod search_feed;
 mod sql;
 pub mod sqlite;
 
@@ -349,6 +350,68 @@ impl Store {
 
     pub async fn thread(&self, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
         read!(self, |conn| queries::thread(conn, id).await)
+    }
+
+    /// Up to `limit` change-log entries after `after`, in order (the search indexer's feed).
+    pub async fn changes_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRow>, StoreError> {
+        read!(self, |conn| search_feed::changes_after(conn, after, limit)
+            .await)
+    }
+
+    /// Threads (removed ones marked), with their visible posts if `with_posts`, for the
+    /// search index.
+    pub async fn threads_for_index(
+        &self,
+        ids: Vec<ThreadId>,
+        with_posts: bool,
+    ) -> Result<Vec<(IndexThreadRow, Vec<IndexPostRow>)>, StoreError> {
+        read!(self, |conn| search_feed::threads_for_index(
+            conn, &ids, with_posts
+        )
+        .await)
+    }
+
+    /// The next chunk of live threads after `after`, for a full rebuild of the search index.
+    pub async fn thread_chunk_for_index(
+        &self,
+        after: ThreadId,
+        limit: usize,
+    ) -> Result<Vec<(IndexThreadRow, Vec<IndexPostRow>)>, StoreError> {
+        read!(self, |conn| search_feed::thread_chunk_for_index(
+            conn, after, limit
+        )
+        .await)
+    }
+
+    /// Posts by id, visible or not (marked), for the search index.
+    pub async fn posts_for_index(&self, ids: Vec<PostId>) -> Result<Vec<IndexPostRow>, StoreError> {
+        read!(self, |conn| search_feed::posts_for_index(conn, &ids).await)
+    }
+
+    /// Posts written, deleted and hidden ones included.
+    pub async fn post_count(&self) -> Result<i64, StoreError> {
+        read!(self, |conn| search_feed::post_count(conn).await)
+    }
+
+    /// Summaries of the live threads among `ids` (removed ones left out), in no set order.
+    pub async fn live_summaries(
+        &self,
+        ids: Vec<ThreadId>,
+    ) -> Result<Vec<ThreadSummary>, StoreError> {
+        read!(self, |conn| search_feed::live_summaries(conn, &ids).await)
+    }
+
+    /// Stored HTML of the visible posts among `ids`, as (post, thread, position, html).
+    pub async fn visible_post_html(
+        &self,
+        ids: Vec<PostId>,
+    ) -> Result<Vec<(PostId, ThreadId, i64, String)>, StoreError> {
+        read!(self, |conn| search_feed::visible_post_html(conn, &ids)
+            .await)
     }
 
     /// The thread and the posts at positions `[from, to)`.

@@ -528,3 +528,45 @@ pub struct FlagRow {
     pub reason: String,
     pub created_at: Timestamp,
 }
+
+/// One entry of the change log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRow {
+    pub seq: i64,
+    pub kind: String,
+    pub thread: Option<ThreadId>,
+    pub post: Option<PostId>,
+}
+
+/// A thread as the search index needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexThreadRow {
+    pub id: ThreadId,
+    pub title: String,
+    pub subtopic: String,
+    /// Tag slugs, sorted.
+    pub tags: Vec<String>,
+    pub created_at: Timestamp,
+    pub accepted_post: Option<PostId>,
+    pub recommended_post: Option<PostId>,
+    pub staff_answered: bool,
+    pub locked: bool,
+    pub reply_count: i64,
+    pub removed: bool,
+    /// The opening post.
+    pub head_post: Option<PostId>,
+}
+
+/// A post as the search index needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexPostRow {
+    pub id: PostId,
+    pub thread: ThreadId,
+    pub position: i64,
+    pub author: String,
+    pub created_at: Timestamp,
+    pub boosts: i64,
+    pub body_html: String,
+    /// Neither deleted nor hidden.
+    pub visible: bool,
+}

@@ -25,7 +25,7 @@ fn read_user_brief(row: &Row, at: usize) -> Result<UserBrief, StoreError> {
     })
 }
 
-fn read_summary(row: &Row) -> Result<ThreadSummary, StoreError> {
+pub(crate) fn read_summary(row: &Row) -> Result<ThreadSummary, StoreError> {
     Ok(ThreadSummary {
         id: ThreadId(row.int(0)?),
         slug: row.text(1)?,
@@ -103,7 +103,7 @@ fn read_post(row: &Row) -> Result<PostRow, StoreError> {
     })
 }
 
-fn collect<T>(
+pub(crate) fn collect<T>(
     rows: Vec<Row>,
     read: impl Fn(&Row) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {

@@ -1,0 +1,549 @@
+//! The index on disk: its schema, its generations, writing documents and committing them
+//! together with the change-log position they reflect.
+//!
+//! One document per visible post. The opening post's document (the "head") also carries the
+//! thread's title; every document carries the thread's filters (subtopic, tags, states), so a
+//! filter narrows replies as well as opening posts. The last change-log sequence number applied
+//! is the commit's payload: index and position commit together, so a crash resumes exactly.
+//!
+//! Generations: the index lives in `<root>/<generation>/`, and `<root>/CURRENT` names the live
+//! one. A full rebuild writes a new generation beside it and then replaces `CURRENT`
+//! atomically; a running server notices and switches.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::analyzer;
+use crate::query::State;
+
+/// Errors of the search index.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index files: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index: {0}")]
+    Other(String),
+}
+
+/// The index's field handles.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub post_id: Field,
+    pub thread_id: Field,
+    /// 1 on the opening post's document, 0 on replies.
+    pub head: Field,
+    /// Title (head documents only).
+    pub title: Field,
+    /// Title and opening post on the head, the reply's text on replies.
+    pub text: Field,
+    /// Every CJK character of `text`, alone.
+    pub cjk1: Field,
+    pub tag: Field,
+    pub subtopic: Field,
+    pub author: Field,
+    /// Thread states (`solved`, `staff`, `locked`, and `unanswered` on heads).
+    pub state: Field,
+    /// Post time, microseconds since the epoch.
+    pub created: Field,
+    /// Thread start time, microseconds since the epoch.
+    pub thread_created: Field,
+    pub boosts: Field,
+    /// 1 accepted answer, 2 staff-recommended, 3 both, 0 neither.
+    pub answer: Field,
+    /// Hash of the thread facts copied into every document of the thread.
+    pub facets: Field,
+    /// Hash of everything the document was built from.
+    pub fingerprint: Field,
+}
+
+/// The schema; registered analyzers are named in `analyzer`.
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text_with = |tokenizer: &str, record: IndexRecordOption| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(record),
+        )
+    };
+    let id = INDEXED | FAST | STORED;
+    let fields = Fields {
+        post_id: b.add_u64_field("post_id", id.clone()),
+        thread_id: b.add_u64_field("thread_id", id),
+        head: b.add_u64_field("head", INDEXED | FAST),
+        title: b.add_text_field(
+            "title",
+            text_with(analyzer::TEXT, IndexRecordOption::WithFreqsAndPositions),
+        ),
+        text: b.add_text_field(
+            "text",
+            text_with(analyzer::TEXT, IndexRecordOption::WithFreqsAndPositions),
+        ),
+        cjk1: b.add_text_field(
+            "cjk1",
+            text_with(analyzer::CJK1, IndexRecordOption::WithFreqs),
+        ),
+        tag: b.add_text_field("tag", STRING),
+        subtopic: b.add_text_field("subtopic", STRING),
+        author: b.add_text_field("author", STRING),
+        state: b.add_text_field("state", STRING),
+        created: b.add_i64_field("created", INDEXED | FAST),
+        thread_created: b.add_i64_field("thread_created", FAST),
+        boosts: b.add_u64_field("boosts", FAST),
+        answer: b.add_u64_field("answer", FAST),
+        facets: b.add_u64_field("facets", FAST),
+        fingerprint: b.add_u64_field("fingerprint", FAST | STORED),
+    };
+    (b.build(), fields)
+}
+
+/// What the index needs of a thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadDoc {
+    pub id: i64,
+    pub title: String,
+    pub subtopic: String,
+    pub tags: Vec<String>,
+    /// Microseconds since the epoch.
+    pub created: i64,
+    pub solved: bool,
+    pub staff_answered: bool,
+    pub locked: bool,
+    pub reply_count: i64,
+    pub accepted_post: Option<i64>,
+    pub recommended_post: Option<i64>,
+}
+
+impl ThreadDoc {
+    /// A hash of the facts copied into every document of the thread: when it changes, the
+    /// whole thread is indexed again.
+    pub fn facets_hash(&self) -> u64 {
+        let mut h = blake3::Hasher::new();
+        for part in [self.title.as_str(), "\0", self.subtopic.as_str(), "\0"] {
+            h.update(part.as_bytes());
+        }
+        for tag in &self.tags {
+            h.update(tag.as_bytes());
+            h.update(b"\0");
+        }
+        h.update(&[
+            self.solved as u8,
+            self.staff_answered as u8,
+            self.locked as u8,
+        ]);
+        h.update(&self.accepted_post.unwrap_or(0).to_le_bytes());
+        h.update(&self.recommended_post.unwrap_or(0).to_le_bytes());
+        h.update(&self.created.to_le_bytes());
+        first_u64(h.finalize())
+    }
+}
+
+/// What the index needs of a post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostDoc {
+    pub id: i64,
+    /// 0 for the opening post.
+    pub position: i64,
+    pub author: String,
+    /// Microseconds since the epoch.
+    pub created: i64,
+    pub boosts: i64,
+    /// The post's readable text, code included.
+    pub text: String,
+}
+
+fn first_u64(hash: blake3::Hash) -> u64 {
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_le_bytes(eight)
+}
+
+fn build_doc(f: &Fields, thread: &ThreadDoc, post: &PostDoc) -> TantivyDocument {
+    let head = post.position == 0;
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(f.post_id, post.id as u64);
+    doc.add_u64(f.thread_id, thread.id as u64);
+    doc.add_u64(f.head, head as u64);
+    let text = if head {
+        doc.add_text(f.title, &thread.title);
+        format!("{}\n{}", thread.title, post.text)
+    } else {
+        post.text.clone()
+    };
+    doc.add_text(f.cjk1, &text);
+    doc.add_text(f.text, &text);
+    for tag in &thread.tags {
+        doc.add_text(f.tag, tag);
+    }
+    doc.add_text(f.subtopic, &thread.subtopic);
+    doc.add_text(f.author, post.author.to_lowercase());
+    let mut states = Vec::new();
+    if thread.solved {
+        states.push(State::Solved);
+    }
+    if thread.staff_answered {
+        states.push(State::Staff);
+    }
+    if thread.locked {
+        states.push(State::Locked);
+    }
+    if head && thread.reply_count == 0 {
+        states.push(State::Unanswered);
+    }
+    for s in &states {
+        doc.add_text(f.state, s.keyword());
+    }
+    doc.add_i64(f.created, post.created);
+    doc.add_i64(f.thread_created, thread.created);
+    doc.add_u64(f.boosts, post.boosts.max(0) as u64);
+    let answer = u64::from(thread.accepted_post == Some(post.id))
+        | (u64::from(thread.recommended_post == Some(post.id)) << 1);
+    doc.add_u64(f.answer, answer);
+    let facets = thread.facets_hash();
+    doc.add_u64(f.facets, facets);
+    let mut h = blake3::Hasher::new();
+    h.update(&facets.to_le_bytes());
+    h.update(&post.id.to_le_bytes());
+    h.update(&post.position.to_le_bytes());
+    h.update(&post.created.to_le_bytes());
+    h.update(&post.boosts.to_le_bytes());
+    h.update(&u64::from(head && thread.reply_count == 0).to_le_bytes());
+    h.update(post.author.as_bytes());
+    h.update(b"\0");
+    h.update(post.text.as_bytes());
+    doc.add_u64(f.fingerprint, first_u64(h.finalize()));
+    doc
+}
+
+/// An open index generation: a reader for searches and a writer for the indexer.
+pub struct SearchIndex {
+    pub(crate) index: Index,
+    pub(crate) reader: IndexReader,
+    pub(crate) fields: Fields,
+    writer: Mutex<Option<IndexWriter>>,
+    generation: String,
+    threads: usize,
+    memory: usize,
+}
+
+/// The position and size of an index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexStatus {
+    pub generation: String,
+    /// Last change-log sequence number applied, `None` if never built.
+    pub position: Option<i64>,
+    pub documents: u64,
+    pub segments: usize,
+    pub bytes: u64,
+}
+
+const CURRENT: &str = "CURRENT";
+
+/// Reads which generation `root` serves, if any.
+pub fn current_generation(root: &Path) -> Result<Option<String>, SearchError> {
+    match std::fs::read_to_string(root.join(CURRENT)) {
+        Ok(name) => Ok(Some(name.trim().to_string()).filter(|n| !n.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn new_generation_name() -> String {
+    format!(
+        "gen-{}-{:08x}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%6f"),
+        std::process::id()
+    )
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+impl SearchIndex {
+    /// Opens the generation `root/CURRENT` names, creating an empty one (and `CURRENT`) if
+    /// there is none. Old generations other than the live one are removed.
+    pub fn open(root: &Path, threads: usize, memory: usize) -> Result<SearchIndex, SearchError> {
+        std::fs::create_dir_all(root)?;
+        let generation = match current_generation(root)? {
+            Some(name) if root.join(&name).is_dir() => name,
+            _ => {
+                let name = new_generation_name();
+                std::fs::create_dir_all(root.join(&name))?;
+                publish(root, &name)?;
+                name
+            }
+        };
+        let index = SearchIndex::open_dir(root, &generation, threads, memory)?;
+        remove_old_generations(root, &generation);
+        Ok(index)
+    }
+
+    /// Creates a new, empty generation beside the live one, not yet published.
+    pub fn create_generation(
+        root: &Path,
+        threads: usize,
+        memory: usize,
+    ) -> Result<SearchIndex, SearchError> {
+        let name = format!("building-{}", new_generation_name());
+        std::fs::create_dir_all(root.join(&name))?;
+        SearchIndex::open_dir(root, &name, threads, memory)
+    }
+
+    /// Makes this generation (from [`SearchIndex::create_generation`]) the live one.
+    pub fn publish(self, root: &Path) -> Result<String, SearchError> {
+        drop(self.writer);
+        let name = self.generation.trim_start_matches("building-").to_string();
+        std::fs::rename(root.join(&self.generation), root.join(&name))?;
+        publish(root, &name)?;
+        Ok(name)
+    }
+
+    fn open_dir(
+        root: &Path,
+        generation: &str,
+        threads: usize,
+        memory: usize,
+    ) -> Result<SearchIndex, SearchError> {
+        let (schema, fields) = schema();
+        let dir = MmapDirectory::open(root.join(generation))?;
+        let index = Index::open_or_create(dir, schema)?;
+        index
+            .tokenizers()
+            .register(analyzer::TEXT, analyzer::text_analyzer());
+        index
+            .tokenizers()
+            .register(analyzer::CJK1, analyzer::cjk1_analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            writer: Mutex::new(None),
+            generation: generation.to_string(),
+            threads,
+            memory,
+        })
+    }
+
+    /// The generation's folder name.
+    pub fn generation(&self) -> &str {
+        &self.generation
+    }
+
+    /// The field handles.
+    pub fn fields(&self) -> Fields {
+        self.fields
+    }
+
+    /// The last change-log position committed, `None` if this generation was never built.
+    pub fn position(&self) -> Result<Option<i64>, SearchError> {
+        Ok(self
+            .index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse::<i64>().ok()))
+    }
+
+    /// Documents, segments, size and position.
+    pub fn status(&self, root: &Path) -> Result<IndexStatus, SearchError> {
+        let searcher = self.reader.searcher();
+        Ok(IndexStatus {
+            generation: self.generation.clone(),
+            position: self.position()?,
+            documents: searcher.num_docs(),
+            segments: searcher.segment_readers().len(),
+            bytes: dir_size(&root.join(&self.generation)),
+        })
+    }
+
+    fn with_writer<T>(
+        &self,
+        work: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError>,
+    ) -> Result<T, SearchError> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
+        if guard.is_none() {
+            *guard = Some(
+                self.index
+                    .writer_with_num_threads(self.threads.max(1), self.memory)?,
+            );
+        }
+        match guard.as_mut() {
+            Some(writer) => work(writer),
+            None => Err(SearchError::Other("no writer".into())),
+        }
+    }
+
+    /// Replaces every document of a thread with `posts` (all its visible posts).
+    pub fn replace_thread(&self, thread: &ThreadDoc, posts: &[PostDoc]) -> Result<(), SearchError> {
+        let f = self.fields;
+        self.with_writer(|w| {
+            w.delete_term(Term::from_field_u64(f.thread_id, thread.id as u64));
+            for post in posts {
+                w.add_document(build_doc(&f, thread, post))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces one post's document.
+    pub fn replace_post(&self, thread: &ThreadDoc, post: &PostDoc) -> Result<(), SearchError> {
+        let f = self.fields;
+        self.with_writer(|w| {
+            w.delete_term(Term::from_field_u64(f.post_id, post.id as u64));
+            w.add_document(build_doc(&f, thread, post))?;
+            Ok(())
+        })
+    }
+
+    /// Removes a thread's documents.
+    pub fn remove_thread(&self, thread: i64) -> Result<(), SearchError> {
+        let f = self.fields;
+        self.with_writer(|w| {
+            w.delete_term(Term::from_field_u64(f.thread_id, thread as u64));
+            Ok(())
+        })
+    }
+
+    /// Removes a post's document.
+    pub fn remove_post(&self, post: i64) -> Result<(), SearchError> {
+        let f = self.fields;
+        self.with_writer(|w| {
+            w.delete_term(Term::from_field_u64(f.post_id, post as u64));
+            Ok(())
+        })
+    }
+
+    /// Commits what was written, recording `position` as the last change applied, and makes
+    /// it visible to searches.
+    pub fn commit(&self, position: i64) -> Result<(), SearchError> {
+        self.with_writer(|w| {
+            let mut prepared = w.prepare_commit()?;
+            prepared.set_payload(&position.to_string());
+            prepared.commit()?;
+            Ok(())
+        })?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Drops what was written since the last commit (what a crash would lose).
+    pub fn abandon(&self) -> Result<(), SearchError> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
+        if let Some(mut writer) = guard.take() {
+            writer.rollback()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for background merges and releases the writer (and its memory).
+    pub fn finish(&self) -> Result<(), SearchError> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
+        if let Some(writer) = guard.take() {
+            writer.wait_merging_threads()?;
+        }
+        Ok(())
+    }
+
+    /// The facets hash the index holds for a thread's head document, if it has one.
+    pub fn indexed_facets(&self, thread: i64) -> Result<Option<u64>, SearchError> {
+        use tantivy::DocSet;
+        let searcher = self.reader.searcher();
+        let term = Term::from_field_u64(self.fields.thread_id, thread as u64);
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.thread_id)?;
+            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let heads = segment.fast_fields().u64("head")?;
+            let facets = segment.fast_fields().u64("facets")?;
+            let alive = segment.alive_bitset();
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED {
+                let is_alive = alive.is_none_or(|a| a.is_alive(doc));
+                if is_alive && heads.first(doc) == Some(1) {
+                    return Ok(facets.first(doc));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every live document as (post id, fingerprint), sorted: two indexes hold the same
+    /// documents when these are equal.
+    pub fn fingerprints(&self) -> Result<Vec<(u64, u64)>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for segment in searcher.segment_readers() {
+            let ids = segment.fast_fields().u64("post_id")?;
+            let prints = segment.fast_fields().u64("fingerprint")?;
+            for doc in 0..segment.max_doc() {
+                if segment.alive_bitset().is_none_or(|a| a.is_alive(doc)) {
+                    out.push((ids.first(doc).unwrap_or(0), prints.first(doc).unwrap_or(0)));
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+}
+
+fn publish(root: &Path, generation: &str) -> Result<(), SearchError> {
+    let tmp = root.join(format!("{CURRENT}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, generation)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, root.join(CURRENT))?;
+    if let Ok(dir) = std::fs::File::open(root) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes published generations other than `keep` (never one still being built).
+pub fn remove_old_generations(root: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("gen-") && name != keep {
+            let path: PathBuf = entry.path();
+            if let Err(e) = std::fs::remove_dir_all(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove an old search index");
+            }
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! Running a query: candidates from the index, re-ranked and grouped into threads, with
+//! corrections for words that match nothing, and "more like this" for similar threads.
+//!
+//! Ranking happens in two steps. The index returns the best `CANDIDATES` posts by BM25 over
+//! the text (block-WAND keeps this fast: a flat union or intersection of terms is never scored
+//! in full). Those few are then re-ranked: a title that holds the query's words counts more,
+//! an accepted or staff-recommended answer a little more, and recency breaks near-ties.
+//! Then posts are grouped by thread, each thread keeping its best post for the snippet.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query as TantivyQuery, RangeQuery,
+    TermQuery,
+};
+use tantivy::schema::IndexRecordOption;
+use tantivy::tokenizer::{TextAnalyzer, Token};
+use tantivy::{DocAddress, DocSet, Order, Searcher, Term};
+
+use crate::analyzer::{self, is_cjk};
+use crate::index::{Fields, SearchError, SearchIndex};
+use crate::query::{Query, Sort, Text};
+
+/// The most posts read from the index for one page of results.
+const MAX_CANDIDATES: usize = 1_000;
+/// The fewest posts read, however small the page.
+const MIN_CANDIDATES: usize = 100;
+/// How much a title holding every query word adds (as a fraction of the text score).
+const TITLE_WEIGHT: f32 = 0.6;
+/// How much an accepted or a staff-recommended answer adds.
+const ANSWER_WEIGHT: f32 = 0.08;
+/// How much a post from today adds over a very old one.
+const RECENCY_WEIGHT: f32 = 0.03;
+/// Words at least this long that match nothing are looked for one edit away.
+const FUZZY_MIN_CHARS: usize = 5;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// One thread in the results, with the post that matched best.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub thread_id: i64,
+    pub post_id: i64,
+    pub score: f32,
+}
+
+/// A word that matched nothing and what was searched instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Correction {
+    pub typed: String,
+    pub instead: String,
+}
+
+/// The outcome of a search.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    pub hits: Vec<Hit>,
+    /// True when there are more threads after this page.
+    pub more: bool,
+    pub corrections: Vec<Correction>,
+    /// The analysed terms to highlight in snippets.
+    pub highlight: Highlight,
+}
+
+/// Terms a snippet highlights.
+#[derive(Clone, Debug, Default)]
+pub struct Highlight {
+    pub(crate) text: HashSet<String>,
+    pub(crate) cjk1: HashSet<String>,
+}
+
+impl Highlight {
+    /// True when there is nothing to highlight.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.cjk1.is_empty()
+    }
+}
+
+/// The analysers, built once.
+struct Analysers {
+    text: TextAnalyzer,
+}
+
+impl Analysers {
+    fn new() -> Self {
+        Analysers {
+            text: analyzer::text_analyzer(),
+        }
+    }
+}
+
+/// The terms that stand for a typed word or phrase: (position, term) on the text field, or
+/// single CJK characters.
+enum Terms {
+    Text(Vec<(usize, String)>),
+    Cjk1(String),
+    Nothing,
+}
+
+/// Analyses a piece of query text. Parts of a code token are left out when its whole form is
+/// present: `NWConnection` searches for the whole, which documents also carry.
+fn terms_of(a: &mut Analysers, text: &str) -> Terms {
+    let trimmed = text.trim();
+    let mut chars = trimmed.chars();
+    if let (Some(c), None) = (chars.next(), chars.next())
+        && is_cjk(c)
+    {
+        return Terms::Cjk1(c.to_string());
+    }
+    let tokens: Vec<Token> = analyzer::tokens(&mut a.text, trimmed);
+    let mut kept: Vec<&Token> = Vec::new();
+    for t in &tokens {
+        let inside = kept.iter().any(|k| {
+            k.offset_from <= t.offset_from
+                && t.offset_to <= k.offset_to
+                && (k.offset_to - k.offset_from) > (t.offset_to - t.offset_from)
+        });
+        if !inside {
+            kept.push(t);
+        }
+    }
+    if kept.is_empty() {
+        return Terms::Nothing;
+    }
+    let first = kept[0].position;
+    Terms::Text(
+        kept.into_iter()
+            .map(|t| (t.position - first, t.text.clone()))
+            .collect(),
+    )
+}
+
+fn term_query(term: Term) -> Box<dyn TantivyQuery> {
+    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+}
+
+/// The query for one typed word or phrase, plus the analysed terms it highlights.
+fn text_query(
+    f: &Fields,
+    a: &mut Analysers,
+    text: &Text,
+    highlight: &mut Highlight,
+) -> Option<Box<dyn TantivyQuery>> {
+    let (raw, phrase) = match text {
+        Text::Word(w) => (w.as_str(), false),
+        Text::Phrase(p) => (p.as_str(), true),
+    };
+    match terms_of(a, raw) {
+        Terms::Nothing => None,
+        Terms::Cjk1(c) => {
+            highlight.cjk1.insert(c.clone());
+            Some(term_query(Term::from_field_text(f.cjk1, &c)))
+        }
+        Terms::Text(terms) => {
+            for (_, t) in &terms {
+                highlight.text.insert(t.clone());
+            }
+            if terms.len() == 1 {
+                return Some(term_query(Term::from_field_text(f.text, &terms[0].1)));
+            }
+            if phrase {
+                return Some(Box::new(PhraseQuery::new_with_offset(
+                    terms
+                        .into_iter()
+                        .map(|(p, t)| (p, Term::from_field_text(f.text, &t)))
+                        .collect(),
+                )));
+            }
+            // A word that analyses to several terms (a CJK run's bigrams, `HTTP/3`): all of
+            // them, anywhere in the post.
+            Some(Box::new(BooleanQuery::new(
+                terms
+                    .into_iter()
+                    .map(|(_, t)| (Occur::Must, term_query(Term::from_field_text(f.text, &t))))
+                    .collect(),
+            )))
+        }
+    }
+}
+
+/// Surface forms one edit away from `word` (deletion, transposition, substitution, insertion).
+fn one_edit_away(word: &str) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    let alphabet = "abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    for i in 0..chars.len() {
+        let mut v = chars.clone();
+        v.remove(i);
+        out.push(v.into_iter().collect());
+    }
+    for i in 0..chars.len().saturating_sub(1) {
+        let mut v = chars.clone();
+        v.swap(i, i + 1);
+        out.push(v.into_iter().collect());
+    }
+    for i in 0..chars.len() {
+        for c in alphabet.chars() {
+            if c != chars[i] {
+                let mut v = chars.clone();
+                v[i] = c;
+                out.push(v.into_iter().collect());
+            }
+        }
+    }
+    for i in 0..=chars.len() {
+        for c in alphabet.chars() {
+            let mut v = chars.clone();
+            v.insert(i, c);
+            out.push(v.into_iter().collect());
+        }
+    }
+    out
+}
+
+impl SearchIndex {
+    /// Runs a parsed query and returns one page of threads.
+    pub fn search(&self, query: &Query, offset: usize, limit: usize) -> Result<Found, SearchError> {
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let mut a = Analysers::new();
+        let mut found = Found::default();
+        if query.is_empty() || limit == 0 {
+            return Ok(found);
+        }
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        for text in &query.required {
+            let q = match text {
+                Text::Word(w) if w.chars().count() >= FUZZY_MIN_CHARS => {
+                    self.word_or_correction(&searcher, &mut a, w, &mut found)?
+                }
+                _ => text_query(&f, &mut a, text, &mut found.highlight),
+            };
+            if let Some(q) = q {
+                clauses.push((Occur::Must, q));
+            }
+        }
+        let has_words = !clauses.is_empty();
+        let mut unused = Highlight::default();
+        for text in &query.excluded {
+            if let Some(q) = text_query(&f, &mut a, text, &mut unused) {
+                clauses.push((Occur::MustNot, q));
+            }
+        }
+        for tag in &query.tags {
+            clauses.push((Occur::Must, term_query(Term::from_field_text(f.tag, tag))));
+        }
+        if let Some(s) = &query.subtopic {
+            clauses.push((
+                Occur::Must,
+                term_query(Term::from_field_text(f.subtopic, s)),
+            ));
+        }
+        if let Some(author) = &query.author {
+            clauses.push((
+                Occur::Must,
+                term_query(Term::from_field_text(f.author, author)),
+            ));
+        }
+        for state in &query.states {
+            clauses.push((
+                Occur::Must,
+                term_query(Term::from_field_text(f.state, state.keyword())),
+            ));
+        }
+        if query.before.is_some() || query.after.is_some() {
+            let micros = |d: chrono::NaiveDate| {
+                d.and_hms_opt(0, 0, 0)
+                    .map(|t| t.and_utc().timestamp_micros())
+                    .unwrap_or(0)
+            };
+            let lower = query.after.map_or(Bound::Unbounded, |d| {
+                Bound::Included(Term::from_field_i64(f.created, micros(d)))
+            });
+            let upper = query.before.map_or(Bound::Unbounded, |d| {
+                Bound::Excluded(Term::from_field_i64(f.created, micros(d)))
+            });
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        }
+        if !has_words && !query.has_filters() {
+            // Only words that analyse to nothing (punctuation) or exclusions.
+            return Ok(found);
+        }
+        if !has_words {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let tantivy_query: Box<dyn TantivyQuery> =
+            if clauses.len() == 1 && clauses[0].0 == Occur::Must {
+                clauses.remove(0).1
+            } else {
+                Box::new(BooleanQuery::new(clauses))
+            };
+        let wanted = offset + limit + 1;
+        let candidates = (wanted * 4).clamp(MIN_CANDIDATES, MAX_CANDIDATES);
+        let sort = if has_words {
+            query.sort
+        } else if query.sort == Sort::Relevance {
+            Sort::Activity
+        } else {
+            query.sort
+        };
+        let scored: Vec<(f32, DocAddress)> = match sort {
+            Sort::Relevance => {
+                let top = searcher.search(
+                    &tantivy_query,
+                    &TopDocs::with_limit(candidates).order_by_score(),
+                )?;
+                self.rerank(&searcher, &found.highlight, top)?
+            }
+            Sort::Activity | Sort::Newest | Sort::Boosts => {
+                let field = match sort {
+                    Sort::Activity => "created",
+                    Sort::Newest => "thread_created",
+                    _ => "boosts",
+                };
+                let docs: Vec<DocAddress> = if sort == Sort::Boosts {
+                    searcher
+                        .search(
+                            &tantivy_query,
+                            &TopDocs::with_limit(candidates).order_by_u64_field(field, Order::Desc),
+                        )?
+                        .into_iter()
+                        .map(|(_, d)| d)
+                        .collect()
+                } else {
+                    searcher
+                        .search(
+                            &tantivy_query,
+                            &TopDocs::with_limit(candidates)
+                                .order_by_fast_field::<i64>(field, Order::Desc),
+                        )?
+                        .into_iter()
+                        .map(|(_, d)| d)
+                        .collect()
+                };
+                let n = docs.len() as f32;
+                docs.into_iter()
+                    .enumerate()
+                    .map(|(i, d)| (n - i as f32, d))
+                    .collect()
+            }
+        };
+        let grouped = self.group(&searcher, scored)?;
+        found.more = grouped.len() > offset + limit;
+        found.hits = grouped.into_iter().skip(offset).take(limit).collect();
+        Ok(found)
+    }
+
+    /// The query for a word of five or more characters: the word itself, or, when it matches
+    /// nothing, the words one edit away that do (best first), recorded as a correction.
+    fn word_or_correction(
+        &self,
+        searcher: &Searcher,
+        a: &mut Analysers,
+        word: &str,
+        found: &mut Found,
+    ) -> Result<Option<Box<dyn TantivyQuery>>, SearchError> {
+        let f = self.fields;
+        let text = Text::Word(word.to_string());
+        let single = match terms_of(a, word) {
+            Terms::Text(terms) if terms.len() == 1 => terms[0].1.clone(),
+            _ => return Ok(text_query(&f, a, &text, &mut found.highlight)),
+        };
+        let lower = word.to_lowercase();
+        let fuzzy_ok = lower.chars().all(|c| c.is_ascii_lowercase());
+        if !fuzzy_ok || searcher.doc_freq(&Term::from_field_text(f.text, &single))? > 0 {
+            return Ok(text_query(&f, a, &text, &mut found.highlight));
+        }
+        let mut best: Vec<(u64, String, String)> = Vec::new();
+        let mut seen = HashSet::new();
+        for candidate in one_edit_away(&lower) {
+            let Terms::Text(terms) = terms_of(a, &candidate) else {
+                continue;
+            };
+            if terms.len() != 1 || !seen.insert(terms[0].1.clone()) {
+                continue;
+            }
+            let df = searcher.doc_freq(&Term::from_field_text(f.text, &terms[0].1))?;
+            if df > 0 {
+                best.push((df, candidate, terms[0].1.clone()));
+            }
+        }
+        if best.is_empty() {
+            // Nothing close either: search the word as typed (it will match nothing).
+            return Ok(text_query(&f, a, &text, &mut found.highlight));
+        }
+        best.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+        best.truncate(3);
+        found.corrections.push(Correction {
+            typed: word.to_string(),
+            instead: best[0].1.clone(),
+        });
+        let alternatives: Vec<(Occur, Box<dyn TantivyQuery>)> = best
+            .into_iter()
+            .map(|(_, _, term)| {
+                found.highlight.text.insert(term.clone());
+                (
+                    Occur::Should,
+                    term_query(Term::from_field_text(f.text, &term)),
+                )
+            })
+            .collect();
+        Ok(Some(Box::new(BooleanQuery::new(alternatives))))
+    }
+
+    /// Applies the title, answer and recency adjustments to BM25 candidates.
+    fn rerank(
+        &self,
+        searcher: &Searcher,
+        highlight: &Highlight,
+        top: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<(f32, DocAddress)>, SearchError> {
+        let now = chrono::Utc::now().timestamp_micros();
+        let f = self.fields;
+        let title_terms: Vec<Term> = highlight
+            .text
+            .iter()
+            .map(|t| Term::from_field_text(f.title, t))
+            .collect();
+        // Candidates per segment, in document order, so each title posting list is walked once.
+        let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, (_, addr)) in top.iter().enumerate() {
+            by_segment.entry(addr.segment_ord).or_default().push(i);
+        }
+        let mut scored = top.clone();
+        for (segment_ord, mut indexes) in by_segment {
+            indexes.sort_by_key(|&i| top[i].1.doc_id);
+            let segment = searcher.segment_reader(segment_ord);
+            let answers = segment.fast_fields().u64("answer")?;
+            let created = segment.fast_fields().i64("created")?;
+            let mut title_hits = vec![0usize; indexes.len()];
+            if !title_terms.is_empty() {
+                let inverted = segment.inverted_index(f.title)?;
+                for term in &title_terms {
+                    let Some(mut postings) =
+                        inverted.read_postings(term, IndexRecordOption::Basic)?
+                    else {
+                        continue;
+                    };
+                    for (k, &i) in indexes.iter().enumerate() {
+                        let doc = top[i].1.doc_id;
+                        if postings.doc() <= doc && postings.seek(doc) == doc {
+                            title_hits[k] += 1;
+                        }
+                    }
+                }
+            }
+            for (k, &i) in indexes.iter().enumerate() {
+                let doc = top[i].1.doc_id;
+                let base = top[i].0;
+                let title = if title_terms.is_empty() {
+                    0.0
+                } else {
+                    title_hits[k] as f32 / title_terms.len() as f32
+                };
+                let answer = answers.first(doc).unwrap_or(0);
+                let answer_bonus = if answer & 1 == 1 { ANSWER_WEIGHT } else { 0.0 }
+                    + if answer & 2 == 2 { ANSWER_WEIGHT } else { 0.0 };
+                let age_days = (now - created.first(doc).unwrap_or(now)).max(0) / MICROS_PER_DAY;
+                let recency = RECENCY_WEIGHT * (-(age_days as f32) / 365.0).exp();
+                scored[i].0 = base * (1.0 + TITLE_WEIGHT * title + answer_bonus + recency);
+            }
+        }
+        scored.sort_by(|x, y| y.0.total_cmp(&x.0));
+        Ok(scored)
+    }
+
+    /// Keeps each thread's best post, in order.
+    fn group(
+        &self,
+        searcher: &Searcher,
+        scored: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let mut columns = HashMap::new();
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (score, addr) in scored {
+            let (threads, posts) = match columns.get(&addr.segment_ord) {
+                Some(c) => c,
+                None => {
+                    let segment = searcher.segment_reader(addr.segment_ord);
+                    let c = (
+                        segment.fast_fields().u64("thread_id")?,
+                        segment.fast_fields().u64("post_id")?,
+                    );
+                    columns.entry(addr.segment_ord).or_insert(c)
+                }
+            };
+            let thread_id = threads.first(addr.doc_id).unwrap_or(0) as i64;
+            let post_id = posts.first(addr.doc_id).unwrap_or(0) as i64;
+            if seen.insert(thread_id) {
+                out.push(Hit {
+                    thread_id,
+                    post_id,
+                    score,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Threads like `text` (a title, perhaps with a body): the most distinctive terms of the
+    /// text, any of them, in titles (counting double) and posts. `exclude` leaves out the thread
+    /// asked about. Weak matches (under a quarter of the best score) are left out.
+    pub fn similar(
+        &self,
+        text: &str,
+        exclude: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Hit>, SearchError> {
+        const MAX_TERMS: usize = 12;
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let mut a = Analysers::new();
+        let total = searcher.num_docs().max(1) as f32;
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for t in analyzer::tokens(&mut a.text, text) {
+            // One- and two-letter Latin terms say little about a subject.
+            if t.text.chars().count() > 2 || t.text.chars().any(is_cjk) {
+                *counts.entry(t.text).or_default() += 1;
+            }
+        }
+        let mut weighted: Vec<(f32, String)> = Vec::new();
+        for (term, tf) in counts {
+            let df = searcher.doc_freq(&Term::from_field_text(f.text, &term))?;
+            if df == 0 {
+                continue;
+            }
+            let idf = (1.0 + (total - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+            weighted.push(((tf as f32).sqrt() * idf, term));
+        }
+        weighted.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+        weighted.truncate(MAX_TERMS);
+        if weighted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        for (_, term) in &weighted {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    term_query(Term::from_field_text(f.title, term)),
+                    2.0,
+                )),
+            ));
+            clauses.push((
+                Occur::Should,
+                term_query(Term::from_field_text(f.text, term)),
+            ));
+        }
+        let top = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit((limit + 1) * 10).order_by_score(),
+        )?;
+        let best = top.first().map_or(0.0, |(s, _)| *s);
+        let strong: Vec<(f32, DocAddress)> =
+            top.into_iter().filter(|(s, _)| *s >= best * 0.25).collect();
+        let mut hits = self.group(&searcher, strong)?;
+        hits.retain(|h| Some(h.thread_id) != exclude);
+        hits.truncate(limit);
+        Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_edit_away_covers_the_four_edits() {
+        let all = one_edit_away("netwrok");
+        for fixed in ["network", "netwok", "netwrk", "netwrork"] {
+            assert!(all.iter().any(|c| c == fixed), "{fixed}");
+        }
+    }
+
+    #[test]
+    fn code_words_search_their_whole_form() {
+        let mut a = Analysers::new();
+        let Terms::Text(terms) = terms_of(&mut a, "NWConnection") else {
+            panic!("no terms");
+        };
+        assert_eq!(terms, [(0, "nwconnect".to_string())]);
+        assert!(matches!(terms_of(&mut a, "网"), Terms::Cjk1(c) if c == "网"));
+        assert!(matches!(terms_of(&mut a, "!!"), Terms::Nothing));
+    }
+}

@@ -1,0 +1,288 @@
+//! What the search indexer reads: the change log in order, and threads and posts as the index
+//! needs them; and what search results read back: live summaries and visible posts' text.
+
+use crate::db::{Conn, Dialect, Value, params};
+use crate::model::*;
+use crate::queries::{collect, read_summary};
+use crate::{StoreError, sql};
+
+/// Ids are read in fixed-size lists, padded with 0 (no row has id 0), so every list shape is
+/// one prepared statement.
+pub const ID_LIST: usize = 20;
+
+fn id_list(start: usize) -> String {
+    (start..start + ID_LIST)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn padded(ids: &[i64]) -> Vec<Value> {
+    let mut v: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+    v.resize(ID_LIST, Value::Int(0));
+    v
+}
+
+fn tags_aggregate(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "(SELECT group_concat(g.slug, char(30) ORDER BY g.slug) FROM thread_tags tt \
+             JOIN tags g ON g.id = tt.tag_id WHERE tt.thread_id = t.id)"
+        }
+        Dialect::Postgres => {
+            "(SELECT string_agg(g.slug, chr(30) ORDER BY g.slug) FROM thread_tags tt \
+             JOIN tags g ON g.id = tt.tag_id WHERE tt.thread_id = t.id)"
+        }
+    }
+}
+
+fn thread_columns(dialect: Dialect) -> String {
+    format!(
+        "t.id, t.title, s.slug, t.created_at, t.accepted_post_id, t.recommended_post_id, \
+         t.staff_answered, t.locked_at IS NOT NULL, t.reply_count, t.removed_at IS NOT NULL, {}, \
+         (SELECT h.id FROM posts h WHERE h.thread_id = t.id AND h.position = 0)",
+        tags_aggregate(dialect)
+    )
+}
+
+const POST_COLUMNS: &str = "p.id, p.thread_id, p.position, u.username, p.created_at, \
+     p.boost_count, p.body_html, (p.deleted_at IS NULL AND p.hidden_at IS NULL)";
+
+fn read_thread(row: &crate::db::Row) -> Result<IndexThreadRow, StoreError> {
+    Ok(IndexThreadRow {
+        id: ThreadId(row.int(0)?),
+        title: row.text(1)?,
+        subtopic: row.text(2)?,
+        created_at: Timestamp::from_micros(row.int(3)?),
+        accepted_post: row.opt_int(4)?.map(PostId),
+        recommended_post: row.opt_int(5)?.map(PostId),
+        staff_answered: row.bool(6)?,
+        locked: row.bool(7)?,
+        reply_count: row.int(8)?,
+        removed: row.bool(9)?,
+        tags: row
+            .opt_text(10)?
+            .map(|t| {
+                t.split(sql::TAG_SEP)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        head_post: row.opt_int(11)?.map(PostId),
+    })
+}
+
+fn read_post(row: &crate::db::Row) -> Result<IndexPostRow, StoreError> {
+    Ok(IndexPostRow {
+        id: PostId(row.int(0)?),
+        thread: ThreadId(row.int(1)?),
+        position: row.int(2)?,
+        author: row.text(3)?,
+        created_at: Timestamp::from_micros(row.int(4)?),
+        boosts: row.int(5)?,
+        body_html: row.text(6)?,
+        visible: row.bool(7)?,
+    })
+}
+
+/// Up to `limit` changes after `after`, in order.
+pub async fn changes_after<C: Conn>(
+    conn: &mut C,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<ChangeRow>, StoreError> {
+    let query = format!(
+        "SELECT seq, kind, thread_id, post_id FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
+    );
+    collect(conn.query(&query, params![after]).await?, |row| {
+        Ok(ChangeRow {
+            seq: row.int(0)?,
+            kind: row.text(1)?,
+            thread: row.opt_int(2)?.map(ThreadId),
+            post: row.opt_int(3)?.map(PostId),
+        })
+    })
+}
+
+/// Threads (removed ones included, marked), with their visible posts if `with_posts`, in id
+/// order.
+pub async fn threads_for_index<C: Conn>(
+    conn: &mut C,
+    ids: &[ThreadId],
+    with_posts: bool,
+) -> Result<Vec<(IndexThreadRow, Vec<IndexPostRow>)>, StoreError> {
+    let dialect = conn.dialect();
+    let threads_sql = format!(
+        "SELECT {} FROM threads t JOIN subtopics s ON s.id = t.subtopic_id WHERE t.id IN ({}) ORDER BY t.id",
+        thread_columns(dialect),
+        id_list(1)
+    );
+    let posts_sql = format!(
+        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.thread_id IN ({}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL \
+         ORDER BY p.thread_id, p.position",
+        id_list(1)
+    );
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_LIST) {
+        let raw: Vec<i64> = chunk.iter().map(|t| t.0).collect();
+        let threads = collect(conn.query(&threads_sql, &padded(&raw)).await?, read_thread)?;
+        let posts = if with_posts {
+            collect(conn.query(&posts_sql, &padded(&raw)).await?, read_post)?
+        } else {
+            Vec::new()
+        };
+        out.extend(attach(threads, posts));
+    }
+    Ok(out)
+}
+
+fn attach(
+    threads: Vec<IndexThreadRow>,
+    posts: Vec<IndexPostRow>,
+) -> Vec<(IndexThreadRow, Vec<IndexPostRow>)> {
+    let mut out: Vec<(IndexThreadRow, Vec<IndexPostRow>)> =
+        threads.into_iter().map(|t| (t, Vec::new())).collect();
+    let mut k = 0;
+    for post in posts {
+        while k < out.len() && out[k].0.id < post.thread {
+            k += 1;
+        }
+        if k < out.len() && out[k].0.id == post.thread {
+            out[k].1.push(post);
+        }
+    }
+    out
+}
+
+/// Up to `limit` live threads with ids above `after`, with their visible posts: the full
+/// rebuild's chunks, in id order.
+pub async fn thread_chunk_for_index<C: Conn>(
+    conn: &mut C,
+    after: ThreadId,
+    limit: usize,
+) -> Result<Vec<(IndexThreadRow, Vec<IndexPostRow>)>, StoreError> {
+    let dialect = conn.dialect();
+    let last_sql = format!(
+        "SELECT MAX(id) FROM (SELECT id FROM threads WHERE id > ?1 ORDER BY id LIMIT {limit}) chunk"
+    );
+    let Some(last) = conn
+        .query_one(&last_sql, params![after.0])
+        .await?
+        .opt_int(0)?
+    else {
+        return Ok(Vec::new());
+    };
+    let threads_sql = format!(
+        "SELECT {} FROM threads t JOIN subtopics s ON s.id = t.subtopic_id \
+         WHERE t.id > ?1 AND t.id <= ?2 AND t.removed_at IS NULL ORDER BY t.id",
+        thread_columns(dialect)
+    );
+    let posts_sql = format!(
+        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.thread_id > ?1 AND p.thread_id <= ?2 AND p.deleted_at IS NULL AND p.hidden_at IS NULL \
+         ORDER BY p.thread_id, p.position"
+    );
+    let threads = collect(
+        conn.query(&threads_sql, params![after.0, last]).await?,
+        read_thread,
+    )?;
+    let posts = collect(
+        conn.query(&posts_sql, params![after.0, last]).await?,
+        read_post,
+    )?;
+    let mut out = attach(threads, posts);
+    if out.is_empty() {
+        // Every thread in the chunk was removed: hand back a marker so the caller moves on.
+        out.push((
+            IndexThreadRow {
+                id: ThreadId(last),
+                title: String::new(),
+                subtopic: String::new(),
+                tags: Vec::new(),
+                created_at: Timestamp::from_micros(0),
+                accepted_post: None,
+                recommended_post: None,
+                staff_answered: false,
+                locked: false,
+                reply_count: 0,
+                removed: true,
+                head_post: None,
+            },
+            Vec::new(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Posts by id (any visibility, marked), with their threads' facts.
+pub async fn posts_for_index<C: Conn>(
+    conn: &mut C,
+    ids: &[PostId],
+) -> Result<Vec<IndexPostRow>, StoreError> {
+    let sql = format!(
+        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id IN ({})",
+        id_list(1)
+    );
+    let mut out = Vec::new();
+    for chunk in ids.chunks(ID_LIST) {
+        let raw: Vec<i64> = chunk.iter().map(|p| p.0).collect();
+        out.extend(collect(conn.query(&sql, &padded(&raw)).await?, read_post)?);
+    }
+    Ok(out)
+}
+
+/// Listing summaries of live threads among `ids` (any order; removed ones left out).
+pub async fn live_summaries<C: Conn>(
+    conn: &mut C,
+    ids: &[ThreadId],
+) -> Result<Vec<ThreadSummary>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM threads t {} WHERE t.id IN ({}) AND t.removed_at IS NULL",
+        sql::summary_columns(conn.dialect()),
+        sql::SUMMARY_JOINS,
+        id_list(1)
+    );
+    let mut out = Vec::new();
+    for chunk in ids.chunks(ID_LIST) {
+        let raw: Vec<i64> = chunk.iter().map(|t| t.0).collect();
+        out.extend(collect(
+            conn.query(&sql, &padded(&raw)).await?,
+            read_summary,
+        )?);
+    }
+    Ok(out)
+}
+
+/// The stored HTML of visible posts among `ids`, as (post, thread, position, html).
+pub async fn visible_post_html<C: Conn>(
+    conn: &mut C,
+    ids: &[PostId],
+) -> Result<Vec<(PostId, ThreadId, i64, String)>, StoreError> {
+    let sql = format!(
+        "SELECT p.id, p.thread_id, p.position, p.body_html FROM posts p \
+         WHERE p.id IN ({}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL",
+        id_list(1)
+    );
+    let mut out = Vec::new();
+    for chunk in ids.chunks(ID_LIST) {
+        let raw: Vec<i64> = chunk.iter().map(|p| p.0).collect();
+        out.extend(collect(conn.query(&sql, &padded(&raw)).await?, |row| {
+            Ok((
+                PostId(row.int(0)?),
+                ThreadId(row.int(1)?),
+                row.int(2)?,
+                row.text(3)?,
+            ))
+        })?);
+    }
+    Ok(out)
+}
+
+/// Posts written, deleted and hidden ones included (a progress bar's length).
+pub async fn post_count<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
+    conn.query_one("SELECT COUNT(*) FROM posts", &[])
+        .await?
+        .int(0)
+}

@@ -1,0 +1,664 @@
+//! Search as derived data: the indexer that follows the change log into this node's tantivy
+//! index, the full rebuild, and searches with their results made safe to show.
+//!
+//! The index is only ever a hint. Results are read back from the database before they are
+//! shown: a thread removed since it was indexed is left out, and a snippet is cut from the
+//! post's current text, only if the post is still visible. So a lagging index can miss a new
+//! post for a moment, but can never show a hidden or deleted one.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use agora_search::{Found, Hit, PostDoc, Query, SearchIndex, ThreadDoc};
+use agora_store::{
+    ChangeRow, IndexPostRow, IndexThreadRow, PostId, Store, ThreadId, ThreadSummary,
+};
+use indicatif::ProgressBar;
+
+use crate::config::SearchConfig;
+
+/// Changes read from the log per batch.
+const BATCH: usize = 2_000;
+/// Threads read per chunk in a full rebuild.
+const REBUILD_CHUNK: usize = 500;
+
+/// This node's search index and its indexer.
+pub struct Search {
+    root: PathBuf,
+    config: SearchConfig,
+    live: RwLock<Arc<SearchIndex>>,
+    /// Last change-log position committed to the index (-1 before the first build).
+    position: AtomicI64,
+    /// The store's change counter when the indexer last caught up.
+    seen_changes: AtomicU64,
+    /// One catch-up at a time.
+    running: tokio::sync::Mutex<()>,
+    /// Related threads by thread, with when they were found: a thread page asks on every
+    /// render, and the answer changes slowly.
+    related: quick_cache::sync::Cache<ThreadId, (Instant, Vec<Hit>)>,
+}
+
+/// How long related threads are reused before they are looked for again.
+const RELATED_FRESH: Duration = Duration::from_secs(600);
+/// Related threads shown under a thread.
+const RELATED: usize = 5;
+
+/// Where the index stands, for `/healthz` and `agora search status`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SearchStatus {
+    pub generation: String,
+    pub documents: u64,
+    pub segments: usize,
+    pub bytes: u64,
+    /// Last change applied; `null` before the first build.
+    pub position: Option<i64>,
+    pub change_head: i64,
+    /// Changes written but not yet searchable.
+    pub lag: i64,
+}
+
+/// One search result, read back from the database.
+pub struct Match {
+    pub thread: ThreadSummary,
+    /// The matched post's passage, HTML-escaped, matched words in `<mark>`.
+    pub snippet_html: String,
+    pub post: PostId,
+    /// The matched post's place in its thread (0 when unknown).
+    pub position: i64,
+}
+
+/// A page of search results.
+pub struct Results {
+    pub items: Vec<Match>,
+    pub more: bool,
+    pub found: Found,
+}
+
+fn thread_doc(t: &IndexThreadRow) -> ThreadDoc {
+    ThreadDoc {
+        id: t.id.0,
+        title: t.title.clone(),
+        subtopic: t.subtopic.clone(),
+        tags: t.tags.clone(),
+        created: t.created_at.micros(),
+        solved: t.accepted_post.is_some(),
+        staff_answered: t.staff_answered,
+        locked: t.locked,
+        reply_count: t.reply_count,
+        accepted_post: t.accepted_post.map(|p| p.0),
+        recommended_post: t.recommended_post.map(|p| p.0),
+    }
+}
+
+fn post_doc(p: &IndexPostRow) -> PostDoc {
+    PostDoc {
+        id: p.id.0,
+        position: p.position,
+        author: p.author.clone(),
+        created: p.created_at.micros(),
+        boosts: p.boosts,
+        text: agora_markup::html_text(&p.body_html),
+    }
+}
+
+/// What one batch of changes asks of the index.
+#[derive(Default)]
+struct Plan {
+    /// Threads to index again whole (or remove).
+    threads: HashSet<ThreadId>,
+    /// Single posts to index again (or remove), with the head of their thread.
+    posts: HashSet<PostId>,
+    post_threads: HashSet<ThreadId>,
+}
+
+impl Plan {
+    fn of(changes: &[ChangeRow]) -> Plan {
+        let mut plan = Plan::default();
+        for c in changes {
+            match (c.kind.as_str(), c.thread, c.post) {
+                // Not in the index: accounts, flags, pins.
+                (k, _, _) if k.starts_with("user.") || k.starts_with("flag.") => {}
+                ("thread.pin", _, _) => {}
+                (
+                    "post.created" | "post.edited" | "post.deleted" | "post.hidden" | "post.shown"
+                    | "post.boosted",
+                    Some(thread),
+                    Some(post),
+                ) => {
+                    plan.posts.insert(post);
+                    plan.post_threads.insert(thread);
+                }
+                // Every other change to a thread (new, imported, answered, locked, moved,
+                // retitled, and anything added later) indexes it again whole.
+                (_, Some(thread), _) => {
+                    plan.threads.insert(thread);
+                }
+                _ => {}
+            }
+        }
+        plan
+    }
+}
+
+/// Documents ready to write.
+enum Write {
+    Thread(ThreadDoc, Vec<PostDoc>),
+    RemoveThread(i64),
+    Post(ThreadDoc, PostDoc),
+    RemovePost(i64),
+}
+
+fn apply(index: &SearchIndex, writes: Vec<Write>, position: i64) -> anyhow::Result<()> {
+    for w in writes {
+        match w {
+            Write::Thread(thread, posts) => index.replace_thread(&thread, &posts)?,
+            Write::RemoveThread(id) => index.remove_thread(id)?,
+            Write::Post(thread, post) => index.replace_post(&thread, &post)?,
+            Write::RemovePost(id) => index.remove_post(id)?,
+        }
+    }
+    index.commit(position)?;
+    Ok(())
+}
+
+impl Search {
+    /// Opens (or creates) the index under `<data_dir>/search`.
+    pub fn open(data_dir: &Path, config: &SearchConfig) -> anyhow::Result<Search> {
+        let root = data_dir.join("search");
+        let index = SearchIndex::open(&root, 1, config.writer_memory_mb.max(16) << 20)?;
+        let position = index.position()?.unwrap_or(-1);
+        Ok(Search {
+            root,
+            config: config.clone(),
+            live: RwLock::new(Arc::new(index)),
+            position: AtomicI64::new(position),
+            seen_changes: AtomicU64::new(u64::MAX),
+            running: tokio::sync::Mutex::new(()),
+            related: quick_cache::sync::Cache::new(10_000),
+        })
+    }
+
+    /// The live index.
+    pub fn index(&self) -> Arc<SearchIndex> {
+        match self.live.read() {
+            Ok(live) => live.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Where the index stands against the database.
+    pub async fn status(&self, store: &Store) -> anyhow::Result<SearchStatus> {
+        let head = store.change_head().await?;
+        let s = self.index().status(&self.root)?;
+        Ok(SearchStatus {
+            generation: s.generation,
+            documents: s.documents,
+            segments: s.segments,
+            bytes: s.bytes,
+            lag: head - s.position.unwrap_or(0),
+            position: s.position,
+            change_head: head,
+        })
+    }
+
+    /// Changes written but not yet applied, as this node last saw them (no query).
+    pub fn position(&self) -> i64 {
+        self.position.load(Ordering::Acquire)
+    }
+
+    /// Switches to the generation `CURRENT` names if a rebuild published a new one.
+    fn follow_generation(&self) -> anyhow::Result<()> {
+        let current = agora_search::current_generation(&self.root)?;
+        let live = self.index();
+        if current.as_deref().is_some_and(|c| c != live.generation()) {
+            let fresh =
+                SearchIndex::open(&self.root, 1, self.config.writer_memory_mb.max(16) << 20)?;
+            tracing::info!(
+                generation = fresh.generation(),
+                "search index: switched to a rebuilt generation"
+            );
+            self.position
+                .store(fresh.position()?.unwrap_or(-1), Ordering::Release);
+            if let Ok(mut slot) = self.live.write() {
+                *slot = Arc::new(fresh);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies every change in the log the index has not seen, in batches, each committed
+    /// with its position. Builds the index first if it never was. Returns changes applied.
+    pub async fn catch_up(&self, store: &Store) -> anyhow::Result<u64> {
+        let _one = self.running.lock().await;
+        self.follow_generation()?;
+        let index = self.index();
+        if index.position()?.is_none() {
+            let position = build_into(store, &index, None).await?;
+            self.position.store(position, Ordering::Release);
+        }
+        let mut applied = 0u64;
+        loop {
+            let from = index.position()?.unwrap_or(0);
+            let changes = store.changes_after(from, BATCH).await?;
+            let Some(last) = changes.last().map(|c| c.seq) else {
+                break;
+            };
+            let writes = self.plan_writes(store, &index, &changes).await?;
+            let index2 = index.clone();
+            tokio::task::spawn_blocking(move || apply(&index2, writes, last)).await??;
+            self.position.store(last, Ordering::Release);
+            applied += changes.len() as u64;
+            if changes.len() < BATCH {
+                break;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Reads what a batch of changes touched and turns it into documents.
+    async fn plan_writes(
+        &self,
+        store: &Store,
+        index: &SearchIndex,
+        changes: &[ChangeRow],
+    ) -> anyhow::Result<Vec<Write>> {
+        let mut plan = Plan::of(changes);
+        let mut writes = Vec::new();
+        // Posts alone, unless their thread's shared facts changed (then the whole thread).
+        let post_threads: Vec<ThreadId> = plan
+            .post_threads
+            .iter()
+            .filter(|t| !plan.threads.contains(t))
+            .copied()
+            .collect();
+        let mut facts: HashMap<ThreadId, IndexThreadRow> = HashMap::new();
+        for (thread, _) in store.threads_for_index(post_threads, false).await? {
+            let doc = thread_doc(&thread);
+            if thread.removed || index.indexed_facets(doc.id)? != Some(doc.facets_hash()) {
+                plan.threads.insert(thread.id);
+            } else {
+                facts.insert(thread.id, thread);
+            }
+        }
+        let mut wanted: Vec<PostId> = plan.posts.iter().copied().collect();
+        wanted.extend(facts.values().filter_map(|t| t.head_post));
+        wanted.sort_unstable();
+        wanted.dedup();
+        for post in store.posts_for_index(wanted).await? {
+            let Some(thread) = facts.get(&post.thread) else {
+                continue;
+            };
+            if post.visible {
+                writes.push(Write::Post(thread_doc(thread), post_doc(&post)));
+            } else {
+                writes.push(Write::RemovePost(post.id.0));
+            }
+        }
+        // Posts that no longer exist at all.
+        let mut threads: Vec<ThreadId> = plan.threads.into_iter().collect();
+        threads.sort_unstable();
+        let found = store.threads_for_index(threads.clone(), true).await?;
+        let present: HashSet<ThreadId> = found.iter().map(|(t, _)| t.id).collect();
+        for (thread, posts) in found {
+            if thread.removed {
+                writes.push(Write::RemoveThread(thread.id.0));
+            } else {
+                let docs = posts.iter().map(post_doc).collect();
+                writes.push(Write::Thread(thread_doc(&thread), docs));
+            }
+        }
+        for gone in threads.into_iter().filter(|t| !present.contains(t)) {
+            writes.push(Write::RemoveThread(gone.0));
+        }
+        Ok(writes)
+    }
+
+    /// Builds a new generation from the database and makes it live; the indexer then applies
+    /// what changed during the build. Returns the documents indexed.
+    pub async fn rebuild(&self, store: &Store, bar: Option<ProgressBar>) -> anyhow::Result<u64> {
+        let fresh = SearchIndex::create_generation(
+            &self.root,
+            self.config.rebuild_threads.max(1),
+            self.config.rebuild_memory_mb.max(32) << 20,
+        )?;
+        let fresh = Arc::new(fresh);
+        build_into(store, &fresh, bar).await?;
+        fresh.finish()?;
+        let documents = fresh.status(&self.root)?.documents;
+        let Ok(fresh) = Arc::try_unwrap(fresh) else {
+            anyhow::bail!("the rebuilt index is still in use");
+        };
+        fresh.publish(&self.root)?;
+        self.follow_generation()?;
+        Ok(documents)
+    }
+
+    /// Runs the indexer until `stop`: catches up whenever the store's change counter moves
+    /// (this node's writes, or another node's notifications) and every `poll_ms` regardless.
+    pub async fn follow(self: Arc<Self>, store: Store, stop: Arc<tokio::sync::Notify>) {
+        let changes = store.changes();
+        let tick = Duration::from_millis(self.config.commit_interval_ms.max(10));
+        let poll = Duration::from_millis(self.config.poll_ms.max(50));
+        let mut last_poll = Instant::now() - poll;
+        loop {
+            let counter = changes.load(Ordering::Acquire);
+            let moved = counter != self.seen_changes.load(Ordering::Acquire);
+            if moved || last_poll.elapsed() >= poll {
+                self.seen_changes.store(counter, Ordering::Release);
+                last_poll = Instant::now();
+                if let Err(err) = self.catch_up(&store).await {
+                    tracing::warn!(error = %err, "search indexer: could not apply changes; will retry");
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(tick) => {}
+                () = stop.notified() => break,
+            }
+        }
+        if let Err(err) = self.index().finish() {
+            tracing::warn!(error = %err, "search indexer: could not finish merging");
+        }
+    }
+
+    /// Runs a query and reads the page's threads and snippets back from the database.
+    pub async fn search(
+        &self,
+        store: &Store,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> anyhow::Result<Results> {
+        let found = self.index().search(query, offset, limit)?;
+        let items = hydrate(store, &found.hits, Some(&found)).await?;
+        Ok(Results {
+            more: found.more,
+            items,
+            found,
+        })
+    }
+
+    /// Threads related to `thread` (titled `title`, opening with `excerpt`), read back from
+    /// the database; found in the index at most every ten minutes per thread.
+    pub async fn related(
+        &self,
+        store: &Store,
+        thread: ThreadId,
+        title: &str,
+        excerpt: &str,
+    ) -> anyhow::Result<Vec<ThreadSummary>> {
+        let hits = match self.related.get(&thread) {
+            Some((at, hits)) if at.elapsed() < RELATED_FRESH => hits,
+            _ => {
+                let text = format!("{title}\n{title}\n{excerpt}");
+                let hits = self.index().similar(&text, Some(thread.0), RELATED)?;
+                self.related.insert(thread, (Instant::now(), hits.clone()));
+                hits
+            }
+        };
+        Ok(hydrate(store, &hits, None)
+            .await?
+            .into_iter()
+            .map(|m| m.thread)
+            .collect())
+    }
+
+    /// Threads like `text`, read back from the database, solved and staff-answered first.
+    pub async fn similar(
+        &self,
+        store: &Store,
+        text: &str,
+        exclude: Option<ThreadId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<ThreadSummary>> {
+        let hits = self.index().similar(text, exclude.map(|t| t.0), limit)?;
+        let mut items: Vec<ThreadSummary> = hydrate(store, &hits, None)
+            .await?
+            .into_iter()
+            .map(|r| r.thread)
+            .collect();
+        // Stable: within each group the index's order stays.
+        items.sort_by_key(|t| std::cmp::Reverse((t.solved, t.staff_answered)));
+        Ok(items)
+    }
+}
+
+/// Reads the threads of `hits` back, in order, leaving out removed threads and (with
+/// `found`) cutting snippets from visible posts only.
+async fn hydrate(store: &Store, hits: &[Hit], found: Option<&Found>) -> anyhow::Result<Vec<Match>> {
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<ThreadId> = hits.iter().map(|h| ThreadId(h.thread_id)).collect();
+    let mut summaries: HashMap<ThreadId, ThreadSummary> = store
+        .live_summaries(ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut texts: HashMap<PostId, (i64, String)> = HashMap::new();
+    if found.is_some() {
+        let posts: Vec<PostId> = hits.iter().map(|h| PostId(h.post_id)).collect();
+        for (post, thread, position, html) in store.visible_post_html(posts).await? {
+            if summaries.contains_key(&thread) {
+                texts.insert(post, (position, agora_markup::html_text(&html)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for hit in hits {
+        let Some(thread) = summaries.remove(&ThreadId(hit.thread_id)) else {
+            continue;
+        };
+        let (position, snippet_html) = match (found, texts.get(&PostId(hit.post_id))) {
+            (Some(found), Some((position, text))) => (
+                *position,
+                agora_search::snippet_html(text, &found.highlight, 220),
+            ),
+            // The matched post was hidden or deleted since it was indexed: the thread
+            // stays (it matched), its text does not.
+            _ => (0, String::new()),
+        };
+        out.push(Match {
+            thread,
+            snippet_html,
+            post: PostId(hit.post_id),
+            position,
+        });
+    }
+    Ok(out)
+}
+
+/// Indexes every live thread into `index` and commits it at the change-log head read before
+/// the first chunk (changes during the build are applied afterwards; indexing is idempotent).
+async fn build_into(
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    bar: Option<ProgressBar>,
+) -> anyhow::Result<i64> {
+    let head = store.change_head().await?;
+    let started = Instant::now();
+    let mut after = ThreadId(0);
+    let mut posts = 0u64;
+    loop {
+        let chunk = store.thread_chunk_for_index(after, REBUILD_CHUNK).await?;
+        let Some(last) = chunk.last().map(|(t, _)| t.id) else {
+            break;
+        };
+        after = last;
+        let index = index.clone();
+        posts += tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+            let mut n = 0;
+            for (thread, rows) in chunk {
+                if thread.removed {
+                    continue;
+                }
+                let docs: Vec<PostDoc> = rows.iter().map(post_doc).collect();
+                n += docs.len() as u64;
+                index.replace_thread(&thread_doc(&thread), &docs)?;
+            }
+            Ok(n)
+        })
+        .await??;
+        if let Some(bar) = &bar {
+            bar.set_position(posts);
+        }
+    }
+    let index2 = index.clone();
+    tokio::task::spawn_blocking(move || index2.commit(head)).await??;
+    tracing::info!(
+        posts,
+        position = head,
+        secs = started.elapsed().as_secs_f64(),
+        "search index built"
+    );
+    Ok(head)
+}
+
+/// Results per page.
+pub const RESULTS_PER_PAGE: usize = 20;
+/// Deepest page offered: ranking reads a bounded number of candidates.
+pub const MAX_RESULT_PAGE: u32 = 40;
+
+/// The search page's view for `q`, page `page`: the same for the HTML page and the API.
+pub async fn search_page(
+    state: &crate::app::AppState,
+    q: &str,
+    page: u32,
+) -> Result<crate::views::SearchPageView, crate::error::AppError> {
+    use crate::paths;
+    use crate::views::{SearchLinkView, SearchPageView, SearchResultView, ThreadSummaryView};
+    if page > MAX_RESULT_PAGE {
+        return Err(crate::error::AppError::bad_param(
+            "page",
+            format!(
+                "search results go up to page {MAX_RESULT_PAGE}; narrow the search with more words or a filter"
+            ),
+        ));
+    }
+    let query = agora_search::parse(q);
+    let offset = (page as usize - 1) * RESULTS_PER_PAGE;
+    let results = state
+        .search
+        .search(&state.store, &query, offset, RESULTS_PER_PAGE)
+        .await
+        .map_err(crate::error::AppError::Internal)?;
+    let now = agora_store::Timestamp::now();
+    let per = i64::from(crate::services::read::POSTS_PER_PAGE);
+    let items = results
+        .items
+        .iter()
+        .map(|m| {
+            let thread = ThreadSummaryView::new(&m.thread, now);
+            let post_page = (m.position / per + 1) as u32;
+            let post_url = format!(
+                "{}#{}",
+                paths::thread_page(m.thread.id, &m.thread.slug, post_page),
+                paths::post_anchor(m.post)
+            );
+            SearchResultView {
+                thread,
+                snippet_html: m.snippet_html.clone(),
+                post_url,
+            }
+        })
+        .collect();
+    let corrections = &results.found.corrections;
+    let did_you_mean = (!corrections.is_empty()).then(|| {
+        let fixed = query.render_with(&|w| {
+            corrections
+                .iter()
+                .find(|c| c.typed == w)
+                .map(|c| c.instead.clone())
+        });
+        SearchLinkView {
+            url: paths::search(&fixed, 1),
+            label: fixed,
+            current: false,
+        }
+    });
+    let sorts = agora_search::Sort::ALL
+        .into_iter()
+        .map(|sort| {
+            let mut with = query.clone();
+            with.sort = sort;
+            SearchLinkView {
+                label: sort.keyword().to_string(),
+                url: paths::search(&with.render_with(&|_| None), 1),
+                current: sort == query.sort,
+            }
+        })
+        .collect();
+    let more = results.more && page < MAX_RESULT_PAGE;
+    Ok(SearchPageView {
+        query: q.to_string(),
+        notices: query.notices.clone(),
+        did_you_mean,
+        results: items,
+        page,
+        prev_url: (page > 1).then(|| paths::search(q, page - 1)),
+        next_url: more.then(|| paths::search(q, page + 1)),
+        sorts,
+        feed_rss: paths::search_feed(q, "rss"),
+        feed_atom: paths::search_feed(q, "atom"),
+    })
+}
+
+/// Threads that may answer a question titled `title` (with `body`, if any), as listing rows;
+/// empty when search is unavailable (a suggestion is never worth an error page).
+pub async fn similar_views(
+    state: &crate::app::AppState,
+    title: &str,
+    body: &str,
+    exclude: Option<ThreadId>,
+) -> Vec<crate::views::ThreadSummaryView> {
+    const SIMILAR: usize = 5;
+    // The title says what the question is about; the body's opening adds context.
+    let body_start: String = body.chars().take(600).collect();
+    let text = format!("{title}\n{title}\n{body_start}");
+    match state
+        .search
+        .similar(&state.store, &text, exclude, SIMILAR)
+        .await
+    {
+        Ok(threads) => {
+            let now = agora_store::Timestamp::now();
+            threads
+                .iter()
+                .map(|t| crate::views::ThreadSummaryView::new(t, now))
+                .collect()
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "similar threads: search failed");
+            Vec::new()
+        }
+    }
+}
+
+/// The "Related threads" under a thread page; empty when search is unavailable.
+pub async fn related_views(
+    state: &crate::app::AppState,
+    thread: ThreadId,
+    title: &str,
+    excerpt: &str,
+) -> Vec<crate::views::ThreadSummaryView> {
+    match state
+        .search
+        .related(&state.store, thread, title, excerpt)
+        .await
+    {
+        Ok(threads) => {
+            let now = agora_store::Timestamp::now();
+            threads
+                .iter()
+                .map(|t| crate::views::ThreadSummaryView::new(t, now))
+                .collect()
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "related threads: search failed");
+            Vec::new()
+        }
+    }
+}
