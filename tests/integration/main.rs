@@ -14,6 +14,8 @@ mod http;
 mod openapi;
 mod pages;
 mod permissions;
+mod search;
+mod search_index;
 mod seed;
 mod snapshots;
 mod xss;

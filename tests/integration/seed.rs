@@ -29,6 +29,14 @@ fn seed_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/networking-listing.json")
 }
 
+/// The seed's threads as an archive of their own (area, subtopic, three users).
+pub(crate) fn seed_archive() -> Archive {
+    let path = seed_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let seed: Seed = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    to_archive(&seed)
+}
+
 fn ts(micros: i64) -> Timestamp {
     Timestamp::from_micros(1_767_225_600_000_000 + micros) // 2026-01-01
 }

@@ -247,6 +247,43 @@ impl TestApp {
         &self.state.store
     }
 
+    /// Brings the search index up to date with every change so far (the server's indexer
+    /// does this in the background; tests wait for it explicitly, never by sleeping).
+    pub async fn index(&self) {
+        self.state
+            .search
+            .catch_up(self.store())
+            .await
+            .unwrap_or_else(|e| panic!("search catch-up: {e:#}"));
+    }
+
+    /// Indexes, then searches through the JSON API; returns the response's JSON.
+    pub async fn search(&self, query: &str) -> serde_json::Value {
+        self.index().await;
+        let path = format!("/api/v1/search?q={}", agora::paths::encode_query(query));
+        let response = self.get(&path).await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{path}: {}",
+            response.text()
+        );
+        response.json()
+    }
+
+    /// The titles `search` found, best first.
+    pub async fn search_titles(&self, query: &str) -> Vec<String> {
+        self.search(query).await["results"]
+            .as_array()
+            .map(|results| {
+                results
+                    .iter()
+                    .map(|r| r["thread"]["title"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub async fn get(&self, path: &str) -> TestResponse {
         self.request(path, &[]).await
     }

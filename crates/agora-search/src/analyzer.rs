@@ -193,7 +193,21 @@ fn split_mixed(text: &str) -> Vec<Token> {
         if parts.len() > 1 || negative {
             out.push(token(from, to, position, whole.to_lowercase()));
         }
+        // In `config.waitsForConnectivity`, `waitsForConnectivity` is a whole word too.
+        let segments = segments(whole, from);
         for (part_from, part_to) in parts {
+            if segments.len() > 1
+                && let Some(&(seg_from, seg_to)) = segments
+                    .iter()
+                    .find(|(f, t)| *f == part_from && *t > part_to)
+            {
+                out.push(token(
+                    seg_from,
+                    seg_to,
+                    position,
+                    text[seg_from..seg_to].to_lowercase(),
+                ));
+            }
             out.push(token(
                 part_from,
                 part_to,
@@ -202,6 +216,26 @@ fn split_mixed(text: &str) -> Vec<Token> {
             ));
             position += 1;
         }
+    }
+    out
+}
+
+/// The runs of word characters in a compound, as byte ranges of the original text.
+fn segments(whole: &str, base: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (at, c) in whole.char_indices() {
+        match (is_word(c), start) {
+            (true, None) => start = Some(at),
+            (false, Some(s)) => {
+                out.push((base + s, base + at));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((base + s, base + whole.len()));
     }
     out
 }
@@ -307,6 +341,17 @@ mod tests {
         );
         assert_eq!(texts("snake_case"), ["snake_cas", "snake", "case"]);
         assert_eq!(texts("dotted.names"), ["dotted.nam", "dot", "name"]);
+        assert_eq!(
+            texts("config.waitsForConnectivity"),
+            [
+                "config.waitsforconnect",
+                "config",
+                "waitsforconnect",
+                "wait",
+                "for",
+                "connect"
+            ]
+        );
         assert_eq!(texts("code -1009"), ["code", "-1009", "1009"]);
         assert_eq!(
             texts("NSPOSIXErrorDomain"),

@@ -46,6 +46,8 @@ pub struct Fields {
     pub title: Field,
     /// Title and opening post on the head, the reply's text on replies.
     pub text: Field,
+    /// The thread's title, on replies (a second chance for a word; see `search`).
+    pub context: Field,
     /// Every CJK character of `text`, alone.
     pub cjk1: Field,
     pub tag: Field,
@@ -88,6 +90,10 @@ pub fn schema() -> (Schema, Fields) {
         text: b.add_text_field(
             "text",
             text_with(analyzer::TEXT, IndexRecordOption::WithFreqsAndPositions),
+        ),
+        context: b.add_text_field(
+            "context",
+            text_with(analyzer::TEXT, IndexRecordOption::WithFreqs),
         ),
         cjk1: b.add_text_field(
             "cjk1",
@@ -178,6 +184,7 @@ fn build_doc(f: &Fields, thread: &ThreadDoc, post: &PostDoc) -> TantivyDocument 
         doc.add_text(f.title, &thread.title);
         format!("{}\n{}", thread.title, post.text)
     } else {
+        doc.add_text(f.context, &thread.title);
         post.text.clone()
     };
     doc.add_text(f.cjk1, &text);

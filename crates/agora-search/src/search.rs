@@ -36,6 +36,8 @@ const RECENCY_WEIGHT: f32 = 0.03;
 /// Words at least this long that match nothing are looked for one edit away.
 const FUZZY_MIN_CHARS: usize = 5;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// How much a word found only in the title a reply carries counts, against its own text.
+const CONTEXT_WEIGHT: f32 = 0.5;
 
 /// One thread in the results, with the post that matched best.
 #[derive(Clone, Debug, PartialEq)]
@@ -135,12 +137,31 @@ fn term_query(term: Term) -> Box<dyn TantivyQuery> {
     Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
 }
 
+/// A term in a post's text; `relaxed`, also in the thread's title as carried by replies.
+fn text_term(f: &Fields, term: &str, relaxed: bool) -> Box<dyn TantivyQuery> {
+    let in_text = term_query(Term::from_field_text(f.text, term));
+    if !relaxed {
+        return in_text;
+    }
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Should, in_text),
+        (
+            Occur::Should,
+            Box::new(BoostQuery::new(
+                term_query(Term::from_field_text(f.context, term)),
+                CONTEXT_WEIGHT,
+            )),
+        ),
+    ]))
+}
+
 /// The query for one typed word or phrase, plus the analysed terms it highlights.
 fn text_query(
     f: &Fields,
     a: &mut Analysers,
     text: &Text,
     highlight: &mut Highlight,
+    relaxed: bool,
 ) -> Option<Box<dyn TantivyQuery>> {
     let (raw, phrase) = match text {
         Text::Word(w) => (w.as_str(), false),
@@ -157,7 +178,7 @@ fn text_query(
                 highlight.text.insert(t.clone());
             }
             if terms.len() == 1 {
-                return Some(term_query(Term::from_field_text(f.text, &terms[0].1)));
+                return Some(text_term(f, &terms[0].1, relaxed));
             }
             if phrase {
                 return Some(Box::new(PhraseQuery::new_with_offset(
@@ -172,7 +193,7 @@ fn text_query(
             Some(Box::new(BooleanQuery::new(
                 terms
                     .into_iter()
-                    .map(|(_, t)| (Occur::Must, term_query(Term::from_field_text(f.text, &t))))
+                    .map(|(_, t)| (Occur::Must, text_term(f, &t, relaxed)))
                     .collect(),
             )))
         }
@@ -215,30 +236,74 @@ fn one_edit_away(word: &str) -> Vec<String> {
 
 impl SearchIndex {
     /// Runs a parsed query and returns one page of threads.
+    ///
+    /// Words must all appear in one post (the opening post's text includes the title). When
+    /// that finds too few threads, a second, relaxed pass also lets a word match the thread's
+    /// title as a reply carries it, so "reachability waitsForConnectivity" finds the thread
+    /// titled about reachability whose answer names the API; those threads follow the strict
+    /// matches.
     pub fn search(&self, query: &Query, offset: usize, limit: usize) -> Result<Found, SearchError> {
         let searcher = self.reader.searcher();
-        let f = self.fields;
-        let mut a = Analysers::new();
         let mut found = Found::default();
         if query.is_empty() || limit == 0 {
             return Ok(found);
         }
+        let Some((strict, words)) = self.build(&searcher, query, false, &mut found)? else {
+            return Ok(found);
+        };
+        let wanted = offset + limit + 1;
+        let candidates = (wanted * 4).clamp(MIN_CANDIDATES, MAX_CANDIDATES);
+        let sort = match (words, query.sort) {
+            // Without words there is no relevance: newest activity first.
+            (0, Sort::Relevance) => Sort::Activity,
+            (_, sort) => sort,
+        };
+        let scored = self.run(&searcher, &strict, sort, candidates, &found.highlight)?;
+        let mut grouped = self.group(&searcher, scored)?;
+        if words >= 2 && grouped.len() < wanted {
+            let mut scratch = Found::default();
+            if let Some((relaxed, _)) = self.build(&searcher, query, true, &mut scratch)? {
+                let scored = self.run(&searcher, &relaxed, sort, candidates, &found.highlight)?;
+                let seen: HashSet<i64> = grouped.iter().map(|h| h.thread_id).collect();
+                grouped.extend(
+                    self.group(&searcher, scored)?
+                        .into_iter()
+                        .filter(|h| !seen.contains(&h.thread_id)),
+                );
+            }
+        }
+        found.more = grouped.len() > offset + limit;
+        found.hits = grouped.into_iter().skip(offset).take(limit).collect();
+        Ok(found)
+    }
+
+    /// The tantivy query for `query` and how many word clauses it has; `None` when nothing
+    /// is left to search by.
+    fn build(
+        &self,
+        searcher: &Searcher,
+        query: &Query,
+        relaxed: bool,
+        found: &mut Found,
+    ) -> Result<Option<(Box<dyn TantivyQuery>, usize)>, SearchError> {
+        let f = self.fields;
+        let mut a = Analysers::new();
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
         for text in &query.required {
             let q = match text {
                 Text::Word(w) if w.chars().count() >= FUZZY_MIN_CHARS => {
-                    self.word_or_correction(&searcher, &mut a, w, &mut found)?
+                    self.word_or_correction(searcher, &mut a, w, found, relaxed)?
                 }
-                _ => text_query(&f, &mut a, text, &mut found.highlight),
+                _ => text_query(&f, &mut a, text, &mut found.highlight, relaxed),
             };
             if let Some(q) = q {
                 clauses.push((Occur::Must, q));
             }
         }
-        let has_words = !clauses.is_empty();
+        let words = clauses.len();
         let mut unused = Highlight::default();
         for text in &query.excluded {
-            if let Some(q) = text_query(&f, &mut a, text, &mut unused) {
+            if let Some(q) = text_query(&f, &mut a, text, &mut unused, false) {
                 clauses.push((Occur::MustNot, q));
             }
         }
@@ -277,73 +342,67 @@ impl SearchIndex {
             });
             clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
         }
-        if !has_words && !query.has_filters() {
+        if words == 0 && !query.has_filters() {
             // Only words that analyse to nothing (punctuation) or exclusions.
-            return Ok(found);
+            return Ok(None);
         }
-        if !has_words {
+        if words == 0 {
             clauses.push((Occur::Must, Box::new(AllQuery)));
         }
-        let tantivy_query: Box<dyn TantivyQuery> =
-            if clauses.len() == 1 && clauses[0].0 == Occur::Must {
-                clauses.remove(0).1
-            } else {
-                Box::new(BooleanQuery::new(clauses))
-            };
-        let wanted = offset + limit + 1;
-        let candidates = (wanted * 4).clamp(MIN_CANDIDATES, MAX_CANDIDATES);
-        let sort = if has_words {
-            query.sort
-        } else if query.sort == Sort::Relevance {
-            Sort::Activity
+        let q: Box<dyn TantivyQuery> = if clauses.len() == 1 && clauses[0].0 == Occur::Must {
+            clauses.remove(0).1
         } else {
-            query.sort
+            Box::new(BooleanQuery::new(clauses))
         };
-        let scored: Vec<(f32, DocAddress)> = match sort {
+        Ok(Some((q, words)))
+    }
+
+    /// The best `candidates` posts for a query in the given order, scored for grouping.
+    fn run(
+        &self,
+        searcher: &Searcher,
+        query: &dyn TantivyQuery,
+        sort: Sort,
+        candidates: usize,
+        highlight: &Highlight,
+    ) -> Result<Vec<(f32, DocAddress)>, SearchError> {
+        let docs: Vec<DocAddress> = match sort {
             Sort::Relevance => {
-                let top = searcher.search(
-                    &tantivy_query,
-                    &TopDocs::with_limit(candidates).order_by_score(),
-                )?;
-                self.rerank(&searcher, &found.highlight, top)?
+                let top =
+                    searcher.search(query, &TopDocs::with_limit(candidates).order_by_score())?;
+                return self.rerank(searcher, highlight, top);
             }
-            Sort::Activity | Sort::Newest | Sort::Boosts => {
-                let field = match sort {
-                    Sort::Activity => "created",
-                    Sort::Newest => "thread_created",
-                    _ => "boosts",
-                };
-                let docs: Vec<DocAddress> = if sort == Sort::Boosts {
-                    searcher
-                        .search(
-                            &tantivy_query,
-                            &TopDocs::with_limit(candidates).order_by_u64_field(field, Order::Desc),
-                        )?
-                        .into_iter()
-                        .map(|(_, d)| d)
-                        .collect()
+            Sort::Boosts => searcher
+                .search(
+                    query,
+                    &TopDocs::with_limit(candidates).order_by_u64_field("boosts", Order::Desc),
+                )?
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect(),
+            Sort::Activity | Sort::Newest => {
+                let field = if sort == Sort::Activity {
+                    "created"
                 } else {
-                    searcher
-                        .search(
-                            &tantivy_query,
-                            &TopDocs::with_limit(candidates)
-                                .order_by_fast_field::<i64>(field, Order::Desc),
-                        )?
-                        .into_iter()
-                        .map(|(_, d)| d)
-                        .collect()
+                    "thread_created"
                 };
-                let n = docs.len() as f32;
-                docs.into_iter()
-                    .enumerate()
-                    .map(|(i, d)| (n - i as f32, d))
+                searcher
+                    .search(
+                        query,
+                        &TopDocs::with_limit(candidates)
+                            .order_by_fast_field::<i64>(field, Order::Desc),
+                    )?
+                    .into_iter()
+                    .map(|(_, d)| d)
                     .collect()
             }
         };
-        let grouped = self.group(&searcher, scored)?;
-        found.more = grouped.len() > offset + limit;
-        found.hits = grouped.into_iter().skip(offset).take(limit).collect();
-        Ok(found)
+        let n = docs.len() as f32;
+        Ok(docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| (n - i as f32, d))
+            .collect())
     }
 
     /// The query for a word of five or more characters: the word itself, or, when it matches
@@ -354,17 +413,18 @@ impl SearchIndex {
         a: &mut Analysers,
         word: &str,
         found: &mut Found,
+        relaxed: bool,
     ) -> Result<Option<Box<dyn TantivyQuery>>, SearchError> {
         let f = self.fields;
         let text = Text::Word(word.to_string());
         let single = match terms_of(a, word) {
             Terms::Text(terms) if terms.len() == 1 => terms[0].1.clone(),
-            _ => return Ok(text_query(&f, a, &text, &mut found.highlight)),
+            _ => return Ok(text_query(&f, a, &text, &mut found.highlight, relaxed)),
         };
         let lower = word.to_lowercase();
         let fuzzy_ok = lower.chars().all(|c| c.is_ascii_lowercase());
         if !fuzzy_ok || searcher.doc_freq(&Term::from_field_text(f.text, &single))? > 0 {
-            return Ok(text_query(&f, a, &text, &mut found.highlight));
+            return Ok(text_query(&f, a, &text, &mut found.highlight, relaxed));
         }
         let mut best: Vec<(u64, String, String)> = Vec::new();
         let mut seen = HashSet::new();
@@ -382,7 +442,7 @@ impl SearchIndex {
         }
         if best.is_empty() {
             // Nothing close either: search the word as typed (it will match nothing).
-            return Ok(text_query(&f, a, &text, &mut found.highlight));
+            return Ok(text_query(&f, a, &text, &mut found.highlight, relaxed));
         }
         best.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
         best.truncate(3);

@@ -1,0 +1,1 @@
+//! Search: the query language, typo tolerance, permissions, pages, feeds and similar threads.
