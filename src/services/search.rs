@@ -394,7 +394,10 @@ impl Search {
             _ => {
                 let text = format!("{title}\n{title}\n{excerpt}");
                 let hits = self.index().similar(&text, Some(thread.0), RELATED)?;
-                self.related.insert(thread, (Instant::now(), hits.clone()));
+                // An empty answer may only mean the index has not caught up: ask again next time.
+                if !hits.is_empty() {
+                    self.related.insert(thread, (Instant::now(), hits.clone()));
+                }
                 hits
             }
         };
@@ -438,34 +441,34 @@ async fn hydrate(store: &Store, hits: &[Hit], found: Option<&Found>) -> anyhow::
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    let mut texts: HashMap<PostId, (i64, String)> = HashMap::new();
-    if found.is_some() {
-        let posts: Vec<PostId> = hits.iter().map(|h| PostId(h.post_id)).collect();
-        for (post, thread, position, html) in store.visible_post_html(posts).await? {
-            if summaries.contains_key(&thread) {
-                texts.insert(post, (position, agora_markup::html_text(&html)));
-            }
+    // The matched post must still be visible: a thread found only through a post hidden or
+    // deleted since it was indexed is left out (listing it would tell that the text exists).
+    let posts: Vec<PostId> = hits.iter().map(|h| PostId(h.post_id)).collect();
+    let mut visible: HashMap<PostId, (i64, String)> = HashMap::new();
+    for (post, thread, position, html) in store.visible_post_html(posts).await? {
+        if summaries.contains_key(&thread) {
+            visible.insert(post, (position, html));
         }
     }
     let mut out = Vec::new();
     for hit in hits {
+        let Some((position, html)) = visible.get(&PostId(hit.post_id)) else {
+            continue;
+        };
         let Some(thread) = summaries.remove(&ThreadId(hit.thread_id)) else {
             continue;
         };
-        let (position, snippet_html) = match (found, texts.get(&PostId(hit.post_id))) {
-            (Some(found), Some((position, text))) => (
-                *position,
-                agora_search::snippet_html(text, &found.highlight, 220),
-            ),
-            // The matched post was hidden or deleted since it was indexed: the thread
-            // stays (it matched), its text does not.
-            _ => (0, String::new()),
+        let snippet_html = match found {
+            Some(found) => {
+                agora_search::snippet_html(&agora_markup::html_text(html), &found.highlight, 220)
+            }
+            None => String::new(),
         };
         out.push(Match {
             thread,
             snippet_html,
             post: PostId(hit.post_id),
-            position,
+            position: *position,
         });
     }
     Ok(out)
@@ -538,7 +541,13 @@ pub async fn search_page(
             ),
         ));
     }
-    let query = agora_search::parse(q);
+    let mut query = agora_search::parse(q);
+    if state.search.position() < 0 && !query.is_empty() {
+        query.notices.push(
+            "The search index is still being built; some threads may be missing for a few minutes."
+                .into(),
+        );
+    }
     let offset = (page as usize - 1) * RESULTS_PER_PAGE;
     let results = state
         .search

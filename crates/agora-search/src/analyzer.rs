@@ -160,6 +160,13 @@ fn split_mixed(text: &str) -> Vec<Token> {
                     position += 1;
                 }
             }
+            // Punctuation ends a run of CJK text: leave a gap, so a phrase cannot span it.
+            if chars
+                .get(i)
+                .is_some_and(|(_, n)| !n.is_alphanumeric() && !n.is_whitespace())
+            {
+                position += 1;
+            }
             continue;
         }
         // A leading minus belongs to a number that starts here: `-1009`.
@@ -304,6 +311,16 @@ mod tests {
         assert_eq!(texts("한국어"), ["한국", "국어"]);
         // A lone character stays a unigram.
         assert_eq!(texts("错 error"), ["错", "error"]);
+    }
+
+    #[test]
+    fn punctuation_leaves_a_gap_after_a_cjk_run() {
+        let positions: Vec<(String, usize)> = tokens(&mut text_analyzer(), "请求数据，据库")
+            .into_iter()
+            .map(|t| (t.text, t.position))
+            .collect();
+        assert_eq!(positions[2], ("数据".to_string(), 2));
+        assert_eq!(positions[3], ("据库".to_string(), 4));
     }
 
     #[test]

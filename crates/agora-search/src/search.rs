@@ -25,6 +25,8 @@ use crate::query::{Query, Sort, Text};
 
 /// The most posts read from the index for one page of results.
 const MAX_CANDIDATES: usize = 1_000;
+/// The most posts read when threads with many matching posts leave a page short.
+const MAX_WIDENED_CANDIDATES: usize = 50_000;
 /// The fewest posts read, however small the page.
 const MIN_CANDIDATES: usize = 100;
 /// How much a title holding every query word adds (as a fraction of the text score).
@@ -38,6 +40,9 @@ const FUZZY_MIN_CHARS: usize = 5;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// How much a word found only in the title a reply carries counts, against its own text.
 const CONTEXT_WEIGHT: f32 = 0.5;
+
+/// A built query and how many word clauses it has.
+type Built = (Box<dyn TantivyQuery>, usize);
 
 /// One thread in the results, with the post that matched best.
 #[derive(Clone, Debug, PartialEq)]
@@ -188,8 +193,17 @@ fn text_query(
                         .collect(),
                 )));
             }
-            // A word that analyses to several terms (a CJK run's bigrams, `HTTP/3`): all of
-            // them, anywhere in the post.
+            // A CJK run's bigrams must stay together, in order: 数据库 is not 数据 … 据库.
+            if terms.iter().all(|(_, t)| t.chars().all(is_cjk)) {
+                return Some(Box::new(PhraseQuery::new_with_offset(
+                    terms
+                        .into_iter()
+                        .map(|(p, t)| (p, Term::from_field_text(f.text, &t)))
+                        .collect(),
+                )));
+            }
+            // A word that analyses to several other terms (`HTTP/3`, `网络No`): all of them,
+            // anywhere in the post.
             Some(Box::new(BooleanQuery::new(
                 terms
                     .into_iter()
@@ -252,29 +266,45 @@ impl SearchIndex {
             return Ok(found);
         };
         let wanted = offset + limit + 1;
-        let candidates = (wanted * 4).clamp(MIN_CANDIDATES, MAX_CANDIDATES);
         let sort = match (words, query.sort) {
             // Without words there is no relevance: newest activity first.
             (0, Sort::Relevance) => Sort::Activity,
             (_, sort) => sort,
         };
-        let scored = self.run(&searcher, &strict, sort, candidates, &found.highlight)?;
-        let mut grouped = self.group(&searcher, scored)?;
+        let mut grouped = self.threads_of(&searcher, &*strict, sort, wanted, &found.highlight)?;
         if words >= 2 && grouped.len() < wanted {
             let mut scratch = Found::default();
             if let Some((relaxed, _)) = self.build(&searcher, query, true, &mut scratch)? {
-                let scored = self.run(&searcher, &relaxed, sort, candidates, &found.highlight)?;
+                let more = self.threads_of(&searcher, &*relaxed, sort, wanted, &found.highlight)?;
                 let seen: HashSet<i64> = grouped.iter().map(|h| h.thread_id).collect();
-                grouped.extend(
-                    self.group(&searcher, scored)?
-                        .into_iter()
-                        .filter(|h| !seen.contains(&h.thread_id)),
-                );
+                grouped.extend(more.into_iter().filter(|h| !seen.contains(&h.thread_id)));
             }
         }
         found.more = grouped.len() > offset + limit;
         found.hits = grouped.into_iter().skip(offset).take(limit).collect();
         Ok(found)
+    }
+
+    /// At least `wanted` threads (if there are that many) for a query, best first. Posts are
+    /// read in growing batches: threads with many matching posts take more than one each.
+    fn threads_of(
+        &self,
+        searcher: &Searcher,
+        query: &dyn TantivyQuery,
+        sort: Sort,
+        wanted: usize,
+        highlight: &Highlight,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let mut candidates = (wanted * 4).clamp(MIN_CANDIDATES, MAX_CANDIDATES);
+        loop {
+            let scored = self.run(searcher, query, sort, candidates, highlight)?;
+            let exhausted = scored.len() < candidates;
+            let grouped = self.group(searcher, scored)?;
+            if grouped.len() >= wanted || exhausted || candidates >= MAX_WIDENED_CANDIDATES {
+                return Ok(grouped);
+            }
+            candidates = (candidates * 4).min(MAX_WIDENED_CANDIDATES);
+        }
     }
 
     /// The tantivy query for `query` and how many word clauses it has; `None` when nothing
@@ -285,7 +315,7 @@ impl SearchIndex {
         query: &Query,
         relaxed: bool,
         found: &mut Found,
-    ) -> Result<Option<(Box<dyn TantivyQuery>, usize)>, SearchError> {
+    ) -> Result<Option<Built>, SearchError> {
         let f = self.fields;
         let mut a = Analysers::new();
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
