@@ -9,9 +9,9 @@
 //!
 //! No dictionary, nothing downloaded: the same rules index and query.
 
+pub use tantivy::tokenizer::TextAnalyzer;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenStream,
-    Tokenizer,
+    AsciiFoldingFilter, Language, RemoveLongFilter, Stemmer, Token, TokenStream, Tokenizer,
 };
 
 /// Name under which the mixed-text analyzer is registered with the index.

@@ -8,9 +8,26 @@ use crate::search::Highlight;
 pub fn snippet_html(text: &str, highlight: &Highlight, max_chars: usize) -> String {
     let mut ranges: Vec<(usize, usize, String)> = Vec::new();
     if !highlight.text.is_empty() {
-        for t in analyzer::tokens(&mut analyzer::text_analyzer(), text) {
-            if highlight.text.contains(&t.text) {
-                ranges.push((t.offset_from, t.offset_to, t.text));
+        // Stemming every word of a post is most of a snippet's cost: split first, and analyse
+        // fully only the words that could stem to a highlighted term (an ASCII word keeps its
+        // first two letters when stemmed; anything else is always analysed).
+        let prefixes: Vec<&str> = highlight
+            .text
+            .iter()
+            .map(|t| t.get(..2).unwrap_or(t.as_str()))
+            .collect();
+        let mut full = analyzer::text_analyzer();
+        let mut raw = analyzer::TextAnalyzer::builder(analyzer::MixedTokenizer).build();
+        for t in analyzer::tokens(&mut raw, text) {
+            let word = &t.text;
+            if word.is_ascii() && !prefixes.iter().any(|p| word.starts_with(p)) {
+                continue;
+            }
+            let Some(term) = analyzer::tokens(&mut full, word).into_iter().next() else {
+                continue;
+            };
+            if highlight.text.contains(&term.text) {
+                ranges.push((t.offset_from, t.offset_to, term.text));
             }
         }
     }
