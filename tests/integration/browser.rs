@@ -405,6 +405,33 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
     browser.goto("/new").await;
     browser.choose("//form", "subtopic", SUBTOPIC).await;
     browser.fill("input[name=title]", title).await;
+    // While the title is typed, existing threads that may answer it appear beside the form
+    // (agora.js asks /api/v1/similar; the server's indexer built the index at start-up).
+    let started = Instant::now();
+    let mut suggested = 0;
+    while started.elapsed() < Duration::from_secs(15) {
+        let shown = browser
+            .client
+            .execute(
+                "var a = document.getElementById('similar'); \
+                 return a && !a.hidden ? a.querySelectorAll('li a').length : 0",
+                Vec::new(),
+            )
+            .await;
+        suggested = shown.ok().and_then(|v| v.as_u64()).unwrap_or(0);
+        if suggested > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if suggested == 0 {
+        panic!(
+            "{}",
+            browser
+                .report("typing a question's title suggested no similar threads")
+                .await
+        );
+    }
     browser.fill("input[name=tags]", "quic network").await;
     browser.choose("//form", "kind", "question").await;
     browser.fill("textarea[name=body]", question).await;
