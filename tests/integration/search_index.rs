@@ -447,3 +447,38 @@ async fn two_nodes_indexes_follow_one_postgres_change_log() {
         "node one has its own index"
     );
 }
+
+both!(
+    async fn demo_threads_show_related_threads(b: Backend) {
+        let app = TestApp::demo(b).await;
+        app.index().await;
+        let mut with_related = 0;
+        let mut without = Vec::new();
+        for id in 1..=25 {
+            let thread = app.get(&format!("/api/v1/threads/{id}")).await;
+            if thread.status != StatusCode::OK {
+                continue;
+            }
+            let url = thread.json()["thread"]["url"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            let page = app.ok(&url).await.html();
+            let related = crate::util::attrs(&page, "aside.related li a", "href");
+            assert!(
+                !related.iter().any(|href| href == &url),
+                "{url} lists itself"
+            );
+            if related.is_empty() {
+                without.push(url);
+            } else {
+                with_related += 1;
+            }
+        }
+        // Almost every thread shares a subject with another (the demo is mostly networking).
+        assert!(
+            with_related >= 20,
+            "only {with_related} threads list related ones; none on {without:?}"
+        );
+    }
+);

@@ -642,11 +642,11 @@ impl SearchIndex {
             &BooleanQuery::new(clauses),
             &TopDocs::with_limit((limit + 1) * 10).order_by_score(),
         )?;
-        let best = top.first().map_or(0.0, |(s, _)| *s);
-        let strong: Vec<(f32, DocAddress)> =
-            top.into_iter().filter(|(s, _)| *s >= best * 0.25).collect();
-        let mut hits = self.group(&searcher, strong)?;
+        // The thread asked about matches itself best: leave it out before judging the rest.
+        let mut hits = self.group(&searcher, top)?;
         hits.retain(|h| Some(h.thread_id) != exclude);
+        let best = hits.first().map_or(0.0, |h| h.score);
+        hits.retain(|h| h.score >= best * 0.25);
         hits.truncate(limit);
         Ok(hits)
     }
