@@ -627,11 +627,20 @@ pub async fn similar_views(
     // The title says what the question is about; the body's opening adds context.
     let body_start: String = body.chars().take(600).collect();
     let text = format!("{title}\n{title}\n{body_start}");
-    match state
+    let found = state
         .search
         .similar(&state.store, &text, exclude, SIMILAR)
-        .await
-    {
+        .await;
+    summary_views(found, "similar threads")
+}
+
+/// Listing rows for threads found by the index, or none (logged) when search failed: a
+/// suggestion is never worth an error page.
+fn summary_views(
+    found: anyhow::Result<Vec<ThreadSummary>>,
+    what: &str,
+) -> Vec<crate::views::ThreadSummaryView> {
+    match found {
         Ok(threads) => {
             let now = agora_store::Timestamp::now();
             threads
@@ -640,7 +649,7 @@ pub async fn similar_views(
                 .collect()
         }
         Err(err) => {
-            tracing::warn!(error = %err, "similar threads: search failed");
+            tracing::warn!(error = %err, "{what}: search failed");
             Vec::new()
         }
     }
@@ -653,21 +662,9 @@ pub async fn related_views(
     title: &str,
     excerpt: &str,
 ) -> Vec<crate::views::ThreadSummaryView> {
-    match state
+    let found = state
         .search
         .related(&state.store, thread, title, excerpt)
-        .await
-    {
-        Ok(threads) => {
-            let now = agora_store::Timestamp::now();
-            threads
-                .iter()
-                .map(|t| crate::views::ThreadSummaryView::new(t, now))
-                .collect()
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "related threads: search failed");
-            Vec::new()
-        }
-    }
+        .await;
+    summary_views(found, "related threads")
 }

@@ -217,38 +217,24 @@ async fn churn(app: &TestApp) {
             response.text()
         );
     }
-    let t4 = app
-        .get(&format!("/api/v1/threads/{}", threads[4]))
-        .await
-        .json();
-    let hide = t4["posts"][2]["id"].as_i64().unwrap_or(0);
-    let response = app
-        .api(
-            "POST",
-            &format!("/api/v1/posts/{hide}/hidden"),
-            Some(&token),
-            Some(serde_json::json!({"reason": "spam"})),
-        )
-        .await;
-    assert!(response.status.is_success(), "hide: {}", response.text());
-    let t5 = app
-        .get(&format!("/api/v1/threads/{}", threads[5]))
-        .await
-        .json();
-    let head5 = t5["posts"][0]["id"].as_i64().unwrap_or(0);
-    let response = app
-        .api(
-            "POST",
-            &format!("/api/v1/posts/{head5}/hidden"),
-            Some(&token),
-            Some(serde_json::json!({"reason": "spam"})),
-        )
-        .await;
-    assert!(
-        response.status.is_success(),
-        "hide opening post: {}",
-        response.text()
-    );
+    // Hide a reply of one thread and the opening post of another (which removes the thread).
+    for (thread, position) in [(threads[4], 2), (threads[5], 0)] {
+        let page = app.get(&format!("/api/v1/threads/{thread}")).await.json();
+        let post = page["posts"][position]["id"].as_i64().unwrap_or(0);
+        let response = app
+            .api(
+                "POST",
+                &format!("/api/v1/posts/{post}/hidden"),
+                Some(&token),
+                Some(serde_json::json!({"reason": "spam"})),
+            )
+            .await;
+        assert!(
+            response.status.is_success(),
+            "hide post {position} of {thread}: {}",
+            response.text()
+        );
+    }
 }
 
 both!(
