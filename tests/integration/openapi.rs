@@ -93,14 +93,21 @@ both!(
             ("/api/v1/threads/{id}", "/api/v1/threads/3"),
             ("/api/v1/users/{username}", "/api/v1/users/javery"),
             ("/api/v1/posts/{id}/revisions", "/api/v1/posts/1/revisions"),
+            ("/api/v1/search", "/api/v1/search?q=udp+receive"),
+            ("/api/v1/search", "/api/v1/search?q=netwrok+is%3Anonsense"),
+            (
+                "/api/v1/similar",
+                "/api/v1/similar?title=UDP+receive+fires+only+once",
+            ),
         ];
+        app.index().await;
         let documented: Vec<&String> = doc["paths"]
             .as_object()
             .map(|p| p.keys().collect())
             .unwrap_or_default();
         // Every route under /api/v1 is documented (the writes are checked by the permission
         // and flow tests; their error bodies are checked here below).
-        assert_eq!(documented.len(), 24, "{documented:?}");
+        assert_eq!(documented.len(), 26, "{documented:?}");
         for write in [
             ("/api/v1/threads", "post"),
             ("/api/v1/threads/{id}/posts", "post"),
