@@ -445,7 +445,7 @@ async fn hydrate(store: &Store, hits: &[Hit], found: Option<&Found>) -> anyhow::
     // deleted since it was indexed is left out (listing it would tell that the text exists).
     let posts: Vec<PostId> = hits.iter().map(|h| PostId(h.post_id)).collect();
     let mut visible: HashMap<PostId, (i64, String)> = HashMap::new();
-    for (post, thread, position, html) in store.visible_post_html(posts).await? {
+    for (post, thread, position, html) in store.visible_posts(posts, found.is_some()).await? {
         if summaries.contains_key(&thread) {
             visible.insert(post, (position, html));
         }

@@ -459,13 +459,18 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Drops what was written since the last commit (what a crash would lose).
-    pub fn abandon(&self) -> Result<(), SearchError> {
+    /// Takes the writer out, if one was opened (it is opened again when next needed).
+    fn take_writer(&self) -> Result<Option<IndexWriter>, SearchError> {
         let mut guard = self
             .writer
             .lock()
             .map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
-        if let Some(mut writer) = guard.take() {
+        Ok(guard.take())
+    }
+
+    /// Drops what was written since the last commit (what a crash would lose).
+    pub fn abandon(&self) -> Result<(), SearchError> {
+        if let Some(mut writer) = self.take_writer()? {
             writer.rollback()?;
         }
         Ok(())
@@ -473,11 +478,7 @@ impl SearchIndex {
 
     /// Waits for background merges and releases the writer (and its memory).
     pub fn finish(&self) -> Result<(), SearchError> {
-        let mut guard = self
-            .writer
-            .lock()
-            .map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
-        if let Some(writer) = guard.take() {
+        if let Some(writer) = self.take_writer()? {
             writer.wait_merging_threads()?;
         }
         Ok(())

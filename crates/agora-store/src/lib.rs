@@ -405,13 +405,16 @@ impl Store {
         read!(self, |conn| search_feed::live_summaries(conn, &ids).await)
     }
 
-    /// Stored HTML of the visible posts among `ids`, as (post, thread, position, html).
-    pub async fn visible_post_html(
+    /// The visible posts among `ids`, as (post, thread, position, stored HTML if `with_html`).
+    pub async fn visible_posts(
         &self,
         ids: Vec<PostId>,
+        with_html: bool,
     ) -> Result<Vec<(PostId, ThreadId, i64, String)>, StoreError> {
-        read!(self, |conn| search_feed::visible_post_html(conn, &ids)
-            .await)
+        read!(self, |conn| search_feed::visible_posts(
+            conn, &ids, with_html
+        )
+        .await)
     }
 
     /// The thread and the posts at positions `[from, to)`.

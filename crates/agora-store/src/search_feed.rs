@@ -255,13 +255,16 @@ pub async fn live_summaries<C: Conn>(
     Ok(out)
 }
 
-/// The stored HTML of visible posts among `ids`, as (post, thread, position, html).
-pub async fn visible_post_html<C: Conn>(
+/// The visible posts among `ids`, as (post, thread, position, stored HTML); the HTML only when
+/// `with_html` (a snippet needs it; a visibility check does not), empty otherwise.
+pub async fn visible_posts<C: Conn>(
     conn: &mut C,
     ids: &[PostId],
+    with_html: bool,
 ) -> Result<Vec<(PostId, ThreadId, i64, String)>, StoreError> {
+    let html = if with_html { "p.body_html" } else { "''" };
     let sql = format!(
-        "SELECT p.id, p.thread_id, p.position, p.body_html FROM posts p \
+        "SELECT p.id, p.thread_id, p.position, {html} FROM posts p \
          WHERE p.id IN ({}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL",
         id_list(1)
     );
