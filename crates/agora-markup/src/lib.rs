@@ -81,7 +81,9 @@ pub fn html_text(html: &str) -> String {
             }
             rest = &rest[end..];
         } else {
-            let end = rest[..rest.len().min(12)].find(';');
+            // An entity is short: look for its `;` in the next few bytes. A `;` is one byte
+            // and never inside a multibyte character, so slicing at it is always safe.
+            let end = rest.as_bytes().iter().take(12).position(|&b| b == b';');
             let decoded = end.and_then(|e| decode_entity(&rest[1..e]));
             match (end, decoded) {
                 (Some(e), Some(c)) => {
@@ -402,5 +404,65 @@ mod tests {
         assert_eq!(truncate_text("网络请求失败了", 4), "网络请求…");
         assert_eq!(truncate_text("short", 10), "short");
         assert_eq!(truncate_text("alpha beta gamma delta", 15), "alpha beta…");
+    }
+}
+
+/// Random Unicode, dense in the characters the text paths treat specially (`&`, `<`, `;`,
+/// Markdown punctuation) next to multibyte ones: every function here must take any text.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tricky_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            4 => prop::sample::select(vec![
+                '&', '<', '>', ';', '#', 'x', '*', '`', '[', ']', '(', ')', '\n', ' ', '|', '-',
+                '~', '\\', '!', '"', '\'', ':', '/',
+            ]),
+            3 => prop::sample::select(vec![
+                '🎉', '‹', '中', '文', '日', '本', 'ア', 'é', 'ß', '\u{200b}', '\u{fffd}', 'Ω',
+                '\u{1}', '\u{0}', '\u{7f}', '\u{feff}', '한',
+            ]),
+            2 => any::<char>(),
+            1 => prop::char::range('a', 'z'),
+        ]
+    }
+
+    fn tricky_text() -> impl Strategy<Value = String> {
+        prop::collection::vec(tricky_char(), 0..160).prop_map(|c| c.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_text_function_takes_any_text(text in tricky_text(), max in 0usize..40) {
+            let html = render(&text);
+            let _ = html_text(&html);
+            // Raw text straight into the HTML reader too: it must not trust its input.
+            let _ = html_text(&text);
+            let _ = plain_text(&text);
+            let _ = excerpt(&text, max);
+            let _ = truncate_text(&text, max);
+            let _ = sanitize(&text);
+        }
+
+        #[test]
+        fn entities_next_to_multibyte_text(prefix in tricky_text(), name in "[a-z#x0-9]{0,14}", tail in tricky_text()) {
+            let _ = html_text(&format!("{prefix}&{name}{tail}"));
+            let _ = html_text(&format!("{prefix}<{name}{tail}"));
+        }
+    }
+
+    #[test]
+    fn the_bodies_that_broke_search() {
+        for body in ["R&D 🎉🎉", "R&D 🎉🎉🎉🎉 more", "‹中文中文中文中文", "&中文中文中文中文;", "<中文"] {
+            let html = render(body);
+            assert!(!html_text(&html).is_empty(), "{body}");
+            let _ = html_text(body);
+        }
+        assert_eq!(html_text("R&D 🎉🎉"), "R&D 🎉🎉");
+        assert_eq!(html_text("a&amp;中"), "a&中");
     }
 }
