@@ -6,13 +6,13 @@
 //! post's current text, only if the post is still visible. So a lagging index can miss a new
 //! post for a moment, but can never show a hidden or deleted one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use agora_search::{Found, Hit, PostDoc, Query, SearchIndex, ThreadDoc};
+use agora_search::{Found, Hit, Mark, PostDoc, Query, SearchIndex, ThreadDoc};
 use agora_store::{
     ChangeRow, IndexPostRow, IndexThreadRow, PostId, Store, ThreadId, ThreadSummary,
 };
@@ -39,6 +39,28 @@ pub struct Search {
     /// Related threads by thread, with when they were found: a thread page asks on every
     /// render, and the answer changes slowly.
     related: quick_cache::sync::Cache<ThreadId, (Instant, Vec<Hit>)>,
+    /// Why the indexer cannot write right now (a full disk, an I/O error), until it can.
+    failure: Mutex<Option<String>>,
+    /// Posts the indexer could not take (a panic while reading or analysing one), by id, with
+    /// why: skipped so that indexing goes on, and reported by `/healthz`.
+    skipped: Mutex<BTreeMap<i64, String>>,
+    /// False until the index was checked against the database's history (and while it is
+    /// rebuilt after a mismatch): searches then answer nothing rather than what another
+    /// history held.
+    trusted: AtomicBool,
+}
+
+/// How many skipped posts `/healthz` names (the count is always whole).
+const SKIPPED_SHOWN: usize = 20;
+
+/// Whether an index may go on following the database's change log.
+enum History {
+    /// Never built.
+    Unbuilt,
+    /// The index applied changes of this database, up to a change the log still holds.
+    Same,
+    /// The index followed another history: rebuild it.
+    Diverged(String),
 }
 
 /// How long related threads are reused before they are looked for again.
@@ -93,15 +115,32 @@ fn thread_doc(t: &IndexThreadRow) -> ThreadDoc {
     }
 }
 
-fn post_doc(p: &IndexPostRow) -> PostDoc {
-    PostDoc {
+/// A post's document, or why it cannot be made: reading its text is guarded, so one post
+/// that trips a bug is skipped instead of stopping the indexer for every later post.
+fn post_doc(p: &IndexPostRow) -> Result<PostDoc, String> {
+    let text = std::panic::catch_unwind(|| agora_markup::html_text(&p.body_html))
+        .map_err(|panic| agora_search::analyzer::panic_message(panic.as_ref()))?;
+    Ok(PostDoc {
         id: p.id.0,
         position: p.position,
         author: p.author.clone(),
         created: p.created_at.micros(),
         boosts: p.boosts,
-        text: agora_markup::html_text(&p.body_html),
+        text,
+    })
+}
+
+/// The documents of `rows` that could be made, and the posts that could not, with why.
+fn post_docs(rows: &[IndexPostRow]) -> (Vec<PostDoc>, Vec<(i64, String)>) {
+    let mut docs = Vec::with_capacity(rows.len());
+    let mut skipped = Vec::new();
+    for row in rows {
+        match post_doc(row) {
+            Ok(doc) => docs.push(doc),
+            Err(why) => skipped.push((row.id.0, why)),
+        }
     }
+    (docs, skipped)
 }
 
 /// What one batch of changes asks of the index.
@@ -144,6 +183,7 @@ impl Plan {
 }
 
 /// Documents ready to write.
+#[derive(Clone)]
 enum Write {
     Thread(ThreadDoc, Vec<PostDoc>),
     RemoveThread(i64),
@@ -151,17 +191,64 @@ enum Write {
     RemovePost(i64),
 }
 
-fn apply(index: &SearchIndex, writes: Vec<Write>, position: i64) -> anyhow::Result<()> {
+fn apply(index: &SearchIndex, writes: &[Write], mark: &Mark) -> anyhow::Result<()> {
     for w in writes {
         match w {
-            Write::Thread(thread, posts) => index.replace_thread(&thread, &posts)?,
-            Write::RemoveThread(id) => index.remove_thread(id)?,
-            Write::Post(thread, post) => index.replace_post(&thread, &post)?,
-            Write::RemovePost(id) => index.remove_post(id)?,
+            Write::Thread(thread, posts) => index.replace_thread(thread, posts)?,
+            Write::RemoveThread(id) => index.remove_thread(*id)?,
+            Write::Post(thread, post) => index.replace_post(thread, post)?,
+            Write::RemovePost(id) => index.remove_post(*id)?,
         }
     }
-    index.commit(position)?;
+    index.commit(mark)?;
     Ok(())
+}
+
+/// Applies `writes` on the blocking pool, turning a panic into an error.
+async fn apply_blocking(
+    index: &Arc<SearchIndex>,
+    writes: Arc<Vec<Write>>,
+    mark: Mark,
+) -> anyhow::Result<()> {
+    let index = index.clone();
+    match tokio::task::spawn_blocking(move || apply(&index, &writes, &mark)).await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => Err(anyhow::anyhow!(
+            "indexing panicked: {}",
+            agora_search::analyzer::panic_message(join.into_panic().as_ref())
+        )),
+        Err(join) => Err(join.into()),
+    }
+}
+
+/// `writes` without the posts the analyzers cannot take, and those posts with why.
+fn checked_writes(writes: Vec<Write>) -> (Vec<Write>, Vec<(i64, String)>) {
+    let mut skipped = Vec::new();
+    let mut ok = |post: &PostDoc| match agora_search::analyzer::check_text(&post.text) {
+        Ok(()) => true,
+        Err(why) => {
+            skipped.push((post.id, why));
+            false
+        }
+    };
+    let mut out = Vec::with_capacity(writes.len());
+    for w in writes {
+        match w {
+            Write::Thread(thread, posts) => {
+                let posts = posts.into_iter().filter(|p| ok(p)).collect();
+                out.push(Write::Thread(thread, posts));
+            }
+            Write::Post(thread, post) => {
+                if ok(&post) {
+                    out.push(Write::Post(thread, post));
+                } else {
+                    out.push(Write::RemovePost(post.id));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    (out, skipped)
 }
 
 impl Search {
@@ -178,6 +265,9 @@ impl Search {
             seen_changes: AtomicU64::new(u64::MAX),
             running: tokio::sync::Mutex::new(()),
             related: quick_cache::sync::Cache::new(10_000),
+            failure: Mutex::new(None),
+            skipped: Mutex::new(BTreeMap::new()),
+            trusted: AtomicBool::new(false),
         })
     }
 
@@ -229,33 +319,198 @@ impl Search {
         Ok(())
     }
 
+    /// Compares the index's mark with the database: the same database (by identity), and a
+    /// change the log still holds, written at the same time as the one the index applied.
+    async fn history(&self, store: &Store, index: &SearchIndex) -> anyhow::Result<History> {
+        let Some(mark) = index.mark()? else {
+            return Ok(History::Unbuilt);
+        };
+        let database = store.database_id().await?;
+        if mark.database.as_deref() != Some(database.as_str()) {
+            return Ok(History::Diverged(match mark.database {
+                None => "the index was built before indexes recorded their database".into(),
+                Some(other) => format!(
+                    "the index was built from database {other}, and this is {database} \
+                     (a restore or a copy)"
+                ),
+            }));
+        }
+        let head = store.change_head().await?;
+        if mark.position > head {
+            return Ok(History::Diverged(format!(
+                "the index has applied change {} but the database's log ends at {head}: \
+                 the database went back in time (a restored backup, or writes it lost)",
+                mark.position
+            )));
+        }
+        if mark.position > 0 && store.change_at(mark.position).await? != mark.at {
+            return Ok(History::Diverged(format!(
+                "change {} in the database is not the change the index applied: the database \
+                 went back in time and was written again",
+                mark.position
+            )));
+        }
+        Ok(History::Same)
+    }
+
+    /// Where the database's log stands at `position`, for an index's commit.
+    async fn mark_at(store: &Store, position: i64, at: Option<i64>) -> anyhow::Result<Mark> {
+        let at = match at {
+            Some(at) => Some(at),
+            None if position > 0 => store.change_at(position).await?,
+            None => None,
+        };
+        Ok(Mark {
+            position,
+            at,
+            database: Some(store.database_id().await?),
+        })
+    }
+
     /// Applies every change in the log the index has not seen, in batches, each committed
-    /// with its position. Builds the index first if it never was. Returns changes applied.
+    /// with its position. Builds the index first if it never was, and again if it followed
+    /// another history. Returns changes applied.
     pub async fn catch_up(&self, store: &Store) -> anyhow::Result<u64> {
         let _one = self.running.lock().await;
+        let result = self.catch_up_locked(store).await;
+        match &result {
+            Ok(_) => self.set_failure(None),
+            Err(err) => self.set_failure(Some(format!("{err:#}"))),
+        }
+        result
+    }
+
+    async fn catch_up_locked(&self, store: &Store) -> anyhow::Result<u64> {
         self.follow_generation()?;
-        let index = self.index();
-        if index.position()?.is_none() {
-            let position = build_into(store, &index, None).await?;
-            self.position.store(position, Ordering::Release);
+        let mut index = self.index();
+        match self.history(store, &index).await? {
+            History::Same => self.trusted.store(true, Ordering::Release),
+            History::Unbuilt => {
+                let position = build_into(self, store, &index, None).await?;
+                self.position.store(position, Ordering::Release);
+                self.trusted.store(true, Ordering::Release);
+            }
+            History::Diverged(why) => {
+                tracing::warn!(
+                    reason = %why,
+                    "search index: it does not follow this database's history; rebuilding it \
+                     (searches answer nothing until then)"
+                );
+                self.trusted.store(false, Ordering::Release);
+                self.related.clear();
+                self.rebuild_now(store, None).await?;
+                index = self.index();
+                self.trusted.store(true, Ordering::Release);
+            }
         }
         let mut applied = 0u64;
         loop {
             let from = index.position()?.unwrap_or(0);
             let changes = store.changes_after(from, BATCH).await?;
-            let Some(last) = changes.last().map(|c| c.seq) else {
+            let Some(last) = changes.last() else {
                 break;
             };
+            let mark = Self::mark_at(store, last.seq, Some(last.at)).await?;
             let writes = self.plan_writes(store, &index, &changes).await?;
-            let index2 = index.clone();
-            tokio::task::spawn_blocking(move || apply(&index2, writes, last)).await??;
-            self.position.store(last, Ordering::Release);
+            self.apply_or_skip(&index, writes, mark).await?;
+            self.position.store(last.seq, Ordering::Release);
             applied += changes.len() as u64;
             if changes.len() < BATCH {
                 break;
             }
         }
         Ok(applied)
+    }
+
+    /// Applies a batch; when that fails, throws the writer away and tries once more with every
+    /// post checked by the analyzers first, skipping (and reporting) any they cannot take.
+    /// A failure that remains (a full disk) is returned: the next round opens a new writer and
+    /// tries again, so indexing resumes on its own once the cause is gone.
+    async fn apply_or_skip(
+        &self,
+        index: &Arc<SearchIndex>,
+        writes: Vec<Write>,
+        mark: Mark,
+    ) -> anyhow::Result<()> {
+        let writes = Arc::new(writes);
+        let Err(first) = apply_blocking(index, writes.clone(), mark.clone()).await else {
+            return Ok(());
+        };
+        tracing::warn!(error = %format!("{first:#}"), "search indexer: a batch failed; retrying it with a new writer");
+        index.discard_writer();
+        let writes = Arc::try_unwrap(writes).unwrap_or_else(|shared| {
+            // The first attempt's task has ended, so this is not reached; copy to be safe.
+            shared.iter().cloned().collect()
+        });
+        let (writes, skipped) = checked_writes(writes);
+        self.skip(skipped);
+        let result = apply_blocking(index, Arc::new(writes), mark).await;
+        if result.is_err() {
+            index.discard_writer();
+        }
+        result
+    }
+
+    /// Records posts that could not be indexed.
+    fn skip(&self, posts: Vec<(i64, String)>) {
+        if posts.is_empty() {
+            return;
+        }
+        for (post, why) in &posts {
+            tracing::error!(post, reason = %why, "search indexer: skipped a post it could not index");
+        }
+        if let Ok(mut skipped) = self.skipped.lock() {
+            skipped.extend(posts);
+        }
+    }
+
+    /// Posts now indexed are no longer reported as skipped.
+    fn unskip(&self, posts: impl IntoIterator<Item = i64>) {
+        if let Ok(mut skipped) = self.skipped.lock()
+            && !skipped.is_empty()
+        {
+            for post in posts {
+                skipped.remove(&post);
+            }
+        }
+    }
+
+    fn set_failure(&self, failure: Option<String>) {
+        if let Ok(mut slot) = self.failure.lock() {
+            *slot = failure;
+        }
+    }
+
+    /// What is wrong with this node's search, for `/healthz`: empty when all is well.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Ok(failure) = self.failure.lock()
+            && let Some(failure) = failure.as_ref()
+        {
+            out.push(format!("search indexer: {failure}"));
+        }
+        if let Ok(skipped) = self.skipped.lock()
+            && !skipped.is_empty()
+        {
+            let ids: Vec<String> = skipped
+                .keys()
+                .take(SKIPPED_SHOWN)
+                .map(i64::to_string)
+                .collect();
+            out.push(format!(
+                "search indexer: {} post(s) could not be indexed and are not searchable (ids {}{}); see the log",
+                skipped.len(),
+                ids.join(", "),
+                if skipped.len() > SKIPPED_SHOWN { ", …" } else { "" }
+            ));
+        }
+        out
+    }
+
+    /// False while the index is not known to follow this database's history (before the
+    /// indexer's first check, and while it rebuilds after a restore): searches answer nothing.
+    pub fn trusted(&self) -> bool {
+        self.trusted.load(Ordering::Acquire)
     }
 
     /// Reads what a batch of changes touched and turns it into documents.
@@ -287,14 +542,23 @@ impl Search {
         wanted.extend(facts.values().filter_map(|t| t.head_post));
         wanted.sort_unstable();
         wanted.dedup();
+        let mut skipped = Vec::new();
+        let mut indexed = Vec::new();
         for post in store.posts_for_index(wanted).await? {
             let Some(thread) = facts.get(&post.thread) else {
                 continue;
             };
-            if post.visible {
-                writes.push(Write::Post(thread_doc(thread), post_doc(&post)));
-            } else {
-                writes.push(Write::RemovePost(post.id.0));
+            match post_doc(&post) {
+                Ok(doc) if post.visible => {
+                    indexed.push(doc.id);
+                    writes.push(Write::Post(thread_doc(thread), doc));
+                }
+                Ok(_) => writes.push(Write::RemovePost(post.id.0)),
+                Err(why) => {
+                    // Its old text must not stay findable either.
+                    skipped.push((post.id.0, why));
+                    writes.push(Write::RemovePost(post.id.0));
+                }
             }
         }
         // Posts that no longer exist at all.
@@ -306,26 +570,34 @@ impl Search {
             if thread.removed {
                 writes.push(Write::RemoveThread(thread.id.0));
             } else {
-                let docs = posts.iter().map(post_doc).collect();
+                let (docs, bad) = post_docs(&posts);
+                indexed.extend(docs.iter().map(|d| d.id));
+                skipped.extend(bad);
                 writes.push(Write::Thread(thread_doc(&thread), docs));
             }
         }
         for gone in threads.into_iter().filter(|t| !present.contains(t)) {
             writes.push(Write::RemoveThread(gone.0));
         }
+        self.skip(skipped);
+        self.unskip(indexed);
         Ok(writes)
     }
 
     /// Builds a new generation from the database and makes it live; the indexer then applies
     /// what changed during the build. Returns the documents indexed.
     pub async fn rebuild(&self, store: &Store, bar: Option<ProgressBar>) -> anyhow::Result<u64> {
+        self.rebuild_now(store, bar).await
+    }
+
+    async fn rebuild_now(&self, store: &Store, bar: Option<ProgressBar>) -> anyhow::Result<u64> {
         let fresh = SearchIndex::create_generation(
             &self.root,
             self.config.rebuild_threads.max(1),
             self.config.rebuild_memory_mb.max(32) << 20,
         )?;
         let fresh = Arc::new(fresh);
-        build_into(store, &fresh, bar).await?;
+        build_into(self, store, &fresh, bar).await?;
         fresh.finish()?;
         let documents = fresh.status(&self.root)?.documents;
         let Ok(fresh) = Arc::try_unwrap(fresh) else {
@@ -371,6 +643,13 @@ impl Search {
         offset: usize,
         limit: usize,
     ) -> anyhow::Result<Results> {
+        if !self.trusted() {
+            return Ok(Results {
+                items: Vec::new(),
+                more: false,
+                found: Found::default(),
+            });
+        }
         let found = self.index().search(query, offset, limit)?;
         let items = hydrate(store, &found.hits, Some(&found)).await?;
         Ok(Results {
@@ -389,6 +668,9 @@ impl Search {
         title: &str,
         excerpt: &str,
     ) -> anyhow::Result<Vec<ThreadSummary>> {
+        if !self.trusted() {
+            return Ok(Vec::new());
+        }
         let hits = match self.related.get(&thread) {
             Some((at, hits)) if at.elapsed() < RELATED_FRESH => hits,
             _ => {
@@ -416,6 +698,9 @@ impl Search {
         exclude: Option<ThreadId>,
         limit: usize,
     ) -> anyhow::Result<Vec<ThreadSummary>> {
+        if !self.trusted() {
+            return Ok(Vec::new());
+        }
         let hits = self.index().similar(text, exclude.map(|t| t.0), limit)?;
         let mut items: Vec<ThreadSummary> = hydrate(store, &hits, None)
             .await?
@@ -476,12 +761,40 @@ async fn hydrate(store: &Store, hits: &[Hit], found: Option<&Found>) -> anyhow::
 
 /// Indexes every live thread into `index` and commits it at the change-log head read before
 /// the first chunk (changes during the build are applied afterwards; indexing is idempotent).
+/// If the build fails, it is done once more with every post checked by the analyzers first,
+/// skipping (and reporting) any they cannot take.
 async fn build_into(
+    search: &Search,
     store: &Store,
     index: &Arc<SearchIndex>,
     bar: Option<ProgressBar>,
 ) -> anyhow::Result<i64> {
+    match build_pass(search, store, index, bar.clone(), false).await {
+        Ok(head) => Ok(head),
+        Err(err) => {
+            tracing::warn!(
+                error = %format!("{err:#}"),
+                "search index: the build failed; building again with every post checked first"
+            );
+            index.discard_writer();
+            let result = build_pass(search, store, index, bar, true).await;
+            if result.is_err() {
+                index.discard_writer();
+            }
+            result
+        }
+    }
+}
+
+async fn build_pass(
+    search: &Search,
+    store: &Store,
+    index: &Arc<SearchIndex>,
+    bar: Option<ProgressBar>,
+    careful: bool,
+) -> anyhow::Result<i64> {
     let head = store.change_head().await?;
+    let mark = Search::mark_at(store, head, None).await?;
     let started = Instant::now();
     let mut after = ThreadId(0);
     let mut posts = 0u64;
@@ -492,25 +805,45 @@ async fn build_into(
         };
         after = last;
         let index = index.clone();
-        posts += tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+        let task = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, Vec<(i64, String)>)> {
             let mut n = 0;
+            let mut skipped = Vec::new();
             for (thread, rows) in chunk {
                 if thread.removed {
                     continue;
                 }
-                let docs: Vec<PostDoc> = rows.iter().map(post_doc).collect();
+                let (mut docs, bad) = post_docs(&rows);
+                skipped.extend(bad);
+                if careful {
+                    docs.retain(|d| match agora_search::analyzer::check_text(&d.text) {
+                        Ok(()) => true,
+                        Err(why) => {
+                            skipped.push((d.id, why));
+                            false
+                        }
+                    });
+                }
                 n += docs.len() as u64;
                 index.replace_thread(&thread_doc(&thread), &docs)?;
             }
-            Ok(n)
-        })
-        .await??;
+            Ok((n, skipped))
+        });
+        let (n, skipped) = match task.await {
+            Ok(result) => result?,
+            Err(join) if join.is_panic() => anyhow::bail!(
+                "indexing panicked: {}",
+                agora_search::analyzer::panic_message(join.into_panic().as_ref())
+            ),
+            Err(join) => return Err(join.into()),
+        };
+        search.skip(skipped);
+        posts += n;
         if let Some(bar) = &bar {
             bar.set_position(posts);
         }
     }
     let index2 = index.clone();
-    tokio::task::spawn_blocking(move || index2.commit(head)).await??;
+    tokio::task::spawn_blocking(move || index2.commit(&mark)).await??;
     tracing::info!(
         posts,
         position = head,
@@ -545,6 +878,12 @@ pub async fn search_page(
     if state.search.position() < 0 && !query.is_empty() {
         query.notices.push(
             "The search index is still being built; some threads may be missing for a few minutes."
+                .into(),
+        );
+    } else if !state.search.trusted() && !query.is_empty() {
+        query.notices.push(
+            "The search index is being checked against the database, or rebuilt after a restore; \
+             results will be back in a moment."
                 .into(),
         );
     }

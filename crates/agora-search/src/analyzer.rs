@@ -46,6 +46,26 @@ pub fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Token> {
     out
 }
 
+/// Runs both analyzers over `text` and reports a panic instead of unwinding: the indexer
+/// checks a post this way before giving up on a batch, so that one post an analyzer cannot
+/// take is skipped (and reported) rather than stopping indexing for everyone.
+pub fn check_text(text: &str) -> Result<(), String> {
+    std::panic::catch_unwind(|| {
+        let _ = tokens(&mut text_analyzer(), text);
+        let _ = tokens(&mut cjk1_analyzer(), text);
+    })
+    .map_err(|panic| panic_message(panic.as_ref()))
+}
+
+/// The message a panic carried, for logs.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
 /// Han, Kana, Hangul and their punctuation-free relatives: text written without spaces.
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,

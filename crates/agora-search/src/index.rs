@@ -232,6 +232,48 @@ fn build_doc(f: &Fields, thread: &ThreadDoc, post: &PostDoc) -> TantivyDocument 
     doc
 }
 
+/// Where in which database's history an index stands: the last change applied, when that
+/// change was written, and the identity of the database it came from. A follower compares all
+/// three with the database before going on, so a restored backup or a database that lost its
+/// last writes (whose sequence numbers are then used again) is noticed instead of skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub position: i64,
+    /// The change's `at` (microseconds), `None` for position 0 or an index from before marks.
+    pub at: Option<i64>,
+    /// The database's identity, `None` for an index from before marks.
+    pub database: Option<String>,
+}
+
+impl Mark {
+    fn payload(&self) -> String {
+        format!(
+            "v2 {} {} {}",
+            self.position,
+            self.at.map_or_else(|| "-".to_string(), |a| a.to_string()),
+            self.database.as_deref().unwrap_or("-")
+        )
+    }
+
+    fn parse(payload: &str) -> Option<Mark> {
+        let mut parts = payload.split(' ');
+        match (parts.next()?, parts.next(), parts.next(), parts.next()) {
+            ("v2", Some(position), Some(at), Some(database)) => Some(Mark {
+                position: position.parse().ok()?,
+                at: at.parse().ok(),
+                database: Some(database.to_string()).filter(|d| d != "-"),
+            }),
+            // The first format: the position alone.
+            (position, None, None, None) => Some(Mark {
+                position: position.parse().ok()?,
+                at: None,
+                database: None,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// An open index generation: a reader for searches and a writer for the indexer.
 pub struct SearchIndex {
     pub(crate) index: Index,
@@ -367,11 +409,17 @@ impl SearchIndex {
 
     /// The last change-log position committed, `None` if this generation was never built.
     pub fn position(&self) -> Result<Option<i64>, SearchError> {
+        Ok(self.mark()?.map(|m| m.position))
+    }
+
+    /// Where in which database's history the last commit stands, `None` if never built.
+    pub fn mark(&self) -> Result<Option<Mark>, SearchError> {
         Ok(self
             .index
             .load_metas()?
             .payload
-            .and_then(|p| p.parse::<i64>().ok()))
+            .as_deref()
+            .and_then(Mark::parse))
     }
 
     /// Documents, segments, size and position.
@@ -390,10 +438,17 @@ impl SearchIndex {
         &self,
         work: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError>,
     ) -> Result<T, SearchError> {
-        let mut guard = self
-            .writer
-            .lock()
-            .map_err(|_| SearchError::Other("writer lock poisoned".into()))?;
+        // A panic while writing poisons the lock: the writer it guarded is suspect, so it is
+        // dropped and a new one opened.
+        let mut guard = match self.writer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                *guard = None;
+                self.writer.clear_poison();
+                guard
+            }
+        };
         if guard.is_none() {
             *guard = Some(
                 self.index
@@ -446,12 +501,12 @@ impl SearchIndex {
         })
     }
 
-    /// Commits what was written, recording `position` as the last change applied, and makes
-    /// it visible to searches.
-    pub fn commit(&self, position: i64) -> Result<(), SearchError> {
+    /// Commits what was written, recording `mark` as the last change applied, and makes it
+    /// visible to searches.
+    pub fn commit(&self, mark: &Mark) -> Result<(), SearchError> {
         self.with_writer(|w| {
             let mut prepared = w.prepare_commit()?;
-            prepared.set_payload(&position.to_string());
+            prepared.set_payload(&mark.payload());
             prepared.commit()?;
             Ok(())
         })?;
@@ -474,6 +529,18 @@ impl SearchIndex {
             writer.rollback()?;
         }
         Ok(())
+    }
+
+    /// Throws the writer away after a failure (a full disk, an I/O error, a panic in an
+    /// indexing thread kill it for good): what it held uncommitted is lost, and the next write
+    /// opens a new one, so the indexer heals once the cause is gone. The reader is reloaded
+    /// from the last commit.
+    pub fn discard_writer(&self) {
+        match self.writer.lock() {
+            Ok(mut guard) => drop(guard.take()),
+            Err(poisoned) => drop(poisoned.into_inner().take()),
+        }
+        let _ = self.reader.reload();
     }
 
     /// Waits for background merges and releases the writer (and its memory).

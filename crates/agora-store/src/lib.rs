@@ -126,6 +126,13 @@ pub struct ImportStats {
     pub posts: u64,
 }
 
+/// 128 random bits as hex.
+fn new_database_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Internal(format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Turns a title into the readable part of a thread URL: letters of any script and digits
 /// kept and lower-cased, everything else folded into single dashes, at most 80 characters.
 pub fn slugify(title: &str) -> String {
@@ -448,6 +455,36 @@ impl Store {
     /// The newest change-log sequence number (0 for an empty log).
     pub async fn change_head(&self) -> Result<i64, StoreError> {
         read!(self, |conn| queries::change_head(conn).await)
+    }
+
+    /// When the change at `seq` was written, if the log holds it: with [`Store::database_id`],
+    /// how a follower tells that the history it followed is still this database's.
+    pub async fn change_at(&self, seq: i64) -> Result<Option<i64>, StoreError> {
+        read!(self, |conn| queries::change_at(conn, seq).await)
+    }
+
+    /// This database's identity: a random id written once (here, on first use) and renewed by
+    /// [`Store::renew_database_id`] after a restore.
+    pub async fn database_id(&self) -> Result<String, StoreError> {
+        if let Some(id) = read!(self, |conn| queries::database_id(conn).await)? {
+            return Ok(id);
+        }
+        let fresh = new_database_id()?;
+        // Two nodes starting at once: the first write wins, both read it back.
+        write!(self, |conn| queries::write_database_id(conn, &fresh, false)
+            .await)?;
+        read!(self, |conn| queries::database_id(conn).await)?
+            .ok_or_else(|| StoreError::Internal("the database identity was not written".into()))
+    }
+
+    /// Gives the database a new identity (after a restore): every search index built from it
+    /// before is rebuilt.
+    pub async fn renew_database_id(&self) -> Result<String, StoreError> {
+        let fresh = new_database_id()?;
+        let id = fresh.clone();
+        write!(self, |conn| queries::write_database_id(conn, &id, true)
+            .await)?;
+        Ok(fresh)
     }
 
     /// Adds buffered view counts (never overwrites: several nodes may add to one thread).

@@ -533,6 +533,8 @@ pub struct FlagRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeRow {
     pub seq: i64,
+    /// When the change was written (microseconds).
+    pub at: i64,
     pub kind: String,
     pub thread: Option<ThreadId>,
     pub post: Option<PostId>,

@@ -277,6 +277,46 @@ pub async fn change_head<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
     conn.query_one(sql::CHANGE_HEAD, &[]).await?.int(0)
 }
 
+/// The position's change row time, if the change log holds that position.
+pub async fn change_at<C: Conn>(conn: &mut C, seq: i64) -> Result<Option<i64>, StoreError> {
+    match conn
+        .query_opt("SELECT at FROM change_log WHERE seq = ?1", params![seq])
+        .await?
+    {
+        Some(row) => Ok(Some(row.int(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// This database's identity, if one was written.
+pub async fn database_id<C: Conn>(conn: &mut C) -> Result<Option<String>, StoreError> {
+    match conn
+        .query_opt("SELECT database_id FROM instance WHERE id = 1", &[])
+        .await?
+    {
+        Some(row) => Ok(Some(row.text(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes `id` as this database's identity: only if there is none yet, or (`replace`) always.
+pub async fn write_database_id<C: Conn>(
+    conn: &mut C,
+    id: &str,
+    replace: bool,
+) -> Result<(), StoreError> {
+    let sql = if replace {
+        "INSERT INTO instance (id, database_id, created_at) VALUES (1, ?1, ?2) \
+         ON CONFLICT (id) DO UPDATE SET database_id = excluded.database_id"
+    } else {
+        "INSERT INTO instance (id, database_id, created_at) VALUES (1, ?1, ?2) \
+         ON CONFLICT (id) DO NOTHING"
+    };
+    conn.execute(sql, params![id.to_string(), Timestamp::now().micros()])
+        .await?;
+    Ok(())
+}
+
 pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
     Ok(conn.query_one(sql::COUNT_CONTENT, &[]).await?.int(0)? == 0)
 }
