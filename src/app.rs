@@ -35,6 +35,8 @@ pub struct Inner {
     pub node: String,
     /// See `auth::dummy_hash`.
     pub dummy_hash: tokio::sync::OnceCell<String>,
+    /// Background work failing now, for `/healthz`.
+    pub faults: crate::health::Faults,
     /// Work a request started but did not wait for (see [`AppState::spawn`]).
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -76,6 +78,7 @@ impl AppState {
                 mail_queued: tokio::sync::Notify::new(),
                 node,
                 dummy_hash: tokio::sync::OnceCell::new(),
+                faults: crate::health::Faults::default(),
                 background: std::sync::Mutex::new(Vec::new()),
             }),
         })
@@ -113,12 +116,16 @@ impl AppState {
     /// Sends every queued email now (the server also does this in the background).
     pub async fn deliver_mail(&self) -> usize {
         self.finish_background().await;
-        mail::deliver(&self.store, &self.mailer, &self.config, &self.node).await
+        let (sent, result) = mail::deliver(&self.store, &self.mailer, &self.config, &self.node).await;
+        self.faults.record("job runner", &result);
+        sent
     }
 
     /// Writes buffered views; the cached pages then show the new counts.
     pub async fn flush_views(&self) -> anyhow::Result<()> {
-        if self.views.flush(&self.store).await? > 0 {
+        let result = self.views.flush(&self.store).await;
+        self.faults.record("view counting", &result);
+        if result? > 0 {
             self.cache.invalidate();
         }
         Ok(())

@@ -155,6 +155,23 @@ pub enum DbCommand {
         /// The file to write (must not exist).
         file: PathBuf,
     },
+    /// Replace the SQLite database with a backup (from `agora db backup`), with the server
+    /// stopped. The restored database gets a new identity, so every node's search index
+    /// notices and rebuilds. PostgreSQL is restored with pg_restore.
+    Restore {
+        /// The backup file to restore.
+        file: PathBuf,
+    },
+    /// Find what is wrong in the data: text with control characters, counters that disagree
+    /// with their rows, rows whose parent is gone. Exits 1 if anything is found.
+    Check {
+        /// Recount every counter (nothing else is changed).
+        #[arg(long)]
+        fix: bool,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write COUNT small jobs one transaction at a time, printing each id once it is
     /// committed: a crash test for "no acknowledged write is lost".
     ProbeWrites {

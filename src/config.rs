@@ -105,7 +105,8 @@ pub struct DatabaseConfig {
     /// SQLite: read-only connections (reads run in parallel; writes go through one writer).
     /// PostgreSQL: twice this many pooled connections.
     pub read_connections: usize,
-    /// "normal" survives a crash of the process; "full" also survives power loss.
+    /// "full" (default): every acknowledged write survives power loss. "normal": survives a
+    /// crash of the process, but the last commits before a power loss can be lost.
     pub synchronous: Synchronous,
     /// PostgreSQL only: a read replica for pages that tolerate lag (listings); empty for none.
     pub replica_url: String,
@@ -188,7 +189,7 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             read_connections: 4,
-            synchronous: Synchronous::Normal,
+            synchronous: Synchronous::Full,
             replica_url: String::new(),
         }
     }

@@ -33,14 +33,32 @@ pub enum AppError {
     TooManyRequests { retry_after: u64 },
     #[error("This request came from another site, so it was refused. Use the forms on this site.")]
     CrossSite,
-    #[error("the service is shutting down")]
+    #[error("The forum cannot reach its database right now. Please try again in a moment.")]
     Unavailable,
+    #[error("The forum's storage is full, so nothing can be saved right now. The operator has to free space; please try again later.")]
+    StorageFull,
+    #[error("The request is too large: at most {limit_kb} KB are accepted.")]
+    PayloadTooLarge { limit_kb: u64 },
     /// Not an error for the reader: the thing lives at another address now (an old slug).
     /// Answered 308 with `Location`.
     #[error("moved to {location}")]
     MovedTo { location: String },
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Seconds a client is asked to wait when the database is unavailable.
+pub const RETRY_AFTER_UNAVAILABLE: u64 = 5;
+
+impl From<anyhow::Error> for AppError {
+    /// A store error carried inside (from a service that returns `anyhow`) keeps its meaning:
+    /// an outage is still 503, a full disk still 507.
+    fn from(err: anyhow::Error) -> Self {
+        match err.downcast::<StoreError>() {
+            Ok(store) => store.into(),
+            Err(err) => Self::Internal(err),
+        }
+    }
 }
 
 impl AppError {
@@ -67,6 +85,8 @@ impl AppError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MovedTo { .. } => StatusCode::PERMANENT_REDIRECT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,6 +105,8 @@ impl AppError {
             Self::TooManyRequests { .. } => "rate_limited",
             Self::CrossSite => "cross_site",
             Self::Unavailable => "unavailable",
+            Self::StorageFull => "storage_full",
+            Self::PayloadTooLarge { .. } => "too_large",
             Self::MovedTo { .. } => "moved",
             Self::Internal(_) => "internal",
         }
@@ -105,12 +127,33 @@ impl AppError {
             tracing::error!(error = ?cause, "request failed");
         }
     }
+
+    /// Seconds to wait before trying again, for the errors that have one.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after } => Some(*retry_after),
+            Self::Unavailable => Some(RETRY_AFTER_UNAVAILABLE),
+            _ => None,
+        }
+    }
 }
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Closed => Self::Unavailable,
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::Unavailable
+            }
+            StoreError::StorageFull(cause) => {
+                tracing::error!(error = %cause, "the database's storage is full: writes fail until space is freed");
+                Self::StorageFull
+            }
+            StoreError::Unstorable(_) => Self::bad_param(
+                "text",
+                "The text holds characters that cannot be stored (NUL or other control characters).",
+            ),
             StoreError::Conflict { field, message } => Self::Conflict {
                 param: field.to_string(),
                 message,
@@ -124,6 +167,8 @@ impl From<StoreError> for AppError {
 #[derive(Clone, Debug)]
 pub struct PageError {
     pub status: StatusCode,
+    /// The JSON error's stable code, for `api_errors`.
+    pub code: &'static str,
     pub message: String,
     pub param: Option<String>,
 }
@@ -144,13 +189,14 @@ impl IntoResponse for AppError {
             other => other.public_message(),
         };
         let mut response = status.into_response();
-        if let Self::TooManyRequests { retry_after } = &self {
+        if let Some(retry_after) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
         }
         response.extensions_mut().insert(PageError {
             status,
+            code: self.code(),
             message,
             param,
         });
@@ -167,8 +213,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable: `not_found`, `bad_request`, `unauthorized`, `forbidden`, `suspended`,
-    /// `insufficient_scope`, `conflict`, `rate_limited`, `cross_site`, `unavailable` or
-    /// `internal`.
+    /// `insufficient_scope`, `conflict`, `rate_limited`, `cross_site`, `too_large`,
+    /// `unavailable` (with `Retry-After`), `storage_full` or `internal`.
     pub code: &'static str,
     pub message: String,
     /// The query or path parameter at fault, for `bad_request`.
@@ -207,11 +253,45 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (err.status(), Json(body)).into_response();
-        if let AppError::TooManyRequests { retry_after } = &err {
+        if let Some(retry_after) = err.retry_after() {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
         }
         response
     }
+}
+
+/// Under `/api`, an error raised before a handler ran (an extractor's rejection, which
+/// carries a [`PageError`] for the HTML pages) is answered as the JSON error, never as an
+/// empty body.
+pub async fn api_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let Some(error) = response.extensions().get::<PageError>().cloned() else {
+        return response;
+    };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: error.code,
+            message: error.message,
+            param: error.param,
+        },
+    };
+    let mut headers = response.headers().clone();
+    headers.remove(axum::http::header::CONTENT_LENGTH);
+    headers.remove(axum::http::header::CONTENT_TYPE);
+    (error.status, headers, Json(body)).into_response()
+}
+
+/// A handler that panicked is answered with the plain 500 (logged), not a dropped connection.
+pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    AppError::Internal(anyhow::anyhow!("a handler panicked: {message}")).into_response()
 }

@@ -1,15 +1,29 @@
-//! `/healthz`: is the node up, which database it uses, and how far its change log is.
+//! `/healthz`: is the node up, which database it uses, how far its change log is, and what is
+//! wrong with its background work.
+//!
+//! `status` is `ok`, or `degraded` when the node serves but some background work is failing
+//! (the search indexer, view counting, the job runner): each such problem is named in
+//! `problems` until the work succeeds again. When the database cannot be reached the answer is
+//! 503 with `Retry-After`, like every other route then.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, AppError};
 
 #[derive(Serialize)]
 pub struct Health {
+    /// `ok` or `degraded`.
     pub status: &'static str,
+    /// What is failing, in words an operator can act on; empty when `ok`.
+    pub problems: Vec<String>,
     pub database: &'static str,
     pub change_head: i64,
     pub pending_views: i64,
@@ -17,12 +31,71 @@ pub struct Health {
     pub search: Option<crate::services::search::SearchStatus>,
 }
 
-pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    Ok(Json(Health {
-        status: "ok",
+/// Background work that is failing now, by part, with why. A part is cleared by its next
+/// success, so a fault that heals leaves no trace here (the log keeps it).
+#[derive(Default)]
+pub struct Faults(Mutex<BTreeMap<&'static str, String>>);
+
+impl Faults {
+    /// Records how `part`'s latest round went.
+    pub fn record<T, E: std::fmt::Display>(&self, part: &'static str, result: &Result<T, E>) {
+        match result {
+            Ok(_) => self.clear(part),
+            Err(err) => self.fail(part, err.to_string()),
+        }
+    }
+
+    pub fn fail(&self, part: &'static str, why: String) {
+        if let Ok(mut faults) = self.0.lock() {
+            faults.insert(part, why);
+        }
+    }
+
+    pub fn clear(&self, part: &'static str) {
+        if let Ok(mut faults) = self.0.lock() {
+            faults.remove(part);
+        }
+    }
+
+    /// `part: why` for every failing part.
+    pub fn list(&self) -> Vec<String> {
+        match self.0.lock() {
+            Ok(faults) => faults
+                .iter()
+                .map(|(part, why)| format!("{part}: {why}"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let change_head = state.store.change_head().await?;
+    let search = match state.search.status(&state.store).await {
+        Ok(status) => Some(status),
+        Err(err) => {
+            // A database that stopped answering between the two reads is an outage, not a
+            // search problem.
+            if let Some(store) = err.downcast_ref::<agora_store::StoreError>()
+                && store.is_unavailable()
+            {
+                return Err(AppError::from(agora_store::StoreError::Unavailable(
+                    store.to_string(),
+                ))
+                .into());
+            }
+            None
+        }
+    };
+    let mut problems = state.faults.list();
+    problems.extend(state.search.problems());
+    let health = Health {
+        status: if problems.is_empty() { "ok" } else { "degraded" },
+        problems,
         database: state.store.backend_name(),
-        change_head: state.store.change_head().await?,
+        change_head,
         pending_views: state.views.pending(),
-        search: state.search.status(&state.store).await.ok(),
-    }))
+        search,
+    };
+    Ok((StatusCode::OK, Json(health)).into_response())
 }

@@ -219,6 +219,12 @@ impl PageCache {
         (page.version == self.version() && page.created.elapsed() < self.max_age).then_some(page)
     }
 
+    /// The cached body for `key` however old: served when the page cannot be rendered because
+    /// the database is unavailable (a stale page beats an error page for a reader).
+    pub fn get_stale(&self, key: &str) -> Option<Arc<CachedBody>> {
+        self.pages.as_ref()?.get(key)
+    }
+
     pub fn insert(&self, key: String, body: Arc<CachedBody>) {
         if let Some(pages) = &self.pages {
             pages.insert(key, body);

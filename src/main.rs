@@ -249,6 +249,63 @@ async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        DbCommand::Restore { file } => {
+            let DatabaseUrl::Sqlite(target) = config.database()? else {
+                anyhow::bail!(
+                    "`agora db restore` restores SQLite backups; restore PostgreSQL with \
+                     pg_restore (see the README): each node's search index notices and rebuilds"
+                );
+            };
+            let _lock = agora_store::sqlite::hold_lock(&target, true)?;
+            let (from, to) = (file.clone(), target.clone());
+            tokio::task::spawn_blocking(move || agora_store::sqlite::restore(&from, &to))
+                .await??;
+            let store = open_store(config).await?;
+            let identity = store.renew_database_id().await?;
+            let head = store.change_head().await?;
+            store.close().await?;
+            eprintln!(
+                "restored {} from {} (change log at {head}); the database's new identity is {identity}, \
+                 so search indexes rebuild when the forum starts",
+                target.display(),
+                file.display()
+            );
+            Ok(())
+        }
+        DbCommand::Check { fix, json } => {
+            let store = open_store(config).await?;
+            let findings = store.check().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&findings)?);
+            } else {
+                for f in &findings {
+                    println!("{} {} {}: {}. Fix: {}", f.kind, f.place, f.id, f.detail, f.fix);
+                }
+                println!(
+                    "{} finding(s): {} control character(s), {} counter(s), {} orphan(s)",
+                    findings.len(),
+                    findings.iter().filter(|f| f.kind == "control_character").count(),
+                    findings.iter().filter(|f| f.kind == "counter").count(),
+                    findings.iter().filter(|f| f.kind == "orphan").count(),
+                );
+            }
+            if fix && findings.iter().any(|f| f.kind == "counter") {
+                store.recount().await?;
+                let left = store.check().await?;
+                let counters = left.iter().filter(|f| f.kind == "counter").count();
+                eprintln!("recounted every counter; {counters} counter finding(s) remain");
+                store.close().await?;
+                if left.is_empty() {
+                    return Ok(());
+                }
+                std::process::exit(1);
+            }
+            store.close().await?;
+            if !findings.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         DbCommand::ProbeWrites { count } => {
             let store = open_store(config).await?;
             let mut out = std::io::stdout().lock();

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -78,7 +79,11 @@ pub fn build(state: AppState) -> Router {
         .route("/flags/{id}/resolve", post(api::write::resolve_flag))
         .route("/audit", get(api::write::audit))
         .fallback(api::not_found)
-        .layer(csrf(|| ApiError(AppError::CrossSite).into_response()));
+        .layer(csrf(|| ApiError(AppError::CrossSite).into_response()))
+        .layer(middleware::from_fn(web::form::limit_body))
+        .layer(CatchPanicLayer::custom(crate::error::panicked))
+        // Errors raised before a handler (extractors, the layers above) become JSON here.
+        .layer(middleware::from_fn(crate::error::api_errors));
 
     let pages = Router::new()
         .route("/", get(web::home))
@@ -175,6 +180,8 @@ pub fn build(state: AppState) -> Router {
         // Cross-site state changes are refused before any handler runs (Sec-Fetch-Site,
         // then Origin against Host); the refusal is rendered as a page by `error_pages`.
         .layer(csrf(|| AppError::CrossSite.into_response()))
+        .layer(middleware::from_fn(web::form::limit_body))
+        .layer(CatchPanicLayer::custom(crate::error::panicked))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::error_pages,

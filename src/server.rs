@@ -15,6 +15,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let listen = config.listen;
     let demo = config.demo;
+    // Held while serving: `agora db restore` refuses to replace the database under us.
+    let _serving = match config.database()? {
+        agora_store::DatabaseUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            Some(agora_store::sqlite::hold_lock(&path, false)?)
+        }
+        agora_store::DatabaseUrl::Postgres(_) => None,
+    };
     let state = AppState::open(config).await?;
     if demo && let Some(stats) = archive::load_demo_if_empty(&state.store).await? {
         tracing::info!(

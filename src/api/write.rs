@@ -35,7 +35,10 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError(AppError::bad_param("body", rejection.body_text()))),
+            Err(rejection) => Err(ApiError(crate::web::form::rejected(
+                rejection.status(),
+                &rejection.body_text(),
+            ))),
         }
     }
 }

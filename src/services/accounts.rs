@@ -58,6 +58,19 @@ impl FieldErrors {
             .map(|(_, m)| m.as_str())
     }
 
+    /// Refuses NUL and the other control characters in `value` (tab, line feed and carriage
+    /// return are text): PostgreSQL cannot store NUL, feeds cannot carry the rest, and an
+    /// archive holding them would not load elsewhere. True when the value is clean.
+    pub fn text(&mut self, field: &'static str, value: &str) -> bool {
+        match forbidden_char(value) {
+            None => true,
+            Some(c) => {
+                self.add(field, forbidden_char_message(c));
+                false
+            }
+        }
+    }
+
     /// The first problem as an API error (the API reports one field at a time).
     pub fn into_error(self) -> Result<(), AppError> {
         match self.0.into_iter().next() {
@@ -65,6 +78,21 @@ impl FieldErrors {
             Some((field, message)) => Err(AppError::bad_param(field, message)),
         }
     }
+}
+
+/// The first character no text field may hold: NUL and the other control characters (C0,
+/// DEL, C1) except tab, line feed and carriage return.
+pub fn forbidden_char(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// What a person is told about a control character in what they typed.
+pub fn forbidden_char_message(c: char) -> String {
+    format!(
+        "Remove the control character U+{:04X}: it cannot be stored (it may have come from a copy and paste).",
+        c as u32
+    )
 }
 
 /// Checks a username: 2–30 letters (any script), digits, `_`, `-` or `.`, not reserved and not
@@ -130,6 +158,9 @@ pub fn check_email(email: &str) -> Result<(), String> {
 }
 
 pub fn check_password(password: &str, username: &str) -> Result<(), String> {
+    if let Some(c) = forbidden_char(password) {
+        return Err(forbidden_char_message(c));
+    }
     let count = password.chars().count();
     if count < MIN_PASSWORD {
         return Err(format!("Use at least {MIN_PASSWORD} characters."));
@@ -148,8 +179,8 @@ pub fn check_display_name(name: &str) -> Result<(), String> {
     if count > 60 {
         return Err("Use at most 60 characters.".into());
     }
-    if name.chars().any(char::is_control) {
-        return Err("Remove the control characters.".into());
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(forbidden_char_message(c));
     }
     Ok(())
 }
@@ -427,6 +458,7 @@ pub async fn update_profile(
     if signature.chars().count() > 500 {
         errors.add("signature", "Keep the signature under 500 characters.");
     }
+    errors.text("signature", signature);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -451,9 +483,12 @@ pub async fn create_api_token(
     scope: TokenScope,
 ) -> Result<Result<String, FieldErrors>, AppError> {
     let name = name.trim();
+    let mut errors = FieldErrors::default();
     if name.is_empty() || name.chars().count() > 60 {
-        let mut errors = FieldErrors::default();
         errors.add("name", "Give the token a name of up to 60 characters.");
+    }
+    errors.text("name", name);
+    if !errors.is_empty() {
         return Ok(Err(errors));
     }
     let token = format!("{}{}", auth::TOKEN_PREFIX, auth::new_secret()?);

@@ -71,7 +71,14 @@ impl Mailer {
 
 /// Delivers every queued email that is due; returns how many were sent. A failed delivery is
 /// retried when its lease runs out.
-pub async fn deliver(store: &Store, mailer: &Mailer, config: &Config, worker: &str) -> usize {
+/// Sends queued email until none is left or one fails; returns how many went out, and the
+/// failure that stopped the round (for `/healthz`).
+pub async fn deliver(
+    store: &Store,
+    mailer: &Mailer,
+    config: &Config,
+    worker: &str,
+) -> (usize, Result<(), String>) {
     let mut sent = 0;
     loop {
         let job = match store
@@ -79,10 +86,10 @@ pub async fn deliver(store: &Store, mailer: &Mailer, config: &Config, worker: &s
             .await
         {
             Ok(Some(job)) => job,
-            Ok(None) => return sent,
+            Ok(None) => return (sent, Ok(())),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot claim jobs");
-                return sent;
+                return (sent, Err(format!("cannot claim jobs: {err}")));
             }
         };
         if job.kind != "email" {
@@ -101,7 +108,7 @@ pub async fn deliver(store: &Store, mailer: &Mailer, config: &Config, worker: &s
             }
             Err(err) => {
                 tracing::warn!(error = %err, job = job.id, "email not sent; will retry");
-                return sent;
+                return (sent, Err(format!("email not sent (will retry): {err}")));
             }
         }
     }

@@ -33,8 +33,11 @@ fn reason(text: &str, field: &'static str, required: bool) -> Result<String, App
             "Keep the reason under 300 characters.",
         ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(AppError::bad_param(field, "Remove the control characters."));
+    if let Some(c) = crate::services::accounts::forbidden_char(text) {
+        return Err(AppError::bad_param(
+            field,
+            crate::services::accounts::forbidden_char_message(c),
+        ));
     }
     Ok(text.to_string())
 }

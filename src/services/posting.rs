@@ -55,12 +55,15 @@ pub fn check_title(title: &str, errors: &mut FieldErrors) {
                 TITLE_CHARS.1
             ),
         );
-    } else if title.chars().any(char::is_control) {
-        errors.add("title", "Remove the control characters from the title.");
+    } else if let Some(c) = title.chars().find(|c| c.is_control()) {
+        errors.add("title", crate::services::accounts::forbidden_char_message(c));
     }
 }
 
 fn check_body(body: &str, errors: &mut FieldErrors) {
+    if !errors.text("body", body) {
+        return;
+    }
     let n = body.trim().chars().count();
     if n < BODY_CHARS.0 {
         errors.add(
@@ -92,6 +95,9 @@ pub async fn resolve_tags(
     text: &str,
     errors: &mut FieldErrors,
 ) -> Result<Vec<TagId>, AppError> {
+    if !errors.text("tags", text) {
+        return Ok(Vec::new());
+    }
     let wanted = parse_tags(text);
     if wanted.is_empty() {
         errors.add("tags", "Add at least one tag, such as networking.");
@@ -197,12 +203,15 @@ async fn check_draft(
 ) -> Result<Result<(agora_store::SubtopicId, Vec<TagId>, ThreadKind), FieldErrors>, AppError> {
     let mut errors = FieldErrors::default();
     let subtopic = match draft.subtopic.split_once('/') {
-        Some((area, sub)) => state.store.subtopic_id(area.trim(), sub.trim()).await?,
-        None => None,
+        Some((area, sub)) if errors.text("subtopic", &draft.subtopic) => {
+            state.store.subtopic_id(area.trim(), sub.trim()).await?
+        }
+        _ => None,
     };
-    if subtopic.is_none() {
+    if subtopic.is_none() && errors.get("subtopic").is_none() {
         errors.add("subtopic", "Choose the subtopic your thread belongs in.");
     }
+    errors.text("kind", &draft.kind);
     check_title(&draft.title, &mut errors);
     let tags = resolve_tags(state, &draft.tags, &mut errors).await?;
     let kind = match draft.kind.trim() {
@@ -360,6 +369,7 @@ pub async fn edit(
     if draft.reason.chars().count() > 200 {
         errors.add("reason", "Keep the reason under 200 characters.");
     }
+    errors.text("reason", &draft.reason);
     let mut retitle = None;
     if post.position == 0 && (draft.title.is_some() || draft.tags.is_some()) {
         let title = draft

@@ -3,7 +3,7 @@
 
 use agora_store::{EmailPurpose, Role, Timestamp, TokenScope};
 use askama::Template;
-use axum::Form;
+use crate::web::form::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod feeds;
+pub mod form;
 pub mod moderation;
 pub mod posting;
 pub mod search;
@@ -242,7 +243,13 @@ where
         return Ok(hit);
     }
     let version = state.cache.version();
-    let body = render().await?;
+    let body = match render().await {
+        Ok(body) => body,
+        Err(AppError::Unavailable) => {
+            return state.cache.get_stale(&key).ok_or(AppError::Unavailable);
+        }
+        Err(err) => return Err(err),
+    };
     let page = Arc::new(CachedBody::new(content_type, body, version));
     state.cache.insert(key, page.clone());
     Ok(page)

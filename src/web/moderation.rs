@@ -2,7 +2,7 @@
 //! queue and the audit log. Thin handlers over `services::moderation`.
 
 use askama::Template;
-use axum::Form;
+use crate::web::form::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;

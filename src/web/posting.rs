@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use agora_store::{AnswerMark, PostId, PostRow, ThreadRow, Timestamp};
 use askama::Template;
-use axum::Form;
+use crate::web::form::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

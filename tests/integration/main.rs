@@ -14,6 +14,7 @@ mod http;
 mod openapi;
 mod pages;
 mod permissions;
+mod reliability;
 mod search;
 mod search_index;
 mod seed;

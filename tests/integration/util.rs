@@ -225,6 +225,22 @@ impl TestApp {
         }
     }
 
+    /// A test app around a state and router made elsewhere (a reopened database); its own
+    /// folder is an unused temporary one.
+    pub fn from_parts(state: AppState, router: Router) -> Self {
+        Self {
+            backend: if state.store.backend_name() == "sqlite" {
+                Backend::Sqlite
+            } else {
+                Backend::Postgres
+            },
+            state,
+            router,
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+            database: None,
+        }
+    }
+
     /// A forum with the built-in demo content.
     pub async fn demo(backend: Backend) -> Self {
         let app = Self::empty(backend).await;

@@ -7,6 +7,7 @@
 
 mod accounts;
 pub mod archive;
+pub mod check;
 pub mod db;
 mod forum;
 pub mod model;
@@ -33,7 +34,17 @@ use sqlite::SqliteStore;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The database cannot be reached or cannot work now (down, restarting, out of
+    /// connections, an I/O error): worth trying again later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The disk (or the database's quota) is full: nothing can be written until space is freed.
+    #[error("the database's storage is full: {0}")]
+    StorageFull(String),
+    /// Text the database refuses to store (on PostgreSQL, a NUL character).
+    #[error("the text cannot be stored: {0}")]
+    Unstorable(String),
     #[error("database error: {0}")]
     Postgres(String),
     #[error("migration failed: {0}")]
@@ -54,6 +65,30 @@ pub enum StoreError {
     Closed,
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match err.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::StorageFull(err.to_string()),
+            Some(
+                ErrorCode::SystemIoFailure
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+                | ErrorCode::ReadOnly,
+            ) => StoreError::Unavailable(err.to_string()),
+            _ => StoreError::Sqlite(err),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the database cannot be reached or cannot work now: answered 503.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Closed)
+    }
 }
 
 /// Where the data lives, parsed from `--database` / `AGORA_DATABASE_URL`.
@@ -112,7 +147,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             read_connections: 4,
-            synchronous: Synchronous::Normal,
+            synchronous: Synchronous::Full,
             replica_url: None,
             bulk: false,
         }
@@ -455,6 +490,25 @@ impl Store {
     /// The newest change-log sequence number (0 for an empty log).
     pub async fn change_head(&self) -> Result<i64, StoreError> {
         read!(self, |conn| queries::change_head(conn).await)
+    }
+
+    /// SQLite's `synchronous` level on the writer's connection (0 off, 1 normal, 2 full, 3
+    /// extra); `None` on PostgreSQL, which syncs every commit.
+    pub async fn sqlite_synchronous(&self) -> Result<Option<i64>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => Ok(Some(db.synchronous().await?)),
+            Backend::Postgres(_) => Ok(None),
+        }
+    }
+
+    /// What is wrong in the data (`agora db check`): control characters, counters, orphans.
+    pub async fn check(&self) -> Result<Vec<check::Finding>, StoreError> {
+        read!(self, |conn| check::check(conn).await)
+    }
+
+    /// Sets every counter to what the rows say (`agora db check --fix`).
+    pub async fn recount(&self) -> Result<(), StoreError> {
+        write!(self, |conn| check::recount(conn).await)
     }
 
     /// When the change at `seq` was written, if the log holds it: with [`Store::database_id`],

@@ -21,13 +21,40 @@ mod embedded {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(err: tokio_postgres::Error) -> Self {
-        StoreError::Postgres(err.to_string())
+        use tokio_postgres::error::SqlState;
+        let Some(code) = err.code() else {
+            // No SQLSTATE: the connection itself failed (refused, reset, closed).
+            return StoreError::Unavailable(err.to_string());
+        };
+        let class = code.code().get(..2).unwrap_or("");
+        if *code == SqlState::DISK_FULL {
+            StoreError::StorageFull(err.to_string())
+        } else if class == "08"
+            || *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+            || *code == SqlState::TOO_MANY_CONNECTIONS
+            || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+        {
+            StoreError::Unavailable(err.to_string())
+        } else if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+            || *code == SqlState::UNTRANSLATABLE_CHARACTER
+        {
+            StoreError::Unstorable(err.to_string())
+        } else {
+            StoreError::Postgres(err.to_string())
+        }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(err: deadpool_postgres::PoolError) -> Self {
-        StoreError::Postgres(err.to_string())
+        match err {
+            deadpool_postgres::PoolError::Backend(err) => err.into(),
+            // Timeouts waiting for or creating a connection, a closed pool: the database
+            // cannot be reached now.
+            other => StoreError::Unavailable(other.to_string()),
+        }
     }
 }
 

@@ -16,13 +16,15 @@ mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
 }
 
-/// How SQLite syncs the WAL: `Normal` survives a crash of the process (what a server sees),
-/// `Full` also survives power loss at the cost of an fsync per commit.
+/// How SQLite syncs the WAL. `Full` (the default) syncs at every commit, so a write that was
+/// acknowledged survives power loss, an OS crash or a failing disk. `Normal` syncs only at
+/// checkpoints: it survives a crash of the process, but the last commits before a power loss
+/// or an OS crash can be lost (measured: up to 1.7 s of acknowledged replies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
-    #[default]
     Normal,
+    #[default]
     Full,
 }
 
@@ -266,6 +268,17 @@ impl SqliteStore {
         .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 
+    /// The writer connection's `synchronous` level, as SQLite reports it.
+    pub async fn synchronous(&self) -> Result<i64, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.writer.lock().map_err(|_| StoreError::Closed)?;
+            Ok(conn.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
     /// Checkpoints the WAL into the main file; called on clean shutdown.
     pub async fn close(&self) -> Result<(), StoreError> {
         let inner = self.inner.clone();
@@ -311,4 +324,98 @@ pub fn drive<T>(
     future: impl std::future::Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
     run_ready(future)
+}
+
+/// The lock file beside a database: `agora serve` holds it shared while it runs, and a restore
+/// takes it exclusively, so a database is never replaced under a running server.
+pub fn lock_path(database: &Path) -> std::path::PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    std::path::PathBuf::from(name)
+}
+
+/// Holds `database`'s lock file shared (a running server) or exclusively (a restore) until
+/// dropped; fails at once if that cannot be had.
+pub fn hold_lock(database: &Path, exclusive: bool) -> Result<std::fs::File, StoreError> {
+    let path = lock_path(database);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Config(format!("cannot open {}: {e}", path.display())))?;
+    let taken = if exclusive {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    match taken {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Config(format!(
+            "{} is in use by a running `agora serve`: stop it first",
+            database.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Config(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Replaces the database at `target` with the backup at `backup` (from `agora db backup`):
+/// checks that the backup is a whole Agora database, writes a compacted copy beside the
+/// target, syncs it, and renames it into place, removing the old write-ahead log. The caller
+/// holds the exclusive lock and renews the database's identity afterwards.
+pub fn restore(backup: &Path, target: &Path) -> Result<(), StoreError> {
+    if !backup.is_file() {
+        return Err(StoreError::Config(format!(
+            "{} is not a file",
+            backup.display()
+        )));
+    }
+    let source = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let check: String = source.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(StoreError::Config(format!(
+            "{} is damaged ({check}); pick another backup",
+            backup.display()
+        )));
+    }
+    let tables: i64 = source.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('change_log', 'threads', 'posts', 'users')",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables != 4 {
+        return Err(StoreError::Config(format!(
+            "{} is not an Agora database",
+            backup.display()
+        )));
+    }
+    let mut staging = target.as_os_str().to_owned();
+    staging.push(".restoring");
+    let staging = std::path::PathBuf::from(staging);
+    let _ = std::fs::remove_file(&staging);
+    source.execute("VACUUM INTO ?1", [staging.to_string_lossy().as_ref()])?;
+    drop(source);
+    let io = |what: &str, e: std::io::Error| StoreError::Config(format!("{what}: {e}"));
+    std::fs::File::open(&staging)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io("syncing the restored copy", e))?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = target.as_os_str().to_owned();
+        side.push(suffix);
+        match std::fs::remove_file(std::path::PathBuf::from(side)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("removing the old write-ahead log", e)),
+        }
+    }
+    std::fs::rename(&staging, target).map_err(|e| io("moving the restored copy into place", e))?;
+    if let Some(dir) = target.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
