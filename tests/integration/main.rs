@@ -14,6 +14,7 @@ mod http;
 mod openapi;
 mod pages;
 mod permissions;
+mod review;
 mod search;
 mod search_index;
 mod seed;

@@ -3,7 +3,7 @@
 //! HTML form and the JSON API, checked against the permission table. Refused actions must
 //! change nothing; allowed ones must change something.
 
-use agora_store::{Audit, PostId, Role, ThreadId, UserId};
+use agora_store::{Audit, Cursor, PostId, Role, ThreadId, UserId};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -405,9 +405,11 @@ async fn fixture(
                     .unwrap_or_else(|e| panic!("fixture: flag: {e}"));
                 fixture.flag = app
                     .store()
-                    .open_flags(100_000)
+                    .open_flags(Cursor::Start, 100_000)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"))
+                    .map(|page| page.rows)
+                    .unwrap_or_default()
                     .into_iter()
                     .find(|f| f.post == PostId(reply))
                     .map(|f| f.id)
@@ -640,21 +642,22 @@ async fn send(app: &TestApp, via: Via, call: &Call, who: Option<(&Person, &str)>
 }
 
 /// Everything a write could touch, as one comparable string: the change-log head (every
-/// content write appends to it), open flags, the audit log's length, and the suspension
+/// content write appends to it), open flags, the audit log's newest entry, and the suspension
 /// targets' accounts.
 async fn fingerprint(app: &TestApp, cast: &Cast) -> String {
     let store = app.store();
     let head = store.change_head().await.unwrap_or_else(|e| panic!("{e}"));
     let flags = store
-        .open_flags(1_000_000)
+        .open_flag_count()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .len();
+        .unwrap_or_else(|e| panic!("{e}"));
     let audit = store
-        .audit_log(None, 1_000_000)
+        .audit_log(Cursor::Start, 1)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .len();
+        .rows
+        .first()
+        .map_or(0, |newest| newest.id);
     let mut suspensions = Vec::new();
     for person in cast.targets() {
         let account = store
@@ -667,7 +670,7 @@ async fn fingerprint(app: &TestApp, cast: &Cast) -> String {
             person.username, account.suspended_until, account.brief.role
         ));
     }
-    format!("head {head}, open flags {flags}, audit entries {audit}, {suspensions:?}")
+    format!("head {head}, open flags {flags}, newest audit entry {audit}, {suspensions:?}")
 }
 
 fn snippet(response: &TestResponse) -> String {
