@@ -1,6 +1,7 @@
 //! The moderators' lists page through everything: every open flag is reachable in the review
 //! queue (`/review` and `GET /api/v1/flags`), oldest first, with no duplicates, forwards and
-//! back; the audit log (`/audit`, `GET /api/v1/audit`) likewise, newest first.
+//! back; the audit log (`/audit`, `GET /api/v1/audit`) likewise, newest first. The header's
+//! "Review" link shows each moderator the current count of open flags, on cached pages too.
 
 use agora_store::archive::{Area, AuditEntry, Flag, FlagResolution, Post, Subtopic, Thread, User};
 use agora_store::{Archive, Role, ThreadKind, Timestamp};
@@ -210,6 +211,22 @@ fn api_items(pages: &[(String, Value)], field: &str) -> Vec<(String, Vec<Value>)
         .collect()
 }
 
+/// A page as a signed-in reader sees it, following a redirect to the canonical address.
+async fn page_as(app: &TestApp, path: &str, who: &Person) -> scraper::Html {
+    let mut response = app.get_as(path, who).await;
+    if response.status.is_redirection() {
+        let location = response.header("location").unwrap_or_default().to_string();
+        response = app.get_as(&location, who).await;
+    }
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "{path}: {}",
+        response.text()
+    );
+    response.html()
+}
+
 /// The reason in a queue item's text ("… Reason: Report number 007 Dismiss …").
 fn reason_in(item: &str) -> String {
     item.split("Reason: ")
@@ -217,6 +234,10 @@ fn reason_in(item: &str) -> String {
         .and_then(|rest| rest.get(..17))
         .unwrap_or_default()
         .to_string()
+}
+
+fn review_link(html: &scraper::Html) -> Option<String> {
+    texts(html, "a[href=\"/review\"]").into_iter().next()
 }
 
 both!(
@@ -292,6 +313,84 @@ both!(
             assert_eq!(response.status, StatusCode::BAD_REQUEST, "{query}");
             assert_eq!(response.json()["error"]["param"], param, "{query}");
         }
+    }
+);
+
+both!(
+    async fn the_review_link_counts_open_flags_for_each_reader(b: Backend) {
+        let app = TestApp::with_archive(b, queue_archive()).await;
+        let mona = app.person("mona", Role::Moderator).await;
+        let max = app.person("max", Role::Moderator).await;
+        let mia = app.person("mia", Role::Member).await;
+
+        // The shared page is cached by an anonymous reader first; each signed-in reader gets
+        // their own header spliced in, with the count as it is now.
+        for path in ["/", "/topics/area/sub", "/tags", "/review", "/thread/1"] {
+            app.get(path).await;
+            for who in [&mona, &max] {
+                let link = review_link(&page_as(&app, path, who).await);
+                assert_eq!(
+                    link.as_deref(),
+                    Some("Review 250 open flags"),
+                    "{path} as {}",
+                    who.username
+                );
+            }
+            if path != "/review" {
+                let page = page_as(&app, path, &mia).await;
+                assert_eq!(review_link(&page), None, "{path} as a member");
+            }
+        }
+
+        // Resolving a flag from the second page returns to that page, and every header counts
+        // one fewer at once.
+        let second = attrs(
+            &app.get_as("/review", &mona).await.html(),
+            "nav.pager a[rel=next]",
+            "href",
+        )
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no second page"));
+        let html = app.get_as(&second, &mona).await.html();
+        let action = attrs(&html, "li.flag form", "action")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no resolve form"));
+        let next = attrs(&html, "li.flag form input[name=next]", "value")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        assert_eq!(next, second);
+        let resolved = app
+            .post_form(
+                &action,
+                Some(&mona.cookie),
+                &[("resolution", "dismiss"), ("next", &next)],
+            )
+            .await;
+        assert_eq!(
+            resolved.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            resolved.text()
+        );
+        assert_eq!(resolved.header("location"), Some(second.as_str()));
+        for who in [&mona, &max] {
+            let page = app.get_as("/", who).await.html();
+            assert_eq!(
+                review_link(&page).as_deref(),
+                Some("Review 249 open flags"),
+                "as {}",
+                who.username
+            );
+        }
+        let api = app.api_token(&max, "read").await;
+        let queue = app
+            .api("GET", "/api/v1/flags", Some(&api), None)
+            .await
+            .json();
+        assert_eq!(queue["open"], 249);
     }
 );
 
