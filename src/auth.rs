@@ -111,6 +111,9 @@ pub struct Viewer {
     pub session_id: Option<i64>,
     /// The token's scope, when signed in with an API token.
     pub token_scope: Option<TokenScope>,
+    /// Open flags awaiting review, for the page header's "Review" link: counted for each
+    /// page request of an account that may review flags (None on the API and for others).
+    pub open_flags: Option<i64>,
 }
 
 impl Viewer {
@@ -163,6 +166,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Vie
                     account: Some(Arc::new(account)),
                     session_id: None,
                     token_scope: Some(scope),
+                    open_flags: None,
                 },
                 None => Viewer::default(),
             },
@@ -186,10 +190,23 @@ async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Vie
             .touch_session(found.session_id, now, session_expiry(state, now))
             .await?;
     }
+    // A page's header shows a moderator how many flags are open: counted per request (one
+    // count over a partial index), so a page spliced from the shared cache is still current.
+    let reviews = crate::services::permissions::allowed(
+        Some(&found.account),
+        crate::services::permissions::Action::ReviewFlags,
+        now,
+    );
+    let open_flags = if reviews && !api {
+        Some(crate::services::moderation::open_flag_count(state).await?)
+    } else {
+        None
+    };
     Ok(Viewer {
         account: Some(Arc::new(found.account)),
         session_id: Some(found.session_id),
         token_scope: None,
+        open_flags,
     })
 }
 

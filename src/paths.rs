@@ -77,6 +77,11 @@ pub fn thread(id: ThreadId, slug: &str) -> String {
     format!("/thread/{id}/{}", seg(slug))
 }
 
+/// A thread by id alone, for records that do not carry its slug: redirects to [`thread`].
+pub fn thread_by_id(id: ThreadId) -> String {
+    format!("/thread/{id}")
+}
+
 pub fn thread_page(id: ThreadId, slug: &str, page: u32) -> String {
     if page <= 1 {
         thread(id, slug)

@@ -6,7 +6,7 @@
 use agora_store::{AnswerMark, TokenScope};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,9 @@ use crate::client_ip::ClientIp;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::services::accounts::FieldErrors;
 use crate::services::permissions::Action;
+use crate::services::read::RawCursorParams;
 use crate::services::{moderation, posting};
-use crate::views::AuthorView;
+use crate::views::{AuditPageView, AuthorView, FlagQueueView};
 use crate::web::{parse_post_id, parse_thread_id};
 
 /// A JSON body whose parse errors are API errors naming what was wrong.
@@ -580,43 +581,20 @@ pub async fn unsuspend(
     Ok(done())
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlagView {
-    pub id: i64,
-    pub post_id: i64,
-    pub thread_id: i64,
-    pub thread_title: String,
-    pub post_author: String,
-    pub excerpt: String,
-    pub reporter: String,
-    pub reason: String,
-    pub created_at: String,
-}
-
-#[utoipa::path(get, path = "/api/v1/flags", tag = "moderation",
-    responses((status = 200, body = Vec<FlagView>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+/// One page of the review queue, oldest flag first: `?after=ID` for newer flags, `?before=ID`
+/// for older ones (the answer's `pager` links say which), the same pages as `/review`.
+#[utoipa::path(get, path = "/api/v1/flags", tag = "moderation", params(RawCursorParams),
+    responses((status = 200, body = FlagQueueView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn flags(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
-    posting::check(viewer.account.as_deref(), Action::ReviewFlags)?;
-    let flags: Vec<FlagView> = state
-        .store
-        .open_flags(200)
-        .await?
-        .into_iter()
-        .map(|f| FlagView {
-            id: f.id,
-            post_id: f.post.0,
-            thread_id: f.thread.0,
-            thread_title: f.thread_title,
-            post_author: f.post_author,
-            excerpt: f.excerpt,
-            reporter: f.reporter,
-            reason: f.reason,
-            created_at: f.created_at.to_rfc3339(),
-        })
-        .collect();
-    Ok(Json(flags).into_response())
+pub async fn flags(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(raw): Query<RawCursorParams>,
+) -> Result<Response, ApiError> {
+    let view =
+        moderation::flag_queue(&state, viewer.account.as_deref(), &raw, "/api/v1/flags").await?;
+    Ok(Json(view).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -645,41 +623,20 @@ pub async fn resolve_flag(
     Ok(done())
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEntryView {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub thread_id: Option<i64>,
-    pub post_id: Option<i64>,
-    pub target_user: Option<String>,
-    pub details: String,
-}
-
-#[utoipa::path(get, path = "/api/v1/audit", tag = "moderation",
-    responses((status = 200, body = Vec<AuditEntryView>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+/// One page of the audit log, newest entry first: `?before=ID` for older entries, `?after=ID`
+/// for newer ones, the same pages as `/audit`.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "moderation", params(RawCursorParams),
+    responses((status = 200, body = AuditPageView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn audit(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
-    posting::check(viewer.account.as_deref(), Action::ReadAudit)?;
-    let entries: Vec<AuditEntryView> = state
-        .store
-        .audit_log(None, 100)
-        .await?
-        .into_iter()
-        .map(|r| AuditEntryView {
-            id: r.id,
-            at: r.at.to_rfc3339(),
-            actor: r.actor.username,
-            action: r.action,
-            thread_id: r.thread.map(|t| t.0),
-            post_id: r.post.map(|p| p.0),
-            target_user: r.target_user,
-            details: r.details,
-        })
-        .collect();
-    Ok(Json(entries).into_response())
+pub async fn audit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(raw): Query<RawCursorParams>,
+) -> Result<Response, ApiError> {
+    let view =
+        moderation::audit_page(&state, viewer.account.as_deref(), &raw, "/api/v1/audit").await?;
+    Ok(Json(view).into_response())
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -2,7 +2,9 @@
 //! flags and their review queue. Every action is checked by the permissions module and lands in
 //! the audit log in the same transaction as the change.
 
-use agora_store::{Account, Audit, PinScope, PostFacts, ThreadFacts, Timestamp};
+use agora_store::{
+    Account, Audit, Cursor, KeysetPage, PinScope, PostFacts, ThreadFacts, Timestamp,
+};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -10,6 +12,13 @@ use crate::limits::Limit;
 use crate::services::accounts::FieldErrors;
 use crate::services::permissions::{self, Action};
 use crate::services::posting::{self, check};
+use crate::services::read::{RawCursorParams, parse_cursor};
+use crate::views::{AuditEntryView, AuditPageView, FlagQueueView, FlagView, PagerView};
+
+/// Flags on one page of the review queue.
+pub const FLAGS_PER_PAGE: usize = 50;
+/// Entries on one page of the audit log.
+pub const AUDIT_PER_PAGE: usize = 100;
 
 fn audit(actor: &Account, action: &'static str, details: String) -> Audit {
     Audit {
@@ -307,4 +316,88 @@ pub async fn resolve_flag(
         )));
     }
     Ok(())
+}
+
+/// How many flags wait for a moderator (the header's "Review" link shows it).
+pub async fn open_flag_count(state: &AppState) -> Result<i64, AppError> {
+    Ok(state.store.open_flag_count().await?)
+}
+
+/// Links around a keyset page at `base` (where the list lives: a page or an API path).
+/// `id` reads an entry's id; `older_first` says which way the list runs.
+fn pager<T>(
+    base: &str,
+    cursor: Cursor,
+    page: &KeysetPage<T>,
+    id: impl Fn(&T) -> i64,
+    older_first: bool,
+) -> PagerView {
+    let (first, last) = (page.rows.first().map(&id), page.rows.last().map(&id));
+    let link = |older: bool, id: i64| {
+        let param = if older { "before" } else { "after" };
+        format!("{base}?{param}={id}")
+    };
+    PagerView {
+        // The previous page holds what sorts before the first entry: older entries when the
+        // list runs oldest first, newer ones when it runs newest first.
+        prev_url: first
+            .filter(|_| page.has_prev)
+            .map(|id| link(older_first, id)),
+        next_url: last
+            .filter(|_| page.has_next)
+            .map(|id| link(!older_first, id)),
+        first_url: (cursor != Cursor::Start && page.rows.is_empty()).then(|| base.to_string()),
+    }
+}
+
+/// One page of the review queue, oldest flag first, for a moderator. `base` is where its
+/// pages live (`/review`, `/api/v1/flags`), so its links lead to the same kind of page.
+pub async fn flag_queue(
+    state: &AppState,
+    actor: Option<&Account>,
+    raw: &RawCursorParams,
+    base: &str,
+) -> Result<FlagQueueView, AppError> {
+    check(actor, Action::ReviewFlags)?;
+    let cursor = parse_cursor(raw)?;
+    let page = state
+        .store
+        .open_flags(cursor, FLAGS_PER_PAGE)
+        .await?
+        .ok_or_else(|| {
+            let param = if matches!(cursor, Cursor::Before(_)) {
+                "before"
+            } else {
+                "after"
+            };
+            AppError::bad_param(param, "There is no flag with that id.")
+        })?;
+    let open = open_flag_count(state).await?;
+    let now = Timestamp::now();
+    Ok(FlagQueueView {
+        pager: pager(base, cursor, &page, |f| f.id, true),
+        flags: page.rows.iter().map(|f| FlagView::new(f, now)).collect(),
+        open,
+    })
+}
+
+/// One page of the audit log, newest entry first, for staff.
+pub async fn audit_page(
+    state: &AppState,
+    actor: Option<&Account>,
+    raw: &RawCursorParams,
+    base: &str,
+) -> Result<AuditPageView, AppError> {
+    check(actor, Action::ReadAudit)?;
+    let cursor = parse_cursor(raw)?;
+    let page = state.store.audit_log(cursor, AUDIT_PER_PAGE).await?;
+    let now = Timestamp::now();
+    Ok(AuditPageView {
+        pager: pager(base, cursor, &page, |e| e.id, false),
+        entries: page
+            .rows
+            .iter()
+            .map(|e| AuditEntryView::new(e, now))
+            .collect(),
+    })
 }

@@ -31,9 +31,12 @@ pub enum Action<'a> {
     },
     ReviewFlags,
     ReadAudit,
-    /// Change one's own password and end one's sessions (suspended users may too).
+    /// Take access away from one's own account: change the password, end sessions, revoke
+    /// API tokens. Suspended users may too: someone whose account was taken over and then
+    /// suspended must still be able to shut the intruder out.
     OwnSettings,
-    /// Change what others see of one (display name, signature) or make API tokens.
+    /// Change what others see of one (display name, signature) or make API tokens: adds
+    /// access or speaks to others, so not while suspended.
     EditProfile,
     /// See removed threads, hidden posts and their histories.
     SeeRemoved,

@@ -2,8 +2,8 @@
 //! that both the HTML pages and the JSON API render.
 
 use agora_store::{
-    ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, PostRow, SortKey, SortOrder,
-    ThreadId, ThreadRow, ThreadSummary, Timestamp,
+    Cursor, ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, PostRow, SortKey,
+    SortOrder, ThreadId, ThreadRow, ThreadSummary, Timestamp,
 };
 use serde::Deserialize;
 use similar::{ChangeTag, TextDiff};
@@ -39,6 +39,45 @@ pub struct RawListingParams {
 pub struct RawPageParam {
     /// 1-based page number.
     pub page: Option<String>,
+}
+
+/// `?before=ID` or `?after=ID`: a page of a list kept in time order (the review queue, the
+/// audit log), just older or just newer than the entry with that id. Parsed by
+/// [`parse_cursor`], so a bad value is answered with the parameter's name.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RawCursorParams {
+    /// The entries just older than the one with this id.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub before: Option<String>,
+    /// The entries just newer than the one with this id.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub after: Option<String>,
+}
+
+fn parse_id(param: &str, value: &str) -> Result<i64, AppError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::bad_param(param, format!("{value:?} is not an id")))
+}
+
+/// The page a [`RawCursorParams`] asks for: the start, or before or after an entry.
+pub fn parse_cursor(raw: &RawCursorParams) -> Result<Cursor, AppError> {
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().filter(|v| !v.trim().is_empty())
+    }
+    match (given(&raw.before), given(&raw.after)) {
+        (None, None) => Ok(Cursor::Start),
+        (Some(before), None) => Ok(Cursor::Before(parse_id("before", before)?)),
+        (None, Some(after)) => Ok(Cursor::After(parse_id("after", after)?)),
+        (Some(_), Some(_)) => Err(AppError::bad_param(
+            "after",
+            "Give before or after, not both.",
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -499,6 +538,31 @@ mod tests {
             };
             assert!(
                 matches!(ListingParams::parse(&raw), Err(AppError::BadRequest { ref param, .. }) if param == "page")
+            );
+        }
+    }
+
+    #[test]
+    fn cursors_are_ids() {
+        let cursor = |before: Option<&str>, after: Option<&str>| {
+            parse_cursor(&RawCursorParams {
+                before: before.map(str::to_string),
+                after: after.map(str::to_string),
+            })
+        };
+        assert_eq!(cursor(None, None).ok(), Some(Cursor::Start));
+        assert_eq!(cursor(Some(""), None).ok(), Some(Cursor::Start));
+        assert_eq!(cursor(Some("7"), None).ok(), Some(Cursor::Before(7)));
+        assert_eq!(cursor(None, Some(" 9 ")).ok(), Some(Cursor::After(9)));
+        for (before, after, named) in [
+            (Some("x"), None, "before"),
+            (Some("0"), None, "before"),
+            (None, Some("-3"), "after"),
+            (Some("1"), Some("2"), "after"),
+        ] {
+            assert!(
+                matches!(cursor(before, after), Err(AppError::BadRequest { ref param, .. }) if param == named),
+                "{before:?} {after:?}"
             );
         }
     }

@@ -3,6 +3,9 @@
 //! `serde(skip)` are presentation (compact counts, relative times) the JSON leaves to clients.
 
 pub mod format;
+mod moderation;
+
+pub use moderation::*;
 
 use agora_store::{
     AreaRow, ListingFilter, PinScope, PostRow, Role, SortKey, SortOrder, SubtopicRow, TagBrief,

@@ -1,5 +1,11 @@
 //! RSS 2.0 and Atom feeds for subtopics, tags and threads, built from the same views as the
 //! pages (newest first), with absolute links.
+//!
+//! A feed is valid XML 1.0 whatever the database holds: characters XML forbids (C0 controls
+//! other than tab and line breaks, U+FFFE, U+FFFF) are dropped from the finished document.
+//! They can never be markup, so this removes them from every text and attribute value in it
+//! (titles, bodies, names, categories, links) and changes nothing else, old rows and any
+//! field a feed gains later included.
 
 use agora_store::Timestamp;
 use atom_syndication as atom;
@@ -119,7 +125,15 @@ pub fn rss(meta: &FeedMeta<'_>, entries: &[FeedEntry]) -> String {
     channel.set_last_build_date(newest(entries).to_rfc2822());
     channel.set_generator("Agora".to_string());
     channel.set_items(items);
-    channel.to_string()
+    valid_xml(channel.to_string())
+}
+
+/// The document without the characters XML 1.0 forbids (see the module's comment).
+fn valid_xml(document: String) -> String {
+    match agora_markup::xml_safe(&document) {
+        std::borrow::Cow::Borrowed(_) => document,
+        std::borrow::Cow::Owned(safe) => safe,
+    }
 }
 
 pub fn atom(meta: &FeedMeta<'_>, entries: &[FeedEntry]) -> String {
@@ -173,7 +187,7 @@ pub fn atom(meta: &FeedMeta<'_>, entries: &[FeedEntry]) -> String {
     generator.set_uri(Some(meta.base_url.to_string()));
     feed.set_generator(Some(generator));
     feed.set_entries(entries);
-    feed.to_string()
+    valid_xml(feed.to_string())
 }
 
 fn newest_atom(entries: &[atom::Entry]) -> DateTime<FixedOffset> {
@@ -182,4 +196,38 @@ fn newest_atom(entries: &[atom::Entry]) -> DateTime<FixedOffset> {
         .map(|e| *e.updated())
         .max()
         .unwrap_or_else(|| Timestamp::from_micros(0).to_datetime().fixed_offset())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_characters_leave_every_field() {
+        let nasty = "a\u{1}\u{b}\u{fffe}\u{ffff}b\tc";
+        let meta = FeedMeta {
+            title: nasty.to_string(),
+            description: nasty.to_string(),
+            page_url: "https://forum.example/x".to_string(),
+            self_url: "https://forum.example/x/feed".to_string(),
+            base_url: "https://forum.example",
+        };
+        let at = Timestamp::from_micros(0).to_datetime().fixed_offset();
+        let entries = vec![FeedEntry {
+            title: nasty.to_string(),
+            url: "https://forum.example/thread/1/x".to_string(),
+            author: nasty.to_string(),
+            published: at,
+            updated: at,
+            html: format!("<p>{nasty}</p>"),
+            categories: vec![nasty.to_string()],
+        }];
+        for document in [rss(&meta, &entries), atom(&meta, &entries)] {
+            assert!(
+                document.chars().all(agora_markup::is_xml_char),
+                "{document:?}"
+            );
+            assert!(document.contains("ab\tc"), "{document:?}");
+        }
+    }
 }

@@ -49,6 +49,8 @@ pub struct ViewerNav {
     pub display_name: String,
     pub url: String,
     pub moderator: bool,
+    /// Open flags, shown on the moderator's "Review" link (0 for everyone else).
+    pub open_flags: i64,
     pub staff: bool,
     /// "until …: reason", when suspended.
     pub suspended: Option<String>,
@@ -65,6 +67,7 @@ impl ViewerNav {
             display_name: account.brief.display_name.clone(),
             url: paths::user(&account.brief.username),
             moderator: may(Action::ReviewFlags),
+            open_flags: viewer.open_flags.unwrap_or(0),
             staff: may(Action::ReadAudit),
             suspended: account.suspended_at(now).then(|| {
                 format!(

@@ -4,7 +4,7 @@
 use askama::Template;
 use crate::web::form::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -15,7 +15,8 @@ use crate::paths;
 use crate::services::moderation;
 use crate::services::permissions::Action;
 use crate::services::posting;
-use crate::views::{AuthorView, TimeView};
+use crate::services::read::RawCursorParams;
+use crate::views::{AuditPageView, FlagQueueView};
 use crate::web::{
     Layout, back_to_post, parse_post_id, parse_thread_id, private_page, render, see_other,
 };
@@ -58,6 +59,9 @@ pub struct SuspendForm {
 pub struct ResolveForm {
     #[serde(default)]
     pub resolution: String,
+    /// The queue page the form was on, to return to.
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// Where a thread is now (after a retitle, its slug has changed).
@@ -202,54 +206,48 @@ pub async fn unsuspend(
 
 // ---------------------------------------------------------------- review queue and audit log
 
-pub struct FlagItem {
-    pub id: i64,
-    pub post_url: String,
-    pub thread_title: String,
-    pub post_author: String,
-    pub excerpt: String,
-    pub reporter: String,
-    pub reason: String,
-    pub created: TimeView,
-}
-
 #[derive(Template)]
 #[template(path = "review.html")]
-struct ReviewTemplate {
+struct ReviewTemplate<'a> {
     layout: Layout,
-    flags: Vec<FlagItem>,
+    view: &'a FlagQueueView,
+    /// This page's path and query, for the resolve forms to come back to.
+    page_path: String,
 }
 
-pub async fn review(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+/// `/review`, `/review?after=ID`, `/review?before=ID`: open flags, oldest first.
+pub async fn review(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(raw): Query<RawCursorParams>,
+    uri: Uri,
+) -> Result<Response, AppError> {
     if !viewer.signed_in() {
         return Ok(see_other("/signin?next=%2Freview"));
     }
-    posting::check(viewer.account.as_deref(), Action::ReviewFlags)?;
-    let now = agora_store::Timestamp::now();
-    let flags = state
-        .store
-        .open_flags(200)
-        .await?
-        .into_iter()
-        .map(|f| FlagItem {
-            id: f.id,
-            post_url: format!(
-                "{}#{}",
-                paths::thread(f.thread, &f.thread_slug),
-                paths::post_anchor(f.post)
-            ),
-            thread_title: f.thread_title,
-            post_author: f.post_author,
-            excerpt: f.excerpt,
-            reporter: f.reporter,
-            reason: f.reason,
-            created: TimeView::new(f.created_at, now),
-        })
-        .collect();
-    let mut layout = Layout::new(&state, &viewer, "Review queue", "Open flags", "/review");
+    let view = moderation::flag_queue(&state, viewer.account.as_deref(), &raw, "/review").await?;
+    let page_path = uri
+        .path_and_query()
+        .map_or("/review", |p| p.as_str())
+        .to_string();
+    let mut layout = Layout::new(&state, &viewer, "Review queue", "Open flags", &page_path);
     layout.noindex = true;
-    let html = render(&ReviewTemplate { layout, flags })?;
+    let html = render(&ReviewTemplate {
+        layout,
+        view: &view,
+        page_path,
+    })?;
     Ok(private_page(StatusCode::OK, html))
+}
+
+/// Where a resolved flag's form returns to: the queue page it was on, or the queue's start.
+fn back_to_queue(next: Option<&str>) -> String {
+    let next = paths::safe_next(next);
+    if next == "/review" || next.starts_with("/review?") {
+        next
+    } else {
+        "/review".to_string()
+    }
 }
 
 pub async fn resolve(
@@ -262,64 +260,51 @@ pub async fn resolve(
         .parse()
         .map_err(|_| AppError::not_found("There is no such flag."))?;
     moderation::resolve_flag(&state, viewer.account.as_deref(), id, &form.resolution).await?;
-    Ok(see_other("/review"))
-}
-
-pub struct AuditItem {
-    pub at: TimeView,
-    pub actor: AuthorView,
-    pub action: String,
-    pub thread_url: Option<String>,
-    pub post_id: Option<i64>,
-    pub target_user: Option<String>,
-    pub details: String,
+    Ok(see_other(&back_to_queue(form.next.as_deref())))
 }
 
 #[derive(Template)]
 #[template(path = "audit.html")]
-struct AuditTemplate {
+struct AuditTemplate<'a> {
     layout: Layout,
-    entries: Vec<AuditItem>,
-    older: Option<String>,
+    view: &'a AuditPageView,
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct BeforeQuery {
-    pub before: Option<i64>,
-}
-
+/// `/audit`, `/audit?before=ID`, `/audit?after=ID`: moderation actions, newest first.
 pub async fn audit(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<BeforeQuery>,
+    Query(raw): Query<RawCursorParams>,
 ) -> Result<Response, AppError> {
     if !viewer.signed_in() {
         return Ok(see_other("/signin?next=%2Faudit"));
     }
-    posting::check(viewer.account.as_deref(), Action::ReadAudit)?;
-    let now = agora_store::Timestamp::now();
-    let rows = state.store.audit_log(query.before, 100).await?;
-    let older = (rows.len() == 100)
-        .then(|| rows.last().map(|r| format!("/audit?before={}", r.id)))
-        .flatten();
-    let entries = rows
-        .into_iter()
-        .map(|r| AuditItem {
-            at: TimeView::new(r.at, now),
-            actor: AuthorView::from(&r.actor),
-            action: r.action,
-            thread_url: r.thread.map(|t| format!("/thread/{t}")),
-            post_id: r.post.map(|p| p.0),
-            target_user: r.target_user,
-            details: r.details,
-        })
-        .collect();
+    let view = moderation::audit_page(&state, viewer.account.as_deref(), &raw, "/audit").await?;
     let mut layout = Layout::new(&state, &viewer, "Audit log", "Moderation actions", "/audit");
     layout.noindex = true;
     let html = render(&AuditTemplate {
         layout,
-        entries,
-        older,
+        view: &view,
     })?;
     Ok(private_page(StatusCode::OK, html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolving_returns_to_the_queue_only() {
+        assert_eq!(back_to_queue(Some("/review?after=12")), "/review?after=12");
+        assert_eq!(back_to_queue(Some("/review")), "/review");
+        for elsewhere in [
+            None,
+            Some("/"),
+            Some("//evil.example"),
+            Some("/reviewer"),
+            Some("/audit"),
+        ] {
+            assert_eq!(back_to_queue(elsewhere), "/review", "{elsewhere:?}");
+        }
+    }
 }

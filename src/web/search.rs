@@ -152,7 +152,8 @@ pub async fn opensearch(State(state): State<AppState>) -> Response {
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    agora_markup::xml_safe(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -15,6 +15,7 @@ mod openapi;
 mod pages;
 mod permissions;
 mod reliability;
+mod review;
 mod search;
 mod search_index;
 mod seed;

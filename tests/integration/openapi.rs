@@ -16,7 +16,8 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
-fn check(doc: &Value, schema: &Value, value: &Value, path: &str) {
+/// Checks `value` against `schema` (from `doc`), panicking with the path of the first mismatch.
+pub(crate) fn check(doc: &Value, schema: &Value, value: &Value, path: &str) {
     let schema = resolve(doc, schema);
     if let Some(options) = schema
         .get("oneOf")

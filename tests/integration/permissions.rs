@@ -3,7 +3,7 @@
 //! HTML form and the JSON API, checked against the permission table. Refused actions must
 //! change nothing; allowed ones must change something.
 
-use agora_store::{Audit, PostId, Role, ThreadId, UserId};
+use agora_store::{Audit, Cursor, PostId, Role, ThreadId, UserId};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -405,9 +405,11 @@ async fn fixture(
                     .unwrap_or_else(|e| panic!("fixture: flag: {e}"));
                 fixture.flag = app
                     .store()
-                    .open_flags(100_000)
+                    .open_flags(Cursor::Start, 100_000)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"))
+                    .map(|page| page.rows)
+                    .unwrap_or_default()
                     .into_iter()
                     .find(|f| f.post == PostId(reply))
                     .map(|f| f.id)
@@ -640,21 +642,22 @@ async fn send(app: &TestApp, via: Via, call: &Call, who: Option<(&Person, &str)>
 }
 
 /// Everything a write could touch, as one comparable string: the change-log head (every
-/// content write appends to it), open flags, the audit log's length, and the suspension
+/// content write appends to it), open flags, the audit log's newest entry, and the suspension
 /// targets' accounts.
 async fn fingerprint(app: &TestApp, cast: &Cast) -> String {
     let store = app.store();
     let head = store.change_head().await.unwrap_or_else(|e| panic!("{e}"));
     let flags = store
-        .open_flags(1_000_000)
+        .open_flag_count()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .len();
+        .unwrap_or_else(|e| panic!("{e}"));
     let audit = store
-        .audit_log(None, 1_000_000)
+        .audit_log(Cursor::Start, 1)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .len();
+        .rows
+        .first()
+        .map_or(0, |newest| newest.id);
     let mut suspensions = Vec::new();
     for person in cast.targets() {
         let account = store
@@ -667,7 +670,7 @@ async fn fingerprint(app: &TestApp, cast: &Cast) -> String {
             person.username, account.suspended_until, account.brief.role
         ));
     }
-    format!("head {head}, open flags {flags}, audit entries {audit}, {suspensions:?}")
+    format!("head {head}, open flags {flags}, newest audit entry {audit}, {suspensions:?}")
 }
 
 fn snippet(response: &TestResponse) -> String {
@@ -788,6 +791,121 @@ async fn thread_page(app: &TestApp, thread: i64) -> String {
     page.text()
 }
 
+/// What a suspended account may still do to itself: whatever takes access away (its API
+/// tokens, its other sessions, a password it fears is known), nothing that adds access or
+/// changes what others see. The "Suspended users may …" rule in docs/write-routes.md.
+#[derive(Clone, Copy, Debug)]
+enum OwnSettings {
+    EditProfile,
+    CreateToken,
+    RevokeToken,
+    EndOtherSessions,
+    ChangePassword,
+}
+
+/// In this order: changing the password last, as it ends the other sessions.
+const SUSPENDED_MAY: [(OwnSettings, bool); 5] = [
+    (OwnSettings::EditProfile, N),
+    (OwnSettings::CreateToken, N),
+    (OwnSettings::RevokeToken, Y),
+    (OwnSettings::EndOtherSessions, Y),
+    (OwnSettings::ChangePassword, Y),
+];
+
+/// Tries every [`SUSPENDED_MAY`] row as the (suspended) `cast.suspended`; returns what did
+/// not follow it.
+async fn suspended_own_settings(app: &TestApp, cast: &Cast) -> Vec<String> {
+    let person = &cast.suspended;
+    let id = user_id(app, person).await;
+    let tokens = || async {
+        app.store()
+            .api_tokens_of(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let display_name = || async {
+        app.store()
+            .account(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|a| a.brief.display_name)
+            .unwrap_or_default()
+    };
+    let mut problems = Vec::new();
+    for (what, allowed) in SUSPENDED_MAY {
+        let before = (tokens().await.len(), display_name().await);
+        let response = match what {
+            OwnSettings::EditProfile => {
+                let fields = [
+                    ("display_name", "Renamed while suspended"),
+                    ("signature", ""),
+                ];
+                app.post_form("/settings/profile", Some(&person.cookie), &fields)
+                    .await
+            }
+            OwnSettings::CreateToken => {
+                let fields = [("name", "another"), ("scope", "write")];
+                app.post_form("/settings/tokens", Some(&person.cookie), &fields)
+                    .await
+            }
+            OwnSettings::RevokeToken => {
+                let token = tokens().await.first().map_or(0, |t| t.id);
+                let path = format!("/settings/tokens/{token}/revoke");
+                app.post_form(&path, Some(&person.cookie), &[]).await
+            }
+            OwnSettings::EndOtherSessions => {
+                app.post_form("/settings/sessions/end-others", Some(&person.cookie), &[])
+                    .await
+            }
+            OwnSettings::ChangePassword => {
+                let fields = [
+                    ("current_password", "correct horse battery staple"),
+                    ("new_password", "a new passphrase after the suspension"),
+                ];
+                app.post_form("/settings/password", Some(&person.cookie), &fields)
+                    .await
+            }
+        };
+        let after = (tokens().await.len(), display_name().await);
+        let label = format!("{what:?} by a suspended user");
+        if allowed {
+            if response.status != StatusCode::SEE_OTHER {
+                problems.push(format!(
+                    "{label}: expected allowed (303), got {}: {}",
+                    response.status,
+                    snippet(&response)
+                ));
+            }
+        } else {
+            if response.status != StatusCode::FORBIDDEN
+                || !response.text().to_lowercase().contains("suspended")
+            {
+                problems.push(format!(
+                    "{label}: expected refused (403, suspended), got {}: {}",
+                    response.status,
+                    snippet(&response)
+                ));
+            }
+            if before != after {
+                problems.push(format!(
+                    "{label}: refused but changed {before:?} -> {after:?}"
+                ));
+            }
+        }
+    }
+    // The revoked token no longer opens the API.
+    let me = app
+        .api("GET", "/api/v1/me", Some(&cast.suspended_token), None)
+        .await;
+    if me.status != StatusCode::UNAUTHORIZED {
+        problems.push(format!(
+            "a suspended user's revoked token still answers {}",
+            me.status
+        ));
+    }
+    problems
+}
+
 both!(
     async fn every_actor_against_every_action(b: Backend) {
         let app = TestApp::demo(b).await;
@@ -893,11 +1011,13 @@ both!(
             }
         }
 
-        // Suspended users may still read and sign out.
+        // Suspended users may still read, take access away from their own account, and sign
+        // out.
         let home = app.get_as("/", &cast.suspended).await;
         if home.status != StatusCode::OK {
             mismatches.push(format!("suspended: GET / answered {}", home.status));
         }
+        mismatches.extend(suspended_own_settings(&app, &cast).await);
         let signout = app
             .post_form("/signout", Some(&cast.suspended.cookie), &[])
             .await;

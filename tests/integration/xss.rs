@@ -10,7 +10,7 @@ use agora_store::Role;
 use agora_store::archive::Lock;
 use axum::http::StatusCode;
 
-use crate::util::{TestApp, TestResponse, both, demo_archive, texts};
+use crate::util::{TestApp, TestResponse, attrs, both, demo_archive, texts};
 
 /// The payloads: scripts in many spellings, event handlers, script URLs in HTML and Markdown,
 /// frames and plugins, namespace confusion, attribute and element breakouts, template syntax,
@@ -661,14 +661,26 @@ both!(
                     &response,
                 );
             }
-            for path in [thread_page.clone(), "/review".to_string()] {
-                let response = app.get_as(&path, &warden).await;
-                let text = scan.ok_page(&format!("{at}: GET {path} as a moderator"), &response);
-                if path == "/review"
-                    && let Some(text) = text
-                    && !text.contains(&format!("F{i} "))
-                {
-                    scan.fail(&at, "the review queue does not show the flag's reason");
+            for start in [thread_page.clone(), "/review".to_string()] {
+                let mut path = start.clone();
+                loop {
+                    let response = app.get_as(&path, &warden).await;
+                    let text = scan.ok_page(&format!("{at}: GET {path} as a moderator"), &response);
+                    // The queue runs oldest first: the newest flag is on its last page.
+                    let next = attrs(&response.html(), "nav.pager a[rel=next]", "href");
+                    if start == "/review"
+                        && let Some(next) = next.into_iter().next()
+                    {
+                        path = next;
+                        continue;
+                    }
+                    if start == "/review"
+                        && let Some(text) = text
+                        && !text.contains(&format!("F{i} "))
+                    {
+                        scan.fail(&at, "the review queue does not show the flag's reason");
+                    }
+                    break;
                 }
             }
             let revisions = format!("/posts/{first}/revisions");

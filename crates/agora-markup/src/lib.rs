@@ -32,12 +32,35 @@ pub fn render(markdown: &str) -> String {
     let mut plugins = Plugins::default();
     plugins.render.codefence_syntax_highlighter = Some(&highlighter);
     let raw = comrak::markdown_to_html_with_plugins(markdown, &options, &plugins);
-    sanitizer().clean(&raw).to_string()
+    sanitize(&raw)
 }
 
 /// Sanitises HTML from elsewhere (for example an imported signature) with the same rules.
+/// Characters XML forbids are dropped from the output, however they came in: typed raw, or
+/// written as a reference (`&#1;`) that the Markdown and HTML parsers turn into the character.
 pub fn sanitize(html: &str) -> String {
-    sanitizer().clean(html).to_string()
+    let clean = sanitizer().clean(html).to_string();
+    match xml_safe(&clean) {
+        Cow::Borrowed(_) => clean,
+        Cow::Owned(safe) => safe,
+    }
+}
+
+/// Whether XML 1.0 allows a character in a document (its `Char` production): tab, line feed,
+/// carriage return, and everything from U+0020 up except U+FFFE and U+FFFF (and the
+/// surrogates, which a Rust string cannot hold). Other C0 controls make a feed unparseable.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}') || c > '\u{FFFF}'
+}
+
+/// `text` without the characters XML 1.0 forbids (see [`is_xml_char`]); borrowed when it had
+/// none, which is nearly always.
+pub fn xml_safe(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|c| is_xml_char(*c)).collect())
+    }
 }
 
 /// The readable text of a Markdown document, whitespace collapsed, code blocks left out:
@@ -56,7 +79,7 @@ pub fn plain_text(markdown: &str) -> String {
             _ => {}
         }
     }
-    collapse_whitespace(&out)
+    collapse_whitespace(&xml_safe(&out))
 }
 
 /// The readable text of HTML this crate rendered (sanitised, well formed), code included:
@@ -386,6 +409,47 @@ mod tests {
     }
 
     #[test]
+    fn characters_xml_forbids_never_reach_the_output() {
+        for markdown in [
+            "a\u{1}b",
+            "a&#1;b",
+            "a&#x1;b",
+            "a&#x0;b",
+            "a&#11;b",
+            "a\u{FFFE}b&#xFFFF;",
+            "`a\u{1}b`",
+            "```\na&#1;\u{8}b\n```\n",
+            "[a\u{1}b](https://example.com/&#1;)",
+        ] {
+            for output in [
+                render(markdown),
+                plain_text(markdown),
+                excerpt(markdown, 50),
+            ] {
+                assert!(
+                    output.chars().all(is_xml_char),
+                    "{markdown:?} -> {output:?}"
+                );
+            }
+            // Only the forbidden characters go (plain text leaves code blocks out).
+            let html = render(markdown);
+            assert!(
+                html.contains('a') && html.contains('b'),
+                "{markdown:?} -> {html:?}"
+            );
+        }
+        // Tabs, line breaks and everything printable stay.
+        let html = render("```\ncol\tcol\r\nnext 中文 \u{1F600}\n```\n");
+        assert!(html.contains("col\tcol"), "{html:?}");
+        assert!(html.contains("中文 \u{1F600}"), "{html:?}");
+        assert_eq!(sanitize("<p>x\u{7}y</p>"), "<p>xy</p>");
+        assert_eq!(xml_safe("tab\there"), "tab\there");
+        assert!(matches!(xml_safe("plain"), Cow::Borrowed(_)));
+        assert!(!is_xml_char('\u{FFFE}') && !is_xml_char('\u{0}') && !is_xml_char('\u{1F}'));
+        assert!(is_xml_char('\u{7F}') && is_xml_char('\u{10000}') && is_xml_char('\u{FFFD}'));
+    }
+
+    #[test]
     fn foreign_classes_are_dropped() {
         let html = sanitize("<span class=\"staff-badge hl-keyword\">x</span>");
         assert_eq!(html, "<span class=\"hl-keyword\">x</span>");
@@ -457,7 +521,13 @@ mod fuzz {
 
     #[test]
     fn the_bodies_that_broke_search() {
-        for body in ["R&D 🎉🎉", "R&D 🎉🎉🎉🎉 more", "‹中文中文中文中文", "&中文中文中文中文;", "<中文"] {
+        for body in [
+            "R&D 🎉🎉",
+            "R&D 🎉🎉🎉🎉 more",
+            "‹中文中文中文中文",
+            "&中文中文中文中文;",
+            "<中文",
+        ] {
             let html = render(body);
             assert!(!html_text(&html).is_empty(), "{body}");
             let _ = html_text(body);

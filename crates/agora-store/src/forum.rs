@@ -3,10 +3,10 @@
 //! inside the caller's transaction and keeps the stored counters right; rules about *who* may
 //! do what live in the application's permissions module, not here.
 
-use crate::db::{Conn, Dialect, Row, params};
+use crate::db::{Conn, Dialect, Row, Value, params};
 use crate::model::*;
 use crate::queries::append_change;
-use crate::{StoreError, slugify};
+use crate::{StoreError, slugify, sql};
 
 fn ts(v: i64) -> Timestamp {
     Timestamp::from_micros(v)
@@ -853,33 +853,115 @@ pub async fn flag_post<C: Conn>(
     Ok(inserted > 0)
 }
 
-pub async fn open_flags<C: Conn>(conn: &mut C, limit: i64) -> Result<Vec<FlagRow>, StoreError> {
-    let rows = conn
-        .query(
-            "SELECT f.id, p.id, t.id, t.slug, t.title, pu.username, p.body_md, fu.username, \
-             f.reason, f.created_at FROM flags f JOIN posts p ON p.id = f.post_id \
-             JOIN threads t ON t.id = p.thread_id JOIN users pu ON pu.id = p.author_id \
-             JOIN users fu ON fu.id = f.user_id WHERE f.resolved_at IS NULL \
-             ORDER BY f.created_at, f.id LIMIT ?1",
-            params![limit],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(FlagRow {
-                id: r.int(0)?,
-                post: PostId(r.int(1)?),
-                thread: ThreadId(r.int(2)?),
-                thread_slug: r.text(3)?,
-                thread_title: r.text(4)?,
-                post_author: r.text(5)?,
-                excerpt: r.text(6)?.chars().take(300).collect(),
-                reporter: r.text(7)?,
-                reason: r.text(8)?,
-                created_at: ts(r.int(9)?),
-            })
-        })
-        .collect()
+fn read_flag(r: &Row) -> Result<FlagRow, StoreError> {
+    Ok(FlagRow {
+        id: r.int(0)?,
+        post: PostId(r.int(1)?),
+        thread: ThreadId(r.int(2)?),
+        thread_slug: r.text(3)?,
+        thread_title: r.text(4)?,
+        post_author: r.text(5)?,
+        excerpt: r.text(6)?.chars().take(300).collect(),
+        reporter: r.text(7)?,
+        reason: r.text(8)?,
+        created_at: ts(r.int(9)?),
+    })
+}
+
+/// Reads one keyset page: `rows` ran with a limit of `limit + 1` (the extra row says there is
+/// more that way) in the list's order, or in reverse (`reversed`, for a page before a cursor);
+/// `beyond` is whether anything lies on the other side of the cursor.
+fn keyset_page<T>(mut rows: Vec<T>, limit: usize, reversed: bool, beyond: bool) -> KeysetPage<T> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if reversed {
+        rows.reverse();
+        KeysetPage {
+            rows,
+            has_prev: more,
+            has_next: beyond,
+        }
+    } else {
+        KeysetPage {
+            rows,
+            has_prev: beyond,
+            has_next: more,
+        }
+    }
+}
+
+async fn exists<C: Conn>(conn: &mut C, sql: &str, params: &[Value]) -> Result<bool, StoreError> {
+    Ok(conn.query_opt(sql, params).await?.is_some())
+}
+
+/// One page of open flags, oldest first: the first `limit`, or those just newer (`After`) or
+/// just older (`Before`) than the flag `cursor` names. None when the cursor names no flag.
+pub async fn open_flags<C: Conn>(
+    conn: &mut C,
+    cursor: Cursor,
+    limit: usize,
+) -> Result<Option<KeysetPage<FlagRow>>, StoreError> {
+    let fetch = limit + 1;
+    let key = match cursor {
+        Cursor::Start => None,
+        Cursor::Before(id) | Cursor::After(id) => {
+            match conn.query_opt(sql::FLAG_KEY, params![id]).await? {
+                Some(row) => Some((row.int(0)?, id)),
+                None => return Ok(None),
+            }
+        }
+    };
+    let page = match (cursor, key) {
+        (Cursor::After(_), Some((at, id))) => {
+            let rows = conn
+                .query(
+                    &format!(
+                        "{} AND (f.created_at, f.id) > (?1, ?2) ORDER BY f.created_at, f.id \
+                         LIMIT {fetch}",
+                        sql::OPEN_FLAGS
+                    ),
+                    params![at, id],
+                )
+                .await?;
+            let beyond = exists(conn, sql::OPEN_FLAG_AT_OR_BEFORE, params![at, id]).await?;
+            let rows = rows.iter().map(read_flag).collect::<Result<_, _>>()?;
+            keyset_page(rows, limit, false, beyond)
+        }
+        (Cursor::Before(_), Some((at, id))) => {
+            let rows = conn
+                .query(
+                    &format!(
+                        "{} AND (f.created_at, f.id) < (?1, ?2) \
+                         ORDER BY f.created_at DESC, f.id DESC LIMIT {fetch}",
+                        sql::OPEN_FLAGS
+                    ),
+                    params![at, id],
+                )
+                .await?;
+            let beyond = exists(conn, sql::OPEN_FLAG_AT_OR_AFTER, params![at, id]).await?;
+            let rows = rows.iter().map(read_flag).collect::<Result<_, _>>()?;
+            keyset_page(rows, limit, true, beyond)
+        }
+        _ => {
+            let rows = conn
+                .query(
+                    &format!(
+                        "{} ORDER BY f.created_at, f.id LIMIT {fetch}",
+                        sql::OPEN_FLAGS
+                    ),
+                    &[],
+                )
+                .await?;
+            let rows = rows.iter().map(read_flag).collect::<Result<_, _>>()?;
+            keyset_page(rows, limit, false, false)
+        }
+    };
+    Ok(Some(page))
+}
+
+/// How many flags are open.
+pub async fn open_flag_count<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
+    conn.query_one(sql::OPEN_FLAG_COUNT, &[]).await?.int(0)
 }
 
 /// Resolves a flag. Returns the flagged post, or None when there is no open flag by that id.
@@ -904,38 +986,63 @@ pub async fn resolve_flag<C: Conn>(
     Ok(Some(post))
 }
 
+fn read_audit(r: &Row) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow {
+        id: r.int(0)?,
+        at: ts(r.int(1)?),
+        actor: UserBrief {
+            id: UserId(r.int(2)?),
+            username: r.text(3)?,
+            display_name: r.text(4)?,
+            role: r.parse(5)?,
+            staff_title: r.opt_text(6)?,
+        },
+        action: r.text(7)?,
+        thread: r.opt_int(8)?.map(ThreadId),
+        post: r.opt_int(9)?.map(PostId),
+        target_user: r.opt_text(10)?,
+        details: r.text(11)?,
+    })
+}
+
+/// One page of the audit log, newest first: the newest `limit` entries, or those just older
+/// (`Before`) or just newer (`After`) than the entry with the cursor's id.
 pub async fn audit_log<C: Conn>(
     conn: &mut C,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<AuditRow>, StoreError> {
-    let rows = conn
-        .query(
-            "SELECT l.id, l.at, u.id, u.username, u.display_name, u.role, u.staff_title, \
-             l.action, l.thread_id, l.post_id, tu.username, l.details FROM audit_log l \
-             JOIN users u ON u.id = l.actor_id LEFT JOIN users tu ON tu.id = l.target_user \
-             WHERE l.id < ?1 ORDER BY l.id DESC LIMIT ?2",
-            params![before.unwrap_or(i64::MAX), limit],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditRow {
-                id: r.int(0)?,
-                at: ts(r.int(1)?),
-                actor: UserBrief {
-                    id: UserId(r.int(2)?),
-                    username: r.text(3)?,
-                    display_name: r.text(4)?,
-                    role: r.parse(5)?,
-                    staff_title: r.opt_text(6)?,
-                },
-                action: r.text(7)?,
-                thread: r.opt_int(8)?.map(ThreadId),
-                post: r.opt_int(9)?.map(PostId),
-                target_user: r.opt_text(10)?,
-                details: r.text(11)?,
-            })
-        })
-        .collect()
+    cursor: Cursor,
+    limit: usize,
+) -> Result<KeysetPage<AuditRow>, StoreError> {
+    let fetch = limit + 1;
+    let entries = sql::AUDIT_ENTRIES;
+    Ok(match cursor {
+        Cursor::Start => {
+            let rows = conn
+                .query(&format!("{entries} ORDER BY l.id DESC LIMIT {fetch}"), &[])
+                .await?;
+            let rows = rows.iter().map(read_audit).collect::<Result<_, _>>()?;
+            keyset_page(rows, limit, false, false)
+        }
+        Cursor::Before(id) => {
+            let rows = conn
+                .query(
+                    &format!("{entries} WHERE l.id < ?1 ORDER BY l.id DESC LIMIT {fetch}"),
+                    params![id],
+                )
+                .await?;
+            let beyond = exists(conn, sql::AUDIT_AT_OR_AFTER, params![id]).await?;
+            let rows = rows.iter().map(read_audit).collect::<Result<_, _>>()?;
+            keyset_page(rows, limit, false, beyond)
+        }
+        Cursor::After(id) => {
+            let rows = conn
+                .query(
+                    &format!("{entries} WHERE l.id > ?1 ORDER BY l.id LIMIT {fetch}"),
+                    params![id],
+                )
+                .await?;
+            let beyond = exists(conn, sql::AUDIT_AT_OR_BEFORE, params![id]).await?;
+            let rows = rows.iter().map(read_audit).collect::<Result<_, _>>()?;
+            keyset_page(rows, limit, true, beyond)
+        }
+    })
 }

@@ -1123,8 +1123,18 @@ impl Store {
             .await)
     }
 
-    pub async fn open_flags(&self, limit: i64) -> Result<Vec<FlagRow>, StoreError> {
-        read!(self, |conn| forum::open_flags(conn, limit).await)
+    /// One page of open flags, oldest first; None when the cursor names no flag.
+    pub async fn open_flags(
+        &self,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Option<KeysetPage<FlagRow>>, StoreError> {
+        read!(self, |conn| forum::open_flags(conn, cursor, limit).await)
+    }
+
+    /// How many flags are open.
+    pub async fn open_flag_count(&self) -> Result<i64, StoreError> {
+        read!(self, |conn| forum::open_flag_count(conn).await)
     }
 
     pub async fn resolve_flag(
@@ -1151,12 +1161,13 @@ impl Store {
         })
     }
 
+    /// One page of the audit log, newest first.
     pub async fn audit_log(
         &self,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<AuditRow>, StoreError> {
-        read!(self, |conn| forum::audit_log(conn, before, limit).await)
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<KeysetPage<AuditRow>, StoreError> {
+        read!(self, |conn| forum::audit_log(conn, cursor, limit).await)
     }
 
     /// Every column (table, name, type) and index, for comparing the two backends' schemas.

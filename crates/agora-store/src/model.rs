@@ -514,6 +514,28 @@ pub struct AuditRow {
     pub details: String,
 }
 
+/// Where a keyset-paged list starts, in time: its first page, or the entries older
+/// (`Before`) or newer (`After`) than the entry with this id. Which of the two is "next"
+/// depends on the list's order (the review queue is oldest first, the audit log newest first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cursor {
+    #[default]
+    Start,
+    Before(i64),
+    After(i64),
+}
+
+/// One page of a keyset-paged list, in the list's order, and whether there is more on either
+/// side of it.
+#[derive(Clone, Debug)]
+pub struct KeysetPage<T> {
+    pub rows: Vec<T>,
+    /// Entries come before this page in the list's order.
+    pub has_prev: bool,
+    /// Entries come after this page in the list's order.
+    pub has_next: bool,
+}
+
 /// An open report about a post, for the review queue.
 #[derive(Clone, Debug)]
 pub struct FlagRow {

@@ -293,3 +293,34 @@ pub const LOCK_THREAD: &str =
 pub const UNLOCK_THREAD: &str =
     "UPDATE threads SET locked_at = NULL, locked_by = NULL, lock_reason = NULL WHERE id = ?1";
 pub const USER_ID_BY_KEY: &str = "SELECT id FROM users WHERE username_key = ?1";
+
+// ---- the review queue and the audit log (keyset pages) ----
+
+/// Open flags with what the review queue shows of each (the post's first 300 characters, not
+/// its whole source), oldest first by `(created_at, id)`: the partial index `flags_open`
+/// holds exactly these rows in that order (SQLite's index entries end with the rowid; on
+/// PostgreSQL ties on `created_at` are re-sorted within the index order). Callers add the
+/// keyset condition, the order and the limit.
+pub const OPEN_FLAGS: &str = "SELECT f.id, p.id, t.id, t.slug, t.title, pu.username, \
+     substr(p.body_md, 1, 300), fu.username, f.reason, f.created_at FROM flags f \
+     JOIN posts p ON p.id = f.post_id JOIN threads t ON t.id = p.thread_id \
+     JOIN users pu ON pu.id = p.author_id JOIN users fu ON fu.id = f.user_id \
+     WHERE f.resolved_at IS NULL";
+/// The keyset a flag sorts by (open or resolved: a cursor may name a flag resolved since).
+pub const FLAG_KEY: &str = "SELECT created_at FROM flags WHERE id = ?1";
+/// Whether an open flag sorts at or before `(?1, ?2)`.
+pub const OPEN_FLAG_AT_OR_BEFORE: &str = "SELECT 1 FROM flags WHERE resolved_at IS NULL \
+     AND (created_at, id) <= (?1, ?2) LIMIT 1";
+/// Whether an open flag sorts at or after `(?1, ?2)`.
+pub const OPEN_FLAG_AT_OR_AFTER: &str = "SELECT 1 FROM flags WHERE resolved_at IS NULL \
+     AND (created_at, id) >= (?1, ?2) LIMIT 1";
+/// How many flags are open: one count over the partial index, for the header's badge.
+pub const OPEN_FLAG_COUNT: &str = "SELECT COUNT(*) FROM flags WHERE resolved_at IS NULL";
+
+/// Audit entries with their actor, newest first by id. Callers add the keyset condition
+/// (`WHERE`), the order and the limit.
+pub const AUDIT_ENTRIES: &str = "SELECT l.id, l.at, u.id, u.username, u.display_name, u.role, \
+     u.staff_title, l.action, l.thread_id, l.post_id, tu.username, l.details FROM audit_log l \
+     JOIN users u ON u.id = l.actor_id LEFT JOIN users tu ON tu.id = l.target_user";
+pub const AUDIT_AT_OR_AFTER: &str = "SELECT 1 FROM audit_log WHERE id >= ?1 LIMIT 1";
+pub const AUDIT_AT_OR_BEFORE: &str = "SELECT 1 FROM audit_log WHERE id <= ?1 LIMIT 1";
