@@ -116,7 +116,8 @@ impl AppState {
     /// Sends every queued email now (the server also does this in the background).
     pub async fn deliver_mail(&self) -> usize {
         self.finish_background().await;
-        let (sent, result) = mail::deliver(&self.store, &self.mailer, &self.config, &self.node).await;
+        let (sent, result) =
+            mail::deliver(&self.store, &self.mailer, &self.config, &self.node).await;
         self.faults.record("job runner", &result);
         sent
     }

@@ -35,7 +35,9 @@ pub enum AppError {
     CrossSite,
     #[error("The forum cannot reach its database right now. Please try again in a moment.")]
     Unavailable,
-    #[error("The forum's storage is full, so nothing can be saved right now. The operator has to free space; please try again later.")]
+    #[error(
+        "The forum's storage is full, so nothing can be saved right now. The operator has to free space; please try again later."
+    )]
     StorageFull,
     #[error("The request is too large: at most {limit_kb} KB are accepted.")]
     PayloadTooLarge { limit_kb: u64 },
@@ -265,13 +267,10 @@ impl IntoResponse for ApiError {
 /// Under `/api`, an error raised before a handler ran (an extractor's rejection, which
 /// carries a [`PageError`] for the HTML pages) is answered as the JSON error, never as an
 /// empty body.
-pub async fn api_errors(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+pub async fn api_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let response = next.run(request).await;
     let Some(error) = response.extensions().get::<PageError>().cloned() else {
-        return response;
+        return plain_rejection_as_json(response).await;
     };
     let body = ErrorBody {
         error: ErrorDetail {
@@ -284,6 +283,47 @@ pub async fn api_errors(
     headers.remove(axum::http::header::CONTENT_LENGTH);
     headers.remove(axum::http::header::CONTENT_TYPE);
     (error.status, headers, Json(body)).into_response()
+}
+
+/// axum's own rejections (a malformed query string or path) answer plain text: under `/api`
+/// they become the JSON error too, `bad_request` for any 4xx.
+async fn plain_rejection_as_json(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        _ => "bad_request",
+    };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code,
+            message: text,
+            param: None,
+        },
+    };
+    let mut headers = parts.headers;
+    headers.remove(axum::http::header::CONTENT_LENGTH);
+    headers.remove(axum::http::header::CONTENT_TYPE);
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    (status, headers, Json(body)).into_response()
 }
 
 /// A handler that panicked is answered with the plain 500 (logged), not a dropped connection.

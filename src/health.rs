@@ -90,7 +90,11 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
     let mut problems = state.faults.list();
     problems.extend(state.search.problems());
     let health = Health {
-        status: if problems.is_empty() { "ok" } else { "degraded" },
+        status: if problems.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        },
         problems,
         database: state.store.backend_name(),
         change_head,

@@ -258,8 +258,7 @@ async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
             };
             let _lock = agora_store::sqlite::hold_lock(&target, true)?;
             let (from, to) = (file.clone(), target.clone());
-            tokio::task::spawn_blocking(move || agora_store::sqlite::restore(&from, &to))
-                .await??;
+            tokio::task::spawn_blocking(move || agora_store::sqlite::restore(&from, &to)).await??;
             let store = open_store(config).await?;
             let identity = store.renew_database_id().await?;
             let head = store.change_head().await?;
@@ -279,12 +278,18 @@ async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&findings)?);
             } else {
                 for f in &findings {
-                    println!("{} {} {}: {}. Fix: {}", f.kind, f.place, f.id, f.detail, f.fix);
+                    println!(
+                        "{} {} {}: {}. Fix: {}",
+                        f.kind, f.place, f.id, f.detail, f.fix
+                    );
                 }
                 println!(
                     "{} finding(s): {} control character(s), {} counter(s), {} orphan(s)",
                     findings.len(),
-                    findings.iter().filter(|f| f.kind == "control_character").count(),
+                    findings
+                        .iter()
+                        .filter(|f| f.kind == "control_character")
+                        .count(),
                     findings.iter().filter(|f| f.kind == "counter").count(),
                     findings.iter().filter(|f| f.kind == "orphan").count(),
                 );

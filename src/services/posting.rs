@@ -56,7 +56,10 @@ pub fn check_title(title: &str, errors: &mut FieldErrors) {
             ),
         );
     } else if let Some(c) = title.chars().find(|c| c.is_control()) {
-        errors.add("title", crate::services::accounts::forbidden_char_message(c));
+        errors.add(
+            "title",
+            crate::services::accounts::forbidden_char_message(c),
+        );
     }
 }
 

@@ -1,9 +1,9 @@
 //! Account pages: sign up, sign in and out, password reset, email verification, settings
 //! (profile, password, sessions, API tokens). Thin handlers over `services::accounts`.
 
+use crate::web::form::Form;
 use agora_store::{EmailPurpose, Role, Timestamp, TokenScope};
 use askama::Template;
-use crate::web::form::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -274,7 +274,21 @@ pub async fn reset_submit(
     Form(form): Form<ResetRequestForm>,
 ) -> Result<Response, AppError> {
     state.limits.check(Limit::ResetIp, &Limits::ip_key(ip.0))?;
-    if accounts::check_email(&form.email).is_ok() {
+    if let Err(problem) = accounts::check_email(&form.email) {
+        // Not an address at all (saying so tells nothing about who has an account).
+        let mut errors = FieldErrors::default();
+        errors.add("email", problem);
+        let template = ResetTemplate {
+            layout: layout(&state, &viewer, "Reset your password", "/reset"),
+            action: "/reset".into(),
+            with_token: false,
+            email: form.email,
+            notice: None,
+            errors,
+        };
+        return reset_page(template, StatusCode::BAD_REQUEST);
+    }
+    {
         // Looked up and queued after answering: a known address (a write) and an unknown one
         // (nothing) must take the same time to answer.
         let (background, email) = (state.clone(), form.email.clone());

@@ -42,7 +42,11 @@ pub fn rejected(status: StatusCode, text: &str) -> AppError {
     let field = text
         .split('`')
         .nth(1)
-        .filter(|f| !f.is_empty() && f.len() <= 40 && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|f| {
+            !f.is_empty()
+                && f.len() <= 40
+                && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
         .unwrap_or("body");
     let message = if text.contains("duplicate field") {
         format!("The field {field} was sent more than once; send it once.")

@@ -1,8 +1,8 @@
 //! Moderation pages and actions: lock, pin, move, retitle, hide, flag, suspend, the review
 //! queue and the audit log. Thin handlers over `services::moderation`.
 
-use askama::Template;
 use crate::web::form::Form;
+use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;

@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
+use crate::web::form::Form;
 use agora_store::{AnswerMark, PostId, PostRow, ThreadRow, Timestamp};
 use askama::Template;
-use crate::web::form::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -20,7 +20,21 @@ fn tricky_bodies() -> Vec<String> {
         "Emoji after an ampersand: &🎉🎉🎉 and &#x1F389;🎉 together".to_string(),
     ];
     let pieces = [
-        "&", "<", ">", ";", "&amp", "&#", "🎉", "‹", "中文", "日本語", "é", "ß", "한국", " ", "x",
+        "&",
+        "<",
+        ">",
+        ";",
+        "&amp",
+        "&#",
+        "🎉",
+        "‹",
+        "中文",
+        "日本語",
+        "é",
+        "ß",
+        "한국",
+        " ",
+        "x",
     ];
     let mut seed = 0x9e37_79b9_u64;
     for _ in 0..24 {
@@ -182,12 +196,12 @@ both! {
                 form("profile signature", "/settings/profile".into(), m, &[("display_name", "Mira"), ("signature", &t("Cheers"))]),
                 form("new password", "/settings/password".into(), m, &[("current_password", "correct horse battery staple"), ("new_password", &t("another long password"))]),
                 form("token name", "/settings/tokens".into(), m, &[("name", &t("laptop")), ("scope", "read")]),
-                form("flag reason", format!("/posts/{post}/flag"), m, &[("reason", &t("spam"))]),
+                form("flag reason", format!("/posts/{post}/flag"), mo, &[("reason", &t("spam"))]),
                 form("lock reason", format!("/thread/{thread}/lock"), mo, &[("reason", &t("done"))]),
                 form("hide reason", format!("/posts/{post}/hide"), mo, &[("reason", &t("rude"))]),
                 form("retitle title", format!("/thread/{thread}/retitle"), mo, &[("title", &t("A retitled thread")), ("tags", "network")]),
                 form("retitle tags", format!("/thread/{thread}/retitle"), mo, &[("title", "A retitled thread"), ("tags", &t("network"))]),
-                form("move subtopic", format!("/thread/{thread}/move"), mo, &[("subtopic", &t("developer-tools-services/xcode"))]),
+                form("move subtopic", format!("/thread/{thread}/move"), mo, &[("subtopic", &t("developer-tools-services/testing"))]),
                 form("suspend reason", "/users/mira/suspend".into(), mo, &[("until", "2099-01-01"), ("reason", &t("spam"))]),
                 form("suspend until", "/users/mira/suspend".into(), mo, &[("until", &t("2099-01-01")), ("reason", "spam")]),
                 form("resolve resolution", format!("/review/{flag}/resolve"), mo, &[("resolution", &t("dismiss"))]),
@@ -198,10 +212,10 @@ both! {
                 api("API edit body", "PATCH", format!("/api/v1/posts/{post}"), &mira_token, json!({"body": t(good_body), "reason": "x"})),
                 api("API edit reason", "PATCH", format!("/api/v1/posts/{post}"), &mira_token, json!({"body": good_body, "reason": t("x")})),
                 api("API retitle", "PATCH", format!("/api/v1/threads/{thread}"), &mod_token, json!({"title": t("A retitled thread"), "tags": ["network"]})),
-                api("API flag", "POST", format!("/api/v1/posts/{post}/flags"), &mira_token, json!({"reason": t("spam")})),
+                api("API flag", "POST", format!("/api/v1/posts/{post}/flags"), &mod_token, json!({"reason": t("spam")})),
                 api("API hide", "POST", format!("/api/v1/posts/{post}/hidden"), &mod_token, json!({"reason": t("rude")})),
                 api("API lock", "POST", format!("/api/v1/threads/{thread}/lock"), &mod_token, json!({"reason": t("done")})),
-                api("API move", "POST", format!("/api/v1/threads/{thread}/move"), &mod_token, json!({"subtopic": t("developer-tools-services/xcode")})),
+                api("API move", "POST", format!("/api/v1/threads/{thread}/move"), &mod_token, json!({"subtopic": t("developer-tools-services/testing")})),
                 api("API suspend", "PUT", "/api/v1/users/mira/suspension".into(), &mod_token, json!({"until": "2099-01-01", "reason": t("spam")})),
                 api("API resolve", "POST", format!("/api/v1/flags/{flag}/resolve"), &mod_token, json!({"resolution": t("dismiss")})),
             ];
@@ -241,10 +255,21 @@ async fn moder_token_for_flag(app: &TestApp) -> String {
 
 async fn send(app: &TestApp, case: &Case) -> crate::util::TestResponse {
     if let Some(fields) = &case.form {
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        return app.post_form(&case.path, case.cookie.as_deref(), &fields).await;
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        return app
+            .post_form(&case.path, case.cookie.as_deref(), &fields)
+            .await;
     }
-    app.api(case.method, &case.path, case.token.as_deref(), case.json.clone()).await
+    app.api(
+        case.method,
+        &case.path,
+        case.token.as_deref(),
+        case.json.clone(),
+    )
+    .await
 }
 
 both! {
@@ -265,7 +290,10 @@ both! {
 async fn synchronous_is_full_by_default() {
     let app = TestApp::empty(Backend::Sqlite).await;
     assert_eq!(
-        app.store().sqlite_synchronous().await.unwrap_or_else(|e| panic!("{e}")),
+        app.store()
+            .sqlite_synchronous()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
         Some(2),
         "PRAGMA synchronous on the live writer: 2 is FULL"
     );
@@ -338,8 +366,16 @@ async fn post_thread(app_state: &agora::app::AppState, router: &axum::Router, ti
     let n = AUTHORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let person = app.person(&format!("author{n}"), Role::Member).await;
     let r = app
-        .post_form("/new", Some(&person.cookie), &[("subtopic", "app-system-services/networking"),
-            ("title", title), ("tags", "network"), ("body", "Some words that make a body long enough.")])
+        .post_form(
+            "/new",
+            Some(&person.cookie),
+            &[
+                ("subtopic", "app-system-services/networking"),
+                ("title", title),
+                ("tags", "network"),
+                ("body", "Some words that make a body long enough."),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 }
@@ -351,7 +387,10 @@ async fn a_restored_backup_is_noticed_and_the_index_rebuilt() {
     post_thread(&app.state, &app.router, kept).await;
     app.index().await;
     let backup = app.dir.path().join("backup.db");
-    app.store().backup(&backup).await.unwrap_or_else(|e| panic!("{e}"));
+    app.store()
+        .backup(&backup)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let lost = "Wombat lost in the restore";
     post_thread(&app.state, &app.router, lost).await;
     app.index().await;
@@ -362,20 +401,36 @@ async fn a_restored_backup_is_noticed_and_the_index_rebuilt() {
     let database = dir.path().join("agora.db");
     let lock = agora_store::sqlite::hold_lock(&database, false).unwrap_or_else(|e| panic!("{e}"));
     let refused = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
-        .args(["db", "restore"]).arg(&backup).arg("--data").arg(dir.path())
-        .output().unwrap_or_else(|e| panic!("{e}"));
+        .args(["db", "restore"])
+        .arg(&backup)
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
     drop(lock);
     let restored = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
-        .args(["db", "restore"]).arg(&backup).arg("--data").arg(dir.path())
-        .output().unwrap_or_else(|e| panic!("{e}"));
-    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+        .args(["db", "restore"])
+        .arg(&backup)
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
 
     // New writes reuse the sequence numbers the old index saw; it must notice and rebuild.
     let state = reopen(dir.path()).await;
     let router = agora::router::build(state.clone());
-    let new_titles = ["Narwhal after the restore", "Numbat after the restore", "Nightjar after the restore"];
+    let new_titles = [
+        "Narwhal after the restore",
+        "Numbat after the restore",
+        "Nightjar after the restore",
+    ];
     for title in new_titles {
         post_thread(&state, &router, title).await;
     }
@@ -384,7 +439,10 @@ async fn a_restored_backup_is_noticed_and_the_index_rebuilt() {
         let word = title.split(' ').next().unwrap_or("").to_lowercase();
         assert_eq!(app.search_titles(&word).await, [title], "{word}");
     }
-    assert!(app.search_titles("wombat").await.is_empty(), "a lost post is still found");
+    assert!(
+        app.search_titles("wombat").await.is_empty(),
+        "a lost post is still found"
+    );
     assert_eq!(app.search_titles("zebrafish").await, [kept]);
     let h = health(&app).await;
     assert_eq!(h["search"]["lag"], 0, "{h}");
@@ -397,7 +455,10 @@ async fn a_database_that_went_back_in_time_is_noticed_without_the_restore_comman
     let app = TestApp::demo(Backend::Sqlite).await;
     let backup = app.dir.path().join("backup.db");
     app.index().await;
-    app.store().backup(&backup).await.unwrap_or_else(|e| panic!("{e}"));
+    app.store()
+        .backup(&backup)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     for title in ["Lost platypus number one", "Lost platypus number two"] {
         post_thread(&app.state, &app.router, title).await;
     }
@@ -410,12 +471,20 @@ async fn a_database_that_went_back_in_time_is_noticed_without_the_restore_comman
     std::fs::copy(&backup, &database).unwrap_or_else(|e| panic!("{e}"));
     let state = reopen(dir.path()).await;
     let router = agora::router::build(state.clone());
-    for title in ["Quetzal written later one", "Quetzal written later two", "Quetzal written later three", "Quetzal written later four"] {
+    for title in [
+        "Quetzal written later one",
+        "Quetzal written later two",
+        "Quetzal written later three",
+        "Quetzal written later four",
+    ] {
         post_thread(&state, &router, title).await;
     }
     let app = TestApp::from_parts(state, router);
     assert_eq!(app.search_titles("quetzal").await.len(), 4);
-    assert!(app.search_titles("platypus").await.is_empty(), "lost posts are still found");
+    assert!(
+        app.search_titles("platypus").await.is_empty(),
+        "lost posts are still found"
+    );
 }
 
 // ---------------------------------------------------------------- outages
@@ -456,7 +525,12 @@ impl Proxy {
                 }
             }
         });
-        Proxy { address, open, links, accept }
+        Proxy {
+            address,
+            open,
+            links,
+            accept,
+        }
     }
 
     fn cut(&self) {
@@ -518,12 +592,26 @@ async fn a_database_outage_is_answered_503_and_cached_pages_still_served() {
     assert_eq!(me.json()["error"]["code"], "unavailable", "{}", me.text());
     assert!(me.header("retry-after").is_some());
     let reply = app
-        .api("POST", "/api/v1/threads/1/posts", Some(&token), Some(json!({"body": "Written while the database is down."})))
+        .api(
+            "POST",
+            "/api/v1/threads/1/posts",
+            Some(&token),
+            Some(json!({"body": "Written while the database is down."})),
+        )
         .await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text());
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text()
+    );
     assert_eq!(reply.json()["error"]["code"], "unavailable");
     let cached = app.get("/").await;
-    assert_eq!(cached.status, StatusCode::OK, "a cached page is served through the outage");
+    assert_eq!(
+        cached.status,
+        StatusCode::OK,
+        "a cached page is served through the outage"
+    );
     assert_eq!(cached.body, home.body);
     let page = app.get("/tags/networking?sort=views").await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -539,7 +627,10 @@ async fn a_database_outage_is_answered_503_and_cached_pages_still_served() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(healthy, "the node did not recover after the database came back");
+    assert!(
+        healthy,
+        "the node did not recover after the database came back"
+    );
     let me = app.api("GET", "/api/v1/me", Some(&token), None).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text());
     drop(app);
@@ -629,7 +720,10 @@ async fn the_indexer_heals_by_itself_after_the_disk_fills() {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     }
-    assert!(app.state.search.catch_up(app.store()).await.is_err(), "indexing on a full disk succeeded");
+    assert!(
+        app.state.search.catch_up(app.store()).await.is_err(),
+        "indexing on a full disk succeeded"
+    );
     assert!(app.state.search.catch_up(app.store()).await.is_err());
     let h = health(&app).await;
     assert_eq!(h["status"], "degraded", "{h}");
@@ -645,7 +739,10 @@ async fn the_indexer_heals_by_itself_after_the_disk_fills() {
         .unwrap_or_else(|e| panic!("the indexer did not heal: {e:#}"));
     assert!(applied >= 5, "{applied}");
     let found = app.search("capybara").await;
-    assert!(!found["results"].as_array().map_or(true, Vec::is_empty), "{found}");
+    assert!(
+        !found["results"].as_array().map_or(true, Vec::is_empty),
+        "{found}"
+    );
     let h = health(&app).await;
     assert_eq!(h["status"], "ok", "{h}");
     assert_eq!(h["search"]["lag"], 0, "{h}");
@@ -673,7 +770,12 @@ async fn a_full_disk_answers_507_and_writes_resume_when_space_returns() {
     let mut acknowledged = 0;
     for _ in 0..400 {
         let r = app
-            .api("POST", "/api/v1/threads/1/posts", Some(&token), Some(json!({"body": big})))
+            .api(
+                "POST",
+                "/api/v1/threads/1/posts",
+                Some(&token),
+                Some(json!({"body": big})),
+            )
             .await;
         if r.status == StatusCode::CREATED {
             acknowledged += 1;
@@ -683,15 +785,28 @@ async fn a_full_disk_answers_507_and_writes_resume_when_space_returns() {
         break;
     }
     let refused = refused.unwrap_or_else(|| panic!("400 writes fit on a full disk"));
-    assert_eq!(refused.status, StatusCode::INSUFFICIENT_STORAGE, "{}", refused.text());
+    assert_eq!(
+        refused.status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{}",
+        refused.text()
+    );
     assert_eq!(refused.json()["error"]["code"], "storage_full");
     std::fs::remove_file(&filler).unwrap_or_else(|e| panic!("{e}"));
     let r = app
-        .api("POST", "/api/v1/threads/1/posts", Some(&token), Some(json!({"body": "Space is back, and so are replies."})))
+        .api(
+            "POST",
+            "/api/v1/threads/1/posts",
+            Some(&token),
+            Some(json!({"body": "Space is back, and so are replies."})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let thread = app.get("/api/v1/threads/1").await.json();
     let text = thread.to_string();
-    assert!(text.contains("Space is back"), "acknowledged={acknowledged}");
+    assert!(
+        text.contains("Space is back"),
+        "acknowledged={acknowledged}"
+    );
     drop(app);
 }

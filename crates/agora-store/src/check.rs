@@ -146,7 +146,10 @@ const COUNTERS: &[(&str, &str)] = &[
 
 async fn check_counters<C: Conn>(conn: &mut C, out: &mut Vec<Finding>) -> Result<(), StoreError> {
     for &(place, inner) in COUNTERS {
-        let sql = format!("SELECT * FROM ({inner}) c WHERE c.actual <> c.{}", counter_column(place));
+        let sql = format!(
+            "SELECT * FROM ({inner}) c WHERE c.actual <> c.{}",
+            counter_column(place)
+        );
         for row in conn.query(&sql, &[]).await? {
             out.push(Finding {
                 kind: "counter",
