@@ -810,3 +810,57 @@ async fn a_full_disk_answers_507_and_writes_resume_when_space_returns() {
     );
     drop(app);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_check_finds_bad_rows_written_before_the_rules_and_fix_recounts() {
+    // Rows as an older version could have left them, written with SQL past every rule.
+    if crate::util::postgres_url().is_none() {
+        return;
+    }
+    let app = TestApp::demo(Backend::Postgres).await;
+    let url = app
+        .database
+        .as_ref()
+        .map(|d| d.url.clone())
+        .unwrap_or_default();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "UPDATE posts SET body_md = body_md || chr(1) WHERE id = (SELECT MIN(id) FROM posts);
+             UPDATE users SET display_name = display_name || chr(27) WHERE id = (SELECT MIN(id) FROM users);
+             UPDATE threads SET reply_count = reply_count + 5 WHERE id = (SELECT MIN(id) FROM threads);",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let findings = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
+    let places: Vec<&str> = findings.iter().map(|f| f.place.as_str()).collect();
+    assert!(places.contains(&"posts.body_md"), "{findings:?}");
+    assert!(places.contains(&"users.display_name"), "{findings:?}");
+    assert!(places.contains(&"threads.reply_count"), "{findings:?}");
+    assert!(places.contains(&"subtopics.post_count"), "{findings:?}");
+    assert!(findings.iter().all(|f| !f.fix.is_empty()));
+    let exported = app.store().export().await.unwrap_or_else(|e| panic!("{e}"));
+    let refused = archive::import(
+        TestApp::empty(Backend::Sqlite).await.store(),
+        exported,
+        None,
+    )
+    .await;
+    assert!(
+        format!("{:#}", refused.err().unwrap_or_else(|| panic!("imported")))
+            .contains("control character U+00")
+    );
+    app.store()
+        .recount()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let left = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        left.iter().all(|f| f.kind == "control_character"),
+        "{left:?}"
+    );
+    assert_eq!(left.len(), 2, "{left:?}");
+}

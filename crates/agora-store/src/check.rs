@@ -134,7 +134,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         "subtopics.post_count",
-        "SELECT s.id, s.post_count, (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t \
+        "SELECT s.id, s.post_count, (SELECT CAST(COALESCE(SUM(t.reply_count + 1), 0) AS BIGINT) FROM threads t \
          WHERE t.subtopic_id = s.id AND t.removed_at IS NULL) AS actual FROM subtopics s",
     ),
     (
