@@ -805,29 +805,30 @@ async fn build_pass(
         };
         after = last;
         let index = index.clone();
-        let task = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, Vec<(i64, String)>)> {
-            let mut n = 0;
-            let mut skipped = Vec::new();
-            for (thread, rows) in chunk {
-                if thread.removed {
-                    continue;
+        let task =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, Vec<(i64, String)>)> {
+                let mut n = 0;
+                let mut skipped = Vec::new();
+                for (thread, rows) in chunk {
+                    if thread.removed {
+                        continue;
+                    }
+                    let (mut docs, bad) = post_docs(&rows);
+                    skipped.extend(bad);
+                    if careful {
+                        docs.retain(|d| match agora_search::analyzer::check_text(&d.text) {
+                            Ok(()) => true,
+                            Err(why) => {
+                                skipped.push((d.id, why));
+                                false
+                            }
+                        });
+                    }
+                    n += docs.len() as u64;
+                    index.replace_thread(&thread_doc(&thread), &docs)?;
                 }
-                let (mut docs, bad) = post_docs(&rows);
-                skipped.extend(bad);
-                if careful {
-                    docs.retain(|d| match agora_search::analyzer::check_text(&d.text) {
-                        Ok(()) => true,
-                        Err(why) => {
-                            skipped.push((d.id, why));
-                            false
-                        }
-                    });
-                }
-                n += docs.len() as u64;
-                index.replace_thread(&thread_doc(&thread), &docs)?;
-            }
-            Ok((n, skipped))
-        });
+                Ok((n, skipped))
+            });
         let (n, skipped) = match task.await {
             Ok(result) => result?,
             Err(join) if join.is_panic() => anyhow::bail!(

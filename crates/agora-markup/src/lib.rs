@@ -604,7 +604,13 @@ mod fuzz {
 
     #[test]
     fn the_bodies_that_broke_search() {
-        for body in ["R&D 🎉🎉", "R&D 🎉🎉🎉🎉 more", "‹中文中文中文中文", "&中文中文中文中文;", "<中文"] {
+        for body in [
+            "R&D 🎉🎉",
+            "R&D 🎉🎉🎉🎉 more",
+            "‹中文中文中文中文",
+            "&中文中文中文中文;",
+            "<中文",
+        ] {
             let html = render(body);
             assert!(!html_text(&html).is_empty(), "{body}");
             let _ = html_text(body);
