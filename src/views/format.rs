@@ -68,6 +68,14 @@ pub fn exact_time(at: Timestamp) -> String {
     )
 }
 
+/// The value of an HTML `datetime` attribute: "2026-03-14T09:26:53.589Z". HTML allows at most
+/// three fractional digits, so the API's microseconds are cut to milliseconds (rounded down,
+/// so a time is never shown later than it was).
+pub fn html_datetime(at: Timestamp) -> String {
+    at.to_datetime()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// A date for profiles: "14 March 2026".
 pub fn long_date(at: Timestamp) -> String {
     at.to_datetime().format("%-d %B %Y").to_string()
@@ -140,6 +148,16 @@ mod tests {
         let at = Timestamp::parse_rfc3339("2026-03-04T05:06:07.123456Z")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(exact_time(at), "2026-03-04 05:06 UTC");
+    }
+
+    #[test]
+    fn html_datetimes_have_milliseconds_at_most() {
+        let at = Timestamp::parse_rfc3339("2026-03-04T05:06:07.123999Z")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(html_datetime(at), "2026-03-04T05:06:07.123Z");
+        let whole =
+            Timestamp::parse_rfc3339("2026-03-04T05:06:07Z").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(html_datetime(whole), "2026-03-04T05:06:07.000Z");
     }
 
     #[test]

@@ -22,6 +22,9 @@ use crate::paths;
 pub struct TimeView {
     /// RFC 3339, UTC, microseconds.
     pub iso: String,
+    /// For HTML's `datetime` attribute, which allows milliseconds at most.
+    #[serde(skip)]
+    pub datetime: String,
     #[serde(skip)]
     pub relative: String,
     #[serde(skip)]
@@ -32,6 +35,7 @@ impl TimeView {
     pub fn new(at: Timestamp, now: Timestamp) -> Self {
         Self {
             iso: at.to_rfc3339(),
+            datetime: format::html_datetime(at),
             relative: format::relative_time(at, now),
             exact: format::exact_time(at),
         }

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod a11y;
 mod archive;
 mod backends;
 mod browser;

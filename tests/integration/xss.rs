@@ -226,12 +226,15 @@ fn html_violations(source: &str, fragment: bool) -> Vec<String> {
         if in_body && matches!(name.as_str(), "meta" | "link" | "style") {
             found.push(format!("a <{name}> in the body: {}", what()));
         }
-        // GitHub-flavoured task lists render as disabled, unnamed checkboxes: inert.
+        // GitHub-flavoured task lists render as disabled checkboxes, named by one of two fixed
+        // labels: inert.
         let task_box = name == "input"
             && e.attr("type") == Some("checkbox")
             && e.attr("disabled").is_some()
-            && e.attrs()
-                .all(|(a, _)| matches!(a, "type" | "disabled" | "checked" | "class"));
+            && e.attrs().all(|(a, v)| {
+                matches!(a, "type" | "disabled" | "checked" | "class")
+                    || (a == "aria-label" && matches!(v, "Completed task" | "Incomplete task"))
+            });
         if in_user && NOT_IN_USER_CONTENT.contains(&name.as_str()) && !task_box {
             found.push(format!("a <{name}> inside user content: {}", what()));
         }

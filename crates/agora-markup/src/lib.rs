@@ -4,13 +4,19 @@
 //! (syntect, classes prefixed `hl-`) → an allow-list sanitiser (ammonia) that removes scripts,
 //! event handlers, `javascript:`/`data:` URLs and foreign classes, and marks every link
 //! `rel="nofollow ugc noopener"`. The Markdown source is kept by the caller for editing.
+//!
+//! Accessibility is made here too, so every stored post has it: code blocks are focusable
+//! (`<pre tabindex="0">`, so a keyboard can scroll a wide one) and task-list checkboxes carry
+//! a name (`aria-label="Completed task"` or `"Incomplete task"`). The sanitiser lets exactly
+//! those values through on exactly those elements, and nothing else of their kind.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
 
-use comrak::nodes::NodeValue;
+use comrak::html::{ChildRendering, Context};
+use comrak::nodes::{AstNode, NodeValue};
 use comrak::options::Plugins;
 use comrak::{Arena, Options, parse_document};
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
@@ -25,14 +31,66 @@ const ID_PREFIX: &str = "user-content-";
 /// pathological input and a post must render in bounded time).
 const MAX_HIGHLIGHT_BYTES: usize = 64 * 1024;
 
+/// The accessible names of task-list checkboxes, checked and not: the only `aria-label`
+/// values the sanitiser keeps.
+const TASK_DONE: &str = "Completed task";
+const TASK_OPEN: &str = "Incomplete task";
+
 /// Renders Markdown to sanitised HTML.
 pub fn render(markdown: &str) -> String {
     let options = options();
     let highlighter = Highlighter;
     let mut plugins = Plugins::default();
     plugins.render.codefence_syntax_highlighter = Some(&highlighter);
-    let raw = comrak::markdown_to_html_with_plugins(markdown, &options, &plugins);
+    let arena = Arena::new();
+    let root = parse_document(&arena, markdown, &options);
+    let mut raw = String::with_capacity(markdown.len() * 2);
+    // Writing to a String cannot fail.
+    let _ = comrak::html::format_document_with_formatter(
+        root,
+        &options,
+        &mut raw,
+        &plugins,
+        format_node,
+        (),
+    );
     sanitize(&raw)
+}
+
+/// comrak's HTML, but a task-list checkbox says what it is (comrak's has no name, so a screen
+/// reader announces a bare "checkbox").
+fn format_node<'a>(
+    context: &mut Context<()>,
+    node: &'a AstNode<'a>,
+    entering: bool,
+) -> Result<ChildRendering, fmt::Error> {
+    let checked = match &node.data().value {
+        NodeValue::TaskItem(item) => item.symbol.is_some(),
+        _ => return comrak::html::format_node_default(context, node, entering),
+    };
+    // As comrak writes it (`render_task_item`), with the name added.
+    let in_list = node
+        .parent()
+        .is_some_and(|p| matches!(p.data().value, NodeValue::List(_)));
+    if entering {
+        context.cr()?;
+        if in_list {
+            context.write_str("<li class=\"task-list-item\">")?;
+        }
+        let (state, label) = if checked {
+            (" checked=\"\"", TASK_DONE)
+        } else {
+            ("", TASK_OPEN)
+        };
+        write!(
+            context,
+            "<input type=\"checkbox\" class=\"task-list-item-checkbox\"{state} disabled=\"\" aria-label=\"{label}\" /> "
+        )?;
+    } else if in_list {
+        context.write_str("</li>")?;
+        context.lf()?;
+    }
+    Ok(ChildRendering::HTML)
 }
 
 /// Sanitises HTML from elsewhere (for example an imported signature) with the same rules.
@@ -246,7 +304,8 @@ impl comrak::adapters::SyntaxHighlighterAdapter for Highlighter {
         output: &mut dyn fmt::Write,
         _attributes: HashMap<&'static str, Cow<'_, str>>,
     ) -> fmt::Result {
-        output.write_str("<pre>")
+        // Focusable, so a keyboard can scroll a block wider than the page.
+        output.write_str("<pre tabindex=\"0\">")
     }
 
     fn write_code_tag(
@@ -298,7 +357,8 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .url_schemes(HashSet::from(["http", "https", "mailto"]))
             .link_rel(Some("nofollow ugc noopener"))
             .add_tags(["input", "section"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
+            .add_tag_attributes("input", ["type", "checked", "disabled", "aria-label"])
+            .add_tag_attributes("pre", ["tabindex"])
             .add_generic_attributes(["class", "id"])
             .id_prefix(Some(ID_PREFIX))
             .attribute_filter(|element, attribute, value| match (element, attribute) {
@@ -310,6 +370,13 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
                 // Task-list checkboxes only, and never clickable.
                 ("input", "type") => (value == "checkbox").then_some(Cow::Borrowed("checkbox")),
                 ("input", "disabled") => Some(Cow::Borrowed("")),
+                // A task's name, one of two fixed texts.
+                ("input", "aria-label") => [TASK_DONE, TASK_OPEN]
+                    .into_iter()
+                    .find(|label| *label == value)
+                    .map(Cow::Borrowed),
+                // In the page's tab order, never ahead of it.
+                ("pre", "tabindex") => (value == "0").then_some(Cow::Borrowed("0")),
                 // In-page links (footnotes) point at the prefixed ids.
                 ("a", "href") if value.starts_with('#') && !value.starts_with("#user-content-") => {
                     Some(Cow::Owned(format!("#{ID_PREFIX}{}", &value[1..])))
@@ -364,7 +431,7 @@ mod tests {
     fn fenced_code_is_highlighted_with_classes() {
         let html = render("```rust\nfn main() { let x = 1; }\n```\n");
         assert!(
-            html.contains("<pre><code class=\"language-rust\">"),
+            html.contains("<pre tabindex=\"0\"><code class=\"language-rust\">"),
             "{html}"
         );
         assert!(html.contains("class=\"hl-"), "{html}");
@@ -406,6 +473,86 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn task_list_checkboxes_have_a_name() {
+        let html = render("- [x] done\n- [ ] todo\n\n1. [X] loose\n\n   more\n\n2. [ ] item\n");
+        let boxes: Vec<&str> = html
+            .split("<input")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('>').map(|(tag, _)| tag))
+            .collect();
+        assert_eq!(boxes.len(), 4, "{html}");
+        for (tag, done) in boxes.iter().zip([true, false, true, false]) {
+            let label = if done { TASK_DONE } else { TASK_OPEN };
+            assert!(tag.contains(&format!("aria-label=\"{label}\"")), "{tag}");
+            assert_eq!(tag.contains("checked"), done, "{tag}");
+            assert!(tag.contains("disabled"), "{tag}");
+        }
+        assert!(html.contains("<li class=\"task-list-item\">"), "{html}");
+        // A plain list is untouched.
+        assert_eq!(
+            render("- one\n- two\n"),
+            "<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n"
+        );
+    }
+
+    #[test]
+    fn every_code_block_is_focusable() {
+        for markdown in [
+            "```rust\nfn main() {}\n```\n",
+            "```\nplain\n```\n",
+            "```nosuchlang\nx\n```\n",
+            "    indented code\n",
+        ] {
+            let html = render(markdown);
+            assert!(
+                html.starts_with("<pre tabindex=\"0\"><code"),
+                "{markdown:?} -> {html}"
+            );
+        }
+        // Inline code is not a stop for the keyboard.
+        assert_eq!(render("`x`"), "<p><code>x</code></p>\n");
+    }
+
+    #[test]
+    fn accessibility_attributes_pass_only_where_and_as_we_write_them() {
+        let cases = [
+            // Other names, values, elements: dropped.
+            (
+                "<input type=\"checkbox\" aria-label=\"Click me\" tabindex=\"0\" disabled>",
+                "<input type=\"checkbox\" disabled=\"\">",
+            ),
+            ("<pre tabindex=\"-1\">x</pre>", "<pre>x</pre>"),
+            (
+                "<pre tabindex=\"1\" aria-label=\"x\">x</pre>",
+                "<pre>x</pre>",
+            ),
+            (
+                "<a href=\"https://e.com\" tabindex=\"0\" aria-label=\"Completed task\">x</a>",
+                "<a href=\"https://e.com\" rel=\"nofollow ugc noopener\">x</a>",
+            ),
+            (
+                "<div tabindex=\"0\" aria-label=\"Incomplete task\">x</div>",
+                "<div>x</div>",
+            ),
+            // Ours: kept.
+            ("<pre tabindex=\"0\">x</pre>", "<pre tabindex=\"0\">x</pre>"),
+            (
+                "<input type=\"checkbox\" aria-label=\"Incomplete task\" disabled>",
+                "<input type=\"checkbox\" aria-label=\"Incomplete task\" disabled=\"\">",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(sanitize(input), want, "{input}");
+        }
+        // Typed into a post, such markup is text, not elements.
+        let html = render("<pre tabindex=\"0\" onfocus=\"alert(1)\">x</pre>");
+        assert!(
+            html.starts_with("&lt;pre tabindex") && !html.contains('<'),
+            "{html}"
+        );
     }
 
     #[test]
