@@ -94,6 +94,34 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
     writer: Mutex<Connection>,
+    /// Writes waiting for the writer: whoever holds it next commits them all in one transaction.
+    pending: Mutex<Vec<Job>>,
+}
+
+/// Hands a write's result to its caller once the transaction it ran in has committed (or
+/// failed: then the commit's error, whatever the write returned).
+type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// One queued write: run on the writer's connection (`Some`), returning whether it succeeded
+/// and how to deliver its result; or never run (`None`), delivering the error it is given.
+type Job = Box<
+    dyn for<'c, 'd> FnOnce(Option<&'c mut SqliteConn<'d>>, StoreError) -> (bool, Deliver) + Send,
+>;
+
+/// Writes committed together at most (the rest wait for the next commit).
+const GROUP_MAX: usize = 128;
+
+impl StoreError {
+    /// The same error again, for every write of a group that failed together (the variants
+    /// that carry meaning — unavailable, storage full — keep it).
+    fn again(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::StorageFull(m) => StoreError::StorageFull(m.clone()),
+            StoreError::Closed => StoreError::Closed,
+            other => StoreError::Internal(other.to_string()),
+        }
+    }
 }
 
 /// Memory each connection may use for its page cache and for mapping the file. Readers map
@@ -107,6 +135,27 @@ const WRITER_CACHE_KB: i64 = 32 * 1024;
 const BULK_WRITER_CACHE_KB: i64 = 512 * 1024;
 
 impl Inner {
+    /// Takes the writer and commits every queued write (ours among them, unless a previous
+    /// holder already committed it) in one transaction.
+    fn commit_pending(&self) {
+        let Ok(conn) = self.writer.lock() else {
+            return;
+        };
+        loop {
+            let jobs: Vec<Job> = match self.pending.lock() {
+                Ok(mut pending) => {
+                    let n = pending.len().min(GROUP_MAX);
+                    pending.drain(..n).collect()
+                }
+                Err(_) => return,
+            };
+            if jobs.is_empty() {
+                return;
+            }
+            run_group(&conn, jobs);
+        }
+    }
+
     /// Borrows a reader from the pool (the caller holds a permit, so one is free) and returns
     /// it afterwards.
     fn with_reader<T>(
@@ -195,6 +244,7 @@ impl SqliteStore {
                 readers: Mutex::new(pool),
                 reader_permits: Semaphore::new(readers),
                 writer: Mutex::new(writer),
+                pending: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -250,22 +300,46 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `f` in one transaction on the writer connection, off the async runtime.
+    /// Runs `f` in a transaction on the writer connection, off the async runtime, and returns
+    /// once that transaction has committed (synced to disk with `synchronous = full`).
+    ///
+    /// Group commit: writes that arrive while the writer is busy wait in a queue, and whoever
+    /// takes the writer next runs them all in one transaction, each inside its own savepoint
+    /// (a write that fails is rolled back alone and gets its error), then commits once. One
+    /// fsync then acknowledges many writes, and no write is acknowledged before it is durable.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut SqliteConn<'_>) -> Result<T, StoreError> + Send + 'static,
     {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn, skipped| {
+            let Some(conn) = conn else {
+                let _ = tx.send(Err(skipped));
+                return (false, Box::new(|_| {}));
+            };
+            let result = f(conn);
+            let ok = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit| {
+                let _ = tx.send(match commit {
+                    Ok(()) => result,
+                    Err(err) if ok => Err(err),
+                    Err(_) => result,
+                });
+            });
+            (ok, deliver)
+        });
+        self.inner
+            .pending
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .push(job);
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().map_err(|_| StoreError::Closed)?;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let value = f(&mut SqliteConn(&tx))?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(e.to_string()))?
+        tokio::task::spawn_blocking(move || inner.commit_pending())
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        rx.await
+            .map_err(|_| StoreError::Internal("the write was dropped by a panic".into()))?
     }
 
     /// The writer connection's `synchronous` level, as SQLite reports it.
@@ -316,6 +390,56 @@ impl SqliteStore {
             Ok(out)
         })
         .await
+    }
+}
+
+/// Runs a group of writes in one transaction, each in a savepoint, commits, and delivers
+/// every result. If the transaction itself fails (a full disk, an I/O error), it is rolled
+/// back and every write of the group gets the error: none was acknowledged.
+fn run_group(conn: &Connection, jobs: Vec<Job>) {
+    let mut delivers: Vec<Deliver> = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter();
+    let failure = (|| -> Result<(), StoreError> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for job in jobs.by_ref() {
+            conn.execute_batch("SAVEPOINT agora_write")?;
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                job(Some(&mut SqliteConn(conn)), StoreError::Closed)
+            }));
+            match ran {
+                Ok((true, deliver)) => {
+                    conn.execute_batch("RELEASE agora_write")?;
+                    delivers.push(deliver);
+                }
+                Ok((false, deliver)) => {
+                    conn.execute_batch("ROLLBACK TO agora_write; RELEASE agora_write")?;
+                    // A write that failed has nothing to wait for.
+                    deliver(Ok(()));
+                }
+                // Its sender is gone with the panic: the caller hears of it.
+                Err(_) => conn.execute_batch("ROLLBACK TO agora_write; RELEASE agora_write")?,
+            }
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    match failure {
+        Ok(()) => {
+            for deliver in delivers {
+                deliver(Ok(()));
+            }
+        }
+        Err(err) => {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            for deliver in delivers {
+                deliver(Err(err.again()));
+            }
+            for job in jobs {
+                let _ = job(None, err.again());
+            }
+        }
     }
 }
 
