@@ -16,13 +16,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agora_store::{EmailPurpose, Role, Timestamp};
 use axum::http::StatusCode;
 use fantoccini::{Client, ClientBuilder};
 
+use crate::browser::Driver;
 use crate::util::{Person, TestApp, attrs};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -820,57 +821,6 @@ async fn every_page_kind_is_valid_html() {
 }
 
 // ---------------------------------------------------------------- axe-core in chromium
-
-/// chromedriver in a process group of its own; dropping it ends the group (chromedriver and
-/// the browser it started), also when the test panics.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    fn start(log: &Path) -> Self {
-        use std::os::unix::process::CommandExt;
-        let port = must(std::net::TcpListener::bind("127.0.0.1:0"), "bind")
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let log = must(std::fs::File::create(log), "chromedriver log");
-        let child = must(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::from(must(log.try_clone(), "log")))
-                .stderr(Stdio::from(log))
-                .process_group(0)
-                .spawn(),
-            "start chromedriver",
-        );
-        let driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "chromedriver did not listen on port {port} within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        std::thread::sleep(Duration::from_millis(200));
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Waits until a navigation that started after `mark_old_document` has loaded.
 async fn wait_for_new_document(client: &Client, what: &str) {

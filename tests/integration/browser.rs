@@ -30,13 +30,13 @@ fn free_port() -> u16 {
 
 /// chromedriver in a process group of its own; dropping it ends the group (chromedriver and
 /// the browsers it started), also when the test panics.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Driver {
-    fn start(log: &Path) -> Self {
+    pub(crate) fn start(log: &Path) -> Self {
         use std::os::unix::process::CommandExt;
         let port = free_port();
         let log = must(std::fs::File::create(log), "chromedriver log");

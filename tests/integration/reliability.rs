@@ -570,13 +570,7 @@ async fn a_database_outage_is_answered_503_and_cached_pages_still_served() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut config = config_for(dir.path());
     config.database_url = proxied;
-    let state = agora::app::AppState::open(config)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    archive::load_demo_if_empty(&state.store)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    let app = TestApp::from_parts(state.clone(), agora::router::build(state));
+    let app = TestApp::demo_with(config).await;
     let mira = app.person("mira", Role::Member).await;
     let token = app.api_token(&mira, "write").await;
     let home = app.get("/").await;
@@ -701,13 +695,7 @@ async fn the_indexer_heals_by_itself_after_the_disk_fills() {
     let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut config = config_for(disk.path());
     config.database_url = elsewhere.path().join("agora.db").display().to_string();
-    let state = agora::app::AppState::open(config)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    archive::load_demo_if_empty(&state.store)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    let app = TestApp::from_parts(state.clone(), agora::router::build(state));
+    let app = TestApp::demo_with(config).await;
     app.index().await;
     let mira = app.person("mira", Role::Member).await;
     let token = app.api_token(&mira, "write").await;
@@ -754,13 +742,7 @@ async fn a_full_disk_answers_507_and_writes_resume_when_space_returns() {
     let Some(disk) = SmallDisk::mount(24) else {
         return;
     };
-    let state = agora::app::AppState::open(config_for(disk.path()))
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    archive::load_demo_if_empty(&state.store)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    let app = TestApp::from_parts(state.clone(), agora::router::build(state));
+    let app = TestApp::demo_with(config_for(disk.path())).await;
     let mira = app.person("mira", Role::Member).await;
     let token = app.api_token(&mira, "write").await;
     let filler = disk.fill();
@@ -863,4 +845,57 @@ async fn db_check_finds_bad_rows_written_before_the_rules_and_fix_recounts() {
         "{left:?}"
     );
     assert_eq!(left.len(), 2, "{left:?}");
+}
+
+both! {
+    async fn concurrent_writes_each_get_their_own_answer(b: Backend) {
+        // On SQLite concurrent writes are committed in groups (one transaction, a savepoint
+        // each): a write that fails inside a group must fail alone, and every acknowledged one
+        // must be there, with every counter right.
+        let app = std::sync::Arc::new(TestApp::demo(b).await);
+        let mira = app.person("mira", Role::Member).await;
+        let token = app.api_token(&mira, "write").await;
+        let replies_before = app.get("/api/v1/threads/1").await.json()["thread"]["replies"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no reply count"));
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            let (app, token) = (app.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = app
+                    .api("POST", "/api/v1/threads/1/posts", Some(&token),
+                        Some(json!({"body": format!("Concurrent reply number {i}, written at once")})))
+                    .await;
+                ("reply", r.status)
+            }));
+        }
+        for i in 0..10 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let email = format!("twin{i}@example.test");
+                let r = app
+                    .post_form("/signup", None, &[("username", "twin"), ("email", &email),
+                        ("password", "correct horse battery staple")])
+                    .await;
+                ("signup", r.status)
+            }));
+        }
+        let mut replies = 0;
+        let mut signed_up = 0;
+        for task in tasks {
+            let (what, status) = task.await.unwrap_or_else(|e| panic!("{e}"));
+            match (what, status) {
+                ("reply", StatusCode::CREATED) => replies += 1,
+                ("signup", StatusCode::SEE_OTHER) => signed_up += 1,
+                ("signup", StatusCode::CONFLICT | StatusCode::BAD_REQUEST) => {}
+                other => panic!("unexpected answer {other:?}"),
+            }
+        }
+        assert_eq!(replies, 30);
+        assert_eq!(signed_up, 1, "exactly one of the twins gets the name");
+        let thread = app.get("/api/v1/threads/1").await.json();
+        assert_eq!(thread["thread"]["replies"].as_i64(), Some(replies_before + 30), "{}", thread["thread"]);
+        let findings = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(findings.is_empty(), "{findings:?}");
+    }
 }

@@ -241,6 +241,18 @@ impl TestApp {
         }
     }
 
+    /// A forum with the demo content on a configuration of the test's own (a database or data
+    /// folder somewhere else); the configuration's folders are the caller's to keep.
+    pub async fn demo_with(config: Config) -> Self {
+        let state = AppState::open(config)
+            .await
+            .unwrap_or_else(|e| panic!("open: {e:#}"));
+        archive::load_demo_if_empty(&state.store)
+            .await
+            .unwrap_or_else(|e| panic!("demo: {e:#}"));
+        Self::from_parts(state.clone(), agora::router::build(state))
+    }
+
     /// A forum with the built-in demo content.
     pub async fn demo(backend: Backend) -> Self {
         let app = Self::empty(backend).await;

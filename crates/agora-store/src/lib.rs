@@ -72,6 +72,9 @@ impl From<rusqlite::Error> for StoreError {
         use rusqlite::ErrorCode;
         match err.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::StorageFull(err.to_string()),
+            Some(ErrorCode::ConstraintViolation) if err.to_string().contains("UNIQUE") => {
+                StoreError::taken(&err.to_string())
+            }
             Some(
                 ErrorCode::SystemIoFailure
                 | ErrorCode::DatabaseBusy
@@ -85,6 +88,22 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl StoreError {
+    /// A unique value was taken between the check and the insert: a conflict naming the field
+    /// the constraint (or message) names.
+    pub fn taken(constraint: &str) -> StoreError {
+        let field = if constraint.contains("email") {
+            "email"
+        } else if constraint.contains("username") || constraint.contains("name_skeleton") {
+            "username"
+        } else {
+            "value"
+        };
+        StoreError::Conflict {
+            field,
+            message: "That was taken a moment ago by someone else. Try another.".into(),
+        }
+    }
+
     /// True when the database cannot be reached or cannot work now: answered 503.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Closed)

@@ -27,7 +27,14 @@ impl From<tokio_postgres::Error> for StoreError {
             return StoreError::Unavailable(err.to_string());
         };
         let class = code.code().get(..2).unwrap_or("");
-        if *code == SqlState::DISK_FULL {
+        if *code == SqlState::UNIQUE_VIOLATION {
+            // Two writers raced past the check for a taken name or address.
+            let constraint = err
+                .as_db_error()
+                .and_then(|d| d.constraint())
+                .unwrap_or_default();
+            StoreError::taken(constraint)
+        } else if *code == SqlState::DISK_FULL {
             StoreError::StorageFull(err.to_string())
         } else if class == "08"
             || *code == SqlState::ADMIN_SHUTDOWN
