@@ -4,6 +4,7 @@
 
 pub mod format;
 mod moderation;
+pub mod schema;
 
 pub use moderation::*;
 
@@ -64,7 +65,7 @@ impl CountView {
 pub struct AuthorView {
     pub username: String,
     pub display_name: String,
-    #[schema(value_type = String, example = "staff")]
+    #[schema(schema_with = schema::role)]
     pub role: Role,
     /// True for staff and admins: their posts carry the staff badge.
     pub is_staff: bool,
@@ -120,7 +121,7 @@ pub struct ThreadSummaryView {
     pub title: String,
     pub url: String,
     pub excerpt: String,
-    #[schema(value_type = String, example = "question")]
+    #[schema(schema_with = schema::thread_kind)]
     pub kind: ThreadKind,
     pub subtopic: SubtopicRefView,
     pub author: AuthorView,
@@ -134,7 +135,7 @@ pub struct ThreadSummaryView {
     pub boosts: CountView,
     #[schema(value_type = i64)]
     pub views: CountView,
-    #[schema(value_type = Option<String>, example = "subtopic")]
+    #[schema(schema_with = schema::pinned)]
     pub pinned: Option<PinScope>,
     pub locked: bool,
     pub solved: bool,
@@ -271,11 +272,11 @@ impl From<&TagRow> for TagView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListingStateView {
-    #[schema(value_type = String, example = "activity")]
+    #[schema(schema_with = schema::sort_by)]
     pub sort_by: SortKey,
-    #[schema(value_type = String, example = "desc")]
+    #[schema(schema_with = schema::sort_order)]
     pub sort_order: SortOrder,
-    #[schema(value_type = String, example = "all")]
+    #[schema(schema_with = schema::filter)]
     pub filter: ListingFilter,
     pub page: u32,
     /// Pages in this listing when known (unfiltered listings); filtered ones say `has_more`.
@@ -414,7 +415,7 @@ pub struct ThreadPageView {
 pub struct UserView {
     pub username: String,
     pub display_name: String,
-    #[schema(value_type = String, example = "member")]
+    #[schema(schema_with = schema::role)]
     pub role: Role,
     pub is_staff: bool,
     pub staff_title: Option<String>,
@@ -454,10 +455,14 @@ pub struct UserPageView {
     pub listing: ListingView,
 }
 
+/// What a diff line can be: see [`DiffLineView::kind`].
+pub const DIFF_LINE_KINDS: [&str; 4] = ["added", "removed", "same", "gap"];
+
 /// One line of a diff between two revisions, split into runs so changed words stand out.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DiffLineView {
     /// "added", "removed", "same", or "gap" for a run of unchanged lines left out.
+    #[schema(schema_with = schema::diff_line_kind)]
     pub kind: &'static str,
     pub segments: Vec<DiffSegmentView>,
 }
