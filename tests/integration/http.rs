@@ -313,3 +313,26 @@ both!(
         }
     }
 );
+
+both!(
+    /// Whatever carries an account's email address is never stored by a browser or a proxy:
+    /// the API's `/me` and the settings page.
+    async fn answers_with_an_email_are_not_stored(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let person = app.person("quinn", agora_store::Role::Member).await;
+        let token = app.api_token(&person, "read").await;
+        let me = app.api("GET", "/api/v1/me", Some(&token), None).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+        assert_eq!(me.json()["email"], "quinn@example.test");
+        let cache = me.header("cache-control").unwrap_or_default();
+        assert!(cache.contains("no-store"), "/api/v1/me: {cache:?}");
+        let settings = app.get_as("/settings", &person).await;
+        assert_eq!(settings.status, StatusCode::OK);
+        assert!(settings.text().contains("quinn@example.test"));
+        let cache = settings.header("cache-control").unwrap_or_default();
+        assert!(cache.contains("no-store"), "/settings: {cache:?}");
+        // Public reads keep their own revalidation.
+        let areas = app.ok("/api/v1/areas").await;
+        assert_eq!(areas.header("cache-control"), Some("no-cache"));
+    }
+);
