@@ -193,6 +193,11 @@ pub fn build(state: AppState) -> Router {
             web::error_pages,
         ));
 
+    let hsts = state
+        .config
+        .hsts()
+        .and_then(|value| HeaderValue::from_str(&value).ok());
+
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)
@@ -217,6 +222,10 @@ pub fn build(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &axum::response::Response| hsts.clone(),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

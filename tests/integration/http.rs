@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::util::{TestApp, both};
+use crate::util::{Backend, TestApp, both};
 
 const NETWORKING: &str = "/topics/app-system-services/networking";
 
@@ -336,3 +336,32 @@ both!(
         assert_eq!(areas.header("cache-control"), Some("no-cache"));
     }
 );
+
+/// HSTS is configured, off by default, and only sent for an https address.
+#[tokio::test]
+async fn hsts_is_sent_only_when_configured_for_https() {
+    let paths = ["/", "/api/v1/areas", "/api/v1/nowhere", "/healthz"];
+    let app = TestApp::configured(Backend::Sqlite, |_| {}).await;
+    for path in paths {
+        let response = app.get(path).await;
+        assert_eq!(response.header("strict-transport-security"), None, "{path}");
+    }
+    let plain = TestApp::configured(Backend::Sqlite, |c| c.site.hsts_max_age_secs = 600).await;
+    assert_eq!(
+        plain.get("/").await.header("strict-transport-security"),
+        None
+    );
+    let app = TestApp::configured(Backend::Sqlite, |c| {
+        c.site.base_url = "https://forum.example.com".into();
+        c.site.hsts_max_age_secs = 31_536_000;
+    })
+    .await;
+    for path in paths {
+        let response = app.get(path).await;
+        assert_eq!(
+            response.header("strict-transport-security"),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+}
