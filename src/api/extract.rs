@@ -114,6 +114,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .map_err(|rejection| {
                 crate::web::form::rejected(rejection.status(), &rejection.body_text())
             })?;
+        // Every body is an object. Serde would also fill a struct from an array of its fields
+        // in order (`["text"]`), which the schema does not allow.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(AppError::bad_param("body", "Send a JSON object.").into());
+        }
         let mut reader = serde_json::Deserializer::from_slice(&bytes);
         let value: T = serde_path_to_error::deserialize(&mut reader).map_err(|error| {
             let path = error.path().to_string();

@@ -115,7 +115,7 @@ impl utoipa::IntoParams for UsernameParam {
 /// Areas with their subtopics.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "forum",
     responses((status = 200, body = HomeView), (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 503, body = ErrorBody)))]
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn areas(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -137,7 +137,7 @@ pub async fn areas(
     params(("area" = String, Path, example = "app-system-services"),
         ("subtopic" = String, Path, example = "networking"), RawListingParams),
     responses((status = 200, body = SubtopicPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn subtopic_threads(
     State(state): State<AppState>,
     Path((area, sub)): Path<(String, String)>,
@@ -161,7 +161,7 @@ pub async fn subtopic_threads(
 #[utoipa::path(get, path = "/api/v1/tags/{tag}/threads", tag = "forum",
     params(("tag" = String, Path, example = "network"), RawListingParams),
     responses((status = 200, body = TagPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn tag_threads(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -184,7 +184,7 @@ pub async fn tag_threads(
 /// Every tag.
 #[utoipa::path(get, path = "/api/v1/tags", tag = "forum",
     responses((status = 200, body = Vec<TagView>), (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 503, body = ErrorBody)))]
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn tags(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -205,7 +205,7 @@ pub async fn tags(
 #[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "forum",
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6), RawPageParam),
     responses((status = 200, body = ThreadPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn thread(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -230,7 +230,7 @@ pub async fn thread(
 #[utoipa::path(get, path = "/api/v1/users/{username}", tag = "forum",
     params(UsernameParam, RawListingParams),
     responses((status = 200, body = UserPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn user(
     State(state): State<AppState>,
     Path(UsernameParam { username: name }): Path<UsernameParam>,
@@ -254,7 +254,7 @@ pub async fn user(
 #[utoipa::path(get, path = "/api/v1/posts/{id}/revisions", tag = "forum",
     params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = RevisionsPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn revisions(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -288,7 +288,7 @@ pub async fn not_found(uri: Uri) -> Response {
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
     params(crate::web::search::SearchParams),
     responses((status = 200, body = crate::views::SearchPageView), (status = 400, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<crate::web::search::SearchParams>,
@@ -317,7 +317,7 @@ pub struct SimilarParams {
 /// staff-answered first: what the compose form shows while a title is typed.
 #[utoipa::path(get, path = "/api/v1/similar", tag = "search",
     params(SimilarParams),
-    responses((status = 200, body = crate::views::SimilarView), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = crate::views::SimilarView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn similar(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<SimilarParams>,

@@ -25,8 +25,12 @@ const SPACE: &str =
 const SPACE_PRINTABLE: &str = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 /// Control characters (`Cc`, what `char::is_control` matches).
 const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
-/// Control characters but the line feed.
-const CONTROL_BUT_LF: &str = r"\u0000-\u0009\u000b-\u001f\u007f-\u009f";
+/// `White_Space` a text field may hold: the printable kinds, tab, line feed, carriage return.
+const SPACE_IN_TEXT: &str =
+    r"\u0009\u000a\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// The control characters no text field may hold (`accounts::forbidden_char`): all but tab,
+/// line feed and carriage return.
+const FORBIDDEN: &str = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f";
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -81,17 +85,17 @@ pub fn title_or_null() -> Object {
     schema
 }
 
-/// A post's Markdown: [`BODY_CHARS`].
+/// A post's Markdown: [`BODY_CHARS`], no forbidden control characters.
 pub fn body() -> Object {
-    trimmed_text(BODY_CHARS.0, BODY_CHARS.1, SPACE, "")
+    trimmed_text(BODY_CHARS.0, BODY_CHARS.1, SPACE_IN_TEXT, FORBIDDEN)
         .examples(["Call `receiveMessage` again from its completion handler."])
         .build()
 }
 
 /// A reason readers are shown (locks, hidden posts, flags, suspensions): required, at most
-/// [`REASON_CHARS`], no control characters but line breaks.
+/// [`REASON_CHARS`], no forbidden control characters once its ends are trimmed.
 pub fn reason() -> Object {
-    trimmed_text(1, REASON_CHARS, SPACE, CONTROL_BUT_LF)
+    trimmed_text(1, REASON_CHARS, SPACE, FORBIDDEN)
         .examples(["Off topic for this subtopic."])
         .build()
 }
@@ -100,6 +104,7 @@ pub fn reason() -> Object {
 pub fn edit_reason() -> Object {
     string()
         .max_length(Some(EDIT_REASON_CHARS))
+        .pattern(Some(format!("^[^{FORBIDDEN}]*$")))
         .default(Some("".into()))
         .examples(["Added the crash log."])
         .build()
@@ -226,7 +231,9 @@ mod tests {
                 out.push(format!("a{core}z{space}{space}"));
                 out.push(format!("a{space}{}z", "b".repeat(n.saturating_sub(3))));
             }
-            for control in ["\u{0}", "\u{7}", "\u{1b}", "\u{7f}", "\u{9f}"] {
+            for control in [
+                "\u{0}", "\u{7}", "\u{b}", "\u{1b}", "\u{7f}", "\u{9f}", "\t", "\r",
+            ] {
                 out.push(format!("a{control}{}z", "b".repeat(n.saturating_sub(3))));
                 out.push(format!("{control}a{core}z"));
             }
@@ -261,6 +268,20 @@ mod tests {
             posting::check_body(text, &mut errors);
             errors.is_empty()
         });
+    }
+
+    #[test]
+    fn edit_reasons_are_described_exactly() {
+        agree(
+            "edit reason",
+            &edit_reason(),
+            0,
+            EDIT_REASON_CHARS,
+            |text| {
+                text.chars().count() <= EDIT_REASON_CHARS
+                    && crate::services::accounts::forbidden_char(text).is_none()
+            },
+        );
     }
 
     #[test]

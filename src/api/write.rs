@@ -68,7 +68,7 @@ pub struct MeView {
 /// The caller's own account. It carries the email address, so it is never stored by a cache.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses((status = 200, body = MeView), (status = 401, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn me(SignedIn(viewer): SignedIn) -> Result<Response, ApiError> {
     let account = viewer.require()?;
@@ -121,7 +121,7 @@ pub struct ThreadRef {
 #[utoipa::path(post, path = "/api/v1/threads", tag = "writing", request_body = NewThreadBody,
     responses((status = 201, body = CreatedThread), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn create_thread(
     State(state): State<AppState>,
@@ -168,7 +168,7 @@ pub struct CreatedPost {
     responses((status = 201, body = CreatedPost), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn reply(
     State(state): State<AppState>,
@@ -215,7 +215,7 @@ pub struct EditBody {
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn edit(
     State(state): State<AppState>,
@@ -241,7 +241,7 @@ pub async fn edit(
     params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -264,7 +264,7 @@ pub struct BoostState {
     params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = BoostState), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn boost(
     State(state): State<AppState>,
@@ -321,7 +321,7 @@ async fn set_mark(
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn accept(
     State(state): State<AppState>,
@@ -343,7 +343,7 @@ pub async fn accept(
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unaccept(
     State(state): State<AppState>,
@@ -357,7 +357,7 @@ pub async fn unaccept(
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn recommend(
     State(state): State<AppState>,
@@ -379,7 +379,7 @@ pub async fn recommend(
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unrecommend(
     State(state): State<AppState>,
@@ -401,7 +401,7 @@ pub struct ReasonBody {
     responses((status = 201, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn flag(
     State(state): State<AppState>,
@@ -419,7 +419,7 @@ pub async fn flag(
     params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn hide(
     State(state): State<AppState>,
@@ -437,7 +437,7 @@ pub async fn hide(
     params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unhide(
     State(state): State<AppState>,
@@ -454,7 +454,7 @@ pub async fn unhide(
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn lock(
     State(state): State<AppState>,
@@ -472,7 +472,7 @@ pub async fn lock(
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unlock(
     State(state): State<AppState>,
@@ -515,7 +515,7 @@ impl PinChoice {
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn pin(
     State(state): State<AppState>,
@@ -540,7 +540,7 @@ pub struct MoveBody {
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn move_thread(
     State(state): State<AppState>,
@@ -567,7 +567,7 @@ pub struct RetitleBody {
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn retitle(
     State(state): State<AppState>,
@@ -598,7 +598,7 @@ pub struct SuspendBody {
     request_body = SuspendBody, params(crate::api::UsernameParam),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn suspend(
     State(state): State<AppState>,
@@ -615,7 +615,7 @@ pub async fn suspend(
     params(crate::api::UsernameParam),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unsuspend(
     State(state): State<AppState>,
@@ -632,7 +632,7 @@ pub async fn unsuspend(
 #[utoipa::path(get, path = "/api/v1/flags", tag = "moderation", params(RawCursorParams),
     responses((status = 200, body = FlagQueueView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn flags(
     State(state): State<AppState>,
@@ -674,7 +674,7 @@ impl Resolution {
     request_body = ResolveBody, params(("id" = i64, Path, description = "A flag.", minimum = 1)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn resolve_flag(
     State(state): State<AppState>,
@@ -695,7 +695,7 @@ pub async fn resolve_flag(
 #[utoipa::path(get, path = "/api/v1/audit", tag = "moderation", params(RawCursorParams),
     responses((status = 200, body = AuditPageView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
@@ -723,7 +723,7 @@ pub struct PreviewView {
 /// The HTML a post's Markdown becomes, without saving anything (any token scope).
 #[utoipa::path(post, path = "/api/v1/preview", tag = "writing", request_body = PreviewBody,
     responses((status = 200, body = PreviewView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn preview(
     _caller: SignedIn,

@@ -17,8 +17,9 @@ use utoipa::ToSchema;
 
 use crate::paths;
 
-/// Presentation of a point in time: exact for machines, relative for readers.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+/// Presentation of a point in time: exact for machines, relative for readers. In JSON it is
+/// only `iso`, and its schema says so (see the `PartialSchema` below).
+#[derive(Clone, Debug, Serialize)]
 #[serde(transparent)]
 pub struct TimeView {
     /// RFC 3339, UTC, microseconds.
@@ -43,14 +44,38 @@ impl TimeView {
     }
 }
 
-/// A count with its compact label ("4.3k").
-#[derive(Clone, Debug, Serialize, ToSchema)]
+/// A count with its compact label ("4.3k"). In JSON it is only the number.
+#[derive(Clone, Debug, Serialize)]
 #[serde(transparent)]
 pub struct CountView {
     pub value: i64,
     #[serde(skip)]
     pub label: String,
 }
+
+// Both serialize transparently, so their schemas are their one field's: a field of either type
+// is documented rightly without a `value_type` beside it.
+impl utoipa::PartialSchema for TimeView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("RFC 3339, UTC, microseconds."))
+            .into()
+    }
+}
+
+impl ToSchema for TimeView {}
+
+impl utoipa::PartialSchema for CountView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new().schema_type(Type::Integer).into()
+    }
+}
+
+impl ToSchema for CountView {}
 
 impl CountView {
     pub fn new(value: i64) -> Self {

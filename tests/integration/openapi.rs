@@ -43,6 +43,22 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 /// Checks `value` against `schema` (from `doc`), panicking with the path of the first mismatch.
 pub(crate) fn check(doc: &Value, schema: &Value, value: &Value, path: &str) {
     let schema = resolve(doc, schema);
+    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+        // A flattened struct: one object with every part's properties and required fields.
+        let mut merged = json!({"type": "object", "properties": {}, "required": []});
+        for part in parts {
+            let part = resolve(doc, part);
+            for (name, property) in part["properties"].as_object().into_iter().flatten() {
+                merged["properties"][name] = property.clone();
+            }
+            for name in part["required"].as_array().into_iter().flatten() {
+                if let Some(required) = merged["required"].as_array_mut() {
+                    required.push(name.clone());
+                }
+            }
+        }
+        return check(doc, &merged, value, path);
+    }
     if let Some(options) = schema
         .get("oneOf")
         .or_else(|| schema.get("anyOf"))
@@ -90,21 +106,30 @@ pub(crate) fn check(doc: &Value, schema: &Value, value: &Value, path: &str) {
         }
         _ => {}
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        assert!(
-            allowed.contains(value),
-            "{path}: {value} is not one of the documented {allowed:?}"
-        );
-    }
-    let types: Vec<&str> = match schema.get("type") {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let declared: Vec<&str> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     };
-    if types.contains(&"integer") && !value.is_null() {
+    assert!(
+        declared.is_empty()
+            || declared.contains(&kind)
+            || (kind == "integer" && declared.contains(&"number")),
+        "{path}: a {kind} where the schema says {declared:?}"
+    );
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
         assert!(
-            value.is_i64() || value.is_u64(),
-            "{path}: {value} is not an integer"
+            allowed.contains(value),
+            "{path}: {value} is not one of the documented {allowed:?}"
         );
     }
 }
@@ -193,6 +218,47 @@ both!(
         let response = app.api("GET", "/api/v1/me", None, None).await;
         assert_eq!(response.status.as_u16(), 401);
         check(&doc, unauthorized, &response.json(), "401");
+        // The answers that need a token: the caller, the flag queue, the audit log.
+        let member = app.person("quinn", Role::Member).await;
+        let member_token = app.api_token(&member, "write").await;
+        let flagged = app
+            .api(
+                "POST",
+                "/api/v1/posts/2/flags",
+                Some(&member_token),
+                Some(json!({"reason": "Off topic"})),
+            )
+            .await;
+        assert_eq!(flagged.status, StatusCode::CREATED, "{}", flagged.text());
+        let admin = app.person("ada", Role::Admin).await;
+        let admin_token = app.api_token(&admin, "write").await;
+        let locked = app
+            .api(
+                "POST",
+                "/api/v1/threads/6/lock",
+                Some(&admin_token),
+                Some(json!({"reason": "Answered"})),
+            )
+            .await;
+        assert_eq!(locked.status, StatusCode::OK, "{}", locked.text());
+        for (template, url) in [
+            ("/api/v1/me", "/api/v1/me"),
+            ("/api/v1/flags", "/api/v1/flags"),
+            ("/api/v1/audit", "/api/v1/audit"),
+        ] {
+            let schema = &doc["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]
+                ["schema"];
+            let response = app.api("GET", url, Some(&admin_token), None).await;
+            assert_eq!(
+                response.status,
+                StatusCode::OK,
+                "{url}: {}",
+                response.text()
+            );
+            let body = response.json();
+            assert!(body.to_string().len() > 20, "{url}: {body}");
+            check(&doc, schema, &body, url);
+        }
     }
 );
 
@@ -225,6 +291,12 @@ fn every_operation_documents_its_statuses() {
         }
         if reads_store {
             wanted.push("503");
+        }
+        // A body over the limit is refused on every route; finding the caller can write (a
+        // token's last use), so every route that takes one can find the disk full.
+        wanted.push("413");
+        if needs_token {
+            wanted.push("507");
         }
         for status in wanted {
             // A path's only parameter may leave nothing to be bad about.
