@@ -97,6 +97,11 @@ pub struct SiteConfig {
     pub description: String,
     /// Public address of the forum, used for canonical links and feeds.
     pub base_url: String,
+    /// `Strict-Transport-Security` max-age in seconds; 0 sends no header. Sent only when
+    /// `base_url` is https (see [`Config::hsts`]).
+    pub hsts_max_age_secs: u64,
+    /// Adds `includeSubDomains` to that header.
+    pub hsts_include_subdomains: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,6 +186,8 @@ impl Default for SiteConfig {
             name: "Agora".into(),
             description: "Questions and answers for developers.".into(),
             base_url: "http://127.0.0.1:8080".into(),
+            hsts_max_age_secs: 0,
+            hsts_include_subdomains: false,
         }
     }
 }
@@ -282,6 +289,23 @@ impl Config {
         }
     }
 
+    /// The `Strict-Transport-Security` header to send with every response, if any: when a
+    /// max-age is set and the forum's public address is https. Agora speaks plain HTTP behind
+    /// a proxy that terminates TLS, so the public address is what says browsers reach it over
+    /// HTTPS (and browsers ignore the header on plain HTTP anyway).
+    pub fn hsts(&self) -> Option<String> {
+        let site = &self.site;
+        if site.hsts_max_age_secs == 0 || !self.base_url().starts_with("https://") {
+            return None;
+        }
+        let subdomains = if site.hsts_include_subdomains {
+            "; includeSubDomains"
+        } else {
+            ""
+        };
+        Some(format!("max-age={}{subdomains}", site.hsts_max_age_secs))
+    }
+
     /// The site address without a trailing slash, for absolute links.
     pub fn base_url(&self) -> &str {
         self.site.base_url.trim_end_matches('/')
@@ -322,6 +346,21 @@ mod tests {
         want.sort();
         got.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn hsts_needs_a_max_age_and_an_https_address() {
+        let mut config = Config::default();
+        assert_eq!(config.hsts(), None);
+        config.site.hsts_max_age_secs = 31_536_000;
+        assert_eq!(config.hsts(), None, "the default address is plain http");
+        config.site.base_url = "https://forum.example.com/".into();
+        assert_eq!(config.hsts().as_deref(), Some("max-age=31536000"));
+        config.site.hsts_include_subdomains = true;
+        assert_eq!(
+            config.hsts().as_deref(),
+            Some("max-age=31536000; includeSubDomains")
+        );
     }
 
     #[test]

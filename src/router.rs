@@ -83,7 +83,13 @@ pub fn build(state: AppState) -> Router {
         .layer(middleware::from_fn(web::form::limit_body))
         .layer(CatchPanicLayer::custom(crate::error::panicked))
         // Errors raised before a handler (extractors, the layers above) become JSON here.
-        .layer(middleware::from_fn(crate::error::api_errors));
+        .layer(middleware::from_fn(crate::error::api_errors))
+        // An answer that did not choose its caching (the caller's account, writes, errors,
+        // moderation lists) is never stored; public reads set their own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ));
 
     let pages = Router::new()
         .route("/", get(web::home))
@@ -187,6 +193,11 @@ pub fn build(state: AppState) -> Router {
             web::error_pages,
         ));
 
+    let hsts = state
+        .config
+        .hsts()
+        .and_then(|value| HeaderValue::from_str(&value).ok());
+
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)
@@ -211,6 +222,10 @@ pub fn build(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &axum::response::Response| hsts.clone(),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

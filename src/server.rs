@@ -25,6 +25,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         agora_store::DatabaseUrl::Postgres(_) => None,
     };
+    if config.site.hsts_max_age_secs > 0 && config.hsts().is_none() {
+        tracing::warn!(
+            base_url = config.base_url(),
+            "site.hsts_max_age_secs is set but site.base_url is not https: no HSTS header is sent"
+        );
+    }
     let state = AppState::open(config).await?;
     if demo && let Some(stats) = archive::load_demo_if_empty(&state.store).await? {
         tracing::info!(

@@ -1,14 +1,17 @@
 //! JSON API v1: the same reads as the pages, the same views, documented by an OpenAPI 3.1
 //! document generated from these handlers (`/api/v1/openapi.json`). Writes are in [`write`].
 
+pub mod extract;
+pub mod schema;
 pub mod write;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::OpenApi;
 
+use crate::api::extract::ApiQuery;
 use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::error::{ApiError, AppError, ErrorBody};
@@ -34,7 +37,7 @@ fn key(uri: &Uri) -> String {
     info(
         title = "Agora API",
         version = "1",
-        description = "Read and write the forum: areas, listings, threads, users and revisions; posting, boosts, answers and moderation. Writes take a personal API token (`Authorization: Bearer agora_…`, created on the settings page; the write scope for changes). Errors are JSON with a stable `code`."
+        description = "Read and write the forum: areas, listings, threads, users and revisions; posting, boosts, answers and moderation. Writes take a personal API token (`Authorization: Bearer agora_…`, created on the settings page; the write scope for changes); the caller is checked (401, or 403 for a read-only token) before the body is read. Errors are JSON with a stable `code`. Answers that carry an account's own data are sent with `Cache-Control: no-store`."
     ),
     paths(areas, subtopic_threads, tag_threads, tags, thread, user, revisions, search, similar,
         write::me, write::create_thread, write::reply, write::edit, write::delete, write::boost,
@@ -84,9 +87,35 @@ pub async fn openapi(
     .await?)
 }
 
+/// `{username}` in a path.
+#[derive(Debug, Deserialize)]
+pub struct UsernameParam {
+    pub username: String,
+}
+
+/// Written by hand: the derive drops `required` and the description beside `schema_with`.
+impl utoipa::IntoParams for UsernameParam {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        vec![
+            ParameterBuilder::new()
+                .name("username")
+                .parameter_in(ParameterIn::Path)
+                .required(utoipa::openapi::Required::True)
+                .description(Some("A username (an unknown one is 404)."))
+                .schema(Some(schema::username()))
+                .example(Some("javery".into()))
+                .build(),
+        ]
+    }
+}
+
 /// Areas with their subtopics.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "forum",
-    responses((status = 200, body = HomeView)))]
+    responses((status = 200, body = HomeView), (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn areas(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -105,12 +134,14 @@ pub async fn areas(
 
 /// One page of a subtopic's threads, pinned threads first on page 1 of the default sort.
 #[utoipa::path(get, path = "/api/v1/topics/{area}/{subtopic}/threads", tag = "forum",
-    params(("area" = String, Path), ("subtopic" = String, Path), RawListingParams),
-    responses((status = 200, body = SubtopicPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("area" = String, Path, example = "app-system-services"),
+        ("subtopic" = String, Path, example = "networking"), RawListingParams),
+    responses((status = 200, body = SubtopicPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn subtopic_threads(
     State(state): State<AppState>,
     Path((area, sub)): Path<(String, String)>,
-    Query(raw): Query<RawListingParams>,
+    ApiQuery(raw): ApiQuery<RawListingParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
@@ -128,12 +159,13 @@ pub async fn subtopic_threads(
 
 /// One page of a tag's threads.
 #[utoipa::path(get, path = "/api/v1/tags/{tag}/threads", tag = "forum",
-    params(("tag" = String, Path), RawListingParams),
-    responses((status = 200, body = TagPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("tag" = String, Path, example = "network"), RawListingParams),
+    responses((status = 200, body = TagPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn tag_threads(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    Query(raw): Query<RawListingParams>,
+    ApiQuery(raw): ApiQuery<RawListingParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
@@ -150,7 +182,9 @@ pub async fn tag_threads(
 }
 
 /// Every tag.
-#[utoipa::path(get, path = "/api/v1/tags", tag = "forum", responses((status = 200, body = Vec<TagView>)))]
+#[utoipa::path(get, path = "/api/v1/tags", tag = "forum",
+    responses((status = 200, body = Vec<TagView>), (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn tags(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -169,12 +203,13 @@ pub async fn tags(
 
 /// A thread and one page (50) of its posts.
 #[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "forum",
-    params(("id" = i64, Path), RawPageParam),
-    responses((status = 200, body = ThreadPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6), RawPageParam),
+    responses((status = 200, body = ThreadPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn thread(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(raw): Query<RawPageParam>,
+    ApiQuery(raw): ApiQuery<RawPageParam>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
@@ -193,12 +228,13 @@ pub async fn thread(
 
 /// A user's profile and the threads they started.
 #[utoipa::path(get, path = "/api/v1/users/{username}", tag = "forum",
-    params(("username" = String, Path), RawListingParams),
-    responses((status = 200, body = UserPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(UsernameParam, RawListingParams),
+    responses((status = 200, body = UserPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn user(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(raw): Query<RawListingParams>,
+    Path(UsernameParam { username: name }): Path<UsernameParam>,
+    ApiQuery(raw): ApiQuery<RawListingParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
@@ -216,8 +252,9 @@ pub async fn user(
 
 /// Every revision of a post, newest first, with diffs.
 #[utoipa::path(get, path = "/api/v1/posts/{id}/revisions", tag = "forum",
-    params(("id" = i64, Path)),
-    responses((status = 200, body = RevisionsPageView), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
+    responses((status = 200, body = RevisionsPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn revisions(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -250,10 +287,11 @@ pub async fn not_found(uri: Uri) -> Response {
 /// A query that cannot be fully understood still answers 200, with `notices` saying why.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
     params(crate::web::search::SearchParams),
-    responses((status = 200, body = crate::views::SearchPageView), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = crate::views::SearchPageView), (status = 400, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
-    Query(params): Query<crate::web::search::SearchParams>,
+    ApiQuery(params): ApiQuery<crate::web::search::SearchParams>,
 ) -> Result<Response, ApiError> {
     let page = read::parse_page(&params.page)?;
     let view =
@@ -271,18 +309,26 @@ pub struct SimilarParams {
     /// The start of its body, if any.
     pub body: Option<String>,
     /// A thread to leave out (the one being read).
-    pub exclude: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub exclude: Option<String>,
 }
 
 /// Up to five existing threads likely to answer a question being written, solved and
 /// staff-answered first: what the compose form shows while a title is typed.
 #[utoipa::path(get, path = "/api/v1/similar", tag = "search",
     params(SimilarParams),
-    responses((status = 200, body = crate::views::SimilarView)))]
+    responses((status = 200, body = crate::views::SimilarView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn similar(
     State(state): State<AppState>,
-    Query(params): Query<SimilarParams>,
+    ApiQuery(params): ApiQuery<SimilarParams>,
 ) -> Result<Response, ApiError> {
+    let exclude =
+        match params.exclude.as_deref() {
+            None => None,
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                AppError::bad_param("exclude", format!("{text:?} is not a thread id"))
+            })?),
+        };
     let title: String = params.title.unwrap_or_default().chars().take(300).collect();
     let body: String = params
         .body
@@ -297,7 +343,7 @@ pub async fn similar(
             &state,
             &title,
             &body,
-            params.exclude.map(agora_store::ThreadId),
+            exclude.map(agora_store::ThreadId),
         )
         .await
     };

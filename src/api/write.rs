@@ -3,15 +3,16 @@
 //! (`Authorization: Bearer agora_…`; write scope for anything that changes something) or, for
 //! the site's own scripts, the session cookie (then cross-site requests are refused).
 
-use agora_store::{AnswerMark, TokenScope};
+use agora_store::{AnswerMark, PinScope, ThreadKind};
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::extract::{ApiJson, SignedIn, Writer, integer};
+use crate::api::schema;
 use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::client_ip::ClientIp;
@@ -23,40 +24,23 @@ use crate::services::{moderation, posting};
 use crate::views::{AuditPageView, AuthorView, FlagQueueView};
 use crate::web::{parse_post_id, parse_thread_id};
 
-/// A JSON body whose parse errors are API errors naming what was wrong.
-pub struct ApiJson<T>(pub T);
-
-impl<T, S> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError(crate::web::form::rejected(
-                rejection.status(),
-                &rejection.body_text(),
-            ))),
-        }
-    }
-}
-
-/// The caller, who must be allowed to write: a write-scope token or a session.
-fn writer(viewer: &Viewer) -> Result<Option<&agora_store::Account>, AppError> {
-    if viewer.token_scope == Some(TokenScope::Read) {
-        return Err(AppError::InsufficientScope);
-    }
-    Ok(viewer.account.as_deref())
-}
-
 fn first_error(errors: FieldErrors) -> AppError {
     errors
         .into_error()
         .err()
         .unwrap_or_else(|| AppError::bad_param("body", "invalid"))
+}
+
+/// The API's tags, as the services read them (slugs separated by spaces). The schema's
+/// `maxItems` counts what was sent, before repeats are folded, and so does this.
+fn tag_list(tags: &[String]) -> Result<String, AppError> {
+    if tags.len() > posting::MAX_TAGS {
+        return Err(AppError::bad_param(
+            "tags",
+            format!("Use at most {} tags.", posting::MAX_TAGS),
+        ));
+    }
+    Ok(tags.join(" "))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,15 +59,18 @@ pub struct MeView {
     pub user: AuthorView,
     pub email: Option<String>,
     pub email_verified: bool,
-    /// `read` or `write` when called with a token; absent with a session.
+    /// `read` or `write` when called with a token; null with a session.
+    #[schema(schema_with = crate::views::schema::token_scope)]
     pub token_scope: Option<String>,
     pub suspended_until: Option<String>,
 }
 
+/// The caller's own account. It carries the email address, so it is never stored by a cache.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = MeView), (status = 401, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn me(viewer: Viewer) -> Result<Response, ApiError> {
+pub async fn me(SignedIn(viewer): SignedIn) -> Result<Response, ApiError> {
     let account = viewer.require()?;
     Ok(Json(MeView {
         user: AuthorView::from(&account.brief),
@@ -97,16 +84,25 @@ pub async fn me(viewer: Viewer) -> Result<Response, ApiError> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewThreadBody {
-    /// `area/subtopic`, e.g. `app-and-system-services/networking`.
+    /// `area/subtopic`: an existing subtopic.
+    #[schema(schema_with = schema::subtopic)]
     pub subtopic: String,
+    #[schema(schema_with = schema::title)]
     pub title: String,
-    /// 1 to 5 existing tag slugs.
+    /// Existing tag slugs.
+    #[schema(schema_with = schema::tags)]
     pub tags: Vec<String>,
-    /// `question` (default) or `discussion`.
-    #[serde(default)]
-    pub kind: String,
+    /// A question can have an accepted answer; a discussion cannot.
+    #[serde(default = "question")]
+    #[schema(schema_with = schema::thread_kind)]
+    pub kind: ThreadKind,
     /// Markdown.
+    #[schema(schema_with = schema::body)]
     pub body: String,
+}
+
+fn question() -> ThreadKind {
+    ThreadKind::Question
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -125,20 +121,20 @@ pub struct ThreadRef {
 #[utoipa::path(post, path = "/api/v1/threads", tag = "writing", request_body = NewThreadBody,
     responses((status = 201, body = CreatedThread), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody)),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn create_thread(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     ip: ClientIp,
     ApiJson(body): ApiJson<NewThreadBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let draft = posting::ThreadDraft {
         subtopic: body.subtopic,
         title: body.title,
-        tags: body.tags.join(" "),
-        kind: body.kind,
+        tags: tag_list(&body.tags)?,
+        kind: body.kind.as_str().to_string(),
         body: body.body,
     };
     match posting::start_thread(&state, account, ip, &draft).await? {
@@ -157,6 +153,7 @@ pub async fn create_thread(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BodyOnly {
     /// Markdown.
+    #[schema(schema_with = schema::body)]
     pub body: String,
 }
 
@@ -167,19 +164,20 @@ pub struct CreatedPost {
 }
 
 #[utoipa::path(post, path = "/api/v1/threads/{id}/posts", tag = "writing", request_body = BodyOnly,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 201, body = CreatedPost), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn reply(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     ip: ClientIp,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<BodyOnly>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
     match posting::reply(&state, account, ip, &thread, &body.body).await? {
         Ok((post, url)) => Ok((
@@ -196,34 +194,42 @@ pub async fn reply(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditBody {
+    #[schema(schema_with = schema::body)]
     pub body: String,
+    /// Why, shown in the revision history.
     #[serde(default)]
+    #[schema(schema_with = schema::edit_reason)]
     pub reason: String,
-    /// Opening posts only: the thread's new title.
+    /// The thread's new title (opening posts; checked but left on a reply). Null or absent:
+    /// unchanged.
+    #[schema(schema_with = schema::title_or_null)]
     pub title: Option<String>,
-    /// Opening posts only: the thread's new tags.
+    /// The thread's new tags (opening posts; checked but left on a reply). Null or absent:
+    /// unchanged.
+    #[schema(schema_with = schema::tags_or_null)]
     pub tags: Option<Vec<String>>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "writing", request_body = EditBody,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn edit(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EditBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
     let draft = posting::EditDraft {
         body: body.body,
         reason: body.reason,
         title: body.title,
-        tags: body.tags.map(|t| t.join(" ")),
+        tags: body.tags.as_deref().map(tag_list).transpose()?,
     };
     match posting::edit(&state, account, &post, &draft).await? {
         Ok(_) => Ok(done()),
@@ -232,16 +238,17 @@ pub async fn edit(
 }
 
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "writing",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
     posting::delete(&state, account, post).await?;
     Ok(done())
@@ -254,17 +261,17 @@ pub struct BoostState {
 }
 
 #[utoipa::path(post, path = "/api/v1/posts/{id}/boost", tag = "writing",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = BoostState), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody)),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn boost(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
     let (boosted, boosts) = posting::boost(&state, account, post).await?;
     Ok(Json(BoostState { boosted, boosts }).into_response())
@@ -272,17 +279,20 @@ pub async fn boost(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PostRef {
+    /// A post of this thread.
+    #[serde(deserialize_with = "integer")]
+    #[schema(schema_with = schema::post_id)]
     pub post_id: i64,
 }
 
 async fn set_mark(
     state: &AppState,
-    viewer: &Viewer,
+    writer: &Writer,
     thread: &str,
     post: Option<i64>,
     mark: AnswerMark,
 ) -> Result<Response, ApiError> {
-    let account = writer(viewer)?;
+    let account = writer.account();
     let thread = posting::thread_facts(state, parse_thread_id(thread)?).await?;
     let current = match mark {
         AnswerMark::Accepted => thread.accepted_post,
@@ -308,19 +318,20 @@ async fn set_mark(
 }
 
 #[utoipa::path(put, path = "/api/v1/threads/{id}/accepted", tag = "writing", request_body = PostRef,
-    params(("id" = i64, Path)),
-    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn accept(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PostRef>,
 ) -> Result<Response, ApiError> {
     set_mark(
         &state,
-        &viewer,
+        &writer,
         &id,
         Some(body.post_id),
         AnswerMark::Accepted,
@@ -329,32 +340,34 @@ pub async fn accept(
 }
 
 #[utoipa::path(delete, path = "/api/v1/threads/{id}/accepted", tag = "writing",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unaccept(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    set_mark(&state, &viewer, &id, None, AnswerMark::Accepted).await
+    set_mark(&state, &writer, &id, None, AnswerMark::Accepted).await
 }
 
 #[utoipa::path(put, path = "/api/v1/threads/{id}/recommended", tag = "writing", request_body = PostRef,
-    params(("id" = i64, Path)),
-    responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn recommend(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PostRef>,
 ) -> Result<Response, ApiError> {
     set_mark(
         &state,
-        &viewer,
+        &writer,
         &id,
         Some(body.post_id),
         AnswerMark::Recommended,
@@ -363,104 +376,110 @@ pub async fn recommend(
 }
 
 #[utoipa::path(delete, path = "/api/v1/threads/{id}/recommended", tag = "writing",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unrecommend(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    set_mark(&state, &viewer, &id, None, AnswerMark::Recommended).await
+    set_mark(&state, &writer, &id, None, AnswerMark::Recommended).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonBody {
+    /// Shown to readers (or, for a flag, to the moderators).
+    #[schema(schema_with = schema::reason)]
     pub reason: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/posts/{id}/flags", tag = "moderation", request_body = ReasonBody,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 201, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn flag(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
     moderation::flag(&state, account, post, &body.reason).await?;
     Ok((StatusCode::CREATED, Json(Done { ok: true })).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/posts/{id}/hidden", tag = "moderation", request_body = ReasonBody,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn hide(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
     moderation::hide(&state, account, post, Some(&body.reason)).await?;
     Ok(done())
 }
 
 #[utoipa::path(delete, path = "/api/v1/posts/{id}/hidden", tag = "moderation",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A post.", minimum = 1, example = 1)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unhide(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
     moderation::hide(&state, account, post, None).await?;
     Ok(done())
 }
 
 #[utoipa::path(post, path = "/api/v1/threads/{id}/lock", tag = "moderation", request_body = ReasonBody,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn lock(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
     moderation::lock(&state, account, &thread, Some(&body.reason)).await?;
     Ok(done())
 }
 
 #[utoipa::path(delete, path = "/api/v1/threads/{id}/lock", tag = "moderation",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unlock(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
     moderation::lock(&state, account, &thread, None).await?;
     Ok(done())
@@ -468,49 +487,68 @@ pub async fn unlock(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PinBody {
-    /// `subtopic`, `global` or `none`.
-    pub scope: String,
+    /// Pinned at the top of its subtopic, of every listing, or not at all.
+    #[schema(schema_with = schema::pin_choice)]
+    pub scope: PinChoice,
+}
+
+/// Where a thread is pinned.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PinChoice {
+    Subtopic,
+    Global,
+    None,
+}
+
+impl PinChoice {
+    fn scope(self) -> Option<PinScope> {
+        match self {
+            Self::Subtopic => Some(PinScope::Subtopic),
+            Self::Global => Some(PinScope::Global),
+            Self::None => None,
+        }
+    }
 }
 
 #[utoipa::path(put, path = "/api/v1/threads/{id}/pin", tag = "moderation", request_body = PinBody,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn pin(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PinBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
-    posting::check(account, Action::Moderate(&thread))?;
-    let scope = moderation::parse_pin(&body.scope)?;
-    moderation::pin(&state, account, &thread, scope).await?;
+    moderation::pin(&state, account, &thread, body.scope.scope()).await?;
     Ok(done())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MoveBody {
-    /// `area/subtopic`.
+    /// `area/subtopic`: an existing subtopic.
+    #[schema(schema_with = schema::subtopic)]
     pub subtopic: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/threads/{id}/move", tag = "moderation", request_body = MoveBody,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn move_thread(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<MoveBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
     moderation::move_to(&state, account, thread, &body.subtopic).await?;
     Ok(done())
@@ -518,25 +556,29 @@ pub async fn move_thread(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RetitleBody {
+    #[schema(schema_with = schema::title)]
     pub title: String,
+    /// Existing tag slugs.
+    #[schema(schema_with = schema::tags)]
     pub tags: Vec<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/threads/{id}", tag = "moderation", request_body = RetitleBody,
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn retitle(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RetitleBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
-    moderation::retitle(&state, account, thread, &body.title, &body.tags.join(" "))
+    let tags = tag_list(&body.tags)?;
+    moderation::retitle(&state, account, thread, &body.title, &tags)
         .await?
         .map_err(first_error)?;
     Ok(done())
@@ -544,39 +586,43 @@ pub async fn retitle(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SuspendBody {
-    /// The last day of the suspension, `YYYY-MM-DD`.
+    /// The last day of the suspension (UTC), in the future.
+    #[schema(schema_with = schema::suspension_end)]
     pub until: String,
+    /// Shown to the suspended account.
+    #[schema(schema_with = schema::reason)]
     pub reason: String,
 }
 
 #[utoipa::path(put, path = "/api/v1/users/{username}/suspension", tag = "moderation",
-    request_body = SuspendBody, params(("username" = String, Path)),
+    request_body = SuspendBody, params(crate::api::UsernameParam),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn suspend(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Path(name): Path<String>,
+    writer: Writer,
+    Path(crate::api::UsernameParam { username: name }): Path<crate::api::UsernameParam>,
     ApiJson(body): ApiJson<SuspendBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     moderation::suspend(&state, account, &name, Some((&body.until, &body.reason))).await?;
     Ok(done())
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{username}/suspension", tag = "moderation",
-    params(("username" = String, Path)),
+    params(crate::api::UsernameParam),
     responses((status = 200, body = Done), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn unsuspend(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Path(name): Path<String>,
+    writer: Writer,
+    Path(crate::api::UsernameParam { username: name }): Path<crate::api::UsernameParam>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     moderation::suspend(&state, account, &name, None).await?;
     Ok(done())
 }
@@ -585,7 +631,8 @@ pub async fn unsuspend(
 /// for older ones (the answer's `pager` links say which), the same pages as `/review`.
 #[utoipa::path(get, path = "/api/v1/flags", tag = "moderation", params(RawCursorParams),
     responses((status = 200, body = FlagQueueView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn flags(
     State(state): State<AppState>,
@@ -599,27 +646,47 @@ pub async fn flags(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResolveBody {
-    /// `dismiss` or `hide`.
-    pub resolution: String,
+    /// `dismiss` leaves the post as it is; `hide` hides it.
+    #[schema(schema_with = schema::resolution)]
+    pub resolution: Resolution,
+}
+
+/// What a moderator decides about a flag.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Dismiss,
+    Hide,
+}
+
+impl Resolution {
+    pub const ALL: [Self; 2] = [Self::Dismiss, Self::Hide];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dismiss => "dismiss",
+            Self::Hide => "hide",
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/flags/{id}/resolve", tag = "moderation",
-    request_body = ResolveBody, params(("id" = i64, Path)),
+    request_body = ResolveBody, params(("id" = i64, Path, description = "A flag.", minimum = 1)),
     responses((status = 200, body = Done), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn resolve_flag(
     State(state): State<AppState>,
-    viewer: Viewer,
+    writer: Writer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResolveBody>,
 ) -> Result<Response, ApiError> {
-    let account = writer(&viewer)?;
+    let account = writer.account();
     let id: i64 = id
         .parse()
         .map_err(|_| AppError::not_found("There is no such flag."))?;
-    moderation::resolve_flag(&state, account, id, &body.resolution).await?;
+    moderation::resolve_flag(&state, account, id, body.resolution.as_str()).await?;
     Ok(done())
 }
 
@@ -627,7 +694,8 @@ pub async fn resolve_flag(
 /// for newer ones, the same pages as `/audit`.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "moderation", params(RawCursorParams),
     responses((status = 200, body = AuditPageView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
@@ -639,20 +707,28 @@ pub async fn audit(
     Ok(Json(view).into_response())
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreviewBody {
+    /// Markdown, of any length a post may have (even too short to post).
+    #[schema(schema_with = schema::preview_body)]
+    pub body: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PreviewView {
     /// The sanitised HTML the Markdown becomes.
     pub html: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/preview", tag = "writing", request_body = BodyOnly,
-    responses((status = 200, body = PreviewView), (status = 401, body = ErrorBody)),
+/// The HTML a post's Markdown becomes, without saving anything (any token scope).
+#[utoipa::path(post, path = "/api/v1/preview", tag = "writing", request_body = PreviewBody,
+    responses((status = 200, body = PreviewView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn preview(
-    viewer: Viewer,
-    ApiJson(body): ApiJson<BodyOnly>,
+    _caller: SignedIn,
+    ApiJson(body): ApiJson<PreviewBody>,
 ) -> Result<Response, ApiError> {
-    viewer.require()?;
     if body.body.chars().count() > posting::BODY_CHARS.1 {
         return Err(AppError::bad_param("body", "Too long to preview.").into());
     }

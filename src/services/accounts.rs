@@ -35,6 +35,8 @@ const RESERVED: &[&str] = &[
     "settings",
 ];
 
+/// Shortest and longest username, in characters.
+pub const USERNAME_CHARS: (usize, usize) = (2, 30);
 pub const MIN_PASSWORD: usize = 10;
 pub const MAX_PASSWORD: usize = 200;
 
@@ -105,8 +107,11 @@ pub fn check_username(name: &str) -> Result<(), String> {
 /// The characters and length of a username.
 pub fn check_username_shape(name: &str) -> Result<(), String> {
     let count = name.chars().count();
-    if !(2..=30).contains(&count) {
-        return Err("Use 2 to 30 characters.".into());
+    if !(USERNAME_CHARS.0..=USERNAME_CHARS.1).contains(&count) {
+        return Err(format!(
+            "Use {} to {} characters.",
+            USERNAME_CHARS.0, USERNAME_CHARS.1
+        ));
     }
     if !name
         .chars()

@@ -31,15 +31,21 @@ fn audit(actor: &Account, action: &'static str, details: String) -> Audit {
     }
 }
 
-fn reason(text: &str, field: &'static str, required: bool) -> Result<String, AppError> {
+/// The longest reason a moderator or a flag may give, counting everything sent.
+pub const REASON_CHARS: usize = 300;
+
+/// A reason shown to readers: trimmed, not empty when required, at most [`REASON_CHARS`] as
+/// sent, and no control characters but line breaks.
+pub fn reason(text: &str, field: &'static str, required: bool) -> Result<String, AppError> {
+    let sent = text.chars().count();
     let text = text.trim();
     if required && text.is_empty() {
         return Err(AppError::bad_param(field, "Give a reason: readers see it."));
     }
-    if text.chars().count() > 300 {
+    if sent > REASON_CHARS {
         return Err(AppError::bad_param(
             field,
-            "Keep the reason under 300 characters.",
+            format!("Keep the reason to {REASON_CHARS} characters."),
         ));
     }
     if let Some(c) = crate::services::accounts::forbidden_char(text) {
@@ -141,8 +147,8 @@ pub async fn retitle(
     check(actor, Action::Moderate(&thread))?;
     let actor = actor.ok_or(AppError::Unauthorized)?;
     let mut errors = FieldErrors::default();
+    posting::check_title(title, &mut errors);
     let title = title.trim().to_string();
-    posting::check_title(&title, &mut errors);
     let ids = posting::resolve_tags(state, tags, &mut errors).await?;
     if !errors.is_empty() {
         return Ok(Err(errors));
@@ -191,14 +197,23 @@ pub async fn hide(
     Ok(())
 }
 
-/// Parses a suspension end: a date (`YYYY-MM-DD`, to the end of that day UTC) in the future.
+/// Parses a suspension end: a date (exactly `YYYY-MM-DD`, as a date input sends it and as
+/// RFC 3339's `full-date` has it; to the end of that day UTC) in the future.
 pub fn parse_until(text: &str) -> Result<Timestamp, AppError> {
-    let date = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        AppError::bad_param(
-            "until",
-            "Give the last day of the suspension as YYYY-MM-DD.",
-        )
-    })?;
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let date = shaped
+        .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            AppError::bad_param(
+                "until",
+                "Give the last day of the suspension as YYYY-MM-DD.",
+            )
+        })?;
     let end = date
         .and_hms_opt(23, 59, 59)
         .map(|t| Timestamp::from(t.and_utc()))
@@ -400,4 +415,24 @@ pub async fn audit_page(
             .map(|e| AuditEntryView::new(e, now))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suspension_ends_are_full_dates() {
+        for (text, shaped) in [
+            ("2031-01-31", true),
+            ("2031-1-31", false),
+            (" 2031-01-31", false),
+            ("+2031-01-31", false),
+            ("02031-01-31", false),
+            ("2031-02-30", false),
+        ] {
+            let parsed = parse_until(text);
+            assert_eq!(parsed.is_ok(), shaped, "{text:?}: {parsed:?}");
+        }
+    }
 }

@@ -16,8 +16,13 @@ use crate::services::accounts::FieldErrors;
 use crate::services::archive::EXCERPT_CHARS;
 use crate::services::permissions::{self, Action};
 
+/// Lengths in characters (Unicode scalar values): the minimum counts what is left once the
+/// ends are trimmed of white space, the maximum counts everything sent (as a form's `maxlength`
+/// does), so the JSON API's schema can state both exactly.
 pub const TITLE_CHARS: (usize, usize) = (8, 150);
 pub const BODY_CHARS: (usize, usize) = (10, 60_000);
+/// The longest reason an edit may give.
+pub const EDIT_REASON_CHARS: usize = 200;
 pub const MAX_TAGS: usize = 5;
 
 /// What the compose form or the API sends to start a thread.
@@ -36,10 +41,11 @@ pub fn check(actor: Option<&Account>, action: Action<'_>) -> Result<(), AppError
     permissions::check(actor, action, Timestamp::now()).map_err(AppError::from)
 }
 
-/// Title length in characters, counted as readers see them.
+/// A title: at least [`TITLE_CHARS`]`.0` characters once trimmed, at most [`TITLE_CHARS`]`.1`
+/// as sent, no control characters.
 pub fn check_title(title: &str, errors: &mut FieldErrors) {
-    let n = title.trim().chars().count();
-    if n < TITLE_CHARS.0 {
+    let n = title.chars().count();
+    if title.trim().chars().count() < TITLE_CHARS.0 {
         errors.add(
             "title",
             format!(
@@ -63,12 +69,14 @@ pub fn check_title(title: &str, errors: &mut FieldErrors) {
     }
 }
 
-fn check_body(body: &str, errors: &mut FieldErrors) {
+/// A post's Markdown: no forbidden control characters, at least [`BODY_CHARS`]`.0` characters
+/// once trimmed, at most [`BODY_CHARS`]`.1` as sent.
+pub fn check_body(body: &str, errors: &mut FieldErrors) {
     if !errors.text("body", body) {
         return;
     }
-    let n = body.trim().chars().count();
-    if n < BODY_CHARS.0 {
+    let n = body.chars().count();
+    if body.trim().chars().count() < BODY_CHARS.0 {
         errors.add(
             "body",
             format!("Write at least {} characters.", BODY_CHARS.0),
@@ -369,12 +377,17 @@ pub async fn edit(
     }
     let mut errors = FieldErrors::default();
     check_body(&draft.body, &mut errors);
-    if draft.reason.chars().count() > 200 {
-        errors.add("reason", "Keep the reason under 200 characters.");
+    if draft.reason.chars().count() > EDIT_REASON_CHARS {
+        errors.add(
+            "reason",
+            format!("Keep the reason to {EDIT_REASON_CHARS} characters."),
+        );
     }
     errors.text("reason", &draft.reason);
     let mut retitle = None;
-    if post.position == 0 && (draft.title.is_some() || draft.tags.is_some()) {
+    // A title or tags sent with the edit of a reply are checked like any input, then left: only
+    // an opening post carries the thread's.
+    if draft.title.is_some() || draft.tags.is_some() {
         let title = draft
             .title
             .clone()
@@ -385,7 +398,7 @@ pub async fn edit(
             None => post.thread.tags.clone(),
         };
         let title = title.trim().to_string();
-        if title != post.thread.title || tags != post.thread.tags {
+        if post.position == 0 && (title != post.thread.title || tags != post.thread.tags) {
             retitle = Some((post.thread.clone(), title, tags));
         }
     }

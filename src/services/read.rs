@@ -23,21 +23,22 @@ pub const MAX_PAGE: u32 = 100_000;
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
+/// (Each field's OpenAPI schema, description included, comes from its `schema_with`.)
 pub struct RawListingParams {
-    /// activity (default), newest, boosts, views or replies.
+    #[param(schema_with = crate::views::schema::sort_by_param)]
     pub sort_by: Option<String>,
-    /// desc (default) or asc.
+    #[param(schema_with = crate::views::schema::sort_order_param)]
     pub sort_order: Option<String>,
-    /// all (default), unanswered, solved or staff-answered.
+    #[param(schema_with = crate::views::schema::filter_param)]
     pub filter: Option<String>,
-    /// 1-based page number.
+    #[param(schema_with = page_schema)]
     pub page: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RawPageParam {
-    /// 1-based page number.
+    #[param(schema_with = page_schema)]
     pub page: Option<String>,
 }
 
@@ -88,29 +89,55 @@ pub struct ListingParams {
     pub page: u32,
 }
 
+/// A parameter is taken as sent, as the API's contract states it: absent means the default;
+/// anything else, an empty value included, must be one of the spellings.
 fn parse_enum<T: std::str::FromStr<Err = String>>(
     param: &str,
     value: &Option<String>,
     default: T,
 ) -> Result<T, AppError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
+    match value.as_deref() {
+        None => Ok(default),
         Some(text) => text
             .parse()
             .map_err(|e: String| AppError::bad_param(param, e)),
     }
 }
 
+/// `page` as the OpenAPI document states it: an integer from 1 to `max`.
+pub fn page_schema_to(max: u32) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some(format!("1-based page number, at most {max}.")))
+        .minimum(Some(1))
+        .maximum(Some(max))
+        .default(Some(1.into()))
+        .build()
+}
+
+/// A listing's or a thread's `page`: 1 to [`MAX_PAGE`].
+pub fn page_schema() -> utoipa::openapi::Object {
+    page_schema_to(MAX_PAGE)
+}
+
+/// `page`: absent means 1; otherwise decimal digits (no sign, no spaces) from 1 to
+/// [`MAX_PAGE`].
 pub fn parse_page(value: &Option<String>) -> Result<u32, AppError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(1),
-        Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-            _ => Err(AppError::bad_param(
-                "page",
-                format!("{text:?} is not a page number; pages are numbered from 1 to {MAX_PAGE}"),
-            )),
-        },
+    let Some(text) = value.as_deref() else {
+        return Ok(1);
+    };
+    let number = text
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| text.parse::<u32>().ok())
+        .flatten();
+    match number {
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        _ => Err(AppError::bad_param(
+            "page",
+            format!("{text:?} is not a page number; pages are numbered from 1 to {MAX_PAGE}"),
+        )),
     }
 }
 
@@ -531,7 +558,19 @@ mod tests {
             }
             other => panic!("expected a bad sortBy, got {other:?}"),
         }
-        for page in ["0", "-1", "x", "100001"] {
+        for value in ["", " views", "Views"] {
+            let raw = RawListingParams {
+                sort_by: Some(value.into()),
+                ..Default::default()
+            };
+            assert!(ListingParams::parse(&raw).is_err(), "{value:?}");
+        }
+        let raw = RawListingParams {
+            page: Some("007".into()),
+            ..Default::default()
+        };
+        assert_eq!(ListingParams::parse(&raw).ok().map(|p| p.page), Some(7));
+        for page in ["0", "-1", "x", "100001", "", " 2", "+2", "2.0"] {
             let raw = RawListingParams {
                 page: Some(page.into()),
                 ..Default::default()

@@ -859,6 +859,11 @@ pub const RESULTS_PER_PAGE: usize = 20;
 /// Deepest page offered: ranking reads a bounded number of candidates.
 pub const MAX_RESULT_PAGE: u32 = 40;
 
+/// A search's `page` as the OpenAPI document states it: 1 to [`MAX_RESULT_PAGE`].
+pub fn page_schema() -> utoipa::openapi::Object {
+    crate::services::read::page_schema_to(MAX_RESULT_PAGE)
+}
+
 /// The search page's view for `q`, page `page`: the same for the HTML page and the API.
 pub async fn search_page(
     state: &crate::app::AppState,

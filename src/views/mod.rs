@@ -4,6 +4,7 @@
 
 pub mod format;
 mod moderation;
+pub mod schema;
 
 pub use moderation::*;
 
@@ -16,8 +17,9 @@ use utoipa::ToSchema;
 
 use crate::paths;
 
-/// Presentation of a point in time: exact for machines, relative for readers.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+/// Presentation of a point in time: exact for machines, relative for readers. In JSON it is
+/// only `iso`, and its schema says so (see the `PartialSchema` below).
+#[derive(Clone, Debug, Serialize)]
 #[serde(transparent)]
 pub struct TimeView {
     /// RFC 3339, UTC, microseconds.
@@ -42,14 +44,38 @@ impl TimeView {
     }
 }
 
-/// A count with its compact label ("4.3k").
-#[derive(Clone, Debug, Serialize, ToSchema)]
+/// A count with its compact label ("4.3k"). In JSON it is only the number.
+#[derive(Clone, Debug, Serialize)]
 #[serde(transparent)]
 pub struct CountView {
     pub value: i64,
     #[serde(skip)]
     pub label: String,
 }
+
+// Both serialize transparently, so their schemas are their one field's: a field of either type
+// is documented rightly without a `value_type` beside it.
+impl utoipa::PartialSchema for TimeView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("RFC 3339, UTC, microseconds."))
+            .into()
+    }
+}
+
+impl ToSchema for TimeView {}
+
+impl utoipa::PartialSchema for CountView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new().schema_type(Type::Integer).into()
+    }
+}
+
+impl ToSchema for CountView {}
 
 impl CountView {
     pub fn new(value: i64) -> Self {
@@ -64,7 +90,7 @@ impl CountView {
 pub struct AuthorView {
     pub username: String,
     pub display_name: String,
-    #[schema(value_type = String, example = "staff")]
+    #[schema(schema_with = schema::role)]
     pub role: Role,
     /// True for staff and admins: their posts carry the staff badge.
     pub is_staff: bool,
@@ -120,7 +146,7 @@ pub struct ThreadSummaryView {
     pub title: String,
     pub url: String,
     pub excerpt: String,
-    #[schema(value_type = String, example = "question")]
+    #[schema(schema_with = schema::thread_kind)]
     pub kind: ThreadKind,
     pub subtopic: SubtopicRefView,
     pub author: AuthorView,
@@ -134,7 +160,7 @@ pub struct ThreadSummaryView {
     pub boosts: CountView,
     #[schema(value_type = i64)]
     pub views: CountView,
-    #[schema(value_type = Option<String>, example = "subtopic")]
+    #[schema(schema_with = schema::pinned)]
     pub pinned: Option<PinScope>,
     pub locked: bool,
     pub solved: bool,
@@ -271,11 +297,11 @@ impl From<&TagRow> for TagView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListingStateView {
-    #[schema(value_type = String, example = "activity")]
+    #[schema(schema_with = schema::sort_by)]
     pub sort_by: SortKey,
-    #[schema(value_type = String, example = "desc")]
+    #[schema(schema_with = schema::sort_order)]
     pub sort_order: SortOrder,
-    #[schema(value_type = String, example = "all")]
+    #[schema(schema_with = schema::filter)]
     pub filter: ListingFilter,
     pub page: u32,
     /// Pages in this listing when known (unfiltered listings); filtered ones say `has_more`.
@@ -414,7 +440,7 @@ pub struct ThreadPageView {
 pub struct UserView {
     pub username: String,
     pub display_name: String,
-    #[schema(value_type = String, example = "member")]
+    #[schema(schema_with = schema::role)]
     pub role: Role,
     pub is_staff: bool,
     pub staff_title: Option<String>,
@@ -454,10 +480,14 @@ pub struct UserPageView {
     pub listing: ListingView,
 }
 
+/// What a diff line can be: see [`DiffLineView::kind`].
+pub const DIFF_LINE_KINDS: [&str; 4] = ["added", "removed", "same", "gap"];
+
 /// One line of a diff between two revisions, split into runs so changed words stand out.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DiffLineView {
     /// "added", "removed", "same", or "gap" for a run of unchanged lines left out.
+    #[schema(schema_with = schema::diff_line_kind)]
     pub kind: &'static str,
     pub segments: Vec<DiffSegmentView>,
 }

@@ -21,7 +21,7 @@ use crate::web::{Layout, feeds, private_page, render};
 pub struct SearchParams {
     /// The query: words, "phrases", -exclusions, tag:, in:, author:, is:, before:, after:, sort:.
     pub q: Option<String>,
-    /// Page number, from 1.
+    #[param(schema_with = crate::services::search::page_schema)]
     pub page: Option<String>,
 }
 

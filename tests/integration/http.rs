@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::util::{TestApp, both};
+use crate::util::{Backend, TestApp, both};
 
 const NETWORKING: &str = "/topics/app-system-services/networking";
 
@@ -313,3 +313,55 @@ both!(
         }
     }
 );
+
+both!(
+    /// Whatever carries an account's email address is never stored by a browser or a proxy:
+    /// the API's `/me` and the settings page.
+    async fn answers_with_an_email_are_not_stored(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let person = app.person("quinn", agora_store::Role::Member).await;
+        let token = app.api_token(&person, "read").await;
+        let me = app.api("GET", "/api/v1/me", Some(&token), None).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+        assert_eq!(me.json()["email"], "quinn@example.test");
+        let cache = me.header("cache-control").unwrap_or_default();
+        assert!(cache.contains("no-store"), "/api/v1/me: {cache:?}");
+        let settings = app.get_as("/settings", &person).await;
+        assert_eq!(settings.status, StatusCode::OK);
+        assert!(settings.text().contains("quinn@example.test"));
+        let cache = settings.header("cache-control").unwrap_or_default();
+        assert!(cache.contains("no-store"), "/settings: {cache:?}");
+        // Public reads keep their own revalidation.
+        let areas = app.ok("/api/v1/areas").await;
+        assert_eq!(areas.header("cache-control"), Some("no-cache"));
+    }
+);
+
+/// HSTS is configured, off by default, and only sent for an https address.
+#[tokio::test]
+async fn hsts_is_sent_only_when_configured_for_https() {
+    let paths = ["/", "/api/v1/areas", "/api/v1/nowhere", "/healthz"];
+    let app = TestApp::configured(Backend::Sqlite, |_| {}).await;
+    for path in paths {
+        let response = app.get(path).await;
+        assert_eq!(response.header("strict-transport-security"), None, "{path}");
+    }
+    let plain = TestApp::configured(Backend::Sqlite, |c| c.site.hsts_max_age_secs = 600).await;
+    assert_eq!(
+        plain.get("/").await.header("strict-transport-security"),
+        None
+    );
+    let app = TestApp::configured(Backend::Sqlite, |c| {
+        c.site.base_url = "https://forum.example.com".into();
+        c.site.hsts_max_age_secs = 31_536_000;
+    })
+    .await;
+    for path in paths {
+        let response = app.get(path).await;
+        assert_eq!(
+            response.header("strict-transport-security"),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+}

@@ -203,8 +203,14 @@ pub fn config_for(dir: &std::path::Path) -> Config {
 impl TestApp {
     /// An empty forum.
     pub async fn empty(backend: Backend) -> Self {
+        Self::configured(backend, |_| {}).await
+    }
+
+    /// An empty forum whose configuration `tweak` changed.
+    pub async fn configured(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let mut config = config_for(dir.path());
+        tweak(&mut config);
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDatabase::create().await),
