@@ -12,6 +12,11 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::app::AppState;
+use crate::auth::Viewer;
+use crate::error::AppError;
+use std::future::Future;
+
 /// Cache-Control for pages: always revalidate, which costs a 304 when nothing changed.
 pub const REVALIDATE: &str = "no-cache";
 /// Cache-Control for content-addressed static files.
@@ -230,6 +235,89 @@ impl PageCache {
             pages.insert(key, body);
         }
     }
+}
+
+// ---------------------------------------------------------------- serving through the cache
+
+/// The content type of every page.
+pub const HTML: &str = "text/html; charset=utf-8";
+
+/// The cached body for `key`, or `render`ed now (under the version current before the read, so
+/// a write during rendering cannot be cached as fresh) and cached.
+pub async fn cached_body<F, Fut>(
+    state: &AppState,
+    key: String,
+    content_type: &'static str,
+    render: F,
+) -> Result<Arc<CachedBody>, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, AppError>>,
+{
+    // Pages, feeds and the API can share a path once nesting strips `/api/v1`: the content
+    // type keeps their entries apart.
+    let key = format!("{content_type} {key}");
+    if let Some(hit) = state.cache.get(&key) {
+        return Ok(hit);
+    }
+    let version = state.cache.version();
+    let body = match render().await {
+        Ok(body) => body,
+        Err(AppError::Unavailable) => {
+            return state.cache.get_stale(&key).ok_or(AppError::Unavailable);
+        }
+        Err(err) => return Err(err),
+    };
+    let page = Arc::new(CachedBody::new(content_type, body, version));
+    state.cache.insert(key, page.clone());
+    Ok(page)
+}
+
+/// A response made for one signed-in reader: never stored by shared caches.
+pub fn private_response(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
+    private_with_status(StatusCode::OK, content_type, body)
+}
+
+fn private_with_status(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<axum::body::Body>,
+) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// A form page made for one signed-in reader, with the status its submission earned.
+pub fn private_page(status: StatusCode, html: String) -> Response {
+    private_with_status(status, HTML, html)
+}
+
+/// Serves `key` from the page cache, or renders and caches it. A signed-in reader's page is
+/// theirs alone (their name, their buttons): rendered for them and never cached.
+pub async fn cached<F, Fut>(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    key: String,
+    content_type: &'static str,
+    render: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, AppError>>,
+{
+    if viewer.signed_in() {
+        return Ok(private_response(content_type, render().await?));
+    }
+    let page = cached_body(state, key, content_type, render).await?;
+    Ok(page.respond(headers, REVALIDATE))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod assets;
 pub mod auth;
+pub mod body;
 pub mod cli;
 pub mod client_ip;
 pub mod config;

@@ -193,14 +193,14 @@ async fn user(command: UserCommand, config: config::Config) -> anyhow::Result<()
             }
         }
         UserCommand::SetRole { name, role, title } => {
-            let account = state
-                .store
-                .account_by_name(&name)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("there is no user {name:?}"))?;
-            let title = title.or(account.brief.staff_title.clone());
-            state.store.set_role(account.brief.id, role, title).await?;
-            eprintln!("{} is now {role}", account.brief.username);
+            let account =
+                agora::services::accounts::set_role_by_operator(&state, &name, role, title)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "{} is now {role} (recorded in the audit log)",
+                account.brief.username
+            );
             Ok(())
         }
     };

@@ -2,6 +2,8 @@
 //! Segments are percent-encoded: thread slugs and usernames may be in any script.
 
 use agora_store::{PostId, ThreadId};
+
+use crate::error::AppError;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 /// Characters escaped inside one path segment.
@@ -118,6 +120,23 @@ pub fn revisions(post: PostId) -> String {
 
 pub fn user(username: &str) -> String {
     format!("/users/{}", seg(username))
+}
+
+/// Thread ids in paths that are not numbers name no thread: 404, like any unknown id.
+pub fn parse_thread_id(text: &str) -> Result<ThreadId, AppError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(ThreadId)
+        .ok_or_else(|| AppError::not_found(format!("There is no thread {text:?}.")))
+}
+
+pub fn parse_post_id(text: &str) -> Result<PostId, AppError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(PostId)
+        .ok_or_else(|| AppError::not_found(format!("There is no post {text:?}.")))
 }
 
 #[cfg(test)]

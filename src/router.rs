@@ -80,7 +80,7 @@ pub fn build(state: AppState) -> Router {
         .route("/audit", get(api::write::audit))
         .fallback(api::not_found)
         .layer(csrf(|| ApiError(AppError::CrossSite).into_response()))
-        .layer(middleware::from_fn(web::form::limit_body))
+        .layer(middleware::from_fn(crate::body::limit_body))
         .layer(CatchPanicLayer::custom(crate::error::panicked))
         // Errors raised before a handler (extractors, the layers above) become JSON here.
         .layer(middleware::from_fn(crate::error::api_errors))
@@ -186,7 +186,7 @@ pub fn build(state: AppState) -> Router {
         // Cross-site state changes are refused before any handler runs (Sec-Fetch-Site,
         // then Origin against Host); the refusal is rendered as a page by `error_pages`.
         .layer(csrf(|| AppError::CrossSite.into_response()))
-        .layer(middleware::from_fn(web::form::limit_body))
+        .layer(middleware::from_fn(crate::body::limit_body))
         .layer(CatchPanicLayer::custom(crate::error::panicked))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -108,11 +108,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             )
             .into());
         }
-        // Over the size limit: 413, as everywhere (`web::form::rejected`).
+        // Over the size limit: 413, as everywhere (`body::rejected`).
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                crate::web::form::rejected(rejection.status(), &rejection.body_text())
+                crate::body::rejected(rejection.status(), &rejection.body_text())
             })?;
         // Every body is an object. Serde would also fill a struct from an array of its fields
         // in order (`["text"]`), which the schema does not allow.

@@ -15,9 +15,10 @@ use crate::api::extract::ApiQuery;
 use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::http_cache::cached;
+use crate::paths::{parse_post_id, parse_thread_id};
 use crate::services::read::{self, ListingParams, RawListingParams, RawPageParam};
 use crate::views::*;
-use crate::web::{cached, parse_post_id, parse_thread_id};
 
 const JSON: &str = "application/json";
 
@@ -286,12 +287,12 @@ pub async fn not_found(uri: Uri) -> Response {
 /// "phrases", -exclusions, `tag:`, `in:`, `author:`, `is:`, `before:`, `after:`, `sort:`.
 /// A query that cannot be fully understood still answers 200, with `notices` saying why.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
-    params(crate::web::search::SearchParams),
+    params(crate::services::search::SearchParams),
     responses((status = 200, body = crate::views::SearchPageView), (status = 400, body = ErrorBody),
         (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<crate::web::search::SearchParams>,
+    ApiQuery(params): ApiQuery<crate::services::search::SearchParams>,
 ) -> Result<Response, ApiError> {
     let page = read::parse_page(&params.page)?;
     let view =

@@ -17,12 +17,12 @@ use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::client_ip::ClientIp;
 use crate::error::{ApiError, AppError, ErrorBody};
+use crate::paths::{parse_post_id, parse_thread_id};
 use crate::services::accounts::FieldErrors;
 use crate::services::permissions::Action;
 use crate::services::read::RawCursorParams;
 use crate::services::{moderation, posting};
 use crate::views::{AuditPageView, AuthorView, FlagQueueView};
-use crate::web::{parse_post_id, parse_thread_id};
 
 fn first_error(errors: FieldErrors) -> AppError {
     errors

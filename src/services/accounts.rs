@@ -504,6 +504,115 @@ pub async fn create_api_token(
     Ok(Ok(token))
 }
 
+/// Whether a password-reset link can still be used (shown before the new password is typed).
+pub async fn reset_link_valid(state: &AppState, token: &str) -> Result<bool, AppError> {
+    Ok(state
+        .store
+        .email_token_valid(&auth::secret_hash(token), EmailPurpose::Reset)
+        .await?)
+}
+
+/// Confirms the address an email-verification link was sent to; false when the link was
+/// used already or expired.
+pub async fn confirm_email(state: &AppState, token: &str) -> Result<bool, AppError> {
+    Ok(state
+        .store
+        .use_email_token(&auth::secret_hash(token), EmailPurpose::Verify)
+        .await?
+        .is_some())
+}
+
+/// The account's signed-in sessions, newest first.
+pub async fn sessions(
+    state: &AppState,
+    account: &Account,
+) -> Result<Vec<agora_store::SessionRow>, AppError> {
+    Ok(state
+        .store
+        .sessions_of(account.brief.id, Timestamp::now())
+        .await?)
+}
+
+/// The account's API tokens.
+pub async fn api_tokens(
+    state: &AppState,
+    account: &Account,
+) -> Result<Vec<agora_store::ApiTokenRow>, AppError> {
+    Ok(state.store.api_tokens_of(account.brief.id).await?)
+}
+
+/// Ends one of the account's sessions.
+pub async fn end_session(state: &AppState, account: &Account, id: i64) -> Result<(), AppError> {
+    state
+        .store
+        .end_sessions(account.brief.id, Some(id), None)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of the account but `keep` (the one asking).
+pub async fn end_other_sessions(
+    state: &AppState,
+    account: &Account,
+    keep: Option<i64>,
+) -> Result<(), AppError> {
+    state
+        .store
+        .end_sessions(account.brief.id, None, keep)
+        .await?;
+    Ok(())
+}
+
+/// Revokes one of the account's API tokens; another account's token is not found.
+pub async fn revoke_api_token(
+    state: &AppState,
+    account: &Account,
+    id: i64,
+) -> Result<(), AppError> {
+    if state.store.revoke_api_token(account.brief.id, id).await? {
+        Ok(())
+    } else {
+        Err(AppError::not_found("There is no such token."))
+    }
+}
+
+/// Sets an account's role and staff title from the command line, audited like a moderator's
+/// action. The audit log names an acting account, and an operator at a terminal has none: the
+/// entry names the account itself as actor and says in its details that the operator did it.
+pub async fn set_role_by_operator(
+    state: &AppState,
+    username: &str,
+    role: Role,
+    staff_title: Option<String>,
+) -> Result<Account, AppError> {
+    let account = state
+        .store
+        .account_by_name(username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no user {username:?}.")))?;
+    let title = staff_title.or(account.brief.staff_title.clone());
+    let audit = agora_store::Audit {
+        actor: account.brief.id,
+        action: "user.role",
+        thread: None,
+        post: None,
+        target_user: Some(account.brief.id),
+        details: format!(
+            "{} → {role}{}, set at the command line by the operator",
+            account.brief.role,
+            title
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
+        ),
+    };
+    state
+        .store
+        .set_role(account.brief.id, role, title, audit)
+        .await?;
+    Ok(account)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

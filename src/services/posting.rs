@@ -290,6 +290,20 @@ pub async fn start_thread(
     )))
 }
 
+/// Which of `posts` the account has boosted (their buttons show it).
+pub async fn boosted_by(
+    state: &AppState,
+    account: &Account,
+    posts: Vec<PostId>,
+) -> Result<std::collections::HashSet<PostId>, AppError> {
+    Ok(state
+        .store
+        .boosted_by(account.brief.id, posts)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 pub async fn thread_facts(state: &AppState, thread: ThreadId) -> Result<ThreadFacts, AppError> {
     state
         .store

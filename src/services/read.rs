@@ -350,6 +350,47 @@ pub async fn tag_page(
     Ok(TagPageView { tag: view, listing })
 }
 
+/// Every subtopic as (`area/subtopic`, "Area › Subtopic"), in display order: the choices of
+/// the compose form and the moderators' move control.
+pub async fn subtopic_choices(state: &AppState) -> Result<Vec<(String, String)>, AppError> {
+    let mut out = Vec::new();
+    for area in state.store.areas().await? {
+        for s in area.subtopics {
+            out.push((
+                format!("{}/{}", s.area_slug, s.slug),
+                format!("{} › {}", area.name, s.name),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The slugs of `ids`, space-separated, in the tags' order: a thread's tags as the edit form
+/// shows them.
+pub async fn tag_slugs(state: &AppState, ids: &[agora_store::TagId]) -> Result<String, AppError> {
+    Ok(state
+        .store
+        .tags()
+        .await?
+        .into_iter()
+        .filter(|t| ids.contains(&t.id))
+        .map(|t| t.slug)
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// A thread by id, removed ones included (the caller decides who may see those).
+pub async fn thread_row(
+    state: &AppState,
+    id: agora_store::ThreadId,
+) -> Result<agora_store::ThreadRow, AppError> {
+    state
+        .store
+        .thread(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no thread {id}.")))
+}
+
 pub async fn tags(state: &AppState) -> Result<Vec<TagView>, AppError> {
     Ok(state
         .store

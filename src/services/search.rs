@@ -854,6 +854,16 @@ async fn build_pass(
     Ok(head)
 }
 
+/// `?q=…&page=…`, as typed (parsed by the services).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// The query: words, "phrases", -exclusions, tag:, in:, author:, is:, before:, after:, sort:.
+    pub q: Option<String>,
+    #[param(schema_with = crate::services::search::page_schema)]
+    pub page: Option<String>,
+}
+
 /// Results per page.
 pub const RESULTS_PER_PAGE: usize = 20;
 /// Deepest page offered: ranking reads a bounded number of candidates.

@@ -2,7 +2,7 @@
 //! (profile, password, sessions, API tokens). Thin handlers over `services::accounts`.
 
 use crate::web::form::Form;
-use agora_store::{EmailPurpose, Role, Timestamp, TokenScope};
+use agora_store::{Role, Timestamp, TokenScope};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -318,10 +318,7 @@ pub async fn reset_token(
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let valid = state
-        .store
-        .email_token_valid(&auth::secret_hash(&token), EmailPurpose::Reset)
-        .await?;
+    let valid = accounts::reset_link_valid(&state, &token).await?;
     let mut errors = FieldErrors::default();
     if !valid {
         errors.add(
@@ -386,12 +383,9 @@ pub async fn verify(
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let used = state
-        .store
-        .use_email_token(&auth::secret_hash(&token), EmailPurpose::Verify)
-        .await?;
-    let (status, heading, message) = match used {
-        Some(_) => (
+    let confirmed = accounts::confirm_email(&state, &token).await?;
+    let (status, heading, message) = match confirmed.then_some(()) {
+        Some(()) => (
             StatusCode::OK,
             "Email address confirmed",
             "Thank you: your address is confirmed.",
@@ -473,9 +467,7 @@ async fn settings_page(
 ) -> Result<Response, AppError> {
     let account = viewer.require()?;
     let now = Timestamp::now();
-    let sessions = state
-        .store
-        .sessions_of(account.brief.id, now)
+    let sessions = accounts::sessions(state, account)
         .await?
         .into_iter()
         .map(|s| SessionItem {
@@ -491,9 +483,7 @@ async fn settings_page(
             last_seen: TimeView::new(s.last_seen_at, now),
         })
         .collect();
-    let tokens = state
-        .store
-        .api_tokens_of(account.brief.id)
+    let tokens = accounts::api_tokens(state, account)
         .await?
         .into_iter()
         .map(|t| TokenItem {
@@ -666,10 +656,7 @@ pub async fn end_session(
     let id: i64 = id
         .parse()
         .map_err(|_| AppError::not_found("There is no such session."))?;
-    state
-        .store
-        .end_sessions(account.brief.id, Some(id), None)
-        .await?;
+    accounts::end_session(&state, account, id).await?;
     if viewer.session_id == Some(id) {
         return Ok(Redirect::to("/").into_response());
     }
@@ -681,10 +668,7 @@ pub async fn end_other_sessions(
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     let account = own_settings(&viewer)?;
-    state
-        .store
-        .end_sessions(account.brief.id, None, viewer.session_id)
-        .await?;
+    accounts::end_other_sessions(&state, account, viewer.session_id).await?;
     Ok(settings_done(Done::OthersEnded))
 }
 
@@ -736,9 +720,7 @@ pub async fn revoke_token(
     let id: i64 = id
         .parse()
         .map_err(|_| AppError::not_found("There is no such token."))?;
-    if !state.store.revoke_api_token(account.brief.id, id).await? {
-        return Err(AppError::not_found("There is no such token."));
-    }
+    accounts::revoke_api_token(&state, account, id).await?;
     Ok(settings_done(Done::TokenRevoked))
 }
 

@@ -6,12 +6,8 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 
 use crate::error::AppError;
-
-/// Bodies larger than this are refused (413) on every route, before any handler reads them.
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// A URL-encoded form body.
 pub struct Form<T>(pub T);
@@ -26,54 +22,10 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
         match axum::Form::<T>::from_request(request, state).await {
             Ok(axum::Form(value)) => Ok(Self(value)),
-            Err(rejection) => Err(rejected(rejection.status(), &rejection.body_text())),
+            Err(rejection) => Err(crate::body::rejected(
+                rejection.status(),
+                &rejection.body_text(),
+            )),
         }
     }
-}
-
-/// Our answer to an extractor's rejection (`status`, `text`): 413 stays 413, the rest is a 400
-/// naming the field when the message names one (serde writes it between backticks).
-pub fn rejected(status: StatusCode, text: &str) -> AppError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return AppError::PayloadTooLarge {
-            limit_kb: (MAX_BODY_BYTES / 1024) as u64,
-        };
-    }
-    let field = text
-        .split('`')
-        .nth(1)
-        .filter(|f| {
-            !f.is_empty()
-                && f.len() <= 40
-                && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
-        .unwrap_or("body");
-    let message = if text.contains("duplicate field") {
-        format!("The field {field} was sent more than once; send it once.")
-    } else {
-        text.to_string()
-    };
-    AppError::bad_param(field, message)
-}
-
-/// Refuses a request whose declared length is over [`MAX_BODY_BYTES`] before any handler runs,
-/// so a route that reads no body answers 413 too. Bodies without a length are cut off at the
-/// same size by the extractors.
-pub async fn limit_body(
-    request: Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let declared = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return AppError::PayloadTooLarge {
-            limit_kb: (MAX_BODY_BYTES / 1024) as u64,
-        }
-        .into_response();
-    }
-    next.run(request).await
 }

@@ -9,9 +9,7 @@ pub mod posting;
 pub mod search;
 
 use std::future::Future;
-use std::sync::Arc;
 
-use agora_store::{PostId, ThreadId};
 use askama::Template;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -21,13 +19,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::error::{AppError, PageError};
-use crate::http_cache::{CachedBody, IMMUTABLE, REVALIDATE};
+use crate::http_cache::IMMUTABLE;
+pub use crate::http_cache::{cached, cached_body, private_page, private_response};
 use crate::paths;
+pub use crate::paths::{parse_post_id, parse_thread_id};
 use crate::services::read::{self, ListingParams, RawListingParams, RawPageParam};
 use crate::services::view_counter::{Visitor, is_crawler};
 use crate::views::*;
 
-const HTML: &str = "text/html; charset=utf-8";
+use crate::http_cache::HTML;
 const RSS: &str = "application/rss+xml; charset=utf-8";
 const ATOM: &str = "application/atom+xml; charset=utf-8";
 
@@ -225,84 +225,6 @@ pub fn render(template: &impl Template) -> Result<String, AppError> {
     template
         .render()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
-}
-
-/// The cached body for `key`, or `render`ed now (under the version current before the read, so
-/// a write during rendering cannot be cached as fresh) and cached.
-async fn cached_body<F, Fut>(
-    state: &AppState,
-    key: String,
-    content_type: &'static str,
-    render: F,
-) -> Result<Arc<CachedBody>, AppError>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<String, AppError>>,
-{
-    // Pages, feeds and the API can share a path once nesting strips `/api/v1`: the content
-    // type keeps their entries apart.
-    let key = format!("{content_type} {key}");
-    if let Some(hit) = state.cache.get(&key) {
-        return Ok(hit);
-    }
-    let version = state.cache.version();
-    let body = match render().await {
-        Ok(body) => body,
-        Err(AppError::Unavailable) => {
-            return state.cache.get_stale(&key).ok_or(AppError::Unavailable);
-        }
-        Err(err) => return Err(err),
-    };
-    let page = Arc::new(CachedBody::new(content_type, body, version));
-    state.cache.insert(key, page.clone());
-    Ok(page)
-}
-
-/// A response made for one signed-in reader: never stored by shared caches.
-fn private_response(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
-    private_with_status(StatusCode::OK, content_type, body)
-}
-
-fn private_with_status(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<axum::body::Body>,
-) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "private, no-store"),
-        ],
-        body.into(),
-    )
-        .into_response()
-}
-
-/// A form page made for one signed-in reader, with the status its submission earned.
-pub fn private_page(status: StatusCode, html: String) -> Response {
-    private_with_status(status, HTML, html)
-}
-
-/// Serves `key` from the page cache, or renders and caches it. A signed-in reader's page is
-/// theirs alone (their name, their buttons): rendered for them and never cached.
-pub async fn cached<F, Fut>(
-    state: &AppState,
-    viewer: &Viewer,
-    headers: &HeaderMap,
-    key: String,
-    content_type: &'static str,
-    render: F,
-) -> Result<Response, AppError>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<String, AppError>>,
-{
-    if viewer.signed_in() {
-        return Ok(private_response(content_type, render().await?));
-    }
-    let page = cached_body(state, key, content_type, render).await?;
-    Ok(page.respond(headers, REVALIDATE))
 }
 
 #[derive(Template)]
@@ -539,23 +461,6 @@ pub fn back_to_post(post: &agora_store::PostFacts) -> String {
     )
 }
 
-/// Thread ids in paths that are not numbers name no thread: 404, like any unknown id.
-pub fn parse_thread_id(text: &str) -> Result<ThreadId, AppError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .map(ThreadId)
-        .ok_or_else(|| AppError::not_found(format!("There is no thread {text:?}.")))
-}
-
-pub fn parse_post_id(text: &str) -> Result<PostId, AppError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .map(PostId)
-        .ok_or_else(|| AppError::not_found(format!("There is no post {text:?}.")))
-}
-
 /// `/thread/{id}`: the canonical URL has the slug. A removed thread's slug (its title's words)
 /// is not given away: 404, as its page answers, for everyone but moderators.
 pub async fn thread_without_slug(
@@ -565,11 +470,7 @@ pub async fn thread_without_slug(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let id = parse_thread_id(&id)?;
-    let thread = state
-        .store
-        .thread(id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("There is no thread {id}.")))?;
+    let thread = crate::services::read::thread_row(&state, id).await?;
     let reveal = crate::services::permissions::allowed(
         viewer.account.as_deref(),
         crate::services::permissions::Action::SeeRemoved,

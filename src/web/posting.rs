@@ -20,6 +20,7 @@ use crate::paths;
 use crate::services::accounts::FieldErrors;
 use crate::services::permissions::{Action, allowed};
 use crate::services::posting::{self, EditDraft, ThreadDraft};
+use crate::services::read;
 use crate::views::ThreadPageView;
 use crate::web::{
     Layout, back_to_post, parse_post_id, parse_thread_id, private_page, render, see_other,
@@ -97,12 +98,8 @@ pub async fn thread_actions(
     let me = Some(account);
     let facts = facts_of_thread(thread);
     let reply = posting::check(me, Action::Reply(&facts));
-    let boosted: HashSet<PostId> = state
-        .store
-        .boosted_by(account.brief.id, posts.iter().map(|p| p.id).collect())
-        .await?
-        .into_iter()
-        .collect();
+    let boosted: HashSet<PostId> =
+        posting::boosted_by(state, account, posts.iter().map(|p| p.id).collect()).await?;
     // Whether others replied decides if an author may delete their opening post; on a
     // one-page thread it is read off the page, beyond that somebody surely has.
     let others_replied = view.total_pages > 1
@@ -145,17 +142,11 @@ pub async fn thread_actions(
         })
         .collect();
     let moderate = allowed(me, Action::Moderate(&facts), now);
-    let mut subtopics = Vec::new();
-    if moderate {
-        for area in state.store.areas().await? {
-            for s in area.subtopics {
-                subtopics.push((
-                    format!("{}/{}", s.area_slug, s.slug),
-                    format!("{} › {}", area.name, s.name),
-                ));
-            }
-        }
-    }
+    let subtopics = if moderate {
+        read::subtopic_choices(state).await?
+    } else {
+        Vec::new()
+    };
     Ok(ThreadActions {
         signed_in: true,
         can_reply: reply.is_ok(),
@@ -227,18 +218,8 @@ async fn compose_page(
     preview_html: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let mut subtopics = Vec::new();
-    for area in state.store.areas().await? {
-        for s in area.subtopics {
-            subtopics.push((
-                format!("{}/{}", s.area_slug, s.slug),
-                format!("{} › {}", area.name, s.name),
-            ));
-        }
-    }
-    let tags = state
-        .store
-        .tags()
+    let subtopics = read::subtopic_choices(state).await?;
+    let tags = read::tags(state)
         .await?
         .into_iter()
         .map(|t| (t.slug, t.name))
@@ -513,13 +494,7 @@ pub async fn edit_form(
     }
     let post = posting::post_facts(&state, id).await?;
     posting::check(viewer.account.as_deref(), Action::EditPost(&post))?;
-    let tags = state.store.tags().await?;
-    let tag_text = tags
-        .iter()
-        .filter(|t| post.thread.tags.contains(&t.id))
-        .map(|t| t.slug.clone())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let tag_text = read::tag_slugs(&state, &post.thread.tags).await?;
     let form = EditForm {
         body: post.body_md.clone(),
         reason: String::new(),

@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::Viewer;
@@ -15,15 +14,7 @@ use crate::services::search::search_page;
 use crate::views::SearchPageView;
 use crate::web::{Layout, feeds, private_page, render};
 
-/// `?q=…&page=…`, as typed (parsed by the services).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// The query: words, "phrases", -exclusions, tag:, in:, author:, is:, before:, after:, sort:.
-    pub q: Option<String>,
-    #[param(schema_with = crate::services::search::page_schema)]
-    pub page: Option<String>,
-}
+pub use crate::services::search::SearchParams;
 
 #[derive(Template)]
 #[template(path = "search.html")]
@@ -64,9 +55,7 @@ pub async fn search(
         );
     }
     let tags = if q.trim().is_empty() {
-        state
-            .store
-            .tags()
+        crate::services::read::tags(&state)
             .await?
             .into_iter()
             .take(12)

@@ -222,3 +222,54 @@ fn generator_and_benchmark_harness_run_on_a_tiny_corpus() {
     );
     assert_eq!(pages["listing page 1"]["non_2xx"], 0, "{json}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_role_at_the_command_line_is_audited() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let out = agora()
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "user",
+        "create",
+        "quinn",
+        "--email",
+        "quinn@example.test",
+        "--password",
+        "a long enough password",
+    ]);
+    run(&["user", "set-role", "quinn", "moderator"]);
+    let config = crate::util::config_for(&data);
+    let store = agora_store::Store::open(
+        &config.database().unwrap_or_else(|e| panic!("{e}")),
+        config.store_options(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let page = store
+        .audit_log(agora_store::Cursor::Start, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let entry = page
+        .rows
+        .iter()
+        .find(|e| e.action == "user.role")
+        .unwrap_or_else(|| panic!("no audit entry for the role change"));
+    assert!(
+        entry.details.contains("member → moderator"),
+        "{}",
+        entry.details
+    );
+    assert!(entry.details.contains("command line"), "{}", entry.details);
+}

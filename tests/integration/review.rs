@@ -399,15 +399,20 @@ both!(
         let app = TestApp::with_archive(b, queue_archive()).await;
         let stan = app.person("stan", Role::Staff).await;
         let token = app.api_token(&stan, "read").await;
-        let expected: Vec<String> = (0..AUDIT_ENTRIES)
-            .rev()
-            .map(|e| format!("Audit entry {e:03}"))
-            .collect();
+        // Newest first: making stan staff is audited too (the operator's role change).
+        let expected: Vec<String> =
+            std::iter::once("member → staff, set at the command line by the operator".to_string())
+                .chain(
+                    (0..AUDIT_ENTRIES)
+                        .rev()
+                        .map(|e| format!("Audit entry {e:03}")),
+                )
+                .collect();
 
         let cells = "table.audit tbody td:last-child";
         let pages = html_pages(&app, &stan, "/audit", cells, "next").await;
         let sizes: Vec<usize> = pages.iter().map(|(_, items)| items.len()).collect();
-        assert_eq!(sizes, vec![100, 100, 50], "entries per page");
+        assert_eq!(sizes, vec![100, 100, 51], "entries per page");
         assert_eq!(in_order(&pages, false), expected, "the audit log's pages");
         let last = pages.last().map(|(url, _)| url.clone()).unwrap_or_default();
         let back = html_pages(&app, &stan, &last, cells, "prev").await;
@@ -424,7 +429,8 @@ both!(
             .filter_map(|e| e["details"].as_str())
             .collect();
         assert_eq!(details, expected, "the API's audit pages");
-        assert_eq!(entries[0]["actor"]["username"], "author");
+        assert_eq!(entries[0]["actor"]["username"], "stan");
+        assert_eq!(entries[1]["actor"]["username"], "author");
         let last = pages.last().map(|(url, _)| url.clone()).unwrap_or_default();
         let back = api_pages(&app, &token, &last, "prev_url").await;
         let entries = in_order(&api_items(&back, "entries"), true);

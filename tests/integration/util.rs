@@ -640,14 +640,7 @@ impl TestApp {
         let cookie = session_cookie(&response)
             .unwrap_or_else(|| panic!("sign up {username}: no session cookie"));
         if role != agora_store::Role::Member {
-            let account = self
-                .store()
-                .account_by_name(username)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .unwrap_or_else(|| panic!("no account {username}"));
-            self.store()
-                .set_role(account.brief.id, role, None)
+            agora::services::accounts::set_role_by_operator(&self.state, username, role, None)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }

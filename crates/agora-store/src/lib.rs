@@ -778,19 +778,18 @@ impl Store {
         .await)
     }
 
+    /// Gives an account a role (and staff title), with its audit entry in the same transaction.
     pub async fn set_role(
         &self,
         user: UserId,
         role: Role,
         staff_title: Option<String>,
+        audit: Audit,
     ) -> Result<(), StoreError> {
-        write!(self, |conn| accounts::set_role(
-            conn,
-            user,
-            role,
-            staff_title.as_deref()
-        )
-        .await)
+        write!(self, |conn| {
+            accounts::set_role(conn, user, role, staff_title.as_deref()).await?;
+            forum::record_audit(conn, &audit).await
+        })
     }
 
     /// Suspends a user until a time (with the reason they are shown), or lifts it.
