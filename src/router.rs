@@ -92,23 +92,26 @@ pub fn build(state: AppState) -> Router {
         ));
 
     let pages = Router::new()
-        .route("/", get(web::home))
-        .route("/topics/{area}/{subtopic}", get(web::subtopic))
-        .route("/topics/{area}/{subtopic}/{feed}", get(web::subtopic_feed))
-        .route("/tags", get(web::tags))
+        .route("/", get(web::topics::home))
+        .route("/topics/{area}/{subtopic}", get(web::topics::subtopic))
+        .route(
+            "/topics/{area}/{subtopic}/{feed}",
+            get(web::feed_routes::subtopic_feed),
+        )
+        .route("/tags", get(web::tags::tags))
         .route("/search", get(web::search::search))
         .route("/search/feed.rss", get(web::search::search_feed))
         .route("/search/feed.atom", get(web::search::search_feed))
         .route("/opensearch.xml", get(web::search::opensearch))
-        .route("/tags/{tag}", get(web::tag))
-        .route("/tags/{tag}/{feed}", get(web::tag_feed))
-        .route("/thread/{id}", get(web::thread_without_slug))
+        .route("/tags/{tag}", get(web::tags::tag))
+        .route("/tags/{tag}/{feed}", get(web::feed_routes::tag_feed))
+        .route("/thread/{id}", get(web::threads::thread_without_slug))
         // A thread's feeds have fixed names, so they cannot be mistaken for its slug.
-        .route("/thread/{id}/feed.rss", get(web::thread_feed))
-        .route("/thread/{id}/feed.atom", get(web::thread_feed))
-        .route("/thread/{id}/{slug}", get(web::thread))
-        .route("/posts/{id}/revisions", get(web::revisions))
-        .route("/users/{username}", get(web::user))
+        .route("/thread/{id}/feed.rss", get(web::feed_routes::thread_feed))
+        .route("/thread/{id}/feed.atom", get(web::feed_routes::thread_feed))
+        .route("/thread/{id}/{slug}", get(web::threads::thread))
+        .route("/posts/{id}/revisions", get(web::threads::revisions))
+        .route("/users/{username}", get(web::users::user))
         .route("/static/{file}", get(web::static_file))
         // accounts
         .route(
@@ -182,7 +185,7 @@ pub fn build(state: AppState) -> Router {
         .route("/review", get(web::moderation::review))
         .route("/review/{id}/resolve", post(web::moderation::resolve))
         .route("/audit", get(web::moderation::audit))
-        .fallback(web::not_found)
+        .fallback(web::errors::not_found)
         // Cross-site state changes are refused before any handler runs (Sec-Fetch-Site,
         // then Origin against Host); the refusal is rendered as a page by `error_pages`.
         .layer(csrf(|| AppError::CrossSite.into_response()))
@@ -190,7 +193,7 @@ pub fn build(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(crate::error::panicked))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            web::error_pages,
+            web::errors::error_pages,
         ));
 
     let hsts = state

@@ -81,7 +81,7 @@ pub async fn search_feed(
 ) -> Result<Response, AppError> {
     let file = uri.path().rsplit('/').next().unwrap_or("").to_string();
     let q = params.q.unwrap_or_default();
-    crate::web::feed(&state, &headers, &uri, &file, || async {
+    crate::web::feed_routes::feed(&state, &headers, &uri, &file, || async {
         // A feed follows what is new: newest matching threads first, unless the query says.
         let mut query = agora_search::parse(&q);
         if query.sort == agora_search::Sort::Relevance {

@@ -1,0 +1,159 @@
+//! Thread pages (with the reader's buttons) and post revision histories.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "thread.html")]
+struct ThreadTemplate<'a> {
+    layout: Layout,
+    view: &'a ThreadPageView,
+    actions: posting::ThreadActions,
+    /// Threads on the same subject (from the search index).
+    related: Vec<ThreadSummaryView>,
+}
+
+#[derive(Template)]
+#[template(path = "revisions.html")]
+struct RevisionsTemplate<'a> {
+    layout: Layout,
+    view: &'a RevisionsPageView,
+}
+
+/// `/thread/{id}`: the canonical URL has the slug. A removed thread's slug (its title's words)
+/// is not given away: 404, as its page answers, for everyone but moderators.
+pub async fn thread_without_slug(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let id = parse_thread_id(&id)?;
+    let thread = crate::services::read::thread_row(&state, id).await?;
+    let reveal = crate::services::permissions::allowed(
+        viewer.account.as_deref(),
+        crate::services::permissions::Action::SeeRemoved,
+        agora_store::Timestamp::now(),
+    );
+    if thread.removed && !reveal {
+        return Err(AppError::not_found(format!(
+            "Thread {id} was removed by its author or a moderator."
+        )));
+    }
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Ok(Redirect::permanent(&format!(
+        "{}{query}",
+        paths::thread(id, &thread.summary.slug)
+    ))
+    .into_response())
+}
+
+// Axum handlers take one argument per thing they extract from the request.
+#[allow(clippy::too_many_arguments)]
+pub async fn thread(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, slug)): Path<(String, String)>,
+    Query(raw): Query<RawPageParam>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    client: crate::client_ip::ClientIp,
+) -> Result<Response, AppError> {
+    let id = parse_thread_id(&id)?;
+    let page = read::parse_page(&raw.page)?;
+    // Rendering stops early with `MovedTo` when the slug is not the thread's current one.
+    let response = cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+        let reveal = crate::services::permissions::allowed(
+            viewer.account.as_deref(),
+            crate::services::permissions::Action::SeeRemoved,
+            agora_store::Timestamp::now(),
+        );
+        let (view, thread_row, post_rows) =
+            read::thread_page_rows(&state, id, page, reveal).await?;
+        let t = &view.thread;
+        if t.url != paths::thread(id, &slug) {
+            // An old or mistyped slug: send readers (and search engines) to the current one.
+            return Err(AppError::MovedTo {
+                location: paths::thread_page(id, &t.slug, page),
+            });
+        }
+        let mut layout = Layout::new(
+            &state,
+            &viewer,
+            &t.title,
+            &t.excerpt,
+            &paths::thread_page(id, &t.slug, page),
+        )
+        .with_feeds(&t.title, &view.feed_rss, &view.feed_atom)
+        .crumb("Topics", paths::home())
+        .crumb(&t.subtopic.name, t.subtopic.url.clone());
+        if page > 1 {
+            layout.title = format!("{} (page {page}) · {}", t.title, state.config.site.name);
+        }
+        let actions =
+            posting::thread_actions(&state, &viewer, &view, &thread_row, &post_rows).await?;
+        let related =
+            crate::services::search::related_views(&state, id, &t.title, &t.excerpt).await;
+        render(&ThreadTemplate {
+            layout,
+            view: &view,
+            actions,
+            related,
+        })
+    })
+    .await;
+    let response = response?;
+    let served = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    if method == Method::GET && served {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let visitor = match &viewer.account {
+            Some(account) => Some(Visitor::Account(account.brief.id.0)),
+            None if is_crawler(user_agent) => None,
+            None => Some(Visitor::Anonymous {
+                ip: client.0,
+                user_agent,
+            }),
+        };
+        if let Some(visitor) = visitor {
+            state.views.record_visit(id, &visitor);
+        }
+    }
+    Ok(response)
+}
+
+pub async fn revisions(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(post): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let post = parse_post_id(&post)?;
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+        let reveal = crate::services::permissions::allowed(
+            viewer.account.as_deref(),
+            crate::services::permissions::Action::SeeRemoved,
+            agora_store::Timestamp::now(),
+        );
+        let view = read::revisions_page(&state, post, reveal).await?;
+        let description = format!("Every revision of a post in “{}”", view.thread.title);
+        let mut layout = Layout::new(
+            &state,
+            &viewer,
+            &format!("Revisions · {}", view.thread.title),
+            &description,
+            &paths::revisions(post),
+        )
+        .crumb(&view.thread.subtopic.name, view.thread.subtopic.url.clone())
+        .crumb(&view.thread.title, view.thread.url.clone());
+        layout.noindex = true;
+        render(&RevisionsTemplate {
+            layout,
+            view: &view,
+        })
+    })
+    .await
+}

@@ -1,0 +1,40 @@
+//! Member profiles with their threads.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserTemplate<'a> {
+    layout: Layout,
+    view: &'a UserPageView,
+    listing: &'a ListingView,
+    listing_caption: String,
+}
+
+pub async fn user(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    Query(raw): Query<RawListingParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let params = ListingParams::parse(&raw)?;
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+        let view = read::user_page(&state, &name, params).await?;
+        let u = &view.user;
+        let description = format!(
+            "{} (@{}) on {}",
+            u.display_name, u.username, state.config.site.name
+        );
+        let layout = Layout::new(&state, &viewer, &u.display_name, &description, &u.url);
+        let caption = format!("Threads started by {}", u.display_name);
+        render(&UserTemplate {
+            layout,
+            view: &view,
+            listing: &view.listing,
+            listing_caption: caption,
+        })
+    })
+    .await
+}
