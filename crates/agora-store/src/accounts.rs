@@ -193,7 +193,8 @@ pub async fn set_role<C: Conn>(
     )
     .await?;
     // Roles are set only by the operator's CLI (`agora user set-role`), which acts as no
-    // account.
+    // account. (Its audit entry must name one and names the account itself, saying so in its
+    // details; the change log can say "no account" plainly.)
     append_change(conn, ChangeKind::UserRoleChanged, None, None, None).await?;
     Ok(())
 }
