@@ -542,7 +542,7 @@ pub async fn mark_answer(
     });
     state
         .store
-        .set_answer(post.thread.id, mark, target, audit)
+        .set_answer(post.thread.id, mark, target, account.brief.id, audit)
         .await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use agora_search::{Found, Hit, Mark, PostDoc, Query, SearchIndex, ThreadDoc};
 use agora_store::{
-    ChangeRow, IndexPostRow, IndexThreadRow, PostId, Store, ThreadId, ThreadSummary,
+    ChangeKind, ChangeRow, IndexPostRow, IndexThreadRow, PostId, Store, ThreadId, ThreadSummary,
 };
 use indicatif::ProgressBar;
 
@@ -157,13 +157,29 @@ impl Plan {
     fn of(changes: &[ChangeRow]) -> Plan {
         let mut plan = Plan::default();
         for c in changes {
-            match (c.kind.as_str(), c.thread, c.post) {
-                // Not in the index: accounts, flags, pins.
-                (k, _, _) if k.starts_with("user.") || k.starts_with("flag.") => {}
-                ("thread.pin", _, _) => {}
+            match (&c.kind, c.thread, c.post) {
+                // Not in the index: accounts, flags, pins, and whole-forum recounts (they
+                // change no text, title, tag or state a search sees).
                 (
-                    "post.created" | "post.edited" | "post.deleted" | "post.hidden" | "post.shown"
-                    | "post.boosted",
+                    ChangeKind::UserCreated
+                    | ChangeKind::UserPasswordChanged
+                    | ChangeKind::UserProfileUpdated
+                    | ChangeKind::UserRoleChanged
+                    | ChangeKind::UserSuspensionChanged
+                    | ChangeKind::FlagRaised
+                    | ChangeKind::FlagResolved
+                    | ChangeKind::ThreadPinned
+                    | ChangeKind::ForumRecounted,
+                    _,
+                    _,
+                ) => {}
+                (
+                    ChangeKind::PostCreated
+                    | ChangeKind::PostEdited
+                    | ChangeKind::PostDeleted
+                    | ChangeKind::PostHidden
+                    | ChangeKind::PostShown
+                    | ChangeKind::PostBoosted,
                     Some(thread),
                     Some(post),
                 ) => {
@@ -171,11 +187,30 @@ impl Plan {
                     plan.post_threads.insert(thread);
                 }
                 // Every other change to a thread (new, imported, answered, locked, moved,
-                // retitled, and anything added later) indexes it again whole.
-                (_, Some(thread), _) => {
+                // retitled) indexes it again whole; so does a kind this build does not know
+                // (a newer node wrote it): the safe reading is "this thread changed somehow".
+                (
+                    ChangeKind::ThreadCreated
+                    | ChangeKind::ThreadImported
+                    | ChangeKind::ThreadLockChanged
+                    | ChangeKind::ThreadLocked
+                    | ChangeKind::ThreadUnlocked
+                    | ChangeKind::ThreadMoved
+                    | ChangeKind::ThreadRetitled
+                    | ChangeKind::AnswerMarked
+                    | ChangeKind::PostCreated
+                    | ChangeKind::PostEdited
+                    | ChangeKind::PostDeleted
+                    | ChangeKind::PostHidden
+                    | ChangeKind::PostShown
+                    | ChangeKind::PostBoosted
+                    | ChangeKind::Unknown(_),
+                    Some(thread),
+                    _,
+                ) => {
                     plan.threads.insert(thread);
                 }
-                _ => {}
+                (_, None, _) => {}
             }
         }
         plan
@@ -1022,4 +1057,38 @@ pub async fn related_views(
         .related(&state.store, thread, title, excerpt)
         .await;
     summary_views(found, "related threads")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(seq: i64, kind: ChangeKind, thread: Option<i64>, post: Option<i64>) -> ChangeRow {
+        ChangeRow {
+            seq,
+            at: seq,
+            kind,
+            actor: None,
+            thread: thread.map(ThreadId),
+            post: post.map(PostId),
+        }
+    }
+
+    #[test]
+    fn plans_follow_the_kind_and_an_unknown_kind_reindexes_its_thread() {
+        let plan = Plan::of(&[
+            change(1, ChangeKind::PostEdited, Some(1), Some(10)),
+            change(2, ChangeKind::ThreadPinned, Some(2), None),
+            change(3, ChangeKind::FlagRaised, Some(3), Some(30)),
+            change(4, ChangeKind::ThreadMoved, Some(4), None),
+            change(5, ChangeKind::parse("thread.archived"), Some(5), None),
+            change(6, ChangeKind::parse("post.translated"), Some(6), Some(60)),
+            change(7, ChangeKind::parse("user.renamed"), None, None),
+        ]);
+        let mut threads: Vec<i64> = plan.threads.iter().map(|t| t.0).collect();
+        threads.sort_unstable();
+        assert_eq!(threads, [4, 5, 6]);
+        assert_eq!(plan.posts, HashSet::from([PostId(10)]));
+        assert_eq!(plan.post_threads, HashSet::from([ThreadId(1)]));
+    }
 }

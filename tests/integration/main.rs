@@ -7,6 +7,7 @@ mod a11y;
 mod archive;
 mod backends;
 mod browser;
+mod change_log;
 mod cli;
 mod csrf;
 mod feeds;

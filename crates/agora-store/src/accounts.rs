@@ -87,7 +87,8 @@ pub async fn create_user<C: Conn>(conn: &mut C, user: &NewUser) -> Result<UserId
         )
         .await?
         .int(0)?;
-    append_change(conn, "user.created", None, None).await?;
+    // Accounts are made only by signing up: the new account is the one acting.
+    append_change(conn, ChangeKind::UserCreated, Some(UserId(id)), None, None).await?;
     Ok(UserId(id))
 }
 
@@ -132,7 +133,15 @@ pub async fn set_password<C: Conn>(
         params![user.0, hash],
     )
     .await?;
-    append_change(conn, "user.password", None, None).await?;
+    // Changed by its owner, or by whoever holds the account's reset link: the account.
+    append_change(
+        conn,
+        ChangeKind::UserPasswordChanged,
+        Some(user),
+        None,
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -167,7 +176,8 @@ pub async fn update_profile<C: Conn>(
         params![user.0, display_name, signature_md, signature_html],
     )
     .await?;
-    append_change(conn, "user.updated", None, None).await?;
+    // Only the owner edits a profile.
+    append_change(conn, ChangeKind::UserProfileUpdated, Some(user), None, None).await?;
     Ok(())
 }
 
@@ -182,7 +192,10 @@ pub async fn set_role<C: Conn>(
         params![user.0, role.as_str(), staff_title],
     )
     .await?;
-    append_change(conn, "user.role", None, None).await?;
+    // Roles are set only by the operator's CLI (`agora user set-role`), which acts as no
+    // account. (Its audit entry must name one and names the account itself, saying so in its
+    // details; the change log can say "no account" plainly.)
+    append_change(conn, ChangeKind::UserRoleChanged, None, None, None).await?;
     Ok(())
 }
 
@@ -190,6 +203,7 @@ pub async fn set_suspension<C: Conn>(
     conn: &mut C,
     user: UserId,
     until: Option<(Timestamp, &str)>,
+    by: UserId,
 ) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE users SET suspended_until = ?2, suspend_reason = ?3 WHERE id = ?1",
@@ -200,7 +214,14 @@ pub async fn set_suspension<C: Conn>(
         ],
     )
     .await?;
-    append_change(conn, "user.suspension", None, None).await?;
+    append_change(
+        conn,
+        ChangeKind::UserSuspensionChanged,
+        Some(by),
+        None,
+        None,
+    )
+    .await?;
     Ok(())
 }
 

@@ -233,6 +233,8 @@ pub async fn recount<C: Conn>(conn: &mut C) -> Result<(), StoreError> {
     for sql in crate::sql::RECOUNT {
         conn.execute(sql, &[]).await?;
     }
-    crate::queries::append_change(conn, "forum.recounted", None, None).await?;
+    // System work: no account asked for it.
+    crate::queries::append_change(conn, crate::ChangeKind::ForumRecounted, None, None, None)
+        .await?;
     Ok(())
 }

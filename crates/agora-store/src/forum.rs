@@ -229,7 +229,14 @@ pub async fn create_thread<C: Conn>(
     )
     .await?;
     bump_user(conn, new.author, 1).await?;
-    append_change(conn, "thread.created", Some(thread), Some(post)).await?;
+    append_change(
+        conn,
+        ChangeKind::ThreadCreated,
+        Some(new.author),
+        Some(thread),
+        Some(post),
+    )
+    .await?;
     Ok((thread, post))
 }
 
@@ -278,7 +285,14 @@ pub async fn create_reply<C: Conn>(
     )
     .await?;
     bump_user(conn, new.author, 0).await?;
-    append_change(conn, "post.created", Some(new.thread), Some(post)).await?;
+    append_change(
+        conn,
+        ChangeKind::PostCreated,
+        Some(new.author),
+        Some(new.thread),
+        Some(post),
+    )
+    .await?;
     Ok((post, position))
 }
 
@@ -339,7 +353,14 @@ pub async fn edit_post<C: Conn>(conn: &mut C, edit: &PostEdit) -> Result<(), Sto
         )
         .await?;
     }
-    append_change(conn, "post.edited", Some(thread), Some(edit.post)).await?;
+    append_change(
+        conn,
+        ChangeKind::PostEdited,
+        Some(edit.editor),
+        Some(thread),
+        Some(edit.post),
+    )
+    .await?;
     Ok(())
 }
 
@@ -475,7 +496,14 @@ pub async fn delete_post<C: Conn>(
     if let Some(audit) = audit {
         record_audit(conn, audit).await?;
     }
-    append_change(conn, "post.deleted", Some(post.thread.id), Some(post.id)).await?;
+    append_change(
+        conn,
+        ChangeKind::PostDeleted,
+        Some(by),
+        Some(post.thread.id),
+        Some(post.id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -562,8 +590,12 @@ pub async fn set_hidden<C: Conn>(
     }
     recompute_staff_answered(conn, post.thread.id).await?;
     record_audit(conn, audit).await?;
-    let kind = if hide { "post.hidden" } else { "post.shown" };
-    append_change(conn, kind, Some(post.thread.id), Some(post.id)).await?;
+    let kind = if hide {
+        ChangeKind::PostHidden
+    } else {
+        ChangeKind::PostShown
+    };
+    append_change(conn, kind, Some(by), Some(post.thread.id), Some(post.id)).await?;
     Ok(())
 }
 
@@ -607,7 +639,14 @@ pub async fn toggle_boost<C: Conn>(
         )
         .await?;
     }
-    append_change(conn, "post.boosted", Some(post.thread.id), Some(post.id)).await?;
+    append_change(
+        conn,
+        ChangeKind::PostBoosted,
+        Some(user),
+        Some(post.thread.id),
+        Some(post.id),
+    )
+    .await?;
     Ok((boosted, count))
 }
 
@@ -645,6 +684,7 @@ pub async fn set_answer<C: Conn>(
     thread: ThreadId,
     mark: AnswerMark,
     post: Option<PostId>,
+    by: UserId,
     audit: Option<&Audit>,
 ) -> Result<(), StoreError> {
     let column = match mark {
@@ -662,7 +702,7 @@ pub async fn set_answer<C: Conn>(
     if let Some(audit) = audit {
         record_audit(conn, audit).await?;
     }
-    append_change(conn, "thread.answer", Some(thread), post).await?;
+    append_change(conn, ChangeKind::AnswerMarked, Some(by), Some(thread), post).await?;
     Ok(())
 }
 
@@ -710,7 +750,14 @@ pub async fn lock_thread<C: Conn>(
         }
     };
     record_audit(conn, audit).await?;
-    append_change(conn, "thread.lock", Some(thread), None).await?;
+    append_change(
+        conn,
+        ChangeKind::ThreadLockChanged,
+        Some(audit.actor),
+        Some(thread),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -726,7 +773,14 @@ pub async fn pin_thread<C: Conn>(
     )
     .await?;
     record_audit(conn, audit).await?;
-    append_change(conn, "thread.pin", Some(thread), None).await?;
+    append_change(
+        conn,
+        ChangeKind::ThreadPinned,
+        Some(audit.actor),
+        Some(thread),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -773,16 +827,24 @@ pub async fn move_thread<C: Conn>(
     )
     .await?;
     record_audit(conn, audit).await?;
-    append_change(conn, "thread.moved", Some(thread.id), None).await?;
+    append_change(
+        conn,
+        ChangeKind::ThreadMoved,
+        Some(audit.actor),
+        Some(thread.id),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
-/// Changes a thread's title and tags (moderators; authors through editing their post).
+/// Changes a thread's title and tags (`by`: a moderator, or the author editing their post).
 pub async fn retitle_thread<C: Conn>(
     conn: &mut C,
     thread: &ThreadFacts,
     title: &str,
     tags: &[TagId],
+    by: UserId,
     audit: Option<&Audit>,
 ) -> Result<(), StoreError> {
     let thread = &fresh_thread(conn, thread).await?;
@@ -829,7 +891,14 @@ pub async fn retitle_thread<C: Conn>(
     if let Some(audit) = audit {
         record_audit(conn, audit).await?;
     }
-    append_change(conn, "thread.retitled", Some(thread.id), None).await?;
+    append_change(
+        conn,
+        ChangeKind::ThreadRetitled,
+        Some(by),
+        Some(thread.id),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -848,7 +917,14 @@ pub async fn flag_post<C: Conn>(
         )
         .await?;
     if inserted > 0 {
-        append_change(conn, "flag.created", Some(post.thread.id), Some(post.id)).await?;
+        append_change(
+            conn,
+            ChangeKind::FlagRaised,
+            Some(user),
+            Some(post.thread.id),
+            Some(post.id),
+        )
+        .await?;
     }
     Ok(inserted > 0)
 }
@@ -982,7 +1058,7 @@ pub async fn resolve_flag<C: Conn>(
     let Some(row) = row else { return Ok(None) };
     record_audit(conn, audit).await?;
     let post = PostId(row.int(0)?);
-    append_change(conn, "flag.resolved", None, Some(post)).await?;
+    append_change(conn, ChangeKind::FlagResolved, Some(by), None, Some(post)).await?;
     Ok(Some(post))
 }
 

@@ -801,7 +801,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         write!(self, |conn| {
             let until = until.as_ref().map(|(t, r)| (*t, r.as_str()));
-            accounts::set_suspension(conn, user, until).await?;
+            accounts::set_suspension(conn, user, until, audit.actor).await?;
             forum::record_audit(conn, &audit).await
         })
     }
@@ -1002,7 +1002,7 @@ impl Store {
         write!(self, |conn| {
             forum::edit_post(conn, &edit).await?;
             if let Some((thread, title, tags)) = &retitle {
-                forum::retitle_thread(conn, thread, title, tags, None).await?;
+                forum::retitle_thread(conn, thread, title, tags, edit.editor, None).await?;
             }
             if let Some(audit) = &audit {
                 forum::record_audit(conn, audit).await?;
@@ -1044,11 +1044,13 @@ impl Store {
         read!(self, |conn| forum::boosted_by(conn, user, &posts).await)
     }
 
+    /// Marks or clears an answer; `by` is the account doing it (`audit` when that is staff).
     pub async fn set_answer(
         &self,
         thread: ThreadId,
         mark: AnswerMark,
         post: Option<PostId>,
+        by: UserId,
         audit: Option<Audit>,
     ) -> Result<(), StoreError> {
         write!(self, |conn| forum::set_answer(
@@ -1056,6 +1058,7 @@ impl Store {
             thread,
             mark,
             post,
+            by,
             audit.as_ref()
         )
         .await)
@@ -1107,6 +1110,7 @@ impl Store {
             &thread,
             &title,
             &tags,
+            audit.actor,
             Some(&audit)
         )
         .await)

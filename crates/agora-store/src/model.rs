@@ -551,13 +551,97 @@ pub struct FlagRow {
     pub created_at: Timestamp,
 }
 
+/// Declares `ChangeKind`: each known kind with the string the change log stores for it.
+macro_rules! change_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal),+ $(,)?) => {
+        /// What a change-log entry records. The stored strings are the ones written since the
+        /// log began and must never change: old databases and other nodes read them. A string
+        /// this build does not know (written by a newer node) reads as `Unknown` and keeps its
+        /// text, so it is never mistaken for a known kind, and never dropped as done.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum ChangeKind {
+            $($(#[$doc])* $variant,)+
+            /// A kind this build does not know, as stored.
+            Unknown(String),
+        }
+
+        impl ChangeKind {
+            /// Every known kind (not `Unknown`).
+            pub const KNOWN: &'static [ChangeKind] = &[$(ChangeKind::$variant),+];
+
+            /// The string the change log stores.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ChangeKind::$variant => $text,)+
+                    ChangeKind::Unknown(text) => text,
+                }
+            }
+
+            /// The kind a stored string names; never fails (see `Unknown`).
+            pub fn parse(text: &str) -> ChangeKind {
+                match text {
+                    $($text => ChangeKind::$variant,)+
+                    other => ChangeKind::Unknown(other.to_string()),
+                }
+            }
+        }
+    };
+}
+
+change_kinds!(
+    /// A thread started, with its opening post.
+    ThreadCreated = "thread.created",
+    /// A thread written by an import (no actor).
+    ThreadImported = "thread.imported",
+    /// A moderator locked or unlocked a thread.
+    ThreadLockChanged = "thread.lock",
+    /// A thread locked through `Store::set_lock` (operator tooling).
+    ThreadLocked = "thread.locked",
+    /// A thread unlocked through `Store::set_lock`.
+    ThreadUnlocked = "thread.unlocked",
+    /// A thread pinned or unpinned (pins are not in the search index).
+    ThreadPinned = "thread.pin",
+    ThreadMoved = "thread.moved",
+    /// New title and/or tags.
+    ThreadRetitled = "thread.retitled",
+    /// An accepted or recommended answer marked or cleared.
+    AnswerMarked = "thread.answer",
+    PostCreated = "post.created",
+    PostEdited = "post.edited",
+    PostDeleted = "post.deleted",
+    PostHidden = "post.hidden",
+    PostShown = "post.shown",
+    /// A boost given or taken back.
+    PostBoosted = "post.boosted",
+    UserCreated = "user.created",
+    UserPasswordChanged = "user.password",
+    /// Display name or signature.
+    UserProfileUpdated = "user.updated",
+    UserRoleChanged = "user.role",
+    /// A suspension set or lifted.
+    UserSuspensionChanged = "user.suspension",
+    FlagRaised = "flag.created",
+    FlagResolved = "flag.resolved",
+    /// Every stored counter recomputed (after an import or `agora db check --fix`).
+    ForumRecounted = "forum.recounted",
+);
+
+impl fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One entry of the change log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeRow {
     pub seq: i64,
     /// When the change was written (microseconds).
     pub at: i64,
-    pub kind: String,
+    pub kind: ChangeKind,
+    /// The account that made the change; None for system work (imports, recounts, operator
+    /// tooling) and for entries written before the log recorded actors.
+    pub actor: Option<UserId>,
     pub thread: Option<ThreadId>,
     pub post: Option<PostId>,
 }
@@ -593,4 +677,31 @@ pub struct IndexPostRow {
     pub body_html: String,
     /// Neither deleted nor hidden.
     pub visible: bool,
+}
+
+#[cfg(test)]
+mod change_kind_tests {
+    use super::ChangeKind;
+
+    #[test]
+    fn every_change_kind_round_trips_through_its_string() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ChangeKind::KNOWN {
+            assert!(seen.insert(kind.as_str()), "{kind} is spelt twice");
+            assert_eq!(&ChangeKind::parse(kind.as_str()), kind);
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        // The strings written before the enum existed, exactly.
+        assert_eq!(ChangeKind::PostCreated.as_str(), "post.created");
+        assert_eq!(ChangeKind::ThreadLockChanged.as_str(), "thread.lock");
+        assert_eq!(ChangeKind::FlagRaised.as_str(), "flag.created");
+    }
+
+    #[test]
+    fn an_unknown_kind_keeps_its_text() {
+        let kind = ChangeKind::parse("thread.archived");
+        assert_eq!(kind, ChangeKind::Unknown("thread.archived".into()));
+        assert_eq!(kind.as_str(), "thread.archived");
+        assert!(!ChangeKind::KNOWN.contains(&kind));
+    }
 }

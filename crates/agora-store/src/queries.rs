@@ -326,10 +326,12 @@ pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
 /// Appends to the change log; call inside the write's transaction. On PostgreSQL the
 /// transaction first takes a lock that serialises appenders, so sequence numbers become
 /// visible in order (a follower reading `seq > last` never skips one that commits later),
-/// and a notification tells the other nodes on commit.
+/// and a notification tells the other nodes on commit. `actor` is the account that made the
+/// change, None for system work (imports, recounts) that no account asked for.
 pub async fn append_change<C: Conn>(
     conn: &mut C,
-    kind: &str,
+    kind: ChangeKind,
+    actor: Option<UserId>,
     thread: Option<ThreadId>,
     post: Option<PostId>,
 ) -> Result<(), StoreError> {
@@ -340,7 +342,8 @@ pub async fn append_change<C: Conn>(
         sql::APPEND_CHANGE,
         params![
             Timestamp::now().micros(),
-            kind,
+            kind.as_str(),
+            actor.map(|u| u.0),
             thread.map(|t| t.0),
             post.map(|p| p.0)
         ],
@@ -663,7 +666,16 @@ pub async fn import_threads<C: Conn>(
             )
             .await?;
         }
-        append_change(conn, "thread.imported", Some(ThreadId(thread.id)), None).await?;
+        // An import is system work: the archive's authors wrote the posts, nobody made this
+        // change.
+        append_change(
+            conn,
+            ChangeKind::ThreadImported,
+            None,
+            Some(ThreadId(thread.id)),
+            None,
+        )
+        .await?;
         stats.threads += 1;
         progress(posts_before + stats.posts);
     }
@@ -971,6 +983,7 @@ pub async fn set_lock<C: Conn>(
     thread: ThreadId,
     lock: Option<(&str, &str)>,
 ) -> Result<bool, StoreError> {
+    let mut actor = None;
     let changed = match lock {
         Some((by, reason)) => {
             let by = conn
@@ -978,6 +991,7 @@ pub async fn set_lock<C: Conn>(
                 .await?
                 .ok_or_else(|| StoreError::Invalid(format!("no user named {by:?}")))?
                 .int(0)?;
+            actor = Some(UserId(by));
             conn.execute(
                 sql::LOCK_THREAD,
                 params![thread.0, Timestamp::now().micros(), by, reason],
@@ -990,10 +1004,12 @@ pub async fn set_lock<C: Conn>(
         return Ok(false);
     }
     let kind = if lock.is_some() {
-        "thread.locked"
+        ChangeKind::ThreadLocked
     } else {
-        "thread.unlocked"
+        ChangeKind::ThreadUnlocked
     };
-    append_change(conn, kind, Some(thread), None).await?;
+    // An unlock through this operator door names no account (the web's goes through
+    // `forum::lock_thread`, with its moderator).
+    append_change(conn, kind, actor, Some(thread), None).await?;
     Ok(true)
 }

@@ -93,13 +93,14 @@ pub async fn changes_after<C: Conn>(
     limit: usize,
 ) -> Result<Vec<ChangeRow>, StoreError> {
     let query = format!(
-        "SELECT seq, kind, thread_id, post_id, at FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
+        "SELECT seq, kind, thread_id, post_id, at, actor_id FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
     );
     collect(conn.query(&query, params![after]).await?, |row| {
         Ok(ChangeRow {
             seq: row.int(0)?,
             at: row.int(4)?,
-            kind: row.text(1)?,
+            kind: ChangeKind::parse(&row.text(1)?),
+            actor: row.opt_int(5)?.map(UserId),
             thread: row.opt_int(2)?.map(ThreadId),
             post: row.opt_int(3)?.map(PostId),
         })

@@ -110,7 +110,7 @@ pub const ADD_VIEWS: &str = "UPDATE threads SET view_count = view_count + ?2 WHE
 pub const CHANGE_HEAD: &str = "SELECT COALESCE(MAX(seq), 0) FROM change_log";
 
 pub const APPEND_CHANGE: &str =
-    "INSERT INTO change_log (at, kind, thread_id, post_id) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO change_log (at, kind, actor_id, thread_id, post_id) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// Recomputes every stored counter from the rows: used after a bulk import. Removed threads
 /// count nowhere (imports have none, but the invariant is the write paths').
