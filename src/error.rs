@@ -35,6 +35,8 @@ pub enum AppError {
     CrossSite,
     #[error("The forum cannot reach its database right now. Please try again in a moment.")]
     Unavailable,
+    #[error("The forum took too long to answer. Please try again in a moment.")]
+    TimedOut,
     #[error(
         "The forum's storage is full, so nothing can be saved right now. The operator has to free space; please try again later."
     )]
@@ -86,7 +88,7 @@ impl AppError {
             | Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MovedTo { .. } => StatusCode::PERMANENT_REDIRECT,
@@ -107,6 +109,7 @@ impl AppError {
             Self::TooManyRequests { .. } => "rate_limited",
             Self::CrossSite => "cross_site",
             Self::Unavailable => "unavailable",
+            Self::TimedOut => "timeout",
             Self::StorageFull => "storage_full",
             Self::PayloadTooLarge { .. } => "too_large",
             Self::MovedTo { .. } => "moved",
@@ -134,7 +137,7 @@ impl AppError {
     fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests { retry_after } => Some(*retry_after),
-            Self::Unavailable => Some(RETRY_AFTER_UNAVAILABLE),
+            Self::Unavailable | Self::TimedOut => Some(RETRY_AFTER_UNAVAILABLE),
             _ => None,
         }
     }
@@ -216,7 +219,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable: `not_found`, `bad_request`, `unauthorized`, `forbidden`, `suspended`,
     /// `insufficient_scope`, `conflict`, `rate_limited`, `cross_site`, `too_large`,
-    /// `unavailable` (with `Retry-After`), `storage_full` or `internal`.
+    /// `unavailable` or `timeout` (both with `Retry-After`), `storage_full` or `internal`.
     pub code: &'static str,
     pub message: String,
     /// The query or path parameter at fault, for `bad_request`.
@@ -324,6 +327,22 @@ async fn plain_rejection_as_json(response: Response) -> Response {
         status
     };
     (status, headers, Json(body)).into_response()
+}
+
+/// How long a request may take before it is answered 503 `timeout`.
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Answers a request that is still running at [`REQUEST_DEADLINE`] with the 503 `timeout`
+/// error (dropping the work), inside the error middlewares so that it gets the HTML page or
+/// the JSON body like any other error.
+pub async fn deadline(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("a request ran past the deadline and was answered 503");
+            AppError::TimedOut.into_response()
+        }
+    }
 }
 
 /// A handler that panicked is answered with the plain 500 (logged), not a dropped connection.

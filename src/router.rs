@@ -82,6 +82,7 @@ pub fn build(state: AppState) -> Router {
         .layer(csrf(|| ApiError(AppError::CrossSite).into_response()))
         .layer(middleware::from_fn(crate::body::limit_body))
         .layer(CatchPanicLayer::custom(crate::error::panicked))
+        .layer(middleware::from_fn(crate::error::deadline))
         // Errors raised before a handler (extractors, the layers above) become JSON here.
         .layer(middleware::from_fn(crate::error::api_errors))
         // An answer that did not choose its caching (the caller's account, writes, errors,
@@ -191,6 +192,7 @@ pub fn build(state: AppState) -> Router {
         .layer(csrf(|| AppError::CrossSite.into_response()))
         .layer(middleware::from_fn(crate::body::limit_body))
         .layer(CatchPanicLayer::custom(crate::error::panicked))
+        .layer(middleware::from_fn(crate::error::deadline))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::errors::error_pages,
@@ -230,9 +232,11 @@ pub fn build(state: AppState) -> Router {
             header::STRICT_TRANSPORT_SECURITY,
             move |_: &axum::response::Response| hsts.clone(),
         ))
+        // Outside the page and API routers (whose own `deadline` answers first, with a
+        // body): a last bound for `/healthz` and anything else.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
+            crate::error::REQUEST_DEADLINE + Duration::from_secs(1),
         ))
         .with_state(state)
 }
