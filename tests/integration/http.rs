@@ -365,3 +365,41 @@ async fn hsts_is_sent_only_when_configured_for_https() {
         );
     }
 }
+
+/// A request still running at the deadline is answered 503 `timeout` with the JSON error (or
+/// the HTML page), not an empty body. The clock is paused, so this takes no real time.
+#[tokio::test(start_paused = true)]
+async fn a_request_past_the_deadline_gets_a_clear_503() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+                "never"
+            }),
+        )
+        .layer(axum::middleware::from_fn(agora::error::deadline))
+        .layer(axum::middleware::from_fn(agora::error::api_errors));
+    let response = app
+        .oneshot(
+            Request::get("/slow")
+                .body(Body::empty())
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().get("retry-after").is_some());
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["error"]["code"], "timeout", "{json}");
+}
