@@ -265,9 +265,11 @@ async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {
             store.close().await?;
             eprintln!(
                 "restored {} from {} (change log at {head}); the database's new identity is {identity}, \
-                 so search indexes rebuild when the forum starts",
+                 so search indexes rebuild when the forum starts. The replaced database is kept as \
+                 {}.before-restore (with its -wal); delete it once you are sure.",
                 target.display(),
-                file.display()
+                file.display(),
+                target.display()
             );
             Ok(())
         }

@@ -632,8 +632,17 @@ impl Search {
             self.config.rebuild_memory_mb.max(32) << 20,
         )?;
         let fresh = Arc::new(fresh);
-        build_into(self, store, &fresh, bar).await?;
-        fresh.finish()?;
+        let built = match build_into(self, store, &fresh, bar).await {
+            Ok(_) => fresh.finish().map_err(anyhow::Error::from),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = built {
+            // A failed build leaves nothing behind (a full disk must not fill up further).
+            if let Ok(fresh) = Arc::try_unwrap(fresh) {
+                fresh.discard(&self.root);
+            }
+            return Err(err);
+        }
         let documents = fresh.status(&self.root)?.documents;
         let Ok(fresh) = Arc::try_unwrap(fresh) else {
             anyhow::bail!("the rebuilt index is still in use");
@@ -650,14 +659,30 @@ impl Search {
         let tick = Duration::from_millis(self.config.commit_interval_ms.max(10));
         let poll = Duration::from_millis(self.config.poll_ms.max(50));
         let mut last_poll = Instant::now() - poll;
+        // After a failure, wait longer before each retry (up to a minute): a full disk or a
+        // rebuild that cannot finish must not keep both cores busy.
+        let mut failures = 0u32;
+        let mut retry_at = Instant::now();
         loop {
             let counter = changes.load(Ordering::Acquire);
             let moved = counter != self.seen_changes.load(Ordering::Acquire);
-            if moved || last_poll.elapsed() >= poll {
+            if (moved || last_poll.elapsed() >= poll) && Instant::now() >= retry_at {
                 self.seen_changes.store(counter, Ordering::Release);
                 last_poll = Instant::now();
-                if let Err(err) = self.catch_up(&store).await {
-                    tracing::warn!(error = %err, "search indexer: could not apply changes; will retry");
+                match self.catch_up(&store).await {
+                    Ok(_) => failures = 0,
+                    Err(err) => {
+                        failures = failures.saturating_add(1);
+                        let wait = poll
+                            .saturating_mul(1 << failures.min(5))
+                            .min(Duration::from_secs(60));
+                        retry_at = Instant::now() + wait;
+                        tracing::warn!(
+                            error = %err,
+                            retry_in_secs = wait.as_secs_f64(),
+                            "search indexer: could not apply changes; will retry"
+                        );
+                    }
                 }
             }
             tokio::select! {

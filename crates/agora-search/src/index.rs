@@ -358,6 +358,15 @@ impl SearchIndex {
         SearchIndex::open_dir(root, &name, threads, memory)
     }
 
+    /// Drops an unpublished generation (a build that failed) with its files.
+    pub fn discard(self, root: &Path) {
+        let dir = root.join(&self.generation);
+        drop(self);
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(path = %dir.display(), error = %e, "could not remove a failed search index build");
+        }
+    }
+
     /// Makes this generation (from [`SearchIndex::create_generation`]) the live one.
     pub fn publish(self, root: &Path) -> Result<String, SearchError> {
         drop(self.writer);

@@ -72,36 +72,39 @@ impl From<rusqlite::Error> for StoreError {
         use rusqlite::ErrorCode;
         match err.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::StorageFull(err.to_string()),
-            Some(ErrorCode::ConstraintViolation) if err.to_string().contains("UNIQUE") => {
-                StoreError::taken(&err.to_string())
+            Some(ErrorCode::ConstraintViolation)
+                if StoreError::taken(&err.to_string()).is_some() =>
+            {
+                StoreError::taken(&err.to_string()).unwrap_or(StoreError::Sqlite(err))
             }
-            Some(
-                ErrorCode::SystemIoFailure
-                | ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::CannotOpen
-                | ErrorCode::ReadOnly,
-            ) => StoreError::Unavailable(err.to_string()),
+            Some(ErrorCode::SystemIoFailure | ErrorCode::DatabaseBusy | ErrorCode::CannotOpen) => {
+                StoreError::Unavailable(err.to_string())
+            }
             _ => StoreError::Sqlite(err),
         }
     }
 }
 
 impl StoreError {
-    /// A unique value was taken between the check and the insert: a conflict naming the field
-    /// the constraint (or message) names.
-    pub fn taken(constraint: &str) -> StoreError {
-        let field = if constraint.contains("email") {
-            "email"
-        } else if constraint.contains("username") || constraint.contains("name_skeleton") {
-            "username"
-        } else {
-            "value"
-        };
-        StoreError::Conflict {
+    /// A username or email address taken between the check and the insert (two sign-ups at
+    /// once): a conflict naming the field. Any other unique violation is a bug: `None`.
+    pub fn taken(constraint: &str) -> Option<StoreError> {
+        // PostgreSQL names the constraint or index; SQLite says "UNIQUE constraint failed:
+        // users.email_key".
+        let field =
+            if constraint.contains("users_by_email") || constraint.contains("users.email_key") {
+                "email"
+            } else if constraint.contains("users_username_key")
+                || constraint.contains("users.username_key")
+            {
+                "username"
+            } else {
+                return None;
+            };
+        Some(StoreError::Conflict {
             field,
             message: "That was taken a moment ago by someone else. Try another.".into(),
-        }
+        })
     }
 
     /// True when the database cannot be reached or cannot work now: answered 503.

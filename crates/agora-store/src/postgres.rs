@@ -23,17 +23,26 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(err: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;
         let Some(code) = err.code() else {
-            // No SQLSTATE: the connection itself failed (refused, reset, closed).
-            return StoreError::Unavailable(err.to_string());
+            // No SQLSTATE: the connection itself failed (refused, reset, closed) — or the
+            // client did (a conversion, a row count): that is a bug, a plain 500.
+            let io = std::error::Error::source(&err)
+                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
+            return if err.is_closed() || io {
+                StoreError::Unavailable(err.to_string())
+            } else {
+                StoreError::Postgres(err.to_string())
+            };
         };
         let class = code.code().get(..2).unwrap_or("");
-        if *code == SqlState::UNIQUE_VIOLATION {
+        let constraint = err
+            .as_db_error()
+            .and_then(|d| d.constraint())
+            .unwrap_or_default();
+        if *code == SqlState::UNIQUE_VIOLATION
+            && let Some(taken) = StoreError::taken(constraint)
+        {
             // Two writers raced past the check for a taken name or address.
-            let constraint = err
-                .as_db_error()
-                .and_then(|d| d.constraint())
-                .unwrap_or_default();
-            StoreError::taken(constraint)
+            taken
         } else if *code == SqlState::DISK_FULL {
             StoreError::StorageFull(err.to_string())
         } else if class == "08"

@@ -102,10 +102,14 @@ struct Inner {
 /// failed: then the commit's error, whatever the write returned).
 type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
-/// One queued write: run on the writer's connection (`Some`), returning whether it succeeded
-/// and how to deliver its result; or never run (`None`), delivering the error it is given.
+/// One queued write: run on the writer's connection (`Some`), returning a copy of its error if
+/// it failed and how to deliver its result; or never run (`None`), delivering the error given.
 type Job = Box<
-    dyn for<'c, 'd> FnOnce(Option<&'c mut SqliteConn<'d>>, StoreError) -> (bool, Deliver) + Send,
+    dyn for<'c, 'd> FnOnce(
+            Option<&'c mut SqliteConn<'d>>,
+            StoreError,
+        ) -> (Option<StoreError>, Deliver)
+        + Send,
 >;
 
 /// Writes committed together at most (the rest wait for the next commit).
@@ -118,6 +122,11 @@ impl StoreError {
         match self {
             StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
             StoreError::StorageFull(m) => StoreError::StorageFull(m.clone()),
+            StoreError::Unstorable(m) => StoreError::Unstorable(m.clone()),
+            StoreError::Conflict { field, message } => StoreError::Conflict {
+                field,
+                message: message.clone(),
+            },
             StoreError::Closed => StoreError::Closed,
             other => StoreError::Internal(other.to_string()),
         }
@@ -135,23 +144,34 @@ const WRITER_CACHE_KB: i64 = 32 * 1024;
 const BULK_WRITER_CACHE_KB: i64 = 512 * 1024;
 
 impl Inner {
-    /// Takes the writer and commits every queued write (ours among them, unless a previous
-    /// holder already committed it) in one transaction.
+    /// Takes the writer and commits the queued writes (ours among them, unless an earlier
+    /// holder already committed it) in one transaction: one group per call, so whoever waits
+    /// for this call is never held up by writes that arrive later (each write has its own call,
+    /// so none is left behind).
     fn commit_pending(&self) {
-        let Ok(conn) = self.writer.lock() else {
-            return;
-        };
-        loop {
-            let jobs: Vec<Job> = match self.pending.lock() {
-                Ok(mut pending) => {
-                    let n = pending.len().min(GROUP_MAX);
-                    pending.drain(..n).collect()
+        let conn = match self.writer.lock() {
+            Ok(conn) => conn,
+            Err(_) => {
+                // A panic while the writer was held: refuse every waiting write, never leave
+                // one hanging.
+                let jobs: Vec<Job> = match self.pending.lock() {
+                    Ok(mut pending) => pending.drain(..).collect(),
+                    Err(poisoned) => poisoned.into_inner().drain(..).collect(),
+                };
+                for job in jobs {
+                    let _ = job(None, StoreError::Closed);
                 }
-                Err(_) => return,
-            };
-            if jobs.is_empty() {
                 return;
             }
+        };
+        let jobs: Vec<Job> = match self.pending.lock() {
+            Ok(mut pending) => {
+                let n = pending.len().min(GROUP_MAX);
+                pending.drain(..n).collect()
+            }
+            Err(_) => return,
+        };
+        if !jobs.is_empty() {
             run_group(&conn, jobs);
         }
     }
@@ -316,10 +336,11 @@ impl SqliteStore {
         let job: Job = Box::new(move |conn, skipped| {
             let Some(conn) = conn else {
                 let _ = tx.send(Err(skipped));
-                return (false, Box::new(|_| {}));
+                return (None, Box::new(|_| {}));
             };
             let result = f(conn);
-            let ok = result.is_ok();
+            let failed = result.as_ref().err().map(StoreError::again);
+            let ok = failed.is_none();
             let deliver: Deliver = Box::new(move |commit| {
                 let _ = tx.send(match commit {
                     Ok(()) => result,
@@ -327,7 +348,7 @@ impl SqliteStore {
                     Err(_) => result,
                 });
             });
-            (ok, deliver)
+            (failed, deliver)
         });
         self.inner
             .pending
@@ -335,9 +356,9 @@ impl SqliteStore {
             .map_err(|_| StoreError::Closed)?
             .push(job);
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.commit_pending())
-            .await
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        // Not awaited: the answer comes through `rx` as soon as the group holding this write
+        // has committed, whichever call ran it.
+        drop(tokio::task::spawn_blocking(move || inner.commit_pending()));
         rx.await
             .map_err(|_| StoreError::Internal("the write was dropped by a panic".into()))?
     }
@@ -394,42 +415,65 @@ impl SqliteStore {
 }
 
 /// Runs a group of writes in one transaction, each in a savepoint, commits, and delivers
-/// every result. If the transaction itself fails (a full disk, an I/O error), it is rolled
-/// back and every write of the group gets the error: none was acknowledged.
+/// every result. A write that fails is rolled back to its savepoint and answered with its own
+/// error. If the transaction itself fails (a full disk, an I/O error, or SQLite rolling back
+/// the whole transaction after a failed write), every write of the group gets the error: none
+/// was acknowledged.
 fn run_group(conn: &Connection, jobs: Vec<Job>) {
+    const ROLLBACK_ONE: &str = "ROLLBACK TO agora_write; RELEASE agora_write";
     let mut delivers: Vec<Deliver> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
-    let failure = (|| -> Result<(), StoreError> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+    let failure: Option<StoreError> = 'group: {
+        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+            break 'group Some(err.into());
+        }
         for job in jobs.by_ref() {
-            conn.execute_batch("SAVEPOINT agora_write")?;
+            if let Err(err) = conn.execute_batch("SAVEPOINT agora_write") {
+                let err: StoreError = err.into();
+                let _ = job(None, err.again());
+                break 'group Some(err);
+            }
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 job(Some(&mut SqliteConn(conn)), StoreError::Closed)
             }));
             match ran {
-                Ok((true, deliver)) => {
-                    conn.execute_batch("RELEASE agora_write")?;
+                Ok((None, deliver)) => {
                     delivers.push(deliver);
+                    if let Err(err) = conn.execute_batch("RELEASE agora_write") {
+                        break 'group Some(err.into());
+                    }
                 }
-                Ok((false, deliver)) => {
-                    conn.execute_batch("ROLLBACK TO agora_write; RELEASE agora_write")?;
-                    // A write that failed has nothing to wait for.
+                Ok((Some(err), deliver)) => {
+                    // A failed write has nothing to wait for: its own error, now.
                     deliver(Ok(()));
+                    if conn.is_autocommit() {
+                        // SQLite undid the whole transaction (a full disk, an I/O error).
+                        break 'group Some(err);
+                    }
+                    if let Err(err) = conn.execute_batch(ROLLBACK_ONE) {
+                        break 'group Some(err.into());
+                    }
                 }
-                // Its sender is gone with the panic: the caller hears of it.
-                Err(_) => conn.execute_batch("ROLLBACK TO agora_write; RELEASE agora_write")?,
+                // Its sender went with the panic: its caller hears of it.
+                Err(_) => {
+                    if conn.is_autocommit() {
+                        break 'group Some(StoreError::Internal("a write panicked".into()));
+                    }
+                    if let Err(err) = conn.execute_batch(ROLLBACK_ONE) {
+                        break 'group Some(err.into());
+                    }
+                }
             }
         }
-        conn.execute_batch("COMMIT")?;
-        Ok(())
-    })();
+        conn.execute_batch("COMMIT").err().map(StoreError::from)
+    };
     match failure {
-        Ok(()) => {
+        None => {
             for deliver in delivers {
                 deliver(Ok(()));
             }
         }
-        Err(err) => {
+        Some(err) => {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
@@ -488,7 +532,8 @@ pub fn hold_lock(database: &Path, exclusive: bool) -> Result<std::fs::File, Stor
 
 /// Replaces the database at `target` with the backup at `backup` (from `agora db backup`):
 /// checks that the backup is a whole Agora database, writes a compacted copy beside the
-/// target, syncs it, and renames it into place, removing the old write-ahead log. The caller
+/// target, syncs it, sets the replaced database and its write-ahead log aside
+/// (`*.before-restore`), and renames the copy into place. The caller
 /// holds the exclusive lock and renews the database's identity afterwards.
 pub fn restore(backup: &Path, target: &Path) -> Result<(), StoreError> {
     if !backup.is_file() {
@@ -526,13 +571,20 @@ pub fn restore(backup: &Path, target: &Path) -> Result<(), StoreError> {
     std::fs::File::open(&staging)
         .and_then(|f| f.sync_all())
         .map_err(|e| io("syncing the restored copy", e))?;
-    for suffix in ["-wal", "-shm"] {
-        let mut side = target.as_os_str().to_owned();
-        side.push(suffix);
-        match std::fs::remove_file(std::path::PathBuf::from(side)) {
+    // The replaced database and its write-ahead log are kept aside, together, never deleted:
+    // whatever happens from here, the forum as it was can be put back by hand.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = target.as_os_str().to_owned();
+        from.push(suffix);
+        let mut aside = from.clone();
+        aside.push(".before-restore");
+        match std::fs::rename(
+            std::path::PathBuf::from(&from),
+            std::path::PathBuf::from(aside),
+        ) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io("removing the old write-ahead log", e)),
+            Err(e) => return Err(io("setting the replaced database aside", e)),
         }
     }
     std::fs::rename(&staging, target).map_err(|e| io("moving the restored copy into place", e))?;
