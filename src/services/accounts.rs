@@ -82,12 +82,7 @@ impl FieldErrors {
     }
 }
 
-/// The first character no text field may hold: NUL and the other control characters (C0,
-/// DEL, C1) except tab, line feed and carriage return.
-pub fn forbidden_char(text: &str) -> Option<char> {
-    text.chars()
-        .find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-}
+pub use agora_store::forbidden_char;
 
 /// What a person is told about a control character in what they typed.
 pub fn forbidden_char_message(c: char) -> String {

@@ -356,12 +356,16 @@ impl Search {
 
     /// Compares the index's mark with the database: the same database (by identity), and a
     /// change the log still holds, written at the same time as the one the index applied.
-    async fn history(&self, store: &Store, index: &SearchIndex) -> anyhow::Result<History> {
+    async fn history(
+        &self,
+        store: &Store,
+        index: &SearchIndex,
+        database: &str,
+    ) -> anyhow::Result<History> {
         let Some(mark) = index.mark()? else {
             return Ok(History::Unbuilt);
         };
-        let database = store.database_id().await?;
-        if mark.database.as_deref() != Some(database.as_str()) {
+        if mark.database.as_deref() != Some(database) {
             return Ok(History::Diverged(match mark.database {
                 None => "the index was built before indexes recorded their database".into(),
                 Some(other) => format!(
@@ -388,8 +392,13 @@ impl Search {
         Ok(History::Same)
     }
 
-    /// Where the database's log stands at `position`, for an index's commit.
-    async fn mark_at(store: &Store, position: i64, at: Option<i64>) -> anyhow::Result<Mark> {
+    /// Where the log of `database` stands at `position`, for an index's commit.
+    async fn mark_at(
+        store: &Store,
+        database: &str,
+        position: i64,
+        at: Option<i64>,
+    ) -> anyhow::Result<Mark> {
         let at = match at {
             Some(at) => Some(at),
             None if position > 0 => store.change_at(position).await?,
@@ -398,7 +407,7 @@ impl Search {
         Ok(Mark {
             position,
             at,
-            database: Some(store.database_id().await?),
+            database: Some(database.to_string()),
         })
     }
 
@@ -418,7 +427,9 @@ impl Search {
     async fn catch_up_locked(&self, store: &Store) -> anyhow::Result<u64> {
         self.follow_generation()?;
         let mut index = self.index();
-        match self.history(store, &index).await? {
+        // Read once a round: it changes only by a restore, which the check below notices.
+        let database = store.database_id().await?;
+        match self.history(store, &index, &database).await? {
             History::Same => self.trusted.store(true, Ordering::Release),
             History::Unbuilt => {
                 let position = build_into(self, store, &index, None).await?;
@@ -445,7 +456,7 @@ impl Search {
             let Some(last) = changes.last() else {
                 break;
             };
-            let mark = Self::mark_at(store, last.seq, Some(last.at)).await?;
+            let mark = Self::mark_at(store, &database, last.seq, Some(last.at)).await?;
             let writes = self.plan_writes(store, &index, &changes).await?;
             self.apply_or_skip(&index, writes, mark).await?;
             self.position.store(last.seq, Ordering::Release);
@@ -854,7 +865,8 @@ async fn build_pass(
     careful: bool,
 ) -> anyhow::Result<i64> {
     let head = store.change_head().await?;
-    let mark = Search::mark_at(store, head, None).await?;
+    let database = store.database_id().await?;
+    let mark = Search::mark_at(store, &database, head, None).await?;
     let started = Instant::now();
     let mut after = ThreadId(0);
     let mut posts = 0u64;

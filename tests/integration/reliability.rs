@@ -57,6 +57,21 @@ async fn head(app: &TestApp) -> i64 {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A reply to the demo's first thread through the API, with a write token.
+async fn reply_to_thread_1(
+    app: &TestApp,
+    token: &str,
+    body: impl std::fmt::Display,
+) -> crate::util::TestResponse {
+    app.api(
+        "POST",
+        "/api/v1/threads/1/posts",
+        Some(token),
+        Some(json!({ "body": body.to_string() })),
+    )
+    .await
+}
+
 async fn health(app: &TestApp) -> serde_json::Value {
     let response = app.get("/healthz").await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
@@ -585,14 +600,7 @@ async fn a_database_outage_is_answered_503_and_cached_pages_still_served() {
     assert_eq!(me.status, StatusCode::SERVICE_UNAVAILABLE, "{}", me.text());
     assert_eq!(me.json()["error"]["code"], "unavailable", "{}", me.text());
     assert!(me.header("retry-after").is_some());
-    let reply = app
-        .api(
-            "POST",
-            "/api/v1/threads/1/posts",
-            Some(&token),
-            Some(json!({"body": "Written while the database is down."})),
-        )
-        .await;
+    let reply = reply_to_thread_1(&app, &token, "Written while the database is down.").await;
     assert_eq!(
         reply.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -702,10 +710,12 @@ async fn the_indexer_heals_by_itself_after_the_disk_fills() {
 
     let filler = disk.fill();
     for i in 0..5 {
-        let r = app
-            .api("POST", "/api/v1/threads/1/posts", Some(&token),
-                Some(json!({"body": format!("Capybara reply number {i} while the index disk is full")})))
-            .await;
+        let r = reply_to_thread_1(
+            &app,
+            &token,
+            format!("Capybara reply number {i} while the index disk is full"),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     }
     assert!(
@@ -751,14 +761,7 @@ async fn a_full_disk_answers_507_and_writes_resume_when_space_returns() {
     let mut refused = None;
     let mut acknowledged = 0;
     for _ in 0..400 {
-        let r = app
-            .api(
-                "POST",
-                "/api/v1/threads/1/posts",
-                Some(&token),
-                Some(json!({"body": big})),
-            )
-            .await;
+        let r = reply_to_thread_1(&app, &token, &big).await;
         if r.status == StatusCode::CREATED {
             acknowledged += 1;
             continue;
@@ -775,14 +778,7 @@ async fn a_full_disk_answers_507_and_writes_resume_when_space_returns() {
     );
     assert_eq!(refused.json()["error"]["code"], "storage_full");
     std::fs::remove_file(&filler).unwrap_or_else(|e| panic!("{e}"));
-    let r = app
-        .api(
-            "POST",
-            "/api/v1/threads/1/posts",
-            Some(&token),
-            Some(json!({"body": "Space is back, and so are replies."})),
-        )
-        .await;
+    let r = reply_to_thread_1(&app, &token, "Space is back, and so are replies.").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let thread = app.get("/api/v1/threads/1").await.json();
     let text = thread.to_string();
@@ -862,10 +858,7 @@ both! {
         for i in 0..30 {
             let (app, token) = (app.clone(), token.clone());
             tasks.push(tokio::spawn(async move {
-                let r = app
-                    .api("POST", "/api/v1/threads/1/posts", Some(&token),
-                        Some(json!({"body": format!("Concurrent reply number {i}, written at once")})))
-                    .await;
+                let r = reply_to_thread_1(&app, &token, format!("Concurrent reply number {i}, written at once")).await;
                 ("reply", r.status)
             }));
         }

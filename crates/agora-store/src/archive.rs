@@ -268,10 +268,7 @@ pub fn name_skeleton(username: &str) -> String {
 /// Control characters (other than tab and line breaks) have no place in forum text: they break
 /// XML feeds and the store's packed columns.
 fn check_chars(path: &str, text: &str) -> Result<(), ArchiveError> {
-    match text
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
+    match crate::check::forbidden_char(text) {
         Some(c) => Err(err(
             path,
             format!("contains the control character U+{:04X}", c as u32),

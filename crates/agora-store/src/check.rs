@@ -50,8 +50,9 @@ const TEXT_COLUMNS: &[(&str, &str, &str)] = &[
 /// Rows read per query while scanning text.
 const CHUNK: usize = 2_000;
 
-/// The first character no form accepts: NUL and the other control characters except tab,
-/// line feed and carriage return.
+/// The first character no text in the forum may hold: NUL and the other control characters
+/// (C0, DEL, C1) except tab, line feed and carriage return. The one definition: forms, the API,
+/// archive import and `db check` all ask it.
 pub fn forbidden_char(text: &str) -> Option<char> {
     text.chars()
         .find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))

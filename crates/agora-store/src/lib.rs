@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use accounts::email_key;
 pub use archive::{Archive, ArchiveError, name_skeleton};
+pub use check::forbidden_char;
 pub use model::*;
 pub use queries::{IdMaps, Job};
 pub use sqlite::Synchronous;
