@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agora_store::Store;
+use arc_swap::ArcSwap;
 
 use crate::assets::Assets;
 use crate::config::Config;
@@ -12,7 +13,9 @@ use crate::http_cache::PageCache;
 use crate::limits::Limits;
 use crate::services::mail::{self, Mailer};
 use crate::services::search::Search;
+use crate::services::settings::Site;
 use crate::services::view_counter::ViewCounter;
+use crate::settings::SiteSettings;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,7 +28,10 @@ pub struct Inner {
     pub cache: PageCache,
     pub views: ViewCounter,
     pub assets: Assets,
-    pub limits: Limits,
+    /// Abuse limits, rebuilt when the site settings change them.
+    limits: ArcSwap<Limits>,
+    /// The live site settings (see [`crate::services::settings`]).
+    site: ArcSwap<Site>,
     pub mailer: Mailer,
     /// This node's search index and its indexer.
     pub search: Arc<Search>,
@@ -67,7 +73,8 @@ impl AppState {
         );
         Ok(Self {
             inner: Arc::new(Inner {
-                limits: Limits::new(&config.limits),
+                limits: ArcSwap::from_pointee(Limits::new(&config.limits)),
+                site: ArcSwap::from_pointee(Site::new(SiteSettings::defaults(&config), 0)),
                 store,
                 config,
                 cache,
@@ -88,7 +95,29 @@ impl AppState {
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let url = config.database()?;
         let store = Store::open(&url, config.store_options()).await?;
-        Self::new(store, config)
+        let state = Self::new(store, config)?;
+        crate::services::settings::refresh(&state).await?;
+        Ok(state)
+    }
+
+    /// The live site settings.
+    pub fn site(&self) -> Arc<Site> {
+        self.site.load_full()
+    }
+
+    /// The abuse limits now in force.
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.load_full()
+    }
+
+    /// Puts new settings in force on this node (limits rebuilt only when they changed, so
+    /// the buckets' state survives other changes).
+    pub fn install_site(&self, site: Site) {
+        if site.settings.limits != self.site().settings.limits {
+            self.limits
+                .store(Arc::new(Limits::new(&site.settings.limits)));
+        }
+        self.site.store(Arc::new(site));
     }
 
     /// Runs work a request should not wait for (so its answer takes the same time whatever the

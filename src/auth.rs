@@ -237,7 +237,7 @@ pub fn session_expiry(state: &AppState, now: Timestamp) -> Timestamp {
 /// http://localhost as secure); not over plain HTTP to another host, where a browser would
 /// silently drop a Secure cookie and nobody could sign in.
 fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
-    if state.config.base_url().starts_with("https://") {
+    if state.site().settings.base_url.starts_with("https://") {
         return true;
     }
     let host = headers

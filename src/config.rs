@@ -59,7 +59,7 @@ pub struct EmailConfig {
 }
 
 /// Abuse limits: each is "at most `n` per `secs` seconds"; 0 turns one off.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
     pub sign_in_per_ip: Rate,
@@ -77,7 +77,7 @@ pub struct LimitsConfig {
 }
 
 /// `n` events per `secs` seconds, refilled evenly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rate {
     pub n: u32,
@@ -102,6 +102,27 @@ pub struct SiteConfig {
     pub hsts_max_age_secs: u64,
     /// Adds `includeSubDomains` to that header.
     pub hsts_include_subdomains: bool,
+    /// The defaults below (and `name`, `description`, `base_url`) are what an administrator
+    /// starts from in /admin/settings; what they save there wins over this file.
+    /// "#RRGGBB", or empty for the built-in blue.
+    pub accent_colour: String,
+    /// Links in the footer: `{ label = "Docs", url = "https://…" }`.
+    pub footer_links: Vec<crate::settings::FooterLink>,
+    /// Shown on the about page; empty: not shown.
+    pub contact_email: String,
+    /// Who may sign up: "open", "approval", "invitation" or "closed".
+    pub registration: crate::settings::Registration,
+    /// Whether /users lists members publicly.
+    pub member_directory: bool,
+    /// Who may create tags while writing a thread: "admins" (only in /admin), "staff",
+    /// or "members" (accounts at least `tag_creation_min_days` old).
+    pub tag_creation: crate::settings::TagCreation,
+    pub tag_creation_min_days: u32,
+    /// The about, guidelines, terms and privacy pages, in Markdown; empty pages are not linked.
+    pub about: String,
+    pub guidelines: String,
+    pub terms: String,
+    pub privacy: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,6 +209,17 @@ impl Default for SiteConfig {
             base_url: "http://127.0.0.1:8080".into(),
             hsts_max_age_secs: 0,
             hsts_include_subdomains: false,
+            accent_colour: String::new(),
+            footer_links: Vec::new(),
+            contact_email: String::new(),
+            registration: crate::settings::Registration::Open,
+            member_directory: true,
+            tag_creation: crate::settings::TagCreation::Admins,
+            tag_creation_min_days: 7,
+            about: String::new(),
+            guidelines: String::new(),
+            terms: String::new(),
+            privacy: String::new(),
         }
     }
 }

@@ -17,5 +17,6 @@ pub mod paths;
 pub mod router;
 pub mod server;
 pub mod services;
+pub mod settings;
 pub mod views;
 pub mod web;

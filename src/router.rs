@@ -114,6 +114,26 @@ pub fn build(state: AppState) -> Router {
         .route("/posts/{id}/revisions", get(web::threads::revisions))
         .route("/users/{username}", get(web::users::user))
         .route("/static/{file}", get(web::static_file))
+        // the site's own pages and files, and the first-run setup
+        .route("/about", get(web::site::page))
+        .route("/guidelines", get(web::site::page))
+        .route("/terms", get(web::site::page))
+        .route("/privacy", get(web::site::page))
+        .route("/site/{file}", get(web::site::file))
+        .route(
+            "/setup",
+            get(web::site::setup).post(web::site::setup_submit),
+        )
+        // admin
+        .route("/admin", get(web::admin::dashboard))
+        .route(
+            "/admin/settings",
+            get(web::admin::settings::show).post(web::admin::settings::save),
+        )
+        .route(
+            "/admin/demo/remove",
+            post(web::admin::settings::remove_demo),
+        )
         // accounts
         .route(
             "/signup",

@@ -48,15 +48,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let follower = state.store.follow_other_nodes();
+    let settings_follower = tokio::spawn(crate::services::settings::follow(state.clone()));
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let address = format!("http://{}", listener.local_addr()?);
     tracing::info!(
-        address = %format!("http://{}", listener.local_addr()?),
+        address = %address,
         database = state.store.backend_name(),
         startup_ms = started.elapsed().as_millis() as u64,
         "Agora is ready"
     );
+    warn_about_base_url(&state, &address);
+    if let Some(path) = crate::services::settings::setup_link(&state).await? {
+        let link = format!("{address}{path}");
+        tracing::warn!(link = %link, "this forum has no administrator yet: open the setup link to name it and create one");
+        // Also on the console itself (not only the log), where someone starting it looks.
+        eprintln!(
+            "\n  Set up your forum: {link}\n  (the link works once, for {} hours; restart to get a new one)\n",
+            crate::services::settings::SETUP_LINK_HOURS
+        );
+    }
 
     // Stopped between flushes, never in the middle of one: a cancelled flush would lose the
     // batch it had taken from the buffer.
@@ -87,7 +99,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(async move {
             loop {
                 state.deliver_mail().await;
-                state.limits.tidy();
+                state.limits().tidy();
                 tokio::select! {
                     () = state.mail_queued.notified() => {}
                     () = tokio::time::sleep(Duration::from_secs(10)) => {}
@@ -120,10 +132,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(follower) = follower {
         follower.abort();
     }
+    settings_follower.abort();
     tracing::info!("shutting down: writing buffered views and closing the database");
     state.flush_views().await?;
     state.store.close().await?;
     Ok(())
+}
+
+/// Links in emails and feeds, and canonical URLs, use `base_url`: warn when it is still the
+/// built-in default and the forum is not listening there.
+fn warn_about_base_url(state: &AppState, listening: &str) {
+    let site = state.site();
+    let base = site.settings.base_url.as_str();
+    let default = crate::config::SiteConfig::default().base_url;
+    if base == default.trim_end_matches('/') && base != listening {
+        tracing::warn!(
+            base_url = base,
+            listening = listening,
+            "site.base_url is still the default and the forum is not listening there: links in \
+             emails and feeds will be wrong. Set it in /admin/settings (or site.base_url)"
+        );
+    }
 }
 
 async fn shutdown_signal() {

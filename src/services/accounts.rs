@@ -202,13 +202,15 @@ pub enum CreatedBy {
 }
 
 /// Validates every field, then creates the account (and queues the verification email).
-pub async fn sign_up(
+/// Checks a new account's fields (every problem at once) and hashes its password: the
+/// account to create, not yet stored.
+pub async fn new_user(
     state: &AppState,
     form: &SignUp,
     role: Role,
     staff_title: Option<String>,
     by: CreatedBy,
-) -> Result<Result<Account, FieldErrors>, AppError> {
+) -> Result<Result<NewUser, FieldErrors>, AppError> {
     let username = form.username.trim();
     let mut errors = FieldErrors::default();
     let name_check = match by {
@@ -235,18 +237,29 @@ pub async fn sign_up(
         "" => username.to_string(),
         name => name.to_string(),
     };
-    let created = state
-        .store
-        .create_user(NewUser {
-            username: username.to_string(),
-            display_name,
-            email: form.email.trim().to_string(),
-            password_hash: hash,
-            role,
-            staff_title,
-            email_verified: by == CreatedBy::Operator,
-        })
-        .await;
+    Ok(Ok(NewUser {
+        username: username.to_string(),
+        display_name,
+        email: form.email.trim().to_string(),
+        password_hash: hash,
+        role,
+        staff_title,
+        email_verified: by == CreatedBy::Operator,
+    }))
+}
+
+pub async fn sign_up(
+    state: &AppState,
+    form: &SignUp,
+    role: Role,
+    staff_title: Option<String>,
+    by: CreatedBy,
+) -> Result<Result<Account, FieldErrors>, AppError> {
+    let user = match new_user(state, form, role, staff_title, by).await? {
+        Ok(user) => user,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let created = state.store.create_user(user).await;
     let id = match created {
         Ok(id) => id,
         Err(agora_store::StoreError::Conflict { field, message }) => {
@@ -279,7 +292,7 @@ async fn queue_link_email(
     write: impl FnOnce(&str) -> (String, String),
 ) -> Result<(), AppError> {
     let token = auth::new_secret()?;
-    let link = format!("{}/{path}/{token}", state.config.base_url());
+    let link = format!("{}/{path}/{token}", state.site().settings.base_url);
     let (subject, body) = write(&link);
     let job = Email {
         to: to.to_string(),
@@ -306,7 +319,7 @@ pub async fn send_verification(state: &AppState, account: &Account) -> Result<()
     let Some(email) = &account.email else {
         return Ok(());
     };
-    let site = &state.config.site.name;
+    let site = &state.site().settings.name;
     queue_link_email(state, account, email, EmailPurpose::Verify, "verify", 7 * 24 * 60, |link| {
         (
             format!("Confirm your email address on {site}"),
@@ -348,7 +361,7 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError
         return Ok(());
     }
     let minutes = state.config.accounts.reset_link_minutes.max(1);
-    let site = &state.config.site.name;
+    let site = &state.site().settings.name;
     let lifetime = i64::try_from(minutes).unwrap_or(60);
     queue_link_email(
         state,

@@ -37,8 +37,17 @@ pub fn render(archive: &mut Archive) {
 /// Validates, renders and imports an archive into an empty forum, in one transaction.
 pub async fn import(
     store: &Store,
+    archive: Archive,
+    progress: Option<ProgressBar>,
+) -> anyhow::Result<ImportStats> {
+    import_as(store, archive, progress, false).await
+}
+
+async fn import_as(
+    store: &Store,
     mut archive: Archive,
     progress: Option<ProgressBar>,
+    demo: bool,
 ) -> anyhow::Result<ImportStats> {
     archive.validate()?;
     let total: u64 = archive.threads.iter().map(|t| t.posts.len() as u64).sum();
@@ -52,12 +61,16 @@ pub async fn import(
     .await?;
     bar.set_message("writing");
     let tick = bar.clone();
-    let stats = store
-        .import(
-            Arc::new(archive),
-            Arc::new(move |posts| tick.set_position(posts)),
-        )
-        .await?;
+    let stats = if demo {
+        store.import_demo(Arc::new(archive)).await?
+    } else {
+        store
+            .import(
+                Arc::new(archive),
+                Arc::new(move |posts| tick.set_position(posts)),
+            )
+            .await?
+    };
     bar.finish_with_message("done");
     Ok(stats)
 }
@@ -115,7 +128,7 @@ pub async fn load_demo_if_empty(store: &Store) -> anyhow::Result<Option<ImportSt
         return Ok(None);
     }
     let archive = parse(DEMO).context("the built-in demo archive")?;
-    match import(store, archive, None).await {
+    match import_as(store, archive, None, true).await {
         Ok(stats) => Ok(Some(stats)),
         // Another node, started at the same moment, loaded it first.
         Err(err)

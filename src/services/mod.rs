@@ -9,4 +9,5 @@ pub mod permissions;
 pub mod posting;
 pub mod read;
 pub mod search;
+pub mod settings;
 pub mod view_counter;

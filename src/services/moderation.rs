@@ -280,7 +280,7 @@ pub async fn flag(
     let why = reason(why, "reason", true)?;
     if permissions::limited(actor) {
         state
-            .limits
+            .limits()
             .check(Limit::FlagAccount, &actor.brief.id.to_string())?;
     }
     state.store.flag_post(post, actor.brief.id, why).await?;

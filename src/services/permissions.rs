@@ -40,6 +40,18 @@ pub enum Action<'a> {
     EditProfile,
     /// See removed threads, hidden posts and their histories.
     SeeRemoved,
+    /// Run the forum: site settings, areas, subtopics and tags, roles, deleting or
+    /// anonymising accounts, removing the demo. Administrators only.
+    Administer,
+    /// Look after members: the staff user directory, approving sign-ups, sending a password
+    /// reset, ending someone's sessions. Moderators and up (suspending is [`Action::Suspend`]).
+    ManageMembers,
+    /// Act on one account from the directory (reset, end sessions, approve): only on
+    /// accounts below one's own role (administrators on anyone but themselves).
+    ManageMember {
+        user: UserId,
+        role: Role,
+    },
 }
 
 /// Why an action was refused.
@@ -218,6 +230,35 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
                 ))
             } else if role == Role::Moderator && target != Role::Member {
                 Err(Denied::Forbidden("Moderators can suspend members only."))
+            } else {
+                Ok(())
+            }
+        }
+        Action::Administer => {
+            if role == Role::Admin {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden("Only administrators can do that."))
+            }
+        }
+        Action::ManageMembers => {
+            if moderator {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden("Only moderators can look after members."))
+            }
+        }
+        Action::ManageMember { user, role: target } => {
+            if !moderator {
+                Err(Denied::Forbidden("Only moderators can look after members."))
+            } else if user == me {
+                Err(Denied::Forbidden(
+                    "Use your own settings page for your account.",
+                ))
+            } else if role != Role::Admin && rank(target) >= rank(role) {
+                Err(Denied::Forbidden(
+                    "You can only act on accounts below your own role.",
+                ))
             } else {
                 Ok(())
             }

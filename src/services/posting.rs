@@ -145,7 +145,7 @@ pub async fn resolve_tags(
 /// A new member's post may hold only a few links (spam is mostly links): a problem with the
 /// body, shown at the field with everything typed kept.
 fn check_links(state: &AppState, account: &Account, body_html: &str, errors: &mut FieldErrors) {
-    let limit = state.config.limits.new_account_links as usize;
+    let limit = state.site().settings.limits.new_account_links as usize;
     let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
     let new_member = permissions::limited(account) && account.created_at > day_ago;
     if new_member && body_html.matches("<a ").count() > limit {
@@ -165,12 +165,13 @@ async fn check_posting_limits(
     account: &Account,
     ip: ClientIp,
 ) -> Result<(), AppError> {
-    let limits = &state.config.limits;
+    let site = state.site();
+    let limits = &site.settings.limits;
     if permissions::limited(account) {
         state
-            .limits
+            .limits()
             .check(Limit::PostAccount, &account.brief.id.to_string())?;
-        state.limits.check(Limit::PostIp, &Limits::ip_key(ip.0))?;
+        state.limits().check(Limit::PostIp, &Limits::ip_key(ip.0))?;
         let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
         if account.created_at > day_ago && limits.new_account_posts > 0 {
             let cap = i64::from(limits.new_account_posts);
@@ -186,7 +187,7 @@ async fn check_posting_limits(
                 )));
             }
         }
-        if state.config.accounts.require_verified_email && !account.email_verified {
+        if site.settings.require_verified_email && !account.email_verified {
             return Err(AppError::Forbidden(
                 "Confirm your email address first: the link is in the email we sent. You can \
                  send it again from your settings."
@@ -386,7 +387,7 @@ pub async fn edit(
     let account = account.ok_or(AppError::Unauthorized)?;
     if permissions::limited(account) {
         state
-            .limits
+            .limits()
             .check(Limit::PostAccount, &account.brief.id.to_string())?;
     }
     let mut errors = FieldErrors::default();
@@ -497,7 +498,7 @@ pub async fn boost(
     let account = account.ok_or(AppError::Unauthorized)?;
     if permissions::limited(account) {
         state
-            .limits
+            .limits()
             .check(Limit::BoostAccount, &account.brief.id.to_string())?;
     }
     Ok(state.store.toggle_boost(post, account.brief.id).await?)

@@ -169,7 +169,10 @@ impl Plan {
                     | ChangeKind::FlagRaised
                     | ChangeKind::FlagResolved
                     | ChangeKind::ThreadPinned
-                    | ChangeKind::ForumRecounted,
+                    | ChangeKind::ForumRecounted
+                    | ChangeKind::SettingsChanged
+                    | ChangeKind::TaxonomyChanged
+                    | ChangeKind::UserRemoved,
                     _,
                     _,
                 ) => {}
@@ -204,6 +207,7 @@ impl Plan {
                     | ChangeKind::PostHidden
                     | ChangeKind::PostShown
                     | ChangeKind::PostBoosted
+                    | ChangeKind::ThreadRewritten
                     | ChangeKind::Unknown(_),
                     Some(thread),
                     _,

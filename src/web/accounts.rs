@@ -104,7 +104,9 @@ pub async fn signup_submit(
     headers: HeaderMap,
     Form(form): Form<SignUpForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::SignUpIp, &Limits::ip_key(ip.0))?;
+    state
+        .limits()
+        .check(Limit::SignUpIp, &Limits::ip_key(ip.0))?;
     let request = SignUp {
         username: form.username.clone(),
         email: form.email.clone(),
@@ -193,9 +195,11 @@ pub async fn signin_submit(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::SignInIp, &Limits::ip_key(ip.0))?;
     state
-        .limits
+        .limits()
+        .check(Limit::SignInIp, &Limits::ip_key(ip.0))?;
+    state
+        .limits()
         .check(Limit::SignInAccount, &agora_store::email_key(&form.login))?;
     match accounts::sign_in(&state, &form.login, &form.password).await? {
         Some(account) => {
@@ -273,7 +277,9 @@ pub async fn reset_submit(
     ip: ClientIp,
     Form(form): Form<ResetRequestForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::ResetIp, &Limits::ip_key(ip.0))?;
+    state
+        .limits()
+        .check(Limit::ResetIp, &Limits::ip_key(ip.0))?;
     if let Err(problem) = accounts::check_email(&form.email) {
         // Not an address at all (saying so tells nothing about who has an account).
         let mut errors = FieldErrors::default();
@@ -361,7 +367,9 @@ pub async fn reset_token_submit(
     Path(token): Path<String>,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, AppError> {
-    state.limits.check(Limit::ResetIp, &Limits::ip_key(ip.0))?;
+    state
+        .limits()
+        .check(Limit::ResetIp, &Limits::ip_key(ip.0))?;
     match accounts::reset_password(&state, &token, &form.password).await? {
         Ok(_) => Ok(Redirect::to("/signin?reset=1").into_response()),
         Err(errors) => {

@@ -31,14 +31,14 @@ pub async fn subtopic_feed(
 ) -> Result<Response, AppError> {
     feed(&state, &headers, &uri, &file, || async {
         let view = read::subtopic_page(&state, &area, &sub, newest_first()).await?;
-        let base = state.config.base_url();
+        let base = &state.site().settings.base_url.clone();
         let s = &view.subtopic;
         let meta = feeds::FeedMeta {
-            title: format!("{} · {}", s.name, state.config.site.name),
+            title: format!("{} · {}", s.name, state.site().settings.name),
             description: s.description.clone(),
             page_url: format!("{base}{}", s.url),
             self_url: format!("{base}{}", uri.path()),
-            base_url: base,
+            base_url: base.to_string(),
         };
         Ok((meta, feeds::thread_entries(&view.listing.threads, base)))
     })
@@ -53,10 +53,10 @@ pub async fn tag_feed(
 ) -> Result<Response, AppError> {
     feed(&state, &headers, &uri, &file, || async {
         let view = read::tag_page(&state, &slug, newest_first()).await?;
-        let base = state.config.base_url();
+        let base = &state.site().settings.base_url.clone();
         let t = &view.tag;
         let meta = feeds::FeedMeta {
-            title: format!("{} tag · {}", t.name, state.config.site.name),
+            title: format!("{} tag · {}", t.name, state.site().settings.name),
             description: if t.description.is_empty() {
                 format!("Threads tagged {}", t.name)
             } else {
@@ -64,7 +64,7 @@ pub async fn tag_feed(
             },
             page_url: format!("{base}{}", t.url),
             self_url: format!("{base}{}", uri.path()),
-            base_url: base,
+            base_url: base.to_string(),
         };
         Ok((meta, feeds::thread_entries(&view.listing.threads, base)))
     })
@@ -87,13 +87,13 @@ pub async fn thread_feed(
         } else {
             first
         };
-        let base = state.config.base_url();
+        let base = &state.site().settings.base_url.clone();
         let meta = feeds::FeedMeta {
-            title: format!("{} · {}", view.thread.title, state.config.site.name),
+            title: format!("{} · {}", view.thread.title, state.site().settings.name),
             description: view.thread.excerpt.clone(),
             page_url: format!("{base}{}", view.thread.url),
             self_url: format!("{base}{}", uri.path()),
-            base_url: base,
+            base_url: base.to_string(),
         };
         Ok((meta, feeds::post_entries(&view, base)))
     })
@@ -111,7 +111,7 @@ pub(crate) async fn feed<'a, F, Fut>(
 ) -> Result<Response, AppError>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<(feeds::FeedMeta<'a>, Vec<feeds::FeedEntry>), AppError>>,
+    Fut: Future<Output = Result<(feeds::FeedMeta, Vec<feeds::FeedEntry>), AppError>>,
 {
     let (mime, is_atom) = feed_kind(file)?;
     cached(

@@ -14,14 +14,14 @@ use chrono::{DateTime, FixedOffset};
 use crate::views::{PostView, ThreadPageView, ThreadSummaryView, TimeView};
 
 /// What one feed says about itself.
-pub struct FeedMeta<'a> {
+pub struct FeedMeta {
     pub title: String,
     pub description: String,
     /// Absolute URL of the page the feed follows.
     pub page_url: String,
     /// Absolute URL of this feed.
     pub self_url: String,
-    pub base_url: &'a str,
+    pub base_url: String,
 }
 
 /// One entry, whether a thread in a listing or a post in a thread.
@@ -92,7 +92,7 @@ fn newest(entries: &[FeedEntry]) -> DateTime<FixedOffset> {
         .unwrap_or_else(|| Timestamp::from_micros(0).to_datetime().fixed_offset())
 }
 
-pub fn rss(meta: &FeedMeta<'_>, entries: &[FeedEntry]) -> String {
+pub fn rss(meta: &FeedMeta, entries: &[FeedEntry]) -> String {
     let items: Vec<rss::Item> = entries
         .iter()
         .map(|e| {
@@ -136,7 +136,7 @@ fn valid_xml(document: String) -> String {
     }
 }
 
-pub fn atom(meta: &FeedMeta<'_>, entries: &[FeedEntry]) -> String {
+pub fn atom(meta: &FeedMeta, entries: &[FeedEntry]) -> String {
     let link = |href: &str, rel: &str, mime: &str| {
         let mut link = atom::Link::default();
         link.set_href(href);
@@ -210,7 +210,7 @@ mod tests {
             description: nasty.to_string(),
             page_url: "https://forum.example/x".to_string(),
             self_url: "https://forum.example/x/feed".to_string(),
-            base_url: "https://forum.example",
+            base_url: "https://forum.example".into(),
         };
         let at = Timestamp::from_micros(0).to_datetime().fixed_offset();
         let entries = vec![FeedEntry {

@@ -4,6 +4,7 @@
 //! this module holds what they share: the layout, rendering, the shared-page cache.
 
 pub mod accounts;
+pub mod admin;
 pub mod errors;
 pub mod feed_routes;
 pub mod feeds;
@@ -11,6 +12,7 @@ pub mod form;
 pub mod moderation;
 pub mod posting;
 pub mod search;
+pub mod site;
 pub mod tags;
 pub mod threads;
 pub mod topics;
@@ -33,6 +35,7 @@ use crate::paths;
 pub use crate::paths::{parse_post_id, parse_thread_id};
 use crate::services::read::{self, ListingParams, RawListingParams, RawPageParam};
 use crate::services::view_counter::{Visitor, is_crawler};
+use crate::settings::{PageKind, SiteImage};
 use crate::views::*;
 
 use crate::http_cache::HTML;
@@ -62,6 +65,8 @@ pub struct ViewerNav {
     /// Open flags, shown on the moderator's "Review" link (0 for everyone else).
     pub open_flags: i64,
     pub staff: bool,
+    /// Shown the admin link (moderators see the member directory there).
+    pub admin: bool,
     /// "until …: reason", when suspended.
     pub suspended: Option<String>,
 }
@@ -79,6 +84,7 @@ impl ViewerNav {
             moderator: may(Action::ReviewFlags),
             open_flags: viewer.open_flags.unwrap_or(0),
             staff: may(Action::ReadAudit),
+            admin: may(Action::ManageMembers),
             suspended: account.suspended_at(now).then(|| {
                 format!(
                     "until {}: {}",
@@ -101,7 +107,15 @@ pub struct Layout {
     pub description: String,
     pub canonical: String,
     pub css: String,
+    /// The accent colour's stylesheet, when an administrator chose one.
+    pub theme_css: Option<String>,
     pub favicon: String,
+    pub favicon_type: &'static str,
+    /// The uploaded logo (light, and dark when there is one); None: the built-in mark.
+    pub logo_light: Option<String>,
+    pub logo_dark: Option<String>,
+    /// The footer: the administrator's links, then the site's pages that have text.
+    pub footer_links: Vec<Crumb>,
     pub feeds: Vec<FeedLink>,
     pub breadcrumbs: Vec<Crumb>,
     pub noindex: bool,
@@ -119,7 +133,26 @@ impl Layout {
         description: &str,
         path: &str,
     ) -> Self {
-        let site = &state.config.site.name;
+        let live = state.site();
+        let site = &live.settings.name;
+        let favicon = live.image_url(SiteImage::Favicon);
+        let mut footer_links: Vec<Crumb> = live
+            .settings
+            .footer_links
+            .iter()
+            .map(|l| Crumb {
+                label: l.label.clone(),
+                url: l.url.clone(),
+            })
+            .collect();
+        for kind in PageKind::ALL {
+            if kind == PageKind::About || !live.page_html(kind).is_empty() {
+                footer_links.push(Crumb {
+                    label: kind.title().to_string(),
+                    url: format!("/{}", kind.slug()),
+                });
+            }
+        }
         Self {
             site_name: site.clone(),
             title: if title.is_empty() {
@@ -128,9 +161,19 @@ impl Layout {
                 format!("{title} · {site}")
             },
             description: description.chars().take(300).collect(),
-            canonical: format!("{}{path}", state.config.base_url()),
+            canonical: format!("{}{path}", live.settings.base_url),
             css: state.assets.href("agora.css").to_string(),
-            favicon: state.assets.href("favicon.svg").to_string(),
+            theme_css: (!live.settings.accent_colour.is_empty())
+                .then(|| format!("/site/theme.css?v={}", live.version)),
+            favicon_type: if favicon.is_some() {
+                "image/png"
+            } else {
+                "image/svg+xml"
+            },
+            favicon: favicon.unwrap_or_else(|| state.assets.href("favicon.svg").to_string()),
+            logo_light: live.image_url(SiteImage::LogoLight),
+            logo_dark: live.image_url(SiteImage::LogoDark),
+            footer_links,
             feeds: Vec::new(),
             breadcrumbs: Vec::new(),
             noindex: false,

@@ -88,14 +88,14 @@ pub async fn search_feed(
             query.sort = agora_search::Sort::Newest;
         }
         let view = search_page(&state, &query.render_with(&|_| None), 1).await?;
-        let base = state.config.base_url();
+        let base = &state.site().settings.base_url.clone();
         let threads: Vec<_> = view.results.iter().map(|r| r.thread.clone()).collect();
         let meta = feeds::FeedMeta {
-            title: format!("Search: {} · {}", q.trim(), state.config.site.name),
+            title: format!("Search: {} · {}", q.trim(), state.site().settings.name),
             description: format!("Threads matching {:?}", q.trim()),
             page_url: format!("{base}{}", crate::paths::search(&q, 1)),
             self_url: format!("{base}{}", uri),
-            base_url: base,
+            base_url: base.to_string(),
         };
         let mut entries = feeds::thread_entries(&threads, base);
         for (entry, result) in entries.iter_mut().zip(&view.results) {
@@ -110,8 +110,8 @@ pub async fn search_feed(
 
 /// `/opensearch.xml`: lets a browser add this forum as a search engine.
 pub async fn opensearch(State(state): State<AppState>) -> Response {
-    let base = state.config.base_url();
-    let name = xml_escape(&state.config.site.name);
+    let base = &state.site().settings.base_url.clone();
+    let name = xml_escape(&state.site().settings.name);
     let body = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">

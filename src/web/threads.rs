@@ -88,7 +88,7 @@ pub async fn thread(
         .crumb("Topics", paths::home())
         .crumb(&t.subtopic.name, t.subtopic.url.clone());
         if page > 1 {
-            layout.title = format!("{} (page {page}) · {}", t.title, state.config.site.name);
+            layout.title = format!("{} (page {page}) · {}", t.title, state.site().settings.name);
         }
         let actions =
             posting::thread_actions(&state, &viewer, &view, &thread_row, &post_rows).await?;

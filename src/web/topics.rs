@@ -27,7 +27,13 @@ pub async fn home(
     let anonymous = Viewer::default();
     cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
         let view = read::home(&state).await?;
-        let layout = Layout::new(&state, &anonymous, "", &state.config.site.description, "/");
+        let layout = Layout::new(
+            &state,
+            &anonymous,
+            "",
+            &state.site().settings.description,
+            "/",
+        );
         render(&HomeTemplate {
             layout,
             view: &view,

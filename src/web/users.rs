@@ -25,7 +25,9 @@ pub async fn user(
         let u = &view.user;
         let description = format!(
             "{} (@{}) on {}",
-            u.display_name, u.username, state.config.site.name
+            u.display_name,
+            u.username,
+            state.site().settings.name
         );
         let layout = Layout::new(&state, &viewer, &u.display_name, &description, &u.url);
         let caption = format!("Threads started by {}", u.display_name);

@@ -286,6 +286,9 @@ macro_rules! write {
     }};
 }
 
+mod site;
+pub use site::{DemoRemoved, FileChange, SettingsRow, SiteFile};
+
 impl Store {
     /// Opens the database at `url`, creating it and applying migrations as needed.
     pub async fn open(url: &DatabaseUrl, options: StoreOptions) -> Result<Self, StoreError> {
@@ -588,6 +591,19 @@ impl Store {
             progress.as_ref()
         )
         .await)
+    }
+
+    /// Imports the demo: like [`Self::import`], and everything written is remembered as the
+    /// demo's, so [`Self::remove_demo`] can take exactly that away.
+    pub async fn import_demo(&self, archive: Arc<Archive>) -> Result<ImportStats, StoreError> {
+        archive
+            .validate()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        write!(self, |conn| {
+            let stats = queries::import(conn, &archive, &|_| {}).await?;
+            site::mark_all_as_demo(conn).await?;
+            Ok(stats)
+        })
     }
 
     /// Bulk loading in steps (for large generated forums): the taxonomy of `archive` (its

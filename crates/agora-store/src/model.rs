@@ -624,6 +624,17 @@ change_kinds!(
     FlagResolved = "flag.resolved",
     /// Every stored counter recomputed (after an import or `agora db check --fix`).
     ForumRecounted = "forum.recounted",
+    /// Something about a thread changed that no one did to the thread itself: a tag of it
+    /// renamed or merged, its author anonymised, the demo it belonged to removed. Followers
+    /// read the thread again whole (it may be gone).
+    ThreadRewritten = "thread.rewritten",
+    /// The live site settings (or the site's files) saved.
+    SettingsChanged = "settings.changed",
+    /// Areas, subtopics or tags created, edited, reordered, archived or deleted (threads
+    /// they moved get their own entries).
+    TaxonomyChanged = "taxonomy.changed",
+    /// An account deleted or anonymised (threads it touched get their own entries).
+    UserRemoved = "user.removed",
 );
 
 impl fmt::Display for ChangeKind {

@@ -1,0 +1,585 @@
+//! The live site settings: one typed record an administrator edits in the browser (or with
+//! `agora settings set`), kept in the database and followed by every node within a second.
+//! The config file gives each field its default; the database keeps only the fields that
+//! differ from it, so a default changed in the config still reaches every field nobody set.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::config::{Config, LimitsConfig};
+use crate::services::accounts::FieldErrors;
+
+/// Who may sign up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Anyone may sign up.
+    #[default]
+    Open,
+    /// Anyone may sign up; a moderator approves the account before it can post.
+    Approval,
+    /// Only people invited by email.
+    Invitation,
+    /// Nobody new.
+    Closed,
+}
+
+impl Registration {
+    pub const ALL: [Registration; 4] = [
+        Registration::Open,
+        Registration::Approval,
+        Registration::Invitation,
+        Registration::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Open => "open",
+            Registration::Approval => "approval",
+            Registration::Invitation => "invitation",
+            Registration::Closed => "closed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Registration::Open => "Open: anyone may sign up",
+            Registration::Approval => "By approval: a moderator approves each new account",
+            Registration::Invitation => "By invitation only",
+            Registration::Closed => "Closed: nobody new",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Registration> {
+        Registration::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// Who may create a new tag while writing a thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TagCreation {
+    /// Only administrators, in the admin pages.
+    #[default]
+    Admins,
+    /// Staff (and administrators) while composing.
+    Staff,
+    /// Any member whose account is old enough (`tag_creation_min_days`).
+    Members,
+}
+
+impl TagCreation {
+    pub const ALL: [TagCreation; 3] = [
+        TagCreation::Admins,
+        TagCreation::Staff,
+        TagCreation::Members,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagCreation::Admins => "admins",
+            TagCreation::Staff => "staff",
+            TagCreation::Members => "members",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TagCreation::Admins => "Administrators only, in the admin pages",
+            TagCreation::Staff => "Staff, while writing a thread",
+            TagCreation::Members => "Members whose account is old enough, while writing a thread",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TagCreation> {
+        TagCreation::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// A link in the footer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FooterLink {
+    pub label: String,
+    /// An http(s) address, or a path on this forum ("/about").
+    pub url: String,
+}
+
+/// The site's pages written in Markdown; an empty page is left out of the footer (the about
+/// page falls back to the description).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    About,
+    Guidelines,
+    Terms,
+    Privacy,
+}
+
+impl PageKind {
+    pub const ALL: [PageKind; 4] = [
+        PageKind::About,
+        PageKind::Guidelines,
+        PageKind::Terms,
+        PageKind::Privacy,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            PageKind::About => "about",
+            PageKind::Guidelines => "guidelines",
+            PageKind::Terms => "terms",
+            PageKind::Privacy => "privacy",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PageKind::About => "About",
+            PageKind::Guidelines => "Community guidelines",
+            PageKind::Terms => "Terms of service",
+            PageKind::Privacy => "Privacy",
+        }
+    }
+
+    pub fn parse(slug: &str) -> Option<PageKind> {
+        PageKind::ALL.into_iter().find(|p| p.slug() == slug)
+    }
+}
+
+/// The site's image files: their names in the database and the URL path they are served at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteImage {
+    LogoLight,
+    LogoDark,
+    Favicon,
+}
+
+impl SiteImage {
+    pub const ALL: [SiteImage; 3] = [
+        SiteImage::LogoLight,
+        SiteImage::LogoDark,
+        SiteImage::Favicon,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SiteImage::LogoLight => "logo-light",
+            SiteImage::LogoDark => "logo-dark",
+            SiteImage::Favicon => "favicon",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SiteImage> {
+        SiteImage::ALL.into_iter().find(|i| i.name() == name)
+    }
+
+    /// The longest side the stored image is scaled down to (twice the displayed size).
+    pub fn max_side(self) -> u32 {
+        match self {
+            SiteImage::LogoLight | SiteImage::LogoDark => 256,
+            SiteImage::Favicon => 64,
+        }
+    }
+}
+
+/// Everything an administrator sets for the whole forum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct SiteSettings {
+    /// The forum's name, in every page title and email.
+    pub name: String,
+    /// One or two sentences: the home page's description and the search engines' snippet.
+    pub description: String,
+    /// The public address (scheme and host, no trailing slash): links in emails, feeds and
+    /// canonical URLs.
+    pub base_url: String,
+    /// "#RRGGBB", or empty for the built-in blue.
+    pub accent_colour: String,
+    pub footer_links: Vec<FooterLink>,
+    /// Shown on the about page and in emails; empty: not shown.
+    pub contact_email: String,
+    /// Markdown.
+    pub about: String,
+    pub guidelines: String,
+    pub terms: String,
+    pub privacy: String,
+    pub registration: Registration,
+    /// Members may post only after verifying their email address.
+    pub require_verified_email: bool,
+    /// Whether `/users` lists members publicly.
+    pub member_directory: bool,
+    pub tag_creation: TagCreation,
+    /// With `tag_creation = members`: the account's age in days before it may create tags.
+    pub tag_creation_min_days: u32,
+    /// Abuse limits and new-account limits.
+    pub limits: LimitsConfig,
+    /// The content hashes of the uploaded logo (light and dark) and favicon; None: built in.
+    pub logo_light: Option<String>,
+    pub logo_dark: Option<String>,
+    pub favicon: Option<String>,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        SiteSettings::defaults(&Config::default())
+    }
+}
+
+impl SiteSettings {
+    /// The defaults the config file gives.
+    pub fn defaults(config: &Config) -> SiteSettings {
+        let site = &config.site;
+        SiteSettings {
+            name: site.name.clone(),
+            description: site.description.clone(),
+            base_url: site.base_url.trim_end_matches('/').to_string(),
+            accent_colour: site.accent_colour.clone(),
+            footer_links: site.footer_links.clone(),
+            contact_email: site.contact_email.clone(),
+            about: site.about.clone(),
+            guidelines: site.guidelines.clone(),
+            terms: site.terms.clone(),
+            privacy: site.privacy.clone(),
+            registration: site.registration,
+            require_verified_email: config.accounts.require_verified_email,
+            member_directory: site.member_directory,
+            tag_creation: site.tag_creation,
+            tag_creation_min_days: site.tag_creation_min_days,
+            limits: config.limits.clone(),
+            logo_light: None,
+            logo_dark: None,
+            favicon: None,
+        }
+    }
+
+    /// The stored overrides (a JSON object of fields) laid over the defaults. Fields this
+    /// build does not know (a newer node saved them) are ignored; a field that no longer
+    /// parses keeps its default.
+    pub fn from_stored(defaults: &SiteSettings, stored: &str) -> SiteSettings {
+        let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(defaults) else {
+            return defaults.clone();
+        };
+        let Ok(serde_json::Value::Object(overrides)) = serde_json::from_str(stored) else {
+            tracing::warn!("the stored site settings are not a JSON object; using the defaults");
+            return defaults.clone();
+        };
+        for (key, value) in overrides {
+            if !merged.contains_key(&key) {
+                continue;
+            }
+            let previous = merged.insert(key.clone(), value);
+            let still_parses =
+                serde_json::from_value::<SiteSettings>(serde_json::Value::Object(merged.clone()))
+                    .is_ok();
+            if !still_parses {
+                tracing::warn!(field = %key, "a stored site setting does not parse; using its default");
+                if let Some(previous) = previous {
+                    merged.insert(key, previous);
+                }
+            }
+        }
+        serde_json::from_value(serde_json::Value::Object(merged))
+            .unwrap_or_else(|_| defaults.clone())
+    }
+
+    /// The fields that differ from `defaults`, as the JSON object the database keeps.
+    pub fn overrides(&self, defaults: &SiteSettings) -> String {
+        let (Ok(serde_json::Value::Object(mine)), Ok(serde_json::Value::Object(base))) =
+            (serde_json::to_value(self), serde_json::to_value(defaults))
+        else {
+            return "{}".into();
+        };
+        let differing: serde_json::Map<String, serde_json::Value> = mine
+            .into_iter()
+            .filter(|(key, value)| base.get(key) != Some(value))
+            .collect();
+        serde_json::Value::Object(differing).to_string()
+    }
+
+    /// Every problem with these settings, by field (the form's field names).
+    pub fn validate(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        let length =
+            |errors: &mut FieldErrors, field: &'static str, value: &str, min: usize, max: usize| {
+                if !errors.text(field, value) {
+                    return;
+                }
+                let n = value.trim().chars().count();
+                if n < min {
+                    errors.add(field, "This cannot be empty.");
+                } else if n > max {
+                    errors.add(field, format!("At most {max} characters (this has {n})."));
+                }
+            };
+        length(&mut errors, "name", &self.name, 1, 80);
+        length(&mut errors, "description", &self.description, 0, 300);
+        if let Err(why) = check_base_url(&self.base_url) {
+            errors.add("base_url", why);
+        }
+        if !self.accent_colour.is_empty() {
+            match parse_colour(&self.accent_colour) {
+                None => errors.add(
+                    "accent_colour",
+                    "Write the colour as # and six hexadecimal digits, like #2f6feb.",
+                ),
+                Some(rgb) => {
+                    let ratio = contrast_on_white(rgb);
+                    if ratio < 4.5 {
+                        errors.add(
+                            "accent_colour",
+                            format!(
+                                "Links in this colour would be hard to read: contrast {ratio:.1}:1 on white, and \
+                                 text needs 4.5:1. Choose a darker shade."
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if self.footer_links.len() > 8 {
+            errors.add("footer_links", "At most 8 footer links.");
+        }
+        for link in &self.footer_links {
+            if !errors.text("footer_links", &link.label) || !errors.text("footer_links", &link.url)
+            {
+                break;
+            }
+            let label = link.label.trim().chars().count();
+            if label == 0 || label > 40 {
+                errors.add(
+                    "footer_links",
+                    format!(
+                        "Each link needs a label of 1 to 40 characters (\"{}\").",
+                        link.label.trim()
+                    ),
+                );
+                break;
+            }
+            if check_link(&link.url).is_err() {
+                errors.add(
+                    "footer_links",
+                    format!(
+                        "\"{}\" is not an http(s) address or a path starting with /.",
+                        link.url.trim()
+                    ),
+                );
+                break;
+            }
+        }
+        if !self.contact_email.is_empty() {
+            length(&mut errors, "contact_email", &self.contact_email, 3, 254);
+            let parts: Vec<&str> = self.contact_email.split('@').collect();
+            if parts.len() != 2
+                || parts[0].is_empty()
+                || !parts[1].contains('.')
+                || self.contact_email.contains(char::is_whitespace)
+            {
+                errors.add("contact_email", "This does not look like an email address.");
+            }
+        }
+        for (field, text) in [
+            ("about", &self.about),
+            ("guidelines", &self.guidelines),
+            ("terms", &self.terms),
+            ("privacy", &self.privacy),
+        ] {
+            length(&mut errors, field, text, 0, 50_000);
+        }
+        if self.tag_creation_min_days > 3650 {
+            errors.add("tag_creation_min_days", "At most 3650 days.");
+        }
+        let limits = &self.limits;
+        if limits.new_account_posts > 10_000 {
+            errors.add("new_account_posts", "At most 10000.");
+        }
+        if limits.new_account_links > 1_000 {
+            errors.add("new_account_links", "At most 1000.");
+        }
+        for (field, rate) in [
+            ("post_per_account", limits.post_per_account),
+            ("post_per_ip", limits.post_per_ip),
+            ("sign_up_per_ip", limits.sign_up_per_ip),
+        ] {
+            if rate.n > 100_000 || rate.secs == 0 || rate.secs > 7 * 86_400 {
+                errors.add(
+                    field,
+                    "Give a number of events (0 to turn the limit off, at most 100000) per 1 to 604800 seconds.",
+                );
+            }
+        }
+        errors
+    }
+
+    /// The page's Markdown.
+    pub fn page(&self, kind: PageKind) -> &str {
+        match kind {
+            PageKind::About => &self.about,
+            PageKind::Guidelines => &self.guidelines,
+            PageKind::Terms => &self.terms,
+            PageKind::Privacy => &self.privacy,
+        }
+    }
+
+    pub fn image(&self, image: SiteImage) -> Option<&str> {
+        match image {
+            SiteImage::LogoLight => self.logo_light.as_deref(),
+            SiteImage::LogoDark => self.logo_dark.as_deref(),
+            SiteImage::Favicon => self.favicon.as_deref(),
+        }
+    }
+
+    pub fn set_image(&mut self, image: SiteImage, sha: Option<String>) {
+        match image {
+            SiteImage::LogoLight => self.logo_light = sha,
+            SiteImage::LogoDark => self.logo_dark = sha,
+            SiteImage::Favicon => self.favicon = sha,
+        }
+    }
+
+    /// The host (and port) of `base_url`, lower-cased.
+    pub fn host(&self) -> Option<String> {
+        let url = url::Url::parse(&self.base_url).ok()?;
+        let host = url.host_str()?.to_ascii_lowercase();
+        Some(match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        })
+    }
+}
+
+/// `#rrggbb` → (r, g, b).
+pub fn parse_colour(text: &str) -> Option<(u8, u8, u8)> {
+    let hex = text.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some((byte(0)?, byte(2)?, byte(4)?))
+}
+
+/// WCAG contrast ratio of a colour against white.
+pub fn contrast_on_white((r, g, b): (u8, u8, u8)) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    1.05 / (l + 0.05)
+}
+
+/// The accent colour's stylesheet: links and highlights in that colour, a lighter tint of
+/// it in the dark scheme (served at /site/theme.css, since the policy forbids inline styles).
+pub fn theme_css(colour: &str) -> String {
+    if parse_colour(colour).is_none() {
+        return String::new();
+    }
+    format!(
+        ":root {{ --link: {colour}; --accent-fg: {colour}; --accent-bg: color-mix(in srgb, {colour} 14%, #ffffff); }}\n\
+         @media (prefers-color-scheme: dark) {{ :root {{ --link: color-mix(in srgb, {colour} 55%, #ffffff); \
+         --accent-fg: color-mix(in srgb, {colour} 45%, #ffffff); --accent-bg: color-mix(in srgb, {colour} 28%, #0d1117); }} }}\n"
+    )
+}
+
+/// A public address: http or https, a host, no path, query or fragment.
+pub fn check_base_url(text: &str) -> Result<(), String> {
+    let problem = "Give the address people use to reach the forum, like https://forum.example.com.";
+    let url = url::Url::parse(text.trim()).map_err(|_| problem.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(problem.into());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || text.ends_with('/')
+    {
+        return Err("Only the scheme and host (and port): no path, and no trailing slash.".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(problem.into());
+    }
+    Ok(())
+}
+
+/// A link an administrator may put on the site: http(s), or a path on this forum.
+pub fn check_link(text: &str) -> Result<(), ()> {
+    let text = text.trim();
+    if text.starts_with('/') && !text.starts_with("//") && !text.contains(char::is_whitespace) {
+        return Ok(());
+    }
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
+        _ => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_changed_fields_are_stored_and_defaults_fill_the_rest() {
+        let defaults = SiteSettings::default();
+        let mut mine = defaults.clone();
+        mine.name = "Rustaceans".into();
+        mine.registration = Registration::Invitation;
+        let stored = mine.overrides(&defaults);
+        let parsed: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
+        assert_eq!(parsed.as_object().map(|o| o.len()), Some(2), "{stored}");
+
+        let mut new_defaults = defaults.clone();
+        new_defaults.description = "A new default".into();
+        let loaded = SiteSettings::from_stored(&new_defaults, &stored);
+        assert_eq!(loaded.name, "Rustaceans");
+        assert_eq!(loaded.registration, Registration::Invitation);
+        assert_eq!(loaded.description, "A new default");
+    }
+
+    #[test]
+    fn stored_fields_that_do_not_parse_keep_their_defaults() {
+        let defaults = SiteSettings::default();
+        let loaded = SiteSettings::from_stored(
+            &defaults,
+            r#"{"name": "Kept", "registration": "sometimes", "from_the_future": 1}"#,
+        );
+        assert_eq!(loaded.name, "Kept");
+        assert_eq!(loaded.registration, Registration::Open);
+        assert_eq!(SiteSettings::from_stored(&defaults, "not json"), defaults);
+    }
+
+    #[test]
+    fn validation_names_each_field() {
+        let mut s = SiteSettings {
+            name: " ".into(),
+            base_url: "https://forum.example.com/".into(),
+            accent_colour: "blue".into(),
+            contact_email: "nobody".into(),
+            ..SiteSettings::default()
+        };
+        s.footer_links.push(FooterLink {
+            label: "Docs".into(),
+            url: "javascript:alert(1)".into(),
+        });
+        let errors = s.validate();
+        for field in [
+            "name",
+            "base_url",
+            "accent_colour",
+            "contact_email",
+            "footer_links",
+        ] {
+            assert!(errors.get(field).is_some(), "{field}: {errors:?}");
+        }
+        assert!(SiteSettings::default().validate().is_empty());
+        assert!(check_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_base_url("https://forum.example.com/forum").is_err());
+        assert_eq!(parse_colour("#2F6feb"), Some((0x2f, 0x6f, 0xeb)));
+        assert!(contrast_on_white((0, 0, 0)) > 20.9);
+        let pale = SiteSettings {
+            accent_colour: "#ffff00".into(),
+            ..SiteSettings::default()
+        };
+        assert!(pale.validate().get("accent_colour").is_some());
+        assert!(theme_css("#0b5cad").contains("--link: #0b5cad"));
+        assert!(theme_css("red;}body{display:none").is_empty());
+    }
+}
