@@ -44,6 +44,35 @@ impl FromRequestParts<AppState> for Writer {
     }
 }
 
+/// A caller of `/api/v1/admin`: signed in with a session, or with an admin-scoped token
+/// (401 without either; 403 `insufficient_scope` for a read or write token). What the
+/// account may do there is still the services' permission check.
+pub struct AdminCaller(pub std::sync::Arc<Account>);
+
+impl AdminCaller {
+    pub fn account(&self) -> Option<&Account> {
+        Some(&self.0)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        if matches!(
+            viewer.token_scope,
+            Some(TokenScope::Read | TokenScope::Write)
+        ) {
+            return Err(AppError::InsufficientScope.into());
+        }
+        viewer
+            .account
+            .map(Self)
+            .ok_or_else(|| AppError::Unauthorized.into())
+    }
+}
+
 /// A signed-in caller, with a session or a token of either scope (else 401).
 pub struct SignedIn(pub Viewer);
 

@@ -501,6 +501,18 @@ pub async fn create_api_token(
         errors.add("name", "Give the token a name of up to 60 characters.");
     }
     errors.text("name", name);
+    if scope == TokenScope::Admin
+        && !crate::services::permissions::allowed(
+            Some(account),
+            crate::services::permissions::Action::ManageMembers,
+            Timestamp::now(),
+        )
+    {
+        errors.add(
+            "scope",
+            "Only moderators and administrators can make admin tokens.",
+        );
+    }
     if !errors.is_empty() {
         return Ok(Err(errors));
     }

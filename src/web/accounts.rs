@@ -445,6 +445,8 @@ struct SettingsTemplate {
     new_token: Option<String>,
     notice: Option<String>,
     errors: FieldErrors,
+    /// Whether the admin scope is offered.
+    may_admin_token: bool,
 }
 
 struct SettingsExtras {
@@ -518,6 +520,11 @@ async fn settings_page(
         new_token: extras.new_token,
         notice: extras.notice,
         errors: extras.errors,
+        may_admin_token: crate::services::permissions::allowed(
+            Some(account),
+            Action::ManageMembers,
+            now,
+        ),
     })?;
     Ok(private_page(status, html))
 }
@@ -699,7 +706,7 @@ pub async fn create_token(
         .scope
         .trim()
         .parse()
-        .map_err(|_| AppError::bad_param("scope", "Choose read or write."))?;
+        .map_err(|_| AppError::bad_param("scope", "Choose read, write or admin."))?;
     let extras = match accounts::create_api_token(&state, account, &form.name, scope).await? {
         Ok(token) => SettingsExtras {
             new_token: Some(token),

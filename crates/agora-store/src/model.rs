@@ -342,7 +342,7 @@ pub struct ListingPage {
 
 str_enum!(
     /// What a personal API token may do.
-    TokenScope { Read = "read", Write = "write" }
+    TokenScope { Read = "read", Write = "write", Admin = "admin" }
 );
 
 str_enum!(

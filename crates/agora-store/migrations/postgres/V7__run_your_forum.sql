@@ -79,3 +79,7 @@ CREATE TABLE invitations (
     accepted_by BIGINT  REFERENCES users (id)
 );
 CREATE INDEX invitations_by_email ON invitations (email_key);
+
+-- API tokens gain the 'admin' scope (the /api/v1/admin routes).
+ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_scope_check;
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_scope_check CHECK (scope IN ('read', 'write', 'admin'));

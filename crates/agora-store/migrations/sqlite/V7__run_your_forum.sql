@@ -79,3 +79,21 @@ CREATE TABLE invitations (
     accepted_by INTEGER REFERENCES users (id)
 );
 CREATE INDEX invitations_by_email ON invitations (email_key);
+
+-- API tokens gain the 'admin' scope (the /api/v1/admin routes); SQLite cannot change a
+-- CHECK in place, so the table is rebuilt with its rows and ids.
+CREATE TABLE api_tokens_v7 (
+    id           INTEGER PRIMARY KEY,
+    token_hash   TEXT    NOT NULL UNIQUE,
+    user_id      INTEGER NOT NULL REFERENCES users (id),
+    name         TEXT    NOT NULL,
+    scope        TEXT    NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+    created_at   BIGINT  NOT NULL,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+INSERT INTO api_tokens_v7 (id, token_hash, user_id, name, scope, created_at, last_used_at, revoked_at)
+    SELECT id, token_hash, user_id, name, scope, created_at, last_used_at, revoked_at FROM api_tokens;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_v7 RENAME TO api_tokens;
+CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
