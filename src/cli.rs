@@ -89,6 +89,35 @@ pub enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// The live site settings (what /admin/settings edits): read or change them; a running
+    /// forum follows within a second.
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
+    /// The demo content.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print every setting as JSON, or one field's value.
+    Get {
+        /// A field, e.g. name or registration.
+        field: Option<String>,
+    },
+    /// Change one field. VALUE is JSON when it parses as JSON (true, 5, ["a"], {"n":1,"secs":60}),
+    /// else a string: `agora settings set name "Rust Forum"`.
+    Set { field: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Remove what the demo wrote and nothing else.
+    Remove,
 }
 
 #[derive(Debug, Subcommand)]

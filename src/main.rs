@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
-use agora::cli::{Cli, Command, ConfigCommand, DbCommand, SearchCommand, ServeArgs, UserCommand};
+use agora::cli::{
+    Cli, Command, ConfigCommand, DbCommand, DemoCommand, SearchCommand, ServeArgs, SettingsCommand,
+    UserCommand,
+};
 use agora::config;
 use agora::services::archive;
 use agora_store::{DatabaseUrl, Store, StoreOptions};
@@ -115,7 +118,72 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { .. } => Ok(()),
         Command::User { command } => user(command, config).await,
         Command::Search { command } => search(command, config).await,
+        Command::Settings { command } => settings(command, config).await,
+        Command::Demo {
+            command: DemoCommand::Remove,
+        } => {
+            let state = agora::app::AppState::open(config).await?;
+            let removed = agora::services::settings::remove_demo_as(&state, None).await?;
+            eprintln!(
+                "removed the demo: {} threads, {} subtopics, {} areas, {} tags, {} accounts",
+                removed.threads, removed.subtopics, removed.areas, removed.tags, removed.users
+            );
+            state.store.close().await?;
+            Ok(())
+        }
     }
+}
+
+async fn settings(command: SettingsCommand, config: config::Config) -> anyhow::Result<()> {
+    let state = agora::app::AppState::open(config).await?;
+    let current = serde_json::to_value(&state.site().settings)?;
+    let result = match command {
+        SettingsCommand::Get { field: None } => {
+            println!("{}", serde_json::to_string_pretty(&current)?);
+            Ok(())
+        }
+        SettingsCommand::Get { field: Some(field) } => match current.get(&field) {
+            Some(serde_json::Value::String(text)) => {
+                println!("{text}");
+                Ok(())
+            }
+            Some(value) => {
+                println!("{value}");
+                Ok(())
+            }
+            None => Err(anyhow::anyhow!("there is no setting {field:?}")),
+        },
+        SettingsCommand::Set { field, value } => {
+            let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
+            let mut changes = serde_json::Map::new();
+            changes.insert(field.clone(), value);
+            let settings = state
+                .site()
+                .settings
+                .with_changes(changes)
+                .map_err(|(field, why)| anyhow::anyhow!("{field}: {why}"))?;
+            match agora::services::settings::save_as_operator(&state, settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                Ok(()) => {
+                    eprintln!("{field} saved; running nodes follow within a second");
+                    Ok(())
+                }
+                Err(errors) => Err(anyhow::anyhow!(
+                    "refused, nothing changed: {}",
+                    errors
+                        .0
+                        .iter()
+                        .map(|(f, m)| format!("{f}: {m}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+            }
+        }
+    };
+    state.store.close().await?;
+    result
 }
 
 async fn search(command: SearchCommand, config: config::Config) -> anyhow::Result<()> {

@@ -78,6 +78,16 @@ pub fn build(state: AppState) -> Router {
         .route("/flags", get(api::write::flags))
         .route("/flags/{id}/resolve", post(api::write::resolve_flag))
         .route("/audit", get(api::write::audit))
+        // admin
+        .route(
+            "/admin/settings",
+            get(api::admin_site::settings).patch(api::admin_site::update_settings),
+        )
+        .route(
+            "/admin/site-images/{name}",
+            put(api::admin_site::put_image).delete(api::admin_site::delete_image),
+        )
+        .route("/admin/demo/remove", post(api::admin_site::remove_demo))
         .fallback(api::not_found)
         .layer(csrf(|| ApiError(AppError::CrossSite).into_response()))
         .layer(middleware::from_fn(crate::body::limit_body))

@@ -409,6 +409,26 @@ impl SiteSettings {
         errors
     }
 
+    /// `changes` (fields and their new values, as JSON) laid over these settings. An unknown
+    /// field or a value that does not fit is refused as (field, why); nothing is validated
+    /// beyond the types (that is [`Self::validate`]).
+    pub fn with_changes(
+        &self,
+        changes: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<SiteSettings, (String, String)> {
+        let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(self) else {
+            return Err(("body".into(), "The settings could not be read.".into()));
+        };
+        for (key, value) in changes {
+            if !merged.contains_key(&key) {
+                return Err((key.clone(), format!("There is no setting {key:?}.")));
+            }
+            merged.insert(key, value);
+        }
+        serde_path_to_error::deserialize(serde_json::Value::Object(merged))
+            .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
+    }
+
     /// The page's Markdown.
     pub fn page(&self, kind: PageKind) -> &str {
         match kind {

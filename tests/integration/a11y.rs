@@ -353,6 +353,23 @@ async fn site() -> Site {
             .await,
         "reset token",
     );
+    // The site's own pages, a footer link and an accent colour, as an administrator sets them.
+    let mut settings = app.state.site().settings.clone();
+    settings.about = "# About us\n\nA forum for **network** developers.".into();
+    settings.guidelines = "1. Be kind.\n2. Search first.".into();
+    settings.terms = "Posts are licensed CC BY-SA.".into();
+    settings.privacy = "We keep your email address private.".into();
+    settings.contact_email = "team@example.com".into();
+    settings.accent_colour = "#7a3e9d".into();
+    settings.footer_links.push(agora::settings::FooterLink {
+        label: "Docs".into(),
+        url: "https://example.com/docs".into(),
+    });
+    must(
+        agora::services::settings::save_as_operator(&app.state, settings).await,
+        "settings",
+    )
+    .unwrap_or_else(|e| panic!("settings refused: {e:?}"));
     app.index().await;
 
     // Sort and filter links as the listing offers them.
@@ -387,6 +404,10 @@ async fn site() -> Site {
             get("revisions", viewer, &format!("/posts/{opening}/revisions")),
             get("profile", viewer, "/users/ada_asks"),
             get("search help", viewer, "/search"),
+            get("about", viewer, "/about"),
+            get("guidelines", viewer, "/guidelines"),
+            get("terms", viewer, "/terms"),
+            get("privacy", viewer, "/privacy"),
             get(
                 "search results",
                 viewer,
@@ -574,6 +595,13 @@ async fn site() -> Site {
         ),
         with_status(
             get("review forbidden", Member, "/review"),
+            StatusCode::FORBIDDEN,
+        ),
+        // Admin.
+        get("admin dashboard", Admin, "/admin"),
+        get("admin settings", Admin, "/admin/settings"),
+        with_status(
+            get("admin forbidden", Member, "/admin"),
             StatusCode::FORBIDDEN,
         ),
         // Moderation.
@@ -1156,6 +1184,11 @@ const NOT_PAGES: &[&str] = &[
     // Redirects to the thread's URL with its slug.
     "/thread/{id}",
     "/static/{file}",
+    // The logo, favicon and the accent colour's stylesheet.
+    "/site/{file}",
+    // Answers 404 once an administrator exists, as here; the setup form itself goes through
+    // axe and the screenshots in the browser journey (admin.rs).
+    "/setup",
 ];
 
 /// The page routes' paths, as `src/router.rs` spells them, with whether they answer GET.

@@ -287,7 +287,7 @@ macro_rules! write {
 }
 
 mod site;
-pub use site::{DemoRemoved, FileChange, SettingsRow, SiteFile};
+pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
 
 impl Store {
     /// Opens the database at `url`, creating it and applying migrations as needed.

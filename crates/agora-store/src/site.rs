@@ -362,3 +362,113 @@ impl Store {
         })
     }
 }
+
+/// What the admin dashboard shows about the forum's activity and health.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dashboard {
+    /// (day number since the epoch, new members, new threads, new posts), oldest first,
+    /// days with nothing left out.
+    pub days: Vec<(i64, i64, i64, i64)>,
+    pub members: i64,
+    pub threads: i64,
+    pub posts: i64,
+    pub open_flags: i64,
+    pub pending_approval: i64,
+    /// Emails queued and not yet sent, and how many of those failed at least once.
+    pub email_queued: i64,
+    pub email_retrying: i64,
+    /// The database's size on disk, in bytes.
+    pub database_bytes: i64,
+}
+
+const DAY_MICROS: i64 = 86_400_000_000;
+
+impl Store {
+    /// The dashboard's numbers, with activity per day since `since`. Activity is counted
+    /// over the rows created since then (a scan of those tables: the dashboard is read
+    /// rarely, so no index is kept for it on the write path).
+    pub async fn dashboard(&self, since: Timestamp) -> Result<Dashboard, StoreError> {
+        read!(self, |conn| {
+            let since = since.micros();
+            let mut days: std::collections::BTreeMap<i64, (i64, i64, i64)> = Default::default();
+            for (slot, table) in [(0, "users"), (1, "threads"), (2, "posts")] {
+                let rows = conn
+                    .query(
+                        &format!(
+                            "SELECT created_at / {DAY_MICROS}, COUNT(*) FROM {table} \
+                             WHERE created_at >= ?1 GROUP BY created_at / {DAY_MICROS}"
+                        ),
+                        params![since],
+                    )
+                    .await?;
+                for row in rows {
+                    let entry = days.entry(row.int(0)?).or_default();
+                    let n = row.int(1)?;
+                    match slot {
+                        0 => entry.0 = n,
+                        1 => entry.1 = n,
+                        _ => entry.2 = n,
+                    }
+                }
+            }
+            let count = |row: Option<crate::db::Row>| -> Result<i64, StoreError> {
+                row.map(|r| r.int(0)).transpose().map(|n| n.unwrap_or(0))
+            };
+            let members = count(conn.query_opt("SELECT COUNT(*) FROM users", &[]).await?)?;
+            let threads = count(
+                conn.query_opt("SELECT COUNT(*) FROM threads WHERE removed_at IS NULL", &[])
+                    .await?,
+            )?;
+            let posts = count(conn.query_opt("SELECT COUNT(*) FROM posts", &[]).await?)?;
+            let open_flags = count(
+                conn.query_opt(
+                    "SELECT COUNT(*) FROM flags WHERE resolved_at IS NULL",
+                    &[],
+                )
+                .await?,
+            )?;
+            let pending_approval = count(
+                conn.query_opt(
+                    "SELECT COUNT(*) FROM users WHERE pending_approval = TRUE",
+                    &[],
+                )
+                .await?,
+            )?;
+            let email_queued = count(
+                conn.query_opt(
+                    "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND kind = 'email'",
+                    &[],
+                )
+                .await?,
+            )?;
+            let email_retrying = count(
+                conn.query_opt(
+                    "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND kind = 'email' AND attempts > 1",
+                    &[],
+                )
+                .await?,
+            )?;
+            let size_sql = match conn.dialect() {
+                crate::db::Dialect::Sqlite => {
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+                }
+                crate::db::Dialect::Postgres => "SELECT pg_database_size(current_database())",
+            };
+            let database_bytes = count(conn.query_opt(size_sql, &[]).await?)?;
+            Ok(Dashboard {
+                days: days
+                    .into_iter()
+                    .map(|(day, (u, t, p))| (day, u, t, p))
+                    .collect(),
+                members,
+                threads,
+                posts,
+                open_flags,
+                pending_approval,
+                email_queued,
+                email_retrying,
+                database_bytes,
+            })
+        })
+    }
+}

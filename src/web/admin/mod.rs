@@ -80,26 +80,147 @@ pub fn admin_layout(state: &AppState, viewer: &Viewer, title: &str, path: &str) 
     layout
 }
 
+/// One day of activity on the dashboard.
+pub struct DayRow {
+    pub date: String,
+    pub members: i64,
+    pub threads: i64,
+    pub posts: i64,
+    /// Bar widths, in percent of the busiest day.
+    pub posts_pct: i64,
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct DashboardTemplate {
     layout: Layout,
     nav: AdminNav,
+    notice: Option<String>,
+    days: Vec<DayRow>,
+    stats: agora_store::Dashboard,
+    database_size: String,
+    search_lag: Option<i64>,
+    search_documents: u64,
+    version: &'static str,
+    backend: &'static str,
+    /// The host requests arrive on, when it is not `base_url`'s.
+    host_mismatch: Option<String>,
+    base_url: String,
+    base_url_is_default: bool,
+    may_administer: bool,
+    checklist: Vec<(&'static str, &'static str, bool)>,
 }
 
-/// `/admin`: the dashboard.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DashboardQuery {
+    pub welcome: Option<String>,
+    pub done: Option<String>,
+}
+
+/// How many days of activity the dashboard shows.
+const DASHBOARD_DAYS: i64 = 14;
+
+fn human_bytes(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.0} KB", b / 1e3)
+    }
+}
+
+/// `/admin`: the dashboard: activity per day, what waits (flags, sign-ups, email), search
+/// lag, database size, version, and the first steps of a new forum.
 pub async fn dashboard(
     State(state): State<AppState>,
     viewer: Viewer,
-    _headers: HeaderMap,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<DashboardQuery>,
 ) -> Result<Response, AppError> {
     if let Some(redirect) = sign_in_first(&viewer, "/admin") {
         return Ok(redirect);
     }
     let account = guard(&viewer, Action::ManageMembers)?;
+    let now = Timestamp::now();
+    let today = now.micros() / 86_400_000_000;
+    let since = Timestamp::from_micros((today - DASHBOARD_DAYS + 1) * 86_400_000_000);
+    let stats = state.store.dashboard(since).await?;
+    let busiest = stats.days.iter().map(|d| d.3).max().unwrap_or(0).max(1);
+    let days = (0..DASHBOARD_DAYS)
+        .map(|back| today - back)
+        .map(|day| {
+            let (members, threads, posts) = stats
+                .days
+                .iter()
+                .find(|d| d.0 == day)
+                .map(|d| (d.1, d.2, d.3))
+                .unwrap_or((0, 0, 0));
+            DayRow {
+                date: Timestamp::from_micros(day * 86_400_000_000)
+                    .to_datetime()
+                    .format("%a %e %b")
+                    .to_string(),
+                members,
+                threads,
+                posts,
+                posts_pct: posts * 100 / busiest,
+            }
+        })
+        .collect();
+    let search = state.search.status(&state.store).await.ok();
+    let live = state.site();
+    let may_administer = permissions::allowed(Some(account), Action::Administer, now);
+    let has_demo = state.store.has_demo().await?;
+    let areas = state.store.areas().await?;
+    let default_base = crate::config::SiteConfig::default().base_url;
+    let checklist = vec![
+        ("Name the forum and set its public address", "/admin/settings", live.version > 0 && live.settings.base_url != default_base),
+        ("Upload a logo", "/admin/settings", live.settings.logo_light.is_some()),
+        ("Write the about page", "/admin/settings", !live.settings.about.trim().is_empty()),
+        ("Create areas and subtopics", "/admin/structure", areas.iter().any(|a| !a.subtopics.is_empty()) ),
+        ("Invite your staff", "/admin/invitations", stats.members > 1),
+        ("Remove the demo content", "/admin/settings", !has_demo),
+    ];
+    let notice = match (query.welcome.is_some(), query.done.as_deref()) {
+        (true, _) => Some("Welcome: your forum is ready, and you are its administrator. The list below walks through the first steps.".to_string()),
+        (_, Some("email")) => Some(format!(
+            "A test email is queued to {}. It appears under Email below until it is sent.",
+            account.email.clone().unwrap_or_default()
+        )),
+        _ => None,
+    };
     let html = render(&DashboardTemplate {
         layout: admin_layout(&state, &viewer, "Dashboard", "/admin"),
         nav: AdminNav::new(account, "/admin"),
+        notice,
+        days,
+        database_size: human_bytes(stats.database_bytes),
+        stats,
+        search_lag: search.as_ref().map(|s| s.lag),
+        search_documents: search.as_ref().map(|s| s.documents).unwrap_or(0),
+        version: env!("CARGO_PKG_VERSION"),
+        backend: state.store.backend_name(),
+        host_mismatch: crate::services::settings::host_mismatch(
+            &live,
+            settings::request_host(&headers).as_deref(),
+        ),
+        base_url: live.settings.base_url.clone(),
+        base_url_is_default: live.settings.base_url == default_base,
+        may_administer,
+        checklist,
     })?;
     Ok(private_page(StatusCode::OK, html))
+}
+
+/// `POST /admin/test-email`: queues an email to the administrator's own address, to check
+/// that mail goes out.
+pub async fn test_email(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    let account = guard(&viewer, Action::Administer)?;
+    crate::services::mail::send_test(&state, account).await?;
+    Ok(Redirect::to("/admin?done=email").into_response())
 }
