@@ -388,11 +388,11 @@ impl SiteSettings {
             errors.add("tag_creation_min_days", "At most 3650 days.");
         }
         let limits = &self.limits;
-        if limits.new_account_posts > 10_000 {
-            errors.add("new_account_posts", "At most 10000.");
+        if limits.new_account_posts > 100_000 {
+            errors.add("new_account_posts", "At most 100000.");
         }
-        if limits.new_account_links > 1_000 {
-            errors.add("new_account_links", "At most 1000.");
+        if limits.new_account_links > 100_000 {
+            errors.add("new_account_links", "At most 100000.");
         }
         for (field, rate) in [
             ("post_per_account", limits.post_per_account),

@@ -34,8 +34,12 @@ pub async fn settings(
     State(state): State<AppState>,
     caller: AdminCaller,
 ) -> Result<Response, ApiError> {
-    permissions::check(caller.account(), Action::Administer, agora_store::Timestamp::now())
-        .map_err(AppError::from)?;
+    permissions::check(
+        caller.account(),
+        Action::Administer,
+        agora_store::Timestamp::now(),
+    )
+    .map_err(AppError::from)?;
     Ok(Json(state.site().settings.clone()).into_response())
 }
 
@@ -52,15 +56,20 @@ pub async fn update_settings(
     caller: AdminCaller,
     ApiJson(changes): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Response, ApiError> {
-    permissions::check(caller.account(), Action::Administer, agora_store::Timestamp::now())
-        .map_err(AppError::from)?;
+    permissions::check(
+        caller.account(),
+        Action::Administer,
+        agora_store::Timestamp::now(),
+    )
+    .map_err(AppError::from)?;
     let settings = merge(&state.site().settings, changes)?;
     match site::save(&state, caller.account(), settings, ImageChanges::default()).await? {
         Ok(()) => Ok(Json(state.site().settings.clone()).into_response()),
-        Err(errors) => Err(errors.into_error().err().unwrap_or_else(|| {
-            AppError::bad_param("body", "The settings were refused.")
-        })
-        .into()),
+        Err(errors) => Err(errors
+            .into_error()
+            .err()
+            .unwrap_or_else(|| AppError::bad_param("body", "The settings were refused."))
+            .into()),
     }
 }
 
@@ -75,9 +84,8 @@ fn merge(
 }
 
 fn image_param(name: &str) -> Result<SiteImage, AppError> {
-    SiteImage::parse(name).ok_or_else(|| {
-        AppError::bad_param("name", "Name one of logo-light, logo-dark, favicon.")
-    })
+    SiteImage::parse(name)
+        .ok_or_else(|| AppError::bad_param("name", "Name one of logo-light, logo-dark, favicon."))
 }
 
 #[utoipa::path(put, path = "/api/v1/admin/site-images/{name}", tag = "admin",

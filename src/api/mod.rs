@@ -71,8 +71,7 @@ pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
     // Each admin module documents its own routes.
     doc.merge(admin_site::Doc::openapi());
-    doc.to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_string())
+    doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 
 pub async fn openapi(

@@ -72,6 +72,9 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<bool> {
     };
     let changed = site.version;
     state.install_site(site);
+    // Pages rendered since the change was announced but before these settings were read
+    // carry the old ones: drop them.
+    state.cache.invalidate();
     tracing::info!(version = changed, "site settings in force");
     Ok(true)
 }

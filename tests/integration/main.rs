@@ -4,6 +4,7 @@
 mod util;
 
 mod a11y;
+mod admin;
 mod archive;
 mod backends;
 mod browser;

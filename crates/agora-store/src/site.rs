@@ -421,11 +421,8 @@ impl Store {
             )?;
             let posts = count(conn.query_opt("SELECT COUNT(*) FROM posts", &[]).await?)?;
             let open_flags = count(
-                conn.query_opt(
-                    "SELECT COUNT(*) FROM flags WHERE resolved_at IS NULL",
-                    &[],
-                )
-                .await?,
+                conn.query_opt("SELECT COUNT(*) FROM flags WHERE resolved_at IS NULL", &[])
+                    .await?,
             )?;
             let pending_approval = count(
                 conn.query_opt(

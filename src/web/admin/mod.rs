@@ -176,10 +176,26 @@ pub async fn dashboard(
     let areas = state.store.areas().await?;
     let default_base = crate::config::SiteConfig::default().base_url;
     let checklist = vec![
-        ("Name the forum and set its public address", "/admin/settings", live.version > 0 && live.settings.base_url != default_base),
-        ("Upload a logo", "/admin/settings", live.settings.logo_light.is_some()),
-        ("Write the about page", "/admin/settings", !live.settings.about.trim().is_empty()),
-        ("Create areas and subtopics", "/admin/structure", areas.iter().any(|a| !a.subtopics.is_empty()) ),
+        (
+            "Name the forum and set its public address",
+            "/admin/settings",
+            live.version > 0 && live.settings.base_url != default_base,
+        ),
+        (
+            "Upload a logo",
+            "/admin/settings",
+            live.settings.logo_light.is_some(),
+        ),
+        (
+            "Write the about page",
+            "/admin/settings",
+            !live.settings.about.trim().is_empty(),
+        ),
+        (
+            "Create areas and subtopics",
+            "/admin/structure",
+            areas.iter().any(|a| !a.subtopics.is_empty()),
+        ),
         ("Invite your staff", "/admin/invitations", stats.members > 1),
         ("Remove the demo content", "/admin/settings", !has_demo),
     ];
