@@ -335,8 +335,10 @@ fn taxonomy(plan: &Plan, rng: &mut fastrand::Rng, now: i64) -> Archive {
                     name: (*n).into(),
                     description: format!("Everything about {} on our platforms.", n.to_lowercase()),
                     docs_url: Some(format!("https://example.com/documentation/{s}")),
+                    ..Default::default()
                 })
                 .collect(),
+            archived_at: None,
         });
     }
     for i in 0..TAG_COUNT {

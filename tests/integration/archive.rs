@@ -138,3 +138,116 @@ both!(
         assert!(before == after);
     }
 );
+
+both!(
+    /// Version 3 carries what an administrator set: the site's settings, pages and images,
+    /// archived areas and subtopics, and subtopic rules; a copy serves them the same, and
+    /// version 2 files (the demo is one) still import.
+    async fn settings_pages_images_and_rules_travel_in_version_3(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let mut demo = demo_archive();
+        assert_eq!(demo.version, 1, "the built-in demo is an old-version file");
+        // Rules and an archived subtopic, as an archive states them.
+        demo.version = 3;
+        let sub = &mut demo.areas[0].subtopics[0];
+        sub.who_starts = agora_store::archive::WhoStarts::Staff;
+        sub.tags_required = false;
+        sub.allowed_tags = vec!["network".into()];
+        demo.areas[0].subtopics[1].archived_at =
+            Some(agora_store::Timestamp::from_micros(1_700_000_000_000_000));
+        let ruled = TestApp::with_archive(b, demo).await;
+        // Settings with a page and an image, saved the way the admin pages save them.
+        let admin = ruled.person("ops_admin", agora_store::Role::Admin).await;
+        let account = ruled
+            .store()
+            .account_by_name(&admin.username)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut settings = ruled.state.site().settings.clone();
+        settings.name = "Carried Forum".into();
+        settings.about = "All about **us**.".into();
+        let mut png = Vec::new();
+        image::RgbaImage::from_pixel(40, 40, image::Rgba([10, 90, 200, 255]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap_or_else(|e| panic!("{e}"));
+        agora::services::settings::save(
+            &ruled.state,
+            account.as_ref(),
+            settings,
+            agora::services::settings::ImageChanges {
+                uploads: vec![agora::services::settings::ImageUpload {
+                    image: agora::settings::SiteImage::Favicon,
+                    bytes: png,
+                }],
+                remove: Vec::new(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+        let exported = ruled
+            .store()
+            .export()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(exported.version, 3);
+        let first = archive::to_json(&exported).unwrap_or_else(|e| panic!("{e}"));
+        let site = exported
+            .site
+            .as_ref()
+            .unwrap_or_else(|| panic!("no site in the export"));
+        assert_eq!(site.settings["name"], "Carried Forum");
+        assert_eq!(site.files.len(), 1);
+        let sub = &exported.areas[0].subtopics[0];
+        assert_eq!(sub.who_starts, agora_store::archive::WhoStarts::Staff);
+        assert!(!sub.tags_required);
+        assert_eq!(sub.allowed_tags, ["network"]);
+        assert!(exported.areas[0].subtopics[1].archived_at.is_some());
+
+        let copy =
+            TestApp::with_archive(b, archive::parse(&first).unwrap_or_else(|e| panic!("{e}")))
+                .await;
+        let second = archive::to_json(
+            &copy
+                .store()
+                .export()
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(first == second, "the second export differs from the first");
+        // As a running node does when the change counter moves (or at start-up).
+        agora::services::settings::refresh(&copy.state)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(copy.state.site().settings.name, "Carried Forum");
+        assert!(
+            copy.ok("/about")
+                .await
+                .text()
+                .contains("<strong>us</strong>")
+        );
+        let favicon = copy
+            .state
+            .site()
+            .image_url(agora::settings::SiteImage::Favicon)
+            .unwrap_or_else(|| panic!("no favicon in the copy"));
+        assert_eq!(
+            copy.ok(&favicon).await.header("content-type"),
+            Some("image/png")
+        );
+        // The original demo (version 1) and this app's own still load as they were.
+        assert_eq!(app.ok("/").await.status, StatusCode::OK);
+
+        // An allowed tag the archive does not have is refused by path.
+        let mut bad = archive::parse(&first).unwrap_or_else(|e| panic!("{e}"));
+        bad.areas[0].subtopics[0].allowed_tags = vec!["no-such-tag".into()];
+        let err = bad.validate().err().unwrap_or_else(|| panic!("accepted"));
+        assert!(
+            err.to_string()
+                .contains("areas[0].subtopics[0].allowed_tags[0]"),
+            "{err}"
+        );
+    }
+);

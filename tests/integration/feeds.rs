@@ -156,7 +156,9 @@ fn hostile_archive() -> agora_store::Archive {
             name: "Sub\u{fffe}topic".into(),
             description: "Described\u{ffff} here &#1;".into(),
             docs_url: None,
+            ..Default::default()
         }],
+        archived_at: None,
     });
     archive.tags.push(Tag {
         slug: "ctl".into(),

@@ -51,7 +51,9 @@ fn queue_archive() -> Archive {
             name: "Sub".into(),
             description: String::new(),
             docs_url: None,
+            ..Default::default()
         }],
+        archived_at: None,
     });
     archive.users.push(user("author"));
     for r in 0..OPEN_FLAGS / THREADS {

@@ -52,7 +52,9 @@ fn to_archive(seed: &Seed) -> Archive {
             name: "Networking".into(),
             description: "Networking protocols and technologies.".into(),
             docs_url: None,
+            ..Default::default()
         }],
+        archived_at: None,
     });
     for (name, role, title) in [
         ("dts", Role::Staff, Some("Developer Technical Support")),

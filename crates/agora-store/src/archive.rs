@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::{PinScope, Role, ThreadKind, Timestamp};
 
 pub const FORMAT: &str = "agora-archive";
-/// Version 2 adds accounts' sign-in details, deleted and hidden posts, flags and the audit log
-/// (all optional); version 1 archives are read as they are.
-pub const VERSION: u32 = 2;
+/// Version 2 adds accounts' sign-in details, deleted and hidden posts, flags and the audit log;
+/// version 3 the site's settings, pages and images, archived areas and subtopics, and subtopic
+/// rules (all optional). Versions 1 and 2 are read as they are.
+pub const VERSION: u32 = 3;
 pub const MAX_BODY_CHARS: usize = 60_000;
 pub const MAX_TAGS: usize = 5;
 
@@ -32,6 +33,77 @@ pub struct Archive {
     /// Every moderation action, oldest first (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audit_log: Vec<AuditEntry>,
+    /// What the administrator set for the whole site (version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Site>,
+}
+
+/// The site's settings and images (version 3).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The settings that differ from the defaults, as the forum stores them: a JSON object
+    /// of fields (name, description, about, registration, …; see /api/v1/admin/settings).
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<SiteFileEntry>,
+}
+
+/// One of the site's images, as stored (already re-encoded when it was uploaded).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteFileEntry {
+    /// `logo-light`, `logo-dark` or `favicon`.
+    pub name: String,
+    pub content_type: String,
+    /// The content, base64.
+    pub bytes: String,
+    pub sha: String,
+}
+
+/// Who may start threads in a subtopic (version 3).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WhoStarts {
+    #[default]
+    Everyone,
+    Staff,
+}
+
+impl WhoStarts {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhoStarts::Everyone => "everyone",
+            WhoStarts::Staff => "staff",
+        }
+    }
+
+    fn is_everyone(&self) -> bool {
+        *self == WhoStarts::Everyone
+    }
+}
+
+impl Default for Subtopic {
+    fn default() -> Self {
+        Subtopic {
+            slug: String::new(),
+            name: String::new(),
+            description: String::new(),
+            docs_url: None,
+            archived_at: None,
+            who_starts: WhoStarts::Everyone,
+            tags_required: true,
+            allowed_tags: Vec::new(),
+        }
+    }
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How a user signs in (version 2). Sessions and API tokens are not carried: after a move,
@@ -100,13 +172,16 @@ pub struct AuditEntry {
     pub details: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Area {
     pub slug: String,
     pub name: String,
     pub description: String,
     pub subtopics: Vec<Subtopic>,
+    /// When it was archived (version 3): read-only, off the home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -116,6 +191,16 @@ pub struct Subtopic {
     pub name: String,
     pub description: String,
     pub docs_url: Option<String>,
+    /// Version 3: when it was archived; who may start threads; whether threads need tags;
+    /// the tags allowed (none listed: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "WhoStarts::is_everyone")]
+    pub who_starts: WhoStarts,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub tags_required: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_tags: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -301,6 +386,7 @@ impl Archive {
             threads: Vec::new(),
             flags: Vec::new(),
             audit_log: Vec::new(),
+            site: None,
         }
     }
 
@@ -370,6 +456,47 @@ impl Archive {
             }
             check_len(&format!("{path}.name"), &tag.name, 1, 50)?;
             check_chars(&format!("{path}.description"), &tag.description)?;
+        }
+        for (i, area) in self.areas.iter().enumerate() {
+            for (j, sub) in area.subtopics.iter().enumerate() {
+                for (k, tag) in sub.allowed_tags.iter().enumerate() {
+                    if !tags.contains(tag.as_str()) {
+                        return Err(err(
+                            format!("areas[{i}].subtopics[{j}].allowed_tags[{k}]"),
+                            format!("{tag:?} is not one of the archive's tags"),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(site) = &self.site {
+            let text = serde_json::Value::Object(site.settings.clone()).to_string();
+            check_chars("site.settings", &text)?;
+            let mut names = HashSet::new();
+            for (i, file) in site.files.iter().enumerate() {
+                let path = format!("site.files[{i}]");
+                if !matches!(file.name.as_str(), "logo-light" | "logo-dark" | "favicon") {
+                    return Err(err(
+                        format!("{path}.name"),
+                        "must be logo-light, logo-dark or favicon",
+                    ));
+                }
+                if !names.insert(file.name.as_str()) {
+                    return Err(err(format!("{path}.name"), "is used twice"));
+                }
+                if file.content_type != "image/png" {
+                    return Err(err(format!("{path}.content_type"), "must be image/png"));
+                }
+                if file.bytes.is_empty()
+                    || !file
+                        .bytes
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                {
+                    return Err(err(format!("{path}.bytes"), "must be base64"));
+                }
+                check_len(&format!("{path}.sha"), &file.sha, 1, 128)?;
+            }
         }
         let mut users: HashMap<String, Role> = HashMap::new();
         let mut emails = HashSet::new();
@@ -633,7 +760,9 @@ mod tests {
                 name: "Net".into(),
                 description: String::new(),
                 docs_url: None,
+                ..Default::default()
             }],
+            archived_at: None,
         });
         a.users.push(User {
             username: "ann".into(),

@@ -507,7 +507,109 @@ pub async fn import_taxonomy<C: Conn>(
         }
         maps.users.insert(key, (id, user.role));
     }
+    import_site_and_rules(conn, archive, &maps).await?;
     Ok(maps)
+}
+
+/// The site's settings and images, if any were ever saved.
+async fn export_site<C: Conn>(conn: &mut C) -> Result<Option<archive::Site>, StoreError> {
+    let settings = match conn
+        .query_opt("SELECT body FROM site_settings WHERE id = 1", &[])
+        .await?
+    {
+        Some(row) => match serde_json::from_str(&row.text(0)?) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        },
+        None => serde_json::Map::new(),
+    };
+    let files = collect(
+        conn.query(
+            "SELECT name, content_type, bytes, sha FROM site_files ORDER BY name",
+            &[],
+        )
+        .await?,
+        |r| {
+            Ok(archive::SiteFileEntry {
+                name: r.text(0)?,
+                content_type: r.text(1)?,
+                bytes: r.text(2)?,
+                sha: r.text(3)?,
+            })
+        },
+    )?;
+    if settings.is_empty() && files.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(archive::Site { settings, files }))
+}
+
+/// Writes the version-3 parts of the taxonomy: archived areas and subtopics, subtopic rules
+/// (after the tags they name), and the site's settings and images.
+async fn import_site_and_rules<C: Conn>(
+    conn: &mut C,
+    archive: &Archive,
+    maps: &IdMaps,
+) -> Result<(), StoreError> {
+    for area in &archive.areas {
+        if let Some(at) = area.archived_at {
+            conn.execute(
+                "UPDATE areas SET archived_at = ?2 WHERE slug = ?1",
+                params![&area.slug, at.micros()],
+            )
+            .await?;
+        }
+        for sub in &area.subtopics {
+            let Some(&id) = maps.subtopics.get(&format!("{}/{}", area.slug, sub.slug)) else {
+                continue;
+            };
+            if sub.archived_at.is_some()
+                || sub.who_starts != archive::WhoStarts::Everyone
+                || !sub.tags_required
+            {
+                conn.execute(
+                    "UPDATE subtopics SET archived_at = ?2, who_starts = ?3, tags_required = ?4 \
+                     WHERE id = ?1",
+                    params![
+                        id,
+                        sub.archived_at.map(|t| t.micros()),
+                        sub.who_starts.as_str(),
+                        sub.tags_required
+                    ],
+                )
+                .await?;
+            }
+            for tag in &sub.allowed_tags {
+                if let Some(&tag_id) = maps.tags.get(tag) {
+                    conn.execute(
+                        "INSERT INTO subtopic_tags (subtopic_id, tag_id) VALUES (?1, ?2)",
+                        params![id, tag_id],
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    if let Some(site) = &archive.site {
+        let now = Timestamp::now().micros();
+        conn.execute(
+            "INSERT INTO site_settings (id, body, version, updated_at) VALUES (1, ?1, 1, ?2)",
+            params![
+                serde_json::Value::Object(site.settings.clone()).to_string(),
+                now
+            ],
+        )
+        .await?;
+        for file in &site.files {
+            conn.execute(
+                "INSERT INTO site_files (name, content_type, bytes, sha, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![&file.name, &file.content_type, &file.bytes, &file.sha, now],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes threads with their posts, revisions, boosts and tags. `posts_before` counts posts
@@ -768,7 +870,12 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
             name: row.text(2)?,
             description: row.text(3)?,
             subtopics: Vec::new(),
+            archived_at: row.opt_int(4)?.map(ts),
         });
+    }
+    let mut allowed: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in conn.query(sql::EXPORT_ALLOWED_TAGS, &[]).await? {
+        allowed.entry(row.int(0)?).or_default().push(row.text(1)?);
     }
     for row in conn.query(sql::EXPORT_SUBTOPICS, &[]).await? {
         if let Some(&i) = area_index.get(&row.int(0)?) {
@@ -777,9 +884,18 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
                 name: row.text(2)?,
                 description: row.text(3)?,
                 docs_url: row.opt_text(4)?,
+                allowed_tags: allowed.remove(&row.int(5)?).unwrap_or_default(),
+                archived_at: row.opt_int(6)?.map(ts),
+                who_starts: if row.text(7)? == "staff" {
+                    archive::WhoStarts::Staff
+                } else {
+                    archive::WhoStarts::Everyone
+                },
+                tags_required: row.bool(8)?,
             });
         }
     }
+    out.site = export_site(conn).await?;
     out.tags = collect(conn.query(sql::EXPORT_TAGS, &[]).await?, |r| {
         Ok(archive::Tag {
             slug: r.text(0)?,

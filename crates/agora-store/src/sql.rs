@@ -192,8 +192,11 @@ pub fn listing(q: &ListingQuery, dialect: Dialect) -> String {
 // ---- archive export: everything, in the archive's fixed order ----
 
 pub const EXPORT_AREAS: &str =
-    "SELECT id, slug, name, description FROM areas ORDER BY position, id";
-pub const EXPORT_SUBTOPICS: &str = "SELECT area_id, slug, name, description, docs_url FROM subtopics ORDER BY area_id, position, id";
+    "SELECT id, slug, name, description, archived_at FROM areas ORDER BY position, id";
+pub const EXPORT_SUBTOPICS: &str = "SELECT area_id, slug, name, description, docs_url, id, archived_at, \
+     who_starts, tags_required FROM subtopics ORDER BY area_id, position, id";
+pub const EXPORT_ALLOWED_TAGS: &str = "SELECT st.subtopic_id, t.slug FROM subtopic_tags st \
+     JOIN tags t ON t.id = st.tag_id ORDER BY st.subtopic_id, t.slug";
 pub const EXPORT_TAGS: &str = "SELECT slug, name, description FROM tags ORDER BY slug";
 pub const EXPORT_USERS: &str = "SELECT username, display_name, role, staff_title, signature_md, created_at, \
      email, email_verified_at, password_hash, suspended_until, suspend_reason \
