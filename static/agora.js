@@ -40,6 +40,14 @@
     }).catch(function () { form.submit(); });
   });
 
+  // A form that does something hard to undo asks first (data-confirm holds the question).
+  // Without JavaScript the form posts directly; such pages say what will happen beside it.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  }, true);
+
   // Live Markdown preview under any textarea that names its preview region.
   document.querySelectorAll("textarea[data-preview]").forEach(function (area) {
     var region = document.getElementById(area.getAttribute("data-preview"));

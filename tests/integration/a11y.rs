@@ -136,7 +136,7 @@ fn repo_path(relative: &str) -> PathBuf {
 }
 
 /// The file named by `var`, or the npm package's copy in `.ci/node_modules`.
-fn tool(var: &str, default: &str) -> Option<PathBuf> {
+pub(crate) fn tool(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -927,7 +927,7 @@ fn summary(failures: &[String], key: impl Fn(&str) -> String) -> String {
 /// Content wider than the viewport: WCAG 1.4.10 (reflow) asks that a page read at 320 CSS
 /// pixels without scrolling sideways; code blocks and tables may scroll inside boxes of their
 /// own. axe does not check this. Returns the elements that stick out of the page.
-async fn overflow(client: &Client, what: &str) -> Vec<String> {
+pub(crate) async fn overflow(client: &Client, what: &str) -> Vec<String> {
     let found = must(
         client
             .execute(
@@ -966,7 +966,7 @@ async fn overflow(client: &Client, what: &str) -> Vec<String> {
 }
 
 /// Runs axe on the open page; returns its violations, one line per element.
-async fn axe(client: &Client, axe_source: &str, what: &str) -> Vec<String> {
+pub(crate) async fn axe(client: &Client, axe_source: &str, what: &str) -> Vec<String> {
     let loaded = client
         .execute(
             &format!("{axe_source}\n;return typeof window.axe;"),

@@ -12,13 +12,13 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::util::Node;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const SUBTOPIC: &str = "app-system-services/networking";
 const NETWORKING: &str = "/topics/app-system-services/networking";
 const PASSWORD: &str = "correct horse battery staple";
 
-fn must<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> T {
+pub(crate) fn must<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> T {
     result.unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
@@ -78,13 +78,13 @@ impl Drop for Driver {
 }
 
 /// The browser on one forum.
-struct Browser {
-    client: Client,
-    base: String,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
+    pub(crate) base: String,
 }
 
 /// A form's submit control (not a preview button), below `scope` (an XPath).
-fn submit_in(scope: &str) -> String {
+pub(crate) fn submit_in(scope: &str) -> String {
     format!(
         "{scope}//*[(self::button and (not(@type) or @type='submit')) or \
          (self::input and @type='submit')][not(@name='preview')]"
@@ -92,14 +92,14 @@ fn submit_in(scope: &str) -> String {
 }
 
 impl Browser {
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         must(
             self.client.goto(&format!("{}{path}", self.base)).await,
             &format!("open {path}"),
         );
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         let url = must(self.client.current_url().await, "current url");
         match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -108,7 +108,7 @@ impl Browser {
     }
 
     /// The page's visible text, for assertions and failure messages.
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -116,35 +116,35 @@ impl Browser {
     }
 
     /// What went wrong, where, and what the page said (for a panic message).
-    async fn report(&self, what: &str) -> String {
+    pub(crate) async fn report(&self, what: &str) -> String {
         let path = self.path().await;
         let text = self.text().await;
         let text: String = text.chars().take(1500).collect();
         format!("{what}\n  at {path}\n  page text: {text}")
     }
 
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn find(&self, css: &str) -> fantoccini::elements::Element {
         match self.client.find(Locator::Css(css)).await {
             Ok(e) => e,
             Err(e) => panic!("{}", self.report(&format!("no element {css}: {e}")).await),
         }
     }
 
-    async fn exists_xpath(&self, xpath: &str) -> bool {
+    pub(crate) async fn exists_xpath(&self, xpath: &str) -> bool {
         self.client
             .find_all(Locator::XPath(xpath))
             .await
             .is_ok_and(|all| !all.is_empty())
     }
 
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let field = self.find(css).await;
         must(field.clear().await, &format!("clear {css}"));
         must(field.send_keys(text).await, &format!("type into {css}"));
     }
 
     /// Waits until the page (after a click that may navigate) has loaded.
-    async fn settle(&self) {
+    pub(crate) async fn settle(&self) {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(15) {
@@ -159,7 +159,7 @@ impl Browser {
         }
     }
 
-    async fn click_xpath(&self, xpath: &str, what: &str) {
+    pub(crate) async fn click_xpath(&self, xpath: &str, what: &str) {
         let button = match self.client.find(Locator::XPath(xpath)).await {
             Ok(b) => b,
             Err(e) => panic!(
@@ -172,7 +172,7 @@ impl Browser {
     }
 
     /// Submits the form that holds the field named `field`.
-    async fn submit_form_of(&self, field: &str) {
+    pub(crate) async fn submit_form_of(&self, field: &str) {
         let xpath = submit_in(&format!("//*[@name='{field}']/ancestor::form[1]"));
         self.click_xpath(
             &xpath,
@@ -182,7 +182,7 @@ impl Browser {
     }
 
     /// Clicks the submit button of the form posting to a path containing `action`.
-    async fn submit_action(&self, action: &str) {
+    pub(crate) async fn submit_action(&self, action: &str) {
         let xpath = submit_in(&format!("//form[contains(@action, '{action}')]"));
         self.click_xpath(
             &xpath,
@@ -191,7 +191,7 @@ impl Browser {
         .await;
     }
 
-    async fn sign_up(&self, username: &str) {
+    pub(crate) async fn sign_up(&self, username: &str) {
         self.goto("/signup").await;
         self.fill("input[name=username]", username).await;
         self.fill("input[name=email]", &format!("{username}@example.test"))
@@ -207,7 +207,7 @@ impl Browser {
         }
     }
 
-    async fn sign_in(&self, login: &str) {
+    pub(crate) async fn sign_in(&self, login: &str) {
         self.goto("/signin").await;
         self.fill("input[name=login]", login).await;
         self.fill("input[name=password]", PASSWORD).await;
@@ -222,7 +222,7 @@ impl Browser {
     }
 
     /// Signs out with the page's sign-out button, and checks the session is gone.
-    async fn sign_out(&self) {
+    pub(crate) async fn sign_out(&self) {
         self.submit_action("/signout").await;
         self.goto("/new").await;
         if !self.path().await.starts_with("/signin") {
@@ -235,7 +235,7 @@ impl Browser {
     }
 
     /// Chooses `value` for the field `name`: a select, radio buttons, or a button carrying it.
-    async fn choose(&self, scope: &str, name: &str, value: &str) -> bool {
+    pub(crate) async fn choose(&self, scope: &str, name: &str, value: &str) -> bool {
         let select = format!("{scope}//select[@name='{name}']");
         if self.exists_xpath(&select).await {
             let el = must(
@@ -294,7 +294,7 @@ fn node_json(node: &Node, path: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
 }
 
-fn installed() -> bool {
+pub(crate) fn installed() -> bool {
     let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
     if !ok {
         // Written past the test harness's capture on purpose: this must be seen.

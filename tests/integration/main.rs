@@ -5,6 +5,7 @@ mod util;
 
 mod a11y;
 mod admin;
+mod admin_journey;
 mod archive;
 mod backends;
 mod browser;
