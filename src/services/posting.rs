@@ -180,10 +180,11 @@ async fn check_posting_limits(
                 .posts_since(account.brief.id, day_ago, cap)
                 .await?;
             if written >= cap {
+                let n = limits.new_account_posts;
                 return Err(AppError::Forbidden(format!(
-                    "New accounts can write {} posts in their first day. Thank you for joining; \
-                     please come back tomorrow.",
-                    limits.new_account_posts
+                    "New accounts can write {n} post{} in their first day. Thank you for \
+                     joining; please come back tomorrow.",
+                    if n == 1 { "" } else { "s" }
                 )));
             }
         }

@@ -585,3 +585,50 @@ async fn settings_reach_every_node_within_a_second() {
         }
     }
 }
+
+both! {
+/// Limits changed in the settings hold at once (the new-account cap here), and the dashboard
+/// warns when requests arrive on another host than the public address names.
+async fn limits_apply_at_once_and_the_dashboard_warns_about_the_host(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let admin = app.person("ops_admin", Role::Admin).await;
+    let member = app.person("nina_member", Role::Member).await;
+    let token = app.api_token(&admin, "admin").await;
+    let changed = app
+        .api(
+            "PATCH",
+            "/api/v1/admin/settings",
+            Some(&token),
+            Some(serde_json::json!({"limits": {
+                "sign_in_per_ip": {"n": 10000, "secs": 60}, "sign_in_per_account": {"n": 10000, "secs": 60},
+                "sign_up_per_ip": {"n": 10000, "secs": 60}, "reset_per_ip": {"n": 10000, "secs": 60},
+                "post_per_account": {"n": 10000, "secs": 60}, "post_per_ip": {"n": 10000, "secs": 60},
+                "boost_per_account": {"n": 10000, "secs": 60}, "flag_per_account": {"n": 10000, "secs": 60},
+                "new_account_posts": 1, "new_account_links": 10}})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    let reply = |body: &'static str| {
+        let app = &app;
+        let cookie = member.cookie.clone();
+        async move {
+            app.post_form("/thread/6/reply", Some(&cookie), &[("body", body)]).await
+        }
+    };
+    assert_eq!(reply("A first reply from a new account.").await.status, StatusCode::SEE_OTHER);
+    let capped = reply("A second one on the first day.").await;
+    assert_eq!(capped.status, StatusCode::FORBIDDEN, "{}", capped.text());
+    assert!(capped.text().contains("can write 1 post in their first day"), "{}", capped.text());
+
+    // The public address says one host; the request came to another.
+    let elsewhere = app
+        .request("/admin", &[("cookie", admin.cookie.as_str()), ("host", "forum.internal:9000")])
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::OK);
+    assert!(elsewhere.text().contains("Requests arrive at <strong>forum.internal:9000</strong>"), "{}", elsewhere.text());
+    let here = app
+        .request("/admin", &[("cookie", admin.cookie.as_str()), ("host", "127.0.0.1:8080")])
+        .await;
+    assert!(!here.text().contains("Requests arrive at"));
+}
+}
