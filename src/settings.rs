@@ -354,7 +354,7 @@ impl SiteSettings {
                 );
                 break;
             }
-            if check_link(&link.url).is_err() {
+            if !is_link(&link.url) {
                 errors.add(
                     "footer_links",
                     format!(
@@ -521,14 +521,14 @@ pub fn check_base_url(text: &str) -> Result<(), String> {
 }
 
 /// A link an administrator may put on the site: http(s), or a path on this forum.
-pub fn check_link(text: &str) -> Result<(), ()> {
+pub fn is_link(text: &str) -> bool {
     let text = text.trim();
     if text.starts_with('/') && !text.starts_with("//") && !text.contains(char::is_whitespace) {
-        return Ok(());
+        return true;
     }
     match url::Url::parse(text) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
-        _ => Err(()),
+        Ok(url) => matches!(url.scheme(), "http" | "https") && url.host_str().is_some(),
+        Err(_) => false,
     }
 }
 

@@ -102,8 +102,8 @@ pub async fn thread_feed(
 
 /// Serves a feed through the page cache: `build` gathers what it says, this writes it in the
 /// format the file name asks for.
-pub(crate) async fn feed<'a, F, Fut>(
-    state: &'a AppState,
+pub(crate) async fn feed<F, Fut>(
+    state: &AppState,
     headers: &HeaderMap,
     uri: &Uri,
     file: &str,
