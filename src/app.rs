@@ -110,14 +110,26 @@ impl AppState {
         self.limits.load_full()
     }
 
-    /// Puts new settings in force on this node (limits rebuilt only when they changed, so
-    /// the buckets' state survives other changes).
-    pub fn install_site(&self, site: Site) {
-        if site.settings.limits != self.site().settings.limits {
+    /// Puts new settings in force on this node, unless newer ones already are (two reads
+    /// finishing out of order); limits are rebuilt only when they changed, so the buckets'
+    /// state survives other changes. True when installed.
+    pub fn install_site(&self, site: Site) -> bool {
+        let site = Arc::new(site);
+        let previous = self.site.rcu(|current| {
+            if current.version < site.version {
+                site.clone()
+            } else {
+                current.clone()
+            }
+        });
+        if previous.version >= site.version {
+            return false;
+        }
+        if site.settings.limits != previous.settings.limits {
             self.limits
                 .store(Arc::new(Limits::new(&site.settings.limits)));
         }
-        self.site.store(Arc::new(site));
+        true
     }
 
     /// Runs work a request should not wait for (so its answer takes the same time whatever the

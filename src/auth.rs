@@ -233,17 +233,23 @@ pub fn session_expiry(state: &AppState, now: Timestamp) -> Timestamp {
     Timestamp::from_micros(now.micros() + days * 86_400_000_000)
 }
 
-/// Whether cookies may carry `Secure`: yes over HTTPS and on loopback (browsers treat
-/// http://localhost as secure); not over plain HTTP to another host, where a browser would
-/// silently drop a Secure cookie and nobody could sign in.
+/// Whether cookies may carry `Secure`: yes when the request came to the public address and
+/// that is https, and on loopback (browsers treat http://localhost as secure); not over plain
+/// HTTP to another host (say the server's own address, before the proxy is set up), where a
+/// browser would silently drop a Secure cookie and nobody could sign in.
 fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
-    if state.site().settings.base_url.starts_with("https://") {
-        return true;
-    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let site = state.site();
+    if site.settings.base_url.starts_with("https://")
+        && site.settings.host().is_some_and(|public| {
+            public.trim_end_matches(":443") == host.to_ascii_lowercase().trim_end_matches(":443")
+        })
+    {
+        return true;
+    }
     let name = host
         .strip_prefix('[')
         .and_then(|h| h.split_once(']').map(|(n, _)| n))

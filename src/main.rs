@@ -125,8 +125,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = agora::app::AppState::open(config).await?;
             let removed = agora::services::settings::remove_demo_as(&state, None).await?;
             eprintln!(
-                "removed the demo: {} threads, {} subtopics, {} areas, {} tags, {} accounts",
-                removed.threads, removed.subtopics, removed.areas, removed.tags, removed.users
+                "removed the demo: {} threads, {} subtopics, {} areas, {} tags, {} accounts \
+                 ({} demo threads kept: members wrote in them)",
+                removed.threads,
+                removed.subtopics,
+                removed.areas,
+                removed.tags,
+                removed.users,
+                removed.kept_threads
             );
             state.store.close().await?;
             Ok(())
@@ -154,7 +160,11 @@ async fn settings(command: SettingsCommand, config: config::Config) -> anyhow::R
             None => Err(anyhow::anyhow!("there is no setting {field:?}")),
         },
         SettingsCommand::Set { field, value } => {
-            let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
+            // A text setting takes VALUE as text ("2024" is a name too); others read JSON.
+            let value = match current.get(&field) {
+                Some(serde_json::Value::String(_)) => serde_json::Value::String(value),
+                _ => serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value)),
+            };
             let mut changes = serde_json::Map::new();
             changes.insert(field.clone(), value);
             let settings = state
@@ -167,7 +177,7 @@ async fn settings(command: SettingsCommand, config: config::Config) -> anyhow::R
                 .map_err(|e| anyhow::anyhow!("{e}"))?
             {
                 Ok(()) => {
-                    eprintln!("{field} saved; running nodes follow within a second");
+                    eprintln!("{field} saved; running servers follow within seconds");
                     Ok(())
                 }
                 Err(errors) => Err(anyhow::anyhow!(

@@ -144,6 +144,7 @@ pub fn build(state: AppState) -> Router {
             "/admin/demo/remove",
             post(web::admin::settings::remove_demo),
         )
+        .route("/admin/test-email", post(web::admin::test_email))
         // accounts
         .route(
             "/signup",

@@ -61,7 +61,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     warn_about_base_url(&state, &address);
     if let Some(path) = crate::services::settings::setup_link(&state).await? {
-        let link = format!("{address}{path}");
+        let link = format!(
+            "{}{path}",
+            reachable_address(&state, listener.local_addr()?)
+        );
         tracing::warn!(link = %link, "this forum has no administrator yet: open the setup link to name it and create one");
         // Also on the console itself (not only the log), where someone starting it looks.
         eprintln!(
@@ -137,6 +140,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     state.flush_views().await?;
     state.store.close().await?;
     Ok(())
+}
+
+/// Where someone starting the server can open it: the public address once it is set, else
+/// the address it listens on (loopback when it listens on every interface).
+fn reachable_address(state: &AppState, local: std::net::SocketAddr) -> String {
+    let base = state.site().settings.base_url.clone();
+    if base
+        != crate::config::SiteConfig::default()
+            .base_url
+            .trim_end_matches('/')
+    {
+        return base;
+    }
+    let ip = if local.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        local.ip()
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, local.port()))
 }
 
 /// Links in emails and feeds, and canonical URLs, use `base_url`: warn when it is still the

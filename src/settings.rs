@@ -251,26 +251,29 @@ impl SiteSettings {
         }
     }
 
-    /// The stored overrides (a JSON object of fields) laid over the defaults. Fields this
-    /// build does not know (a newer node saved them) are ignored; a field that no longer
-    /// parses keeps its default.
+    /// The stored overrides (a JSON object of fields; `limits` by its own fields) laid over
+    /// the defaults. Fields this build does not know (a newer node saved them) are ignored; a
+    /// field that no longer parses keeps its default.
     pub fn from_stored(defaults: &SiteSettings, stored: &str) -> SiteSettings {
-        let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(defaults) else {
+        let Ok(serde_json::Value::Object(base)) = serde_json::to_value(defaults) else {
             return defaults.clone();
         };
         let Ok(serde_json::Value::Object(overrides)) = serde_json::from_str(stored) else {
             tracing::warn!("the stored site settings are not a JSON object; using the defaults");
             return defaults.clone();
         };
+        let mut merged = base.clone();
         for (key, value) in overrides {
-            if !merged.contains_key(&key) {
+            let Some(default) = base.get(&key) else {
                 continue;
-            }
-            let previous = merged.insert(key.clone(), value);
-            let still_parses =
+            };
+            let mut candidate = default.clone();
+            lay_over_known(&mut candidate, value);
+            let previous = merged.insert(key.clone(), candidate);
+            let parses =
                 serde_json::from_value::<SiteSettings>(serde_json::Value::Object(merged.clone()))
                     .is_ok();
-            if !still_parses {
+            if !parses {
                 tracing::warn!(field = %key, "a stored site setting does not parse; using its default");
                 if let Some(previous) = previous {
                     merged.insert(key, previous);
@@ -281,18 +284,36 @@ impl SiteSettings {
             .unwrap_or_else(|_| defaults.clone())
     }
 
-    /// The fields that differ from `defaults`, as the JSON object the database keeps.
+    /// The fields that differ from `defaults`, as the JSON object the database keeps (an
+    /// object-valued field, like `limits`, keeps only its own fields that differ, so a default
+    /// changed in the config still reaches the limits nobody set).
     pub fn overrides(&self, defaults: &SiteSettings) -> String {
-        let (Ok(serde_json::Value::Object(mine)), Ok(serde_json::Value::Object(base))) =
-            (serde_json::to_value(self), serde_json::to_value(defaults))
+        let (Ok(mine), Ok(base)) = (serde_json::to_value(self), serde_json::to_value(defaults))
         else {
             return "{}".into();
         };
-        let differing: serde_json::Map<String, serde_json::Value> = mine
-            .into_iter()
-            .filter(|(key, value)| base.get(key) != Some(value))
-            .collect();
-        serde_json::Value::Object(differing).to_string()
+        difference(&mine, &base)
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default()))
+            .to_string()
+    }
+
+    /// `changes` (fields and their new values, as JSON) laid over these settings; an object
+    /// value changes only the fields it names (`{"limits": {"post_per_ip": …}}` leaves the
+    /// other limits). An unknown field or a value that does not fit is refused as (field,
+    /// why); nothing is validated beyond the types (that is [`Self::validate`]).
+    pub fn with_changes(
+        &self,
+        changes: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<SiteSettings, (String, String)> {
+        let Ok(mut merged) = serde_json::to_value(self) else {
+            return Err(("body".into(), "The settings could not be read.".into()));
+        };
+        if let Some(path) = unknown_field(&merged, &changes, "") {
+            return Err((path.clone(), format!("There is no setting {path:?}.")));
+        }
+        lay_over(&mut merged, serde_json::Value::Object(changes));
+        serde_path_to_error::deserialize(merged)
+            .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
     }
 
     /// Every problem with these settings, by field (the form's field names).
@@ -398,6 +419,11 @@ impl SiteSettings {
             ("post_per_account", limits.post_per_account),
             ("post_per_ip", limits.post_per_ip),
             ("sign_up_per_ip", limits.sign_up_per_ip),
+            ("sign_in_per_ip", limits.sign_in_per_ip),
+            ("sign_in_per_account", limits.sign_in_per_account),
+            ("reset_per_ip", limits.reset_per_ip),
+            ("boost_per_account", limits.boost_per_account),
+            ("flag_per_account", limits.flag_per_account),
         ] {
             if rate.n > 100_000 || rate.secs == 0 || rate.secs > 7 * 86_400 {
                 errors.add(
@@ -407,26 +433,6 @@ impl SiteSettings {
             }
         }
         errors
-    }
-
-    /// `changes` (fields and their new values, as JSON) laid over these settings. An unknown
-    /// field or a value that does not fit is refused as (field, why); nothing is validated
-    /// beyond the types (that is [`Self::validate`]).
-    pub fn with_changes(
-        &self,
-        changes: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<SiteSettings, (String, String)> {
-        let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(self) else {
-            return Err(("body".into(), "The settings could not be read.".into()));
-        };
-        for (key, value) in changes {
-            if !merged.contains_key(&key) {
-                return Err((key.clone(), format!("There is no setting {key:?}.")));
-            }
-            merged.insert(key, value);
-        }
-        serde_path_to_error::deserialize(serde_json::Value::Object(merged))
-            .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
     }
 
     /// The page's Markdown.
@@ -464,6 +470,91 @@ impl SiteSettings {
             None => host,
         })
     }
+}
+
+/// `patch` laid over `base`: objects field by field (recursively), anything else replaced.
+fn lay_over(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+            for (key, value) in patch {
+                match base.get_mut(&key) {
+                    Some(slot) => lay_over(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// Like [`lay_over`], leaving out the fields `base` does not have (a newer build's).
+fn lay_over_known(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+            for (key, value) in patch {
+                if let Some(slot) = base.get_mut(&key) {
+                    lay_over_known(slot, value);
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// What of `mine` differs from `base`: the settings field by field, and an object-valued
+/// setting (`limits`) by its own fields; a value below that (one rate) is whole. None when
+/// nothing differs.
+fn difference(mine: &serde_json::Value, base: &serde_json::Value) -> Option<serde_json::Value> {
+    difference_at(mine, base, 0)
+}
+
+fn difference_at(
+    mine: &serde_json::Value,
+    base: &serde_json::Value,
+    depth: usize,
+) -> Option<serde_json::Value> {
+    match (mine, base) {
+        (serde_json::Value::Object(mine), serde_json::Value::Object(base)) if depth < 2 => {
+            let differing: serde_json::Map<String, serde_json::Value> = mine
+                .iter()
+                .filter_map(|(key, value)| match base.get(key) {
+                    Some(default) => {
+                        difference_at(value, default, depth + 1).map(|d| (key.clone(), d))
+                    }
+                    None => Some((key.clone(), value.clone())),
+                })
+                .collect();
+            (!differing.is_empty()).then_some(serde_json::Value::Object(differing))
+        }
+        (mine, base) if mine == base => None,
+        (mine, _) => Some(mine.clone()),
+    }
+}
+
+/// The first field `changes` names that `known` (an object) has not, as a dotted path; an
+/// object value's own fields are checked against the known object's.
+fn unknown_field(
+    known: &serde_json::Value,
+    changes: &serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+) -> Option<String> {
+    for (key, value) in changes {
+        let path = format!("{prefix}{key}");
+        match known.get(key) {
+            None => return Some(path),
+            Some(serde_json::Value::Object(_)) => {
+                if let (Some(inner), serde_json::Value::Object(nested)) = (known.get(key), value)
+                    && let Some(found) = unknown_field(inner, nested, &format!("{path}."))
+                {
+                    return Some(found);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// `#rrggbb` → (r, g, b).
@@ -552,6 +643,50 @@ mod tests {
         assert_eq!(loaded.name, "Rustaceans");
         assert_eq!(loaded.registration, Registration::Invitation);
         assert_eq!(loaded.description, "A new default");
+    }
+
+    #[test]
+    fn one_limit_changes_alone_and_only_it_is_stored() {
+        let defaults = SiteSettings::default();
+        let mut changes = serde_json::Map::new();
+        changes.insert(
+            "limits".into(),
+            serde_json::json!({"post_per_ip": {"n": 3, "secs": 60}}),
+        );
+        let changed = defaults
+            .with_changes(changes)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(changed.limits.post_per_ip, crate::config::Rate::new(3, 60));
+        assert_eq!(
+            changed.limits.sign_in_per_ip,
+            defaults.limits.sign_in_per_ip
+        );
+        let stored = changed.overrides(&defaults);
+        assert_eq!(stored, r#"{"limits":{"post_per_ip":{"n":3,"secs":60}}}"#);
+        // A default changed later in the config still reaches the other limits.
+        let mut new_defaults = defaults.clone();
+        new_defaults.limits.sign_in_per_ip = crate::config::Rate::new(99, 60);
+        let loaded = SiteSettings::from_stored(&new_defaults, &stored);
+        assert_eq!(
+            loaded.limits.sign_in_per_ip,
+            crate::config::Rate::new(99, 60)
+        );
+        assert_eq!(loaded.limits.post_per_ip, crate::config::Rate::new(3, 60));
+        // A newer node's extra limit field is ignored, not the whole override.
+        let newer =
+            r#"{"limits":{"post_per_ip":{"n":3,"secs":60},"upload_per_day":{"n":1,"secs":1}}}"#;
+        assert_eq!(
+            SiteSettings::from_stored(&defaults, newer)
+                .limits
+                .post_per_ip,
+            crate::config::Rate::new(3, 60)
+        );
+        let mut unknown = serde_json::Map::new();
+        unknown.insert("limits".into(), serde_json::json!({"nonsense": 1}));
+        assert_eq!(
+            defaults.with_changes(unknown).err().map(|e| e.0),
+            Some("limits.nonsense".to_string())
+        );
     }
 
     #[test]

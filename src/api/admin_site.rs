@@ -62,14 +62,19 @@ pub async fn update_settings(
         agora_store::Timestamp::now(),
     )
     .map_err(AppError::from)?;
-    let settings = merge(&state.site().settings, changes)?;
-    match site::save(&state, caller.account(), settings, ImageChanges::default()).await? {
+    let current = site::current(&state).await?;
+    let settings = merge(&current.settings, changes)?;
+    match site::save(
+        &state,
+        caller.account(),
+        settings,
+        ImageChanges::default(),
+        Some(current.version),
+    )
+    .await?
+    {
         Ok(()) => Ok(Json(state.site().settings.clone()).into_response()),
-        Err(errors) => Err(errors
-            .into_error()
-            .err()
-            .unwrap_or_else(|| AppError::bad_param("body", "The settings were refused."))
-            .into()),
+        Err(errors) => Err(refused(errors).into()),
     }
 }
 
@@ -81,6 +86,19 @@ fn merge(
     current
         .with_changes(changes)
         .map_err(|(field, message)| AppError::bad_param(field, message))
+}
+
+/// The first problem as an API error: a save made meanwhile is a 409 `conflict` (try again),
+/// the rest 400 naming the field.
+fn refused(errors: crate::services::accounts::FieldErrors) -> AppError {
+    match errors.0.into_iter().next() {
+        Some(("version", message)) => AppError::Conflict {
+            param: "version".into(),
+            message,
+        },
+        Some((field, message)) => AppError::bad_param(field, message),
+        None => AppError::bad_param("body", "The settings were refused."),
+    }
 }
 
 fn image_param(name: &str) -> Result<SiteImage, AppError> {
@@ -103,7 +121,8 @@ pub async fn put_image(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let image = image_param(&name)?;
-    let settings = state.site().settings.clone();
+    let current = site::current(&state).await?;
+    let settings = current.settings.clone();
     let changes = ImageChanges {
         uploads: vec![ImageUpload {
             image,
@@ -114,8 +133,17 @@ pub async fn put_image(
     if body.is_empty() {
         return Err(AppError::bad_param("body", "Send the image's bytes.").into());
     }
-    match site::save(&state, caller.account(), settings, changes).await? {
+    match site::save(
+        &state,
+        caller.account(),
+        settings,
+        changes,
+        Some(current.version),
+    )
+    .await?
+    {
         Ok(()) => Ok(Json(state.site().settings.clone()).into_response()),
+        Err(errors) if errors.get("version").is_some() => Err(refused(errors).into()),
         Err(errors) => Err(errors
             .0
             .into_iter()
@@ -139,18 +167,23 @@ pub async fn delete_image(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let image = image_param(&name)?;
-    let settings = state.site().settings.clone();
+    let current = site::current(&state).await?;
+    let settings = current.settings.clone();
     let changes = ImageChanges {
         uploads: Vec::new(),
         remove: vec![image],
     };
-    match site::save(&state, caller.account(), settings, changes).await? {
+    match site::save(
+        &state,
+        caller.account(),
+        settings,
+        changes,
+        Some(current.version),
+    )
+    .await?
+    {
         Ok(()) => Ok(Json(state.site().settings.clone()).into_response()),
-        Err(errors) => Err(errors
-            .into_error()
-            .err()
-            .unwrap_or_else(|| AppError::bad_param("name", "Refused."))
-            .into()),
+        Err(errors) => Err(refused(errors).into()),
     }
 }
 
@@ -158,6 +191,8 @@ pub async fn delete_image(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DemoRemovedView {
     pub threads: u64,
+    /// Demo threads kept because members wrote in them.
+    pub kept_threads: u64,
     pub subtopics: u64,
     pub areas: u64,
     pub tags: u64,
@@ -179,6 +214,7 @@ pub async fn remove_demo(
         StatusCode::OK,
         Json(DemoRemovedView {
             threads: removed.threads,
+            kept_threads: removed.kept_threads,
             subtopics: removed.subtopics,
             areas: removed.areas,
             tags: removed.tags,

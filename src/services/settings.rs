@@ -62,7 +62,7 @@ impl Site {
 /// Reads the stored settings when their version moved, and puts them in force.
 pub async fn refresh(state: &AppState) -> anyhow::Result<bool> {
     let version = state.store.settings_version().await?;
-    if version == state.site().version {
+    if version <= state.site().version {
         return Ok(false);
     }
     let defaults = SiteSettings::defaults(&state.config);
@@ -71,7 +71,9 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<bool> {
         None => Site::new(defaults, 0),
     };
     let changed = site.version;
-    state.install_site(site);
+    if !state.install_site(site) {
+        return Ok(false);
+    }
     // Pages rendered since the change was announced but before these settings were read
     // carry the old ones: drop them.
     state.cache.invalidate();
@@ -146,8 +148,17 @@ pub fn reencode(image: SiteImage, bytes: &[u8]) -> Result<SiteFile, String> {
             "This image is {w}×{h} pixels; at most 16 megapixels."
         ));
     }
-    let decoded = image::load_from_memory_with_format(bytes, format)
-        .map_err(|_| "This image is damaged or not an image at all.".to_string())?;
+    let damaged = || "This image is damaged or not an image at all.".to_string();
+    // Phones store photos sideways with an orientation tag: turn the pixels first, since
+    // re-encoding drops the tag with the rest of the metadata.
+    let mut decoder = image::ImageReader::with_format(std::io::Cursor::new(bytes), format)
+        .into_decoder()
+        .map_err(|_| damaged())?;
+    let orientation = image::ImageDecoder::orientation(&mut decoder).ok();
+    let mut decoded = image::DynamicImage::from_decoder(decoder).map_err(|_| damaged())?;
+    if let Some(orientation) = orientation {
+        decoded.apply_orientation(orientation);
+    }
     let side = image.max_side();
     let scaled = if decoded.width() > side || decoded.height() > side {
         decoded.resize(side, side, image::imageops::FilterType::Lanczos3)
@@ -174,13 +185,15 @@ pub struct ImageChanges {
 }
 
 /// Saves new settings (and images): administrators only; every problem named by field,
-/// nothing saved when there is one. In force on this node when it returns, on the others
-/// within a second.
+/// nothing saved when there is one. `expected` is the settings' version the change was made
+/// from (the form's): if someone saved since, nothing is saved and the `version` field says
+/// so. In force on this node when it returns, on the others within a second.
 pub async fn save(
     state: &AppState,
     actor: Option<&Account>,
     mut settings: SiteSettings,
     images: ImageChanges,
+    expected: Option<i64>,
 ) -> Result<Result<(), FieldErrors>, AppError> {
     permissions::check(actor, Action::Administer, Timestamp::now())?;
     let actor = actor.map(|a| a.brief.id);
@@ -215,8 +228,14 @@ pub async fn save(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    write(state, actor, &settings, files).await?;
-    Ok(Ok(()))
+    write(state, actor, &settings, files, expected).await
+}
+
+/// The settings in force, read again from the database first (for a change that starts
+/// from them, like the API's and the CLI's).
+pub async fn current(state: &AppState) -> Result<Arc<Site>, AppError> {
+    refresh(state).await?;
+    Ok(state.site())
 }
 
 /// The form field an image is uploaded with.
@@ -228,13 +247,15 @@ pub fn image_field(image: SiteImage) -> &'static str {
     }
 }
 
-/// Stores valid settings and puts them in force here.
+/// Stores valid settings and puts them in force here; a save since `expected` is reported
+/// on the `version` field.
 async fn write(
     state: &AppState,
     actor: Option<UserId>,
     settings: &SiteSettings,
     files: Vec<FileChange>,
-) -> anyhow::Result<()> {
+    expected: Option<i64>,
+) -> Result<Result<(), FieldErrors>, AppError> {
     let defaults = SiteSettings::defaults(&state.config);
     let body = settings.overrides(&defaults);
     let audit = actor.map(|actor| Audit {
@@ -245,10 +266,22 @@ async fn write(
         target_user: None,
         details: changed_fields(&state.site().settings, settings),
     });
-    state.store.save_site_settings(body, files, audit).await?;
+    match state
+        .store
+        .save_site_settings(body, files, expected, audit)
+        .await
+    {
+        Ok(_) => {}
+        Err(agora_store::StoreError::Conflict { field, message }) => {
+            let mut errors = FieldErrors::default();
+            errors.add(field, message);
+            return Ok(Err(errors));
+        }
+        Err(err) => return Err(err.into()),
+    }
     refresh(state).await?;
     state.cache.invalidate();
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// "name, registration": the fields that differ, for the audit log.
@@ -285,8 +318,7 @@ pub async fn save_as_operator(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    write(state, None, &settings, Vec::new()).await?;
-    Ok(Ok(()))
+    write(state, None, &settings, Vec::new(), None).await
 }
 
 /// A site image's bytes and type, if one was uploaded.
@@ -339,6 +371,27 @@ pub async fn setup_token_ok(store: &Store, token: &str) -> anyhow::Result<bool> 
     Ok(ok)
 }
 
+const EXPIRED_LINK: &str = "This setup link has expired or was used already. Restart Agora: it \
+                            prints a new link while the forum has no administrator.";
+
+/// Whether the first-run setup is still open (no administrator who can sign in exists).
+pub async fn setup_open(state: &AppState) -> Result<bool, AppError> {
+    Ok(state.store.needs_setup().await?)
+}
+
+/// Whether any demo content is left to remove.
+pub async fn has_demo(state: &AppState) -> Result<bool, AppError> {
+    Ok(state.store.has_demo().await?)
+}
+
+/// The dashboard's numbers, with activity per day since `since`.
+pub async fn dashboard(
+    state: &AppState,
+    since: Timestamp,
+) -> Result<agora_store::Dashboard, AppError> {
+    Ok(state.store.dashboard(since).await?)
+}
+
 /// What the setup page asks for.
 #[derive(Clone, Debug, Default)]
 pub struct SetupInput {
@@ -361,7 +414,9 @@ pub async fn complete_setup(
     input: &SetupInput,
 ) -> Result<Result<UserId, FieldErrors>, AppError> {
     if !setup_token_ok(&state.store, &input.token).await? {
-        return Err(AppError::not_found("setup link"));
+        let mut errors = FieldErrors::default();
+        errors.add("token", EXPIRED_LINK);
+        return Ok(Err(errors));
     }
     let mut settings = state.site().settings.clone();
     settings.name = input.name.trim().to_string();
@@ -402,7 +457,8 @@ pub async fn complete_setup(
     {
         Ok(id) => id,
         Err(agora_store::StoreError::Conflict { field: "token", .. }) => {
-            return Err(AppError::not_found("setup link"));
+            errors.add("token", EXPIRED_LINK);
+            return Ok(Err(errors));
         }
         Err(agora_store::StoreError::Conflict { field, message }) => {
             errors.add(field, message);
@@ -410,7 +466,9 @@ pub async fn complete_setup(
         }
         Err(err) => return Err(err.into()),
     };
-    write(state, Some(id), &settings, Vec::new()).await?;
+    if let Err(errors) = write(state, Some(id), &settings, Vec::new(), None).await? {
+        return Ok(Err(errors));
+    }
     if !input.keep_demo && state.store.has_demo().await? {
         remove_demo_as(state, Some(id)).await?;
     }
@@ -445,6 +503,7 @@ pub async fn remove_demo_as(
     state.cache.invalidate();
     tracing::info!(
         threads = removed.threads,
+        kept_threads = removed.kept_threads,
         subtopics = removed.subtopics,
         areas = removed.areas,
         tags = removed.tags,

@@ -213,7 +213,7 @@ async fn setup_page(
         layout,
         form,
         errors,
-        has_demo: state.store.has_demo().await?,
+        has_demo: site::has_demo(state).await?,
     })?;
     let mut response = private_page(status, html);
     // The token is in the address: never send it on as a referrer.
@@ -230,8 +230,7 @@ pub async fn setup(
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    if !state.store.needs_setup().await?
-        || !site::setup_token_ok(&state.store, &query.token).await?
+    if !site::setup_open(&state).await? || !site::setup_token_ok(&state.store, &query.token).await?
     {
         return Err(AppError::not_found("page"));
     }
@@ -254,7 +253,7 @@ pub async fn setup_submit(
     ip: crate::client_ip::ClientIp,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
-    if !state.store.needs_setup().await? {
+    if !site::setup_open(&state).await? {
         return Err(AppError::not_found("page"));
     }
     let input = SetupInput {

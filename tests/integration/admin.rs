@@ -196,7 +196,12 @@ async fn setup_link_works_once_and_then_the_page_is_gone(b: Backend) {
     let mut wrong = vec![("token", "f".repeat(64))];
     wrong.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
     let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(app.post_form("/setup", None, &wrong).await.status, StatusCode::NOT_FOUND);
+    let refused = app.post_form("/setup", None, &wrong).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let html = refused.html();
+    assert_eq!(texts(&html, "#f-token").len(), 1, "the expired link is explained: {}", refused.text());
+    assert_eq!(crate::util::attrs(&html, "#f-name", "value"), ["SDK Forum"], "typed text kept");
+    assert!(app.store().needs_setup().await.unwrap_or(false));
 
     let mut good = vec![("token", token.as_str())];
     good.extend(fields);
@@ -249,7 +254,13 @@ async fn the_demo_is_removed_and_nothing_else(b: Backend) {
         .await;
     assert_eq!(mine.status, StatusCode::SEE_OTHER, "{}", mine.text());
     let mine = mine.header("location").unwrap_or_default().to_string();
+    // A member's reply in a demo thread makes that thread theirs too: it stays.
+    let replied = app
+        .post_form("/thread/6/reply", Some(&member.cookie), &[("body", "My own words in a demo thread.")])
+        .await;
+    assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.text());
 
+    // (thread 6 is by a demo account; its author stays with it)
     // A moderator cannot; an administrator can, from the settings page.
     let moderator = app.person("mod_mary", Role::Moderator).await;
     assert_eq!(
@@ -267,17 +278,20 @@ async fn the_demo_is_removed_and_nothing_else(b: Backend) {
         .iter()
         .flat_map(|a| a.subtopics.iter().map(|s| s.slug.as_str()))
         .collect();
-    assert_eq!(subtopics, ["networking"], "only the subtopic still holding a thread stays");
+    assert_eq!(subtopics, ["networking"], "only the subtopic still holding threads stays");
+    assert_eq!(app.follow("/thread/6").await.1.status, StatusCode::OK, "the thread a member wrote in stays");
     let tags: Vec<String> = app.store().tags().await.unwrap_or_default().into_iter().map(|t| t.slug).collect();
-    assert_eq!(tags, ["network"]);
-    assert!(app.store().user("javery").await.unwrap_or(None).is_none(), "the demo's accounts go");
+    assert!(tags.contains(&"network".to_string()), "{tags:?}");
+    assert!(tags.len() <= 3, "the demo's unused tags go: {tags:?}");
+    assert!(app.store().user("rajiv_m").await.unwrap_or(None).is_none(), "the demo's accounts go");
+    assert!(app.store().user("wang.fang").await.unwrap_or(None).is_some(), "those in the kept thread stay");
     assert!(app.store().user("nina_member").await.unwrap_or(None).is_some());
     assert_eq!(app.get("/thread/1").await.status, StatusCode::NOT_FOUND);
     let findings = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(findings.is_empty(), "counters and rows agree: {findings:?}");
     // Search forgets the demo too.
     app.index().await;
-    assert!(app.search_titles("NWConnection").await.is_empty());
+    assert!(app.search_titles("SecTrustEvaluateWithError").await.is_empty());
     assert_eq!(app.search_titles("sockets stays").await.len(), 1);
     // Audited, and a second removal removes nothing.
     let audit = app.get_as("/audit", &admin).await.text();
@@ -360,6 +374,27 @@ async fn settings_are_saved_live_and_bad_input_changes_nothing(b: Backend) {
     assert_eq!(crate::util::attrs(&html, "#f-new_account_posts", "value"), ["many"]);
     assert_eq!(app.state.site().version, version, "nothing saved");
     assert_eq!(app.state.site().settings.name, "Rust Q&A");
+
+    // Two administrators editing the same page: the second save does not undo the first.
+    let other = app.person("second_admin", Role::Admin).await;
+    let page = app.get_as("/admin/settings", &other).await.html();
+    let stale_version = crate::util::attrs(&page, "input[name=version]", "value");
+    assert_eq!(stale_version, [version.to_string()]);
+    let first = settings_fields(&app, &[("name", "First Admin's Name"), ("version", &stale_version[0])]);
+    assert_eq!(post_settings(&app, &admin.cookie, &as_refs(&first), &[]).await.status, StatusCode::SEE_OTHER);
+    let second = settings_fields(&app, &[("description", "Second admin's text"), ("name", "Rust Q&A"), ("version", &stale_version[0])]);
+    let conflict = post_settings(&app, &other.cookie, &as_refs(&second), &[]).await;
+    assert_eq!(conflict.status, StatusCode::BAD_REQUEST);
+    let html = conflict.html();
+    assert!(conflict.text().contains("Someone saved the settings while you were editing"), "{}", conflict.text());
+    assert_eq!(texts(&html, "#f-description"), ["Second admin's text"], "typed text kept");
+    assert_eq!(app.state.site().settings.name, "First Admin's Name");
+    // Saving again from that page (now carrying the current version) goes through.
+    let again = crate::util::attrs(&html, "input[name=version]", "value");
+    let second = settings_fields(&app, &[("description", "Second admin's text"), ("version", &again[0])]);
+    assert_eq!(post_settings(&app, &other.cookie, &as_refs(&second), &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state.site().settings.description, "Second admin's text");
+    assert_eq!(app.state.site().settings.name, "First Admin's Name");
     let audit = app.get_as("/audit", &admin).await.text();
     assert!(audit.contains("settings.save"), "{audit}");
 }

@@ -181,6 +181,7 @@ both!(
                 }],
                 remove: Vec::new(),
             },
+            None,
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"))

@@ -593,7 +593,9 @@ async fn import_site_and_rules<C: Conn>(
     if let Some(site) = &archive.site {
         let now = Timestamp::now().micros();
         conn.execute(
-            "INSERT INTO site_settings (id, body, version, updated_at) VALUES (1, ?1, 1, ?2)",
+            "INSERT INTO site_settings (id, body, version, updated_at) VALUES (1, ?1, 1, ?2) \
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body, \
+             version = site_settings.version + 1, updated_at = excluded.updated_at",
             params![
                 serde_json::Value::Object(site.settings.clone()).to_string(),
                 now
@@ -603,7 +605,9 @@ async fn import_site_and_rules<C: Conn>(
         for file in &site.files {
             conn.execute(
                 "INSERT INTO site_files (name, content_type, bytes, sha, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET \
+                 content_type = excluded.content_type, bytes = excluded.bytes, \
+                 sha = excluded.sha, updated_at = excluded.updated_at",
                 params![&file.name, &file.content_type, &file.bytes, &file.sha, now],
             )
             .await?;

@@ -38,11 +38,17 @@ pub enum FileChange {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DemoRemoved {
     pub threads: u64,
+    /// Demo threads kept because members wrote in them (their posts are theirs).
+    pub kept_threads: u64,
     pub subtopics: u64,
     pub areas: u64,
     pub tags: u64,
     pub users: u64,
 }
+
+/// Serialises settings saves and first-run setups on PostgreSQL (SQLite's one writer already
+/// does).
+const SETTINGS_LOCK: &str = "SELECT pg_advisory_xact_lock(7243003)";
 
 const ADMIN_EXISTS: &str =
     "SELECT 1 FROM users WHERE role = 'admin' AND password_hash IS NOT NULL LIMIT 1";
@@ -116,26 +122,47 @@ impl Store {
     }
 
     /// Saves the settings record (and the files it names) in one transaction with its audit
-    /// entry and a change-log entry; returns the new version.
+    /// entry and a change-log entry; returns the new version. With `expected`, the save is
+    /// refused (`Conflict { field: "version" }`, nothing written) unless the stored version
+    /// is still that one: two administrators saving from the same page do not silently undo
+    /// each other.
     pub async fn save_site_settings(
         &self,
         body: String,
         files: Vec<FileChange>,
+        expected: Option<i64>,
         audit: Option<Audit>,
     ) -> Result<i64, StoreError> {
         write!(self, |conn| {
             let now = Timestamp::now().micros();
+            if conn.dialect() == crate::db::Dialect::Postgres {
+                // Saves (from any node) one at a time, so the version check holds.
+                conn.query(SETTINGS_LOCK, &[]).await?;
+            }
+            let stored = match conn
+                .query_opt("SELECT version FROM site_settings WHERE id = 1", &[])
+                .await?
+            {
+                Some(row) => row.int(0)?,
+                None => 0,
+            };
+            if expected.is_some_and(|e| e != stored) {
+                return Err(StoreError::Conflict {
+                    field: "version",
+                    message: "Someone saved the settings while you were editing them: your \
+                              changes are below, compare them with the current settings and \
+                              save again."
+                        .into(),
+                });
+            }
             for change in &files {
                 match change {
                     FileChange::Put(file) => {
                         conn.execute(
-                            "DELETE FROM site_files WHERE name = ?1",
-                            params![&file.name],
-                        )
-                        .await?;
-                        conn.execute(
                             "INSERT INTO site_files (name, content_type, bytes, sha, updated_at) \
-                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET \
+                             content_type = excluded.content_type, bytes = excluded.bytes, \
+                             sha = excluded.sha, updated_at = excluded.updated_at",
                             params![&file.name, &file.content_type, &file.bytes, &file.sha, now],
                         )
                         .await?;
@@ -146,17 +173,11 @@ impl Store {
                     }
                 }
             }
-            let version = match conn
-                .query_opt("SELECT version FROM site_settings WHERE id = 1", &[])
-                .await?
-            {
-                Some(row) => row.int(0)? + 1,
-                None => 1,
-            };
-            conn.execute("DELETE FROM site_settings WHERE id = 1", &[])
-                .await?;
+            let version = stored + 1;
             conn.execute(
-                "INSERT INTO site_settings (id, body, version, updated_at) VALUES (1, ?1, ?2, ?3)",
+                "INSERT INTO site_settings (id, body, version, updated_at) VALUES (1, ?1, ?2, ?3) \
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body, version = excluded.version, \
+                 updated_at = excluded.updated_at",
                 params![&body, version, now],
             )
             .await?;
@@ -249,6 +270,10 @@ impl Store {
         admin: NewUser,
     ) -> Result<UserId, StoreError> {
         write!(self, |conn| {
+            if conn.dialect() == crate::db::Dialect::Postgres {
+                // Two browsers finishing setup at once: one administrator, not two.
+                conn.query(SETTINGS_LOCK, &[]).await?;
+            }
             let live = conn
                 .query_opt(
                     "SELECT 1 FROM setup_tokens WHERE token_hash = ?1 AND expires_at >= ?2",
@@ -278,14 +303,24 @@ impl Store {
             .is_some()))
     }
 
-    /// Removes what the demo wrote and nothing else, in one transaction: its threads (with
-    /// every post in them, including replies members wrote there), then its subtopics,
+    /// Removes what the demo wrote and nothing else, in one transaction: its threads (but not
+    /// those members wrote in: those stay, whole), then its subtopics,
     /// areas and tags that nothing else uses now, and its accounts that nobody claimed and
     /// nothing else refers to. Counters are recomputed; each removed thread goes into the
     /// change log so search indexes drop it.
     pub async fn remove_demo(&self, audit: Option<Audit>) -> Result<DemoRemoved, StoreError> {
         write!(self, |conn| {
             let actor = audit.as_ref().map(|a| a.actor);
+            // A demo thread someone else wrote in is theirs too now: it stays (and with it
+            // whatever it needs: its subtopic, tags and the demo accounts in it).
+            let kept_threads = conn
+                .execute(
+                    "DELETE FROM demo_content WHERE kind = 'thread' AND id IN \
+                     (SELECT p.thread_id FROM posts p WHERE p.author_id NOT IN \
+                      (SELECT d.id FROM demo_content d WHERE d.kind = 'user'))",
+                    &[],
+                )
+                .await?;
             let threads: Vec<i64> = conn
                 .query(
                     "SELECT d.id FROM demo_content d JOIN threads t ON t.id = d.id \
@@ -301,6 +336,7 @@ impl Store {
             }
             let mut removed = DemoRemoved {
                 threads: threads.len() as u64,
+                kept_threads,
                 ..DemoRemoved::default()
             };
             removed.subtopics = conn

@@ -146,7 +146,7 @@ pub async fn dashboard(
     let now = Timestamp::now();
     let today = now.micros() / 86_400_000_000;
     let since = Timestamp::from_micros((today - DASHBOARD_DAYS + 1) * 86_400_000_000);
-    let stats = state.store.dashboard(since).await?;
+    let stats = crate::services::settings::dashboard(&state, since).await?;
     let busiest = stats.days.iter().map(|d| d.3).max().unwrap_or(0).max(1);
     let days = (0..DASHBOARD_DAYS)
         .map(|back| today - back)
@@ -172,8 +172,8 @@ pub async fn dashboard(
     let search = state.search.status(&state.store).await.ok();
     let live = state.site();
     let may_administer = permissions::allowed(Some(account), Action::Administer, now);
-    let has_demo = state.store.has_demo().await?;
-    let areas = state.store.areas().await?;
+    let has_demo = crate::services::settings::has_demo(&state).await?;
+    let areas = crate::services::read::home(&state).await?.areas;
     let default_base = crate::config::SiteConfig::default().base_url;
     let checklist = vec![
         (

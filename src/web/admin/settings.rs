@@ -23,6 +23,8 @@ use crate::web::{Layout, private_page, render};
 /// The form as typed: text, so nothing is lost when a number does not parse.
 #[derive(Clone, Debug, Default)]
 pub struct SettingsForm {
+    /// The settings' version the form was filled from (a save since is refused).
+    pub version: String,
     pub name: String,
     pub description: String,
     pub base_url: String,
@@ -50,8 +52,9 @@ pub struct SettingsForm {
 }
 
 impl SettingsForm {
-    pub fn from_settings(s: &SiteSettings) -> SettingsForm {
+    pub fn from_settings(s: &SiteSettings, version: i64) -> SettingsForm {
         SettingsForm {
+            version: version.to_string(),
             name: s.name.clone(),
             description: s.description.clone(),
             base_url: s.base_url.clone(),
@@ -85,6 +88,7 @@ impl SettingsForm {
 
     fn set(&mut self, field: &str, value: String) {
         match field {
+            "version" => self.version = value,
             "name" => self.name = value,
             "description" => self.description = value,
             "base_url" => self.base_url = value,
@@ -320,7 +324,7 @@ async fn page(
             .into_iter()
             .map(|p| (p.slug(), p.title()))
             .collect(),
-        has_demo: state.store.has_demo().await?,
+        has_demo: site::has_demo(state).await?,
         host_mismatch: site::host_mismatch(&live, request_host(headers).as_deref()),
     })?;
     Ok(private_page(status, html))
@@ -336,7 +340,8 @@ pub async fn show(
     if let Some(redirect) = sign_in_first(&viewer, "/admin/settings") {
         return Ok(redirect);
     }
-    let form = SettingsForm::from_settings(&state.site().settings);
+    let live = state.site();
+    let form = SettingsForm::from_settings(&live.settings, live.version);
     page(
         &state,
         &viewer,
@@ -394,18 +399,48 @@ pub async fn save(
             .map_err(|e| AppError::bad_param("form", e.body_text()))?;
         form.set(&name, value);
     }
-    let live = state.site();
+    let live = site::current(&state).await?;
     let (settings, mut errors) = form.to_settings(&live.settings);
+    let expected = form.version.trim().parse::<i64>().ok();
+    let chose_files = images.uploads.iter().any(|u| !u.bytes.is_empty());
     if errors.is_empty() {
-        match site::save(&state, viewer.account.as_deref(), settings, images).await? {
+        match site::save(
+            &state,
+            viewer.account.as_deref(),
+            settings,
+            images,
+            expected,
+        )
+        .await?
+        {
             Ok(()) => return Ok(Redirect::to("/admin/settings?done=saved").into_response()),
             Err(more) => errors = more,
         }
     } else {
-        // Report the rest too: every problem at once.
-        errors.0.extend(settings.validate().0);
+        // Report the rest too: every problem at once (each field once).
+        for (field, message) in settings.validate().0 {
+            if errors.get(field).is_none() {
+                errors.add(field, message);
+            }
+        }
     }
-    errors.0.dedup_by(|a, b| a.0 == b.0);
+    if errors.get("version").is_some() {
+        // Saving again after comparing is a save over the current version.
+        form.version = state.site().version.to_string();
+    }
+    if chose_files {
+        // Browsers do not keep a chosen file when the form comes back.
+        for image in SiteImage::ALL {
+            let field = site::image_field(image);
+            if errors.get(field).is_none() {
+                errors.add(
+                    field,
+                    "Nothing was saved: choose this file again if you chose one.",
+                );
+                break;
+            }
+        }
+    }
     page(
         &state,
         &viewer,
