@@ -10,6 +10,20 @@ use crate::error::AppError;
 /// Bodies larger than this are refused (413) on every route, before any handler reads them.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The site settings' form and image uploads carry up to three images of 1 MB each beside
+/// the pages' text: they may send this much (each image's own limit is checked by name).
+pub const MAX_UPLOAD_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// The largest body `path` accepts (as the router it is nested in sees it: the API's paths
+/// without `/api/v1`).
+pub fn limit_for(path: &str) -> usize {
+    if path == "/admin/settings" || path.starts_with("/admin/site-images/") {
+        MAX_UPLOAD_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
 /// Our answer to an extractor's rejection (`status`, `text`): 413 stays 413, the rest is a 400
 /// naming the field when the message names one (serde writes it between backticks).
 pub fn rejected(status: StatusCode, text: &str) -> AppError {
@@ -48,9 +62,10 @@ pub async fn limit_body(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let limit = limit_for(request.uri().path());
+    if declared.is_some_and(|n| n > limit as u64) {
         return AppError::PayloadTooLarge {
-            limit_kb: (MAX_BODY_BYTES / 1024) as u64,
+            limit_kb: (limit / 1024) as u64,
         }
         .into_response();
     }

@@ -85,7 +85,11 @@ pub fn build(state: AppState) -> Router {
         )
         .route(
             "/admin/site-images/{name}",
-            put(api::admin_site::put_image).delete(api::admin_site::delete_image),
+            put(api::admin_site::put_image)
+                .delete(api::admin_site::delete_image)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::body::MAX_UPLOAD_BODY_BYTES,
+                )),
         )
         .route("/admin/demo/remove", post(api::admin_site::remove_demo))
         .fallback(api::not_found)
@@ -138,7 +142,11 @@ pub fn build(state: AppState) -> Router {
         .route("/admin", get(web::admin::dashboard))
         .route(
             "/admin/settings",
-            get(web::admin::settings::show).post(web::admin::settings::save),
+            get(web::admin::settings::show)
+                .post(web::admin::settings::save)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::body::MAX_UPLOAD_BODY_BYTES,
+                )),
         )
         .route(
             "/admin/demo/remove",

@@ -667,3 +667,72 @@ async fn limits_apply_at_once_and_the_dashboard_warns_about_the_host(b: Backend)
     assert!(!here.text().contains("Requests arrive at"));
 }
 }
+
+/// The settings form takes three images of up to 1 MB beside the pages (over the 2 MB every
+/// other form gets); an image over 1 MB is refused by name, the rest of the form kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_form_takes_large_images_and_names_the_one_too_large() {
+    let app = TestApp::demo(crate::util::Backend::Sqlite).await;
+    let admin = app.person("ops_admin", Role::Admin).await;
+    // Noise compresses badly: each of these is close to 1 MB.
+    let mut rng = 7u32;
+    let noisy = |w: u32, h: u32, rng: &mut u32| {
+        let image = image::RgbImage::from_fn(w, h, |_, _| {
+            *rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let b = rng.to_le_bytes();
+            image::Rgb([b[0], b[1], b[2]])
+        });
+        let mut bytes = Vec::new();
+        image
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        bytes
+    };
+    let light = noisy(560, 560, &mut rng);
+    let dark = noisy(560, 560, &mut rng);
+    assert!(
+        light.len() > 900_000 && light.len() < 1 << 20,
+        "{}",
+        light.len()
+    );
+    let fields = settings_fields(&app, &[("about", "Kept when an image is refused.")]);
+    let saved = post_settings(
+        &app,
+        &admin.cookie,
+        &as_refs(&fields),
+        &[
+            ("logo_light", "a.png", "image/png", &light),
+            ("logo_dark", "b.png", "image/png", &dark),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    assert!(app.state.site().settings.logo_dark.is_some());
+    let too_big = noisy(700, 700, &mut rng);
+    assert!(too_big.len() > 1 << 20);
+    let refused = post_settings(
+        &app,
+        &admin.cookie,
+        &as_refs(&fields),
+        &[("favicon", "c.png", "image/png", &too_big)],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        refused.text()
+    );
+    let html = refused.html();
+    assert!(
+        texts(&html, "#e-favicon")
+            .concat()
+            .contains("at most 1024 KB"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(texts(&html, "#f-about"), ["Kept when an image is refused."]);
+}
