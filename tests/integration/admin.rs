@@ -736,3 +736,125 @@ async fn the_settings_form_takes_large_images_and_names_the_one_too_large() {
     );
     assert_eq!(texts(&html, "#f-about"), ["Kept when an image is refused."]);
 }
+
+both! {
+/// Who may do the site's admin actions, through the page and the API: anonymous, member,
+/// moderator, staff, admin, and a suspended admin. A refused action changes nothing; an
+/// allowed one changes something.
+async fn admin_actions_follow_the_permission_table(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let people = [
+        ("member", Some(app.person("mia_member", Role::Member).await)),
+        ("moderator", Some(app.person("mo_moderator", Role::Moderator).await)),
+        ("staff", Some(app.person("sam_staff", Role::Staff).await)),
+        ("admin", Some(app.person("ada_admin", Role::Admin).await)),
+        ("suspended admin", Some(app.person("sus_admin", Role::Admin).await)),
+        ("anonymous", None),
+    ];
+    // The suspended administrator's tokens are made before the suspension.
+    let mut tokens = std::collections::HashMap::new();
+    for (who, person) in &people {
+        if let Some(person) = person
+            && !matches!(*who, "member")
+        {
+            tokens.insert(*who, app.api_token(person, "admin").await);
+        }
+    }
+    let boss = app.person("root_admin", Role::Admin).await;
+    let suspended = app.store().account_by_name("sus_admin").await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("no sus_admin"));
+    let root = app.store().account_by_name(&boss.username).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("no root"));
+    app.store()
+        .set_suspension(
+            suspended.brief.id,
+            Some((agora_store::Timestamp::from_micros(agora_store::Timestamp::now().micros() + 86_400_000_000), "test".into())),
+            agora_store::Audit { actor: root.brief.id, action: "user.suspend", thread: None, post: None, target_user: Some(suspended.brief.id), details: "test".into() },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // (action, who may)
+    let table: [(&str, &[&str]); 4] = [
+        ("dashboard", &["moderator", "staff", "admin"]),
+        ("settings page", &["admin"]),
+        ("save settings", &["admin"]),
+        ("send a test email", &["admin"]),
+    ];
+    for (action, allowed) in table {
+        for (who, person) in &people {
+            let may = allowed.contains(who);
+            let version = app.state.site().version;
+            let cookie = person.as_ref().map(|p| p.cookie.as_str());
+            let status = match action {
+                "dashboard" => match cookie {
+                    Some(c) => app.request("/admin", &[("cookie", c)]).await.status,
+                    None => app.get("/admin").await.status,
+                },
+                "settings page" => match cookie {
+                    Some(c) => app.request("/admin/settings", &[("cookie", c)]).await.status,
+                    None => app.get("/admin/settings").await.status,
+                },
+                "save settings" => {
+                    let name = format!("Saved by {who}");
+                    let fields = settings_fields(&app, &[("name", &name)]);
+                    post_settings(&app, cookie.unwrap_or(""), &as_refs(&fields), &[]).await.status
+                }
+                _ => app.post_form("/admin/test-email", cookie, &[]).await.status,
+            };
+            if may {
+                assert!(status.is_success() || status.is_redirection(), "{who} may {action} (form): {status}");
+            } else {
+                assert!(
+                    matches!(status, StatusCode::FORBIDDEN | StatusCode::SEE_OTHER | StatusCode::UNAUTHORIZED),
+                    "{who} may not {action} (form): {status}"
+                );
+                if status == StatusCode::SEE_OTHER {
+                    assert!(person.is_none(), "only the signed-out are sent to sign in ({who}, {action})");
+                }
+                assert_eq!(app.state.site().version, version, "{who} changed the settings through {action}");
+            }
+            if action == "save settings" {
+                // The same through the API, with an admin-scoped token where one could be made.
+                let body = serde_json::json!({"name": format!("API save by {who}")});
+                let response = match (tokens.get(who), cookie) {
+                    (Some(token), _) => app.api("PATCH", "/api/v1/admin/settings", Some(token), Some(body)).await,
+                    (None, Some(c)) => {
+                        app.send_body(
+                            "PATCH",
+                            "/api/v1/admin/settings",
+                            &[("cookie", c), ("content-type", "application/json"), ("sec-fetch-site", "same-origin")],
+                            body.to_string().into_bytes(),
+                        )
+                        .await
+                    }
+                    (None, None) => app.api("PATCH", "/api/v1/admin/settings", None, Some(body)).await,
+                };
+                let before = app.state.site().version;
+                if may {
+                    assert_eq!(response.status, StatusCode::OK, "{who} (API): {}", response.text());
+                } else {
+                    assert!(
+                        matches!(response.status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED),
+                        "{who} may not save settings (API): {}",
+                        response.status
+                    );
+                    assert_eq!(app.state.site().version, before);
+                }
+            }
+        }
+    }
+    // Removing the demo: refused to all but the administrator, and only then is it gone.
+    for (who, person) in &people {
+        let cookie = person.as_ref().map(|p| p.cookie.as_str());
+        let status = app.post_form("/admin/demo/remove", cookie, &[]).await.status;
+        if *who == "admin" {
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            assert!(!app.store().has_demo().await.unwrap_or(true));
+        } else {
+            assert!(status.is_client_error() || (status == StatusCode::SEE_OTHER && person.is_none()), "{who}: {status}");
+            if *who != "anonymous" {
+                assert!(app.store().has_demo().await.unwrap_or(false) || *who == "suspended admin", "{who} removed the demo");
+            }
+        }
+    }
+}
+}
