@@ -46,7 +46,7 @@ pub async fn settings(
 #[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin",
     request_body(content = Object, description = "Any of the settings' fields, with their new values; the rest stay. The image fields are set through /api/v1/admin/site-images."),
     responses((status = 200, body = SiteSettings), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 /// Changes some settings: in force on every node within a second. A field this API does not
@@ -102,8 +102,11 @@ fn refused(errors: crate::services::accounts::FieldErrors) -> AppError {
 }
 
 fn image_param(name: &str) -> Result<SiteImage, AppError> {
-    SiteImage::parse(name)
-        .ok_or_else(|| AppError::bad_param("name", "Name one of logo-light, logo-dark, favicon."))
+    SiteImage::parse(name).ok_or_else(|| {
+        AppError::not_found(format!(
+            "There is no site image {name:?}: logo-light, logo-dark or favicon."
+        ))
+    })
 }
 
 #[utoipa::path(put, path = "/api/v1/admin/site-images/{name}", tag = "admin",
@@ -111,6 +114,7 @@ fn image_param(name: &str) -> Result<SiteImage, AppError> {
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The image: PNG, JPEG, GIF, WebP or ICO, up to 1 MB. It is decoded, scaled down and stored as PNG."),
     responses((status = 200, body = SiteSettings), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 /// Uploads the logo (light or dark) or the favicon.
@@ -158,6 +162,7 @@ pub async fn put_image(
     params(("name" = String, Path, description = "logo-light, logo-dark or favicon.", example = "logo-dark")),
     responses((status = 200, body = SiteSettings), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 /// Goes back to the built-in logo or favicon.
