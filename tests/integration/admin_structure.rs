@@ -651,6 +651,8 @@ both!(
         let mut settings = app.state.site().settings.clone();
         settings.tag_creation = agora::settings::TagCreation::Members;
         settings.tag_creation_min_days = 0;
+        // The test config's limit is beyond what the settings form accepts.
+        settings.limits.new_account_links = settings.limits.new_account_links.min(1000);
         agora::services::settings::save_as_operator(&app.state, settings)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
