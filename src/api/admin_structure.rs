@@ -171,7 +171,7 @@ async fn subtopic_view(state: &AppState, id: SubtopicId) -> Result<AdminSubtopic
 /// Every area with its subtopics and their rules, archived ones included.
 #[utoipa::path(get, path = "/api/v1/admin/areas", tag = "admin",
     responses((status = 200, body = Vec<AdminAreaView>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn areas(
     State(state): State<AppState>,
@@ -431,7 +431,7 @@ pub async fn move_threads(
 /// Every tag with its thread count.
 #[utoipa::path(get, path = "/api/v1/admin/tags", tag = "admin",
     responses((status = 200, body = Vec<AdminTagView>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn tags(
     State(state): State<AppState>,
