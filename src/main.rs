@@ -119,7 +119,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => user(command, config).await,
         Command::Search { command } => search(command, config).await,
         Command::Area { command } => {
-            structure(config, async |state| agora::cli_structure::area(state, command).await).await
+            structure(config, async |state| {
+                agora::cli_structure::area(state, command).await
+            })
+            .await
         }
         Command::Subtopic { command } => {
             structure(config, async |state| {
@@ -128,7 +131,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Tag { command } => {
-            structure(config, async |state| agora::cli_structure::tag(state, command).await).await
+            structure(config, async |state| {
+                agora::cli_structure::tag(state, command).await
+            })
+            .await
         }
         Command::Settings { command } => settings(command, config).await,
         Command::Demo {

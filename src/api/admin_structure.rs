@@ -15,9 +15,7 @@ use utoipa::ToSchema;
 use crate::api::extract::{AdminCaller, ApiJson};
 use crate::app::AppState;
 use crate::error::{ApiError, AppError, ErrorBody};
-use crate::services::structure::{
-    self, AreaForm, By, Outcome, RulesForm, SubtopicForm, TagForm,
-};
+use crate::services::structure::{self, AreaForm, By, Outcome, RulesForm, SubtopicForm, TagForm};
 
 /// An area as the admin API shows it, archived ones included.
 #[derive(Debug, Serialize, ToSchema)]
@@ -179,7 +177,10 @@ pub async fn areas(
 ) -> Result<Response, ApiError> {
     let areas = structure::areas(&state, by(&caller)).await?;
     let allowed = state.store.allowed_tags().await?;
-    let views: Vec<AdminAreaView> = areas.iter().map(|a| AdminAreaView::new(a, &allowed)).collect();
+    let views: Vec<AdminAreaView> = areas
+        .iter()
+        .map(|a| AdminAreaView::new(a, &allowed))
+        .collect();
     Ok(Json(views).into_response())
 }
 
@@ -418,10 +419,12 @@ pub async fn move_threads(
     ApiJson(body): ApiJson<MoveThreadsBody>,
 ) -> Result<Response, ApiError> {
     let id = SubtopicId(id_param(&id, "subtopic")?);
-    let moved = refused(structure::move_threads(&state, by(&caller), id, &body.to).await)
-        .map_err(|e| match e {
-            AppError::BadRequest { message, .. } => AppError::bad_param("to", message),
-            other => other,
+    let moved =
+        refused(structure::move_threads(&state, by(&caller), id, &body.to).await).map_err(|e| {
+            match e {
+                AppError::BadRequest { message, .. } => AppError::bad_param("to", message),
+                other => other,
+            }
         })?;
     Ok(Json(MovedView { moved }).into_response())
 }
@@ -458,7 +461,11 @@ pub async fn create_tag(
     ApiJson(body): ApiJson<TagForm>,
 ) -> Result<Response, ApiError> {
     refused(structure::create_tag(&state, by(&caller), &body).await)?;
-    Ok((StatusCode::CREATED, Json(tag_view(&state, body.slug.trim()).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(tag_view(&state, body.slug.trim()).await?),
+    )
+        .into_response())
 }
 
 /// What to change about a tag; fields left out stay as they are.

@@ -312,7 +312,9 @@ async fn draft_tags(
                 let mut problem = FieldErrors::default();
                 structure::check_slug("tags", slug, &mut problem);
                 match problem.0.into_iter().next() {
-                    Some((_, why)) => errors.add("tags", format!("“{slug}” cannot be a tag: {why}")),
+                    Some((_, why)) => {
+                        errors.add("tags", format!("“{slug}” cannot be a tag: {why}"))
+                    }
                     None => new_tags.push(TagInput {
                         slug: slug.clone(),
                         name: slug.clone(),

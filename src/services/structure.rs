@@ -7,9 +7,9 @@
 //! comes back as a field error too, nothing changed.
 
 use agora_store::{
-    Account, AreaId, AreaInput, AreaRow, Audit, Direction, RedirectKind, StoreError,
-    SubtopicId, SubtopicInput, SubtopicRow, SubtopicRules, TagBrief, TagId, TagInput, TagRow,
-    Timestamp, WhoStarts,
+    Account, AreaId, AreaInput, AreaRow, Audit, Direction, RedirectKind, StoreError, SubtopicId,
+    SubtopicInput, SubtopicRow, SubtopicRules, TagBrief, TagId, TagInput, TagRow, Timestamp,
+    WhoStarts,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -298,7 +298,10 @@ impl AreaForm {
 }
 
 pub async fn create_area(state: &AppState, by: By<'_>, form: &AreaForm) -> Outcome<AreaId> {
-    let audit = by.audit("area.create", format!("{} ({})", form.slug.trim(), form.name.trim()))?;
+    let audit = by.audit(
+        "area.create",
+        format!("{} ({})", form.slug.trim(), form.name.trim()),
+    )?;
     let input = match form.check() {
         Ok(input) => input,
         Err(errors) => return failed(errors),
@@ -350,7 +353,10 @@ pub async fn move_area(
     direction: Direction,
 ) -> Result<bool, AppError> {
     let area = area(state, id).await?;
-    let audit = by.audit("area.move", format!("{} {}", area.slug, direction_word(direction)))?;
+    let audit = by.audit(
+        "area.move",
+        format!("{} {}", area.slug, direction_word(direction)),
+    )?;
     Ok(state.store.move_area(id, direction, audit).await?)
 }
 
@@ -410,7 +416,10 @@ impl SubtopicForm {
         }
     }
 
-    async fn check(&self, state: &AppState) -> Result<Result<SubtopicInput, FieldErrors>, AppError> {
+    async fn check(
+        &self,
+        state: &AppState,
+    ) -> Result<Result<SubtopicInput, FieldErrors>, AppError> {
         let mut errors = FieldErrors::default();
         let area = state
             .store
@@ -447,7 +456,12 @@ pub async fn create_subtopic(
 ) -> Outcome<SubtopicId> {
     let audit = by.audit(
         "subtopic.create",
-        format!("{}/{} ({})", form.area.trim(), form.slug.trim(), form.name.trim()),
+        format!(
+            "{}/{} ({})",
+            form.area.trim(),
+            form.slug.trim(),
+            form.name.trim()
+        ),
     )?;
     let input = match form.check(state).await? {
         Ok(input) => input,
@@ -497,7 +511,12 @@ pub async fn move_subtopic(
     let sub = subtopic(state, id).await?;
     let audit = by.audit(
         "subtopic.move",
-        format!("{}/{} {}", sub.area_slug, sub.slug, direction_word(direction)),
+        format!(
+            "{}/{} {}",
+            sub.area_slug,
+            sub.slug,
+            direction_word(direction)
+        ),
     )?;
     Ok(state.store.move_subtopic(id, direction, audit).await?)
 }
@@ -515,7 +534,10 @@ pub async fn archive_subtopic(
         "subtopic.unarchive"
     };
     let audit = by.audit(action, format!("{}/{}", sub.area_slug, sub.slug))?;
-    Ok(state.store.set_subtopic_archived(id, archived, audit).await?)
+    Ok(state
+        .store
+        .set_subtopic_archived(id, archived, audit)
+        .await?)
 }
 
 /// A subtopic's rules as a form or the API sends them.
@@ -741,7 +763,10 @@ pub async fn merge_tag(state: &AppState, by: By<'_>, slug: &str, into: &str) -> 
         return failed(errors);
     }
     if into == from.slug {
-        errors.add("into", "A tag cannot be merged into itself: choose another.");
+        errors.add(
+            "into",
+            "A tag cannot be merged into itself: choose another.",
+        );
         return failed(errors);
     }
     let Some(target) = state.store.tag(into).await? else {

@@ -135,7 +135,11 @@ both!(
             .post_form(
                 "/admin/structure/areas",
                 c,
-                &[("slug", "community"), ("name", "Community"), ("description", "Meet-ups")],
+                &[
+                    ("slug", "community"),
+                    ("name", "Community"),
+                    ("description", "Meet-ups"),
+                ],
             )
             .await;
         assert_done(&r, "create area");
@@ -176,8 +180,14 @@ both!(
             .await;
         assert_done(&r, "rename subtopic");
         for (old, new) in [
-            ("/topics/community/events?sortBy=newest", "/topics/community/meetups?sortBy=newest"),
-            ("/topics/community/events/feed.rss", "/topics/community/meetups/feed.rss"),
+            (
+                "/topics/community/events?sortBy=newest",
+                "/topics/community/meetups?sortBy=newest",
+            ),
+            (
+                "/topics/community/events/feed.rss",
+                "/topics/community/meetups/feed.rss",
+            ),
             (
                 "/api/v1/topics/community/events/threads",
                 "/api/v1/topics/community/meetups/threads",
@@ -192,7 +202,11 @@ both!(
             .post_form(
                 &format!("/admin/structure/areas/{community}"),
                 c,
-                &[("slug", "people"), ("name", "People"), ("description", "Meet-ups")],
+                &[
+                    ("slug", "people"),
+                    ("name", "People"),
+                    ("description", "Meet-ups"),
+                ],
             )
             .await;
         assert_done(&r, "rename area");
@@ -205,15 +219,29 @@ both!(
             .post_form(
                 &format!("/admin/structure/areas/{community}"),
                 c,
-                &[("slug", "community"), ("name", "Community"), ("description", "")],
+                &[
+                    ("slug", "community"),
+                    ("name", "Community"),
+                    ("description", ""),
+                ],
             )
             .await;
         assert_done(&r, "rename the area back");
         app.ok("/topics/community/meetups").await;
-        assert_eq!(location(&app.get("/topics/people/meetups").await), "/topics/community/meetups");
+        assert_eq!(
+            location(&app.get("/topics/people/meetups").await),
+            "/topics/community/meetups"
+        );
 
         // Reorder: the new area moves up one place.
-        let before: Vec<String> = app.store().areas().await.unwrap_or_else(|e| panic!("{e}")).into_iter().map(|a| a.slug).collect();
+        let before: Vec<String> = app
+            .store()
+            .areas()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|a| a.slug)
+            .collect();
         assert_eq!(before.last().map(String::as_str), Some("community"));
         let r = app
             .post_form(
@@ -223,20 +251,46 @@ both!(
             )
             .await;
         assert_done(&r, "move area");
-        let after: Vec<String> = app.store().areas().await.unwrap_or_else(|e| panic!("{e}")).into_iter().map(|a| a.slug).collect();
+        let after: Vec<String> = app
+            .store()
+            .areas()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|a| a.slug)
+            .collect();
         assert_eq!(after[after.len() - 2], "community", "{after:?}");
 
         // A subtopic holding threads cannot be deleted: the page says to move them first.
         let networking = subtopic_id(&app, NETWORKING).await;
-        let head = app.store().change_head().await.unwrap_or_else(|e| panic!("{e}"));
+        let head = app
+            .store()
+            .change_head()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let r = app
-            .post_form(&format!("/admin/structure/subtopics/{networking}/delete"), c, &[])
+            .post_form(
+                &format!("/admin/structure/subtopics/{networking}/delete"),
+                c,
+                &[],
+            )
             .await;
         assert_field_error(&r, "delete", "move them to another subtopic first");
-        assert_eq!(app.store().change_head().await.unwrap_or_else(|e| panic!("{e}")), head);
+        assert_eq!(
+            app.store()
+                .change_head()
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            head
+        );
 
         // Move every thread to the new subtopic: one audited action, counters follow.
-        let moving = app.store().subtopic("app-system-services", "networking").await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("gone"));
+        let moving = app
+            .store()
+            .subtopic("app-system-services", "networking")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("gone"));
         let r = app
             .post_form(
                 &format!("/admin/structure/subtopics/{networking}/move-threads"),
@@ -245,44 +299,94 @@ both!(
             )
             .await;
         assert_done(&r, "move threads");
-        let from = app.store().subtopic("app-system-services", "networking").await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("gone"));
-        let to = app.store().subtopic("community", "meetups").await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("gone"));
+        let from = app
+            .store()
+            .subtopic("app-system-services", "networking")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("gone"));
+        let to = app
+            .store()
+            .subtopic("community", "meetups")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("gone"));
         assert_eq!((from.thread_count, from.post_count), (0, 0));
-        assert_eq!((to.thread_count, to.post_count), (moving.thread_count, moving.post_count));
+        assert_eq!(
+            (to.thread_count, to.post_count),
+            (moving.thread_count, moving.post_count)
+        );
         assert_eq!(to.last_activity_at, moving.last_activity_at);
         let audit = audit_actions(&app).await;
         assert!(
-            audit.iter().any(|(a, d)| a == "subtopic.move_threads" && d.contains("community/meetups")),
+            audit
+                .iter()
+                .any(|(a, d)| a == "subtopic.move_threads" && d.contains("community/meetups")),
             "{audit:?}"
         );
         let listing = app.ok("/topics/community/meetups").await;
-        assert!(listing.text().contains("thread/"), "the threads are listed where they went");
+        assert!(
+            listing.text().contains("thread/"),
+            "the threads are listed where they went"
+        );
 
         // Now empty, it can be deleted; an area with subtopics cannot.
         let r = app
-            .post_form(&format!("/admin/structure/subtopics/{networking}/delete"), c, &[])
+            .post_form(
+                &format!("/admin/structure/subtopics/{networking}/delete"),
+                c,
+                &[],
+            )
             .await;
         assert_done(&r, "delete the empty subtopic");
-        assert_eq!(app.get("/topics/app-system-services/networking").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.get("/topics/app-system-services/networking")
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
         let r = app
-            .post_form(&format!("/admin/structure/areas/{community}/delete"), c, &[])
+            .post_form(
+                &format!("/admin/structure/areas/{community}/delete"),
+                c,
+                &[],
+            )
             .await;
         assert_field_error(&r, "delete", "delete or move them first");
 
         // Archive: off the home page, read-only; back again.
         let r = app
-            .post_form(&format!("/admin/structure/areas/{community}/archive"), c, &[("archived", "1")])
+            .post_form(
+                &format!("/admin/structure/areas/{community}/archive"),
+                c,
+                &[("archived", "1")],
+            )
             .await;
         assert_done(&r, "archive");
         let home = app.ok("/").await.text();
-        assert!(!home.contains("/topics/community/"), "archived area on the home page");
+        assert!(
+            !home.contains("/topics/community/"),
+            "archived area on the home page"
+        );
         let page = app.ok("/topics/community/meetups").await.text();
-        assert!(page.contains("archived"), "the archived subtopic does not say so");
+        assert!(
+            page.contains("archived"),
+            "the archived subtopic does not say so"
+        );
         let r = app
-            .post_form(&format!("/admin/structure/areas/{community}/archive"), c, &[("archived", "0")])
+            .post_form(
+                &format!("/admin/structure/areas/{community}/archive"),
+                c,
+                &[("archived", "0")],
+            )
             .await;
         assert_done(&r, "unarchive");
-        assert!(app.ok("/").await.text().contains("/topics/community/meetups"));
+        assert!(
+            app.ok("/")
+                .await
+                .text()
+                .contains("/topics/community/meetups")
+        );
     }
 );
 
@@ -291,14 +395,22 @@ both!(
         let app = TestApp::demo(b).await;
         let admin = app.person("ada_admin", Role::Admin).await;
         let c = Some(admin.cookie.as_str());
-        let head = app.store().change_head().await.unwrap_or_else(|e| panic!("{e}"));
+        let head = app
+            .store()
+            .change_head()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
 
         // A slug clash.
         let r = app
             .post_form(
                 "/admin/structure/areas",
                 c,
-                &[("slug", "app-system-services"), ("name", "Clash Typed"), ("description", "kept text")],
+                &[
+                    ("slug", "app-system-services"),
+                    ("name", "Clash Typed"),
+                    ("description", "kept text"),
+                ],
             )
             .await;
         assert_field_error(&r, "slug", "already has the address");
@@ -322,11 +434,18 @@ both!(
             .await;
         assert_field_error(&r, "docs_url", "https://");
         assert_field_error(&r, "name", "control character");
-        assert_eq!(attrs(&r.html(), "#f-docs_url", "value"), ["javascript:alert(1)"]);
+        assert_eq!(
+            attrs(&r.html(), "#f-docs_url", "value"),
+            ["javascript:alert(1)"]
+        );
 
         // A bad slug, and a subtopic renamed onto its sibling's address.
         let r = app
-            .post_form("/admin/tags", c, &[("slug", "Has Spaces"), ("name", ""), ("description", "")])
+            .post_form(
+                "/admin/tags",
+                c,
+                &[("slug", "Has Spaces"), ("name", ""), ("description", "")],
+            )
             .await;
         assert_field_error(&r, "slug", "lower-case");
         let storage = subtopic_id(&app, "app-system-services/storage").await;
@@ -334,7 +453,13 @@ both!(
             .post_form(
                 &format!("/admin/structure/subtopics/{storage}"),
                 c,
-                &[("area", "app-system-services"), ("slug", "networking"), ("name", "Storage"), ("description", ""), ("docs_url", "")],
+                &[
+                    ("area", "app-system-services"),
+                    ("slug", "networking"),
+                    ("name", "Storage"),
+                    ("description", ""),
+                    ("docs_url", ""),
+                ],
             )
             .await;
         assert_field_error(&r, "slug", "already has the address");
@@ -347,7 +472,10 @@ both!(
         assert_eq!(attrs(&r.html(), "#f-into", "value"), ["quic"]);
 
         assert_eq!(
-            app.store().change_head().await.unwrap_or_else(|e| panic!("{e}")),
+            app.store()
+                .change_head()
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
             head,
             "a refused change wrote something"
         );
@@ -361,7 +489,15 @@ both!(
         let c = Some(admin.cookie.as_str());
 
         let r = app
-            .post_form("/admin/tags", c, &[("slug", "http3"), ("name", "HTTP/3"), ("description", "The web over QUIC")])
+            .post_form(
+                "/admin/tags",
+                c,
+                &[
+                    ("slug", "http3"),
+                    ("name", "HTTP/3"),
+                    ("description", "The web over QUIC"),
+                ],
+            )
             .await;
         assert_done(&r, "create tag");
         assert_eq!(tag_count(&app, "http3").await, Some(0));
@@ -372,13 +508,24 @@ both!(
         let quic = tag_count(&app, "quic").await.unwrap_or_default();
         assert!(quic > 0);
         let r = app
-            .post_form("/admin/tags/quic", c, &[("slug", "quic-transport"), ("name", "QUIC"), ("description", "")])
+            .post_form(
+                "/admin/tags/quic",
+                c,
+                &[
+                    ("slug", "quic-transport"),
+                    ("name", "QUIC"),
+                    ("description", ""),
+                ],
+            )
             .await;
         assert_done(&r, "rename tag");
         for (old, new) in [
             ("/tags/quic", "/tags/quic-transport"),
             ("/tags/quic/feed.atom", "/tags/quic-transport/feed.atom"),
-            ("/api/v1/tags/quic/threads?page=1", "/api/v1/tags/quic-transport/threads?page=1"),
+            (
+                "/api/v1/tags/quic/threads?page=1",
+                "/api/v1/tags/quic-transport/threads?page=1",
+            ),
         ] {
             let r = app.get(old).await;
             assert_eq!(r.status, StatusCode::PERMANENT_REDIRECT, "{old}");
@@ -390,18 +537,28 @@ both!(
         // the old addresses (both of them) lead to "network".
         let network = tag_count(&app, "network").await.unwrap_or_default();
         let r = app
-            .post_form("/admin/tags/quic-transport/merge", c, &[("into", "network")])
+            .post_form(
+                "/admin/tags/quic-transport/merge",
+                c,
+                &[("into", "network")],
+            )
             .await;
         assert_done(&r, "merge");
         assert_eq!(tag_count(&app, "quic-transport").await, None);
         let merged = tag_count(&app, "network").await.unwrap_or_default();
-        assert!(merged >= network && merged <= network + quic, "{network} + {quic} -> {merged}");
+        assert!(
+            merged >= network && merged <= network + quic,
+            "{network} + {quic} -> {merged}"
+        );
         // Every stored counter agrees with the rows (no duplicate thread_tags rows either:
         // the count is of rows).
         let findings = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(findings.is_empty(), "{findings:?}");
         assert_eq!(location(&app.get("/tags/quic").await), "/tags/network");
-        assert_eq!(location(&app.get("/tags/quic-transport").await), "/tags/network");
+        assert_eq!(
+            location(&app.get("/tags/quic-transport").await),
+            "/tags/network"
+        );
 
         // Delete: off every thread.
         let r = app.post_form("/admin/tags/network/delete", c, &[]).await;
@@ -410,7 +567,10 @@ both!(
         assert_eq!(app.get("/tags/network").await.status, StatusCode::NOT_FOUND);
         let audit = audit_actions(&app).await;
         for action in ["tag.create", "tag.rename", "tag.merge", "tag.delete"] {
-            assert!(audit.iter().any(|(a, _)| a == action), "{action}: {audit:?}");
+            assert!(
+                audit.iter().any(|(a, _)| a == action),
+                "{action}: {audit:?}"
+            );
         }
     }
 );
@@ -422,7 +582,15 @@ both!(
         let before = app.search_titles("tag:bonjour").await;
         assert!(!before.is_empty());
         let r = app
-            .post_form("/admin/tags/bonjour", Some(&admin.cookie), &[("slug", "zeroconf"), ("name", "Zeroconf"), ("description", "")])
+            .post_form(
+                "/admin/tags/bonjour",
+                Some(&admin.cookie),
+                &[
+                    ("slug", "zeroconf"),
+                    ("name", "Zeroconf"),
+                    ("description", ""),
+                ],
+            )
             .await;
         assert_done(&r, "rename");
         let mut after = app.search_titles("tag:zeroconf").await;
@@ -446,12 +614,22 @@ both!(
         assert_eq!(r.json().as_array().map_or(0, Vec::len), 2);
 
         let r = app
-            .api("POST", "/api/v1/admin/areas", t, Some(json!({"slug": "news", "name": "News"})))
+            .api(
+                "POST",
+                "/api/v1/admin/areas",
+                t,
+                Some(json!({"slug": "news", "name": "News"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         let area = r.json()["id"].as_i64().unwrap_or_default();
         let r = app
-            .api("POST", "/api/v1/admin/areas", t, Some(json!({"slug": "news", "name": "Again"})))
+            .api(
+                "POST",
+                "/api/v1/admin/areas",
+                t,
+                Some(json!({"slug": "news", "name": "Again"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CONFLICT);
         assert_eq!(r.json()["error"]["code"], "conflict");
@@ -503,7 +681,12 @@ both!(
         // Move the storage threads there; the emptied subtopic can then go.
         let storage = subtopic_id(&app, "app-system-services/storage").await;
         let r = app
-            .api("DELETE", &format!("/api/v1/admin/subtopics/{storage}"), t, None)
+            .api(
+                "DELETE",
+                &format!("/api/v1/admin/subtopics/{storage}"),
+                t,
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::CONFLICT);
         let r = app
@@ -517,7 +700,12 @@ both!(
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         assert_eq!(r.json()["moved"], 2);
         let r = app
-            .api("DELETE", &format!("/api/v1/admin/subtopics/{storage}"), t, None)
+            .api(
+                "DELETE",
+                &format!("/api/v1/admin/subtopics/{storage}"),
+                t,
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         let r = app
@@ -527,21 +715,41 @@ both!(
 
         // Tags.
         let r = app
-            .api("POST", "/api/v1/admin/tags", t, Some(json!({"slug": "wwdc"})))
+            .api(
+                "POST",
+                "/api/v1/admin/tags",
+                t,
+                Some(json!({"slug": "wwdc"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         let r = app
-            .api("PATCH", "/api/v1/admin/tags/wwdc", t, Some(json!({"slug": "wwdc26", "description": "June"})))
+            .api(
+                "PATCH",
+                "/api/v1/admin/tags/wwdc",
+                t,
+                Some(json!({"slug": "wwdc26", "description": "June"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         assert_eq!(r.json()["slug"], "wwdc26");
         let r = app
-            .api("POST", "/api/v1/admin/tags/wwdc26/merge", t, Some(json!({"into": "wwdc26"})))
+            .api(
+                "POST",
+                "/api/v1/admin/tags/wwdc26/merge",
+                t,
+                Some(json!({"into": "wwdc26"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert_eq!(r.json()["error"]["param"], "into");
         let r = app
-            .api("POST", "/api/v1/admin/tags/wwdc26/merge", t, Some(json!({"into": "xcode"})))
+            .api(
+                "POST",
+                "/api/v1/admin/tags/wwdc26/merge",
+                t,
+                Some(json!({"into": "xcode"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         let r = app.api("DELETE", "/api/v1/admin/tags/xcode", t, None).await;
@@ -557,7 +765,11 @@ both!(
         let moderator = app.person("mo_moderator", Role::Moderator).await;
         let member = app.person("mia_member", Role::Member).await;
         let admin = app.person("ada_admin", Role::Admin).await;
-        let head = app.store().change_head().await.unwrap_or_else(|e| panic!("{e}"));
+        let head = app
+            .store()
+            .change_head()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let networking = subtopic_id(&app, NETWORKING).await;
         let pages = [
             "/admin/structure".to_string(),
@@ -567,10 +779,19 @@ both!(
             "/admin/tags/quic".to_string(),
         ];
         for page in &pages {
-            assert_eq!(app.get_as(page, &admin).await.status, StatusCode::OK, "{page}");
+            assert_eq!(
+                app.get_as(page, &admin).await.status,
+                StatusCode::OK,
+                "{page}"
+            );
             for who in [&moderator, &member] {
                 let r = app.get_as(page, who).await;
-                assert_eq!(r.status, StatusCode::FORBIDDEN, "{page} for {}", who.username);
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{page} for {}",
+                    who.username
+                );
             }
             let r = app.get(page).await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{page} signed out");
@@ -585,22 +806,47 @@ both!(
         for (path, fields) in &writes {
             for who in [&moderator, &member] {
                 let r = app.post_form(path, Some(&who.cookie), fields).await;
-                assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} by {}", who.username);
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{path} by {}",
+                    who.username
+                );
             }
-            assert_eq!(app.post_form(path, None, fields).await.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                app.post_form(path, None, fields).await.status,
+                StatusCode::UNAUTHORIZED
+            );
         }
         let mod_token = app.api_token(&moderator, "admin").await;
         let write_token = app.api_token(&admin, "write").await;
-        let r = app.api("POST", "/api/v1/admin/tags", Some(&mod_token), Some(json!({"slug": "x"}))).await;
+        let r = app
+            .api(
+                "POST",
+                "/api/v1/admin/tags",
+                Some(&mod_token),
+                Some(json!({"slug": "x"})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(r.json()["error"]["code"], "forbidden");
-        let r = app.api("POST", "/api/v1/admin/tags", Some(&write_token), Some(json!({"slug": "x"}))).await;
+        let r = app
+            .api(
+                "POST",
+                "/api/v1/admin/tags",
+                Some(&write_token),
+                Some(json!({"slug": "x"})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(r.json()["error"]["code"], "insufficient_scope");
         let r = app.api("GET", "/api/v1/admin/areas", None, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(
-            app.store().change_head().await.unwrap_or_else(|e| panic!("{e}")),
+            app.store()
+                .change_head()
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
             head,
             "a refused change wrote something"
         );
@@ -619,31 +865,89 @@ both!(
 
         // Staff only: a member is refused and not offered it; staff may.
         let r = app
-            .post_form(&format!("/admin/structure/subtopics/{storage}/rules"), c, &[("who_starts", "staff"), ("tags_required", "1"), ("allowed_tags", "")])
+            .post_form(
+                &format!("/admin/structure/subtopics/{storage}/rules"),
+                c,
+                &[
+                    ("who_starts", "staff"),
+                    ("tags_required", "1"),
+                    ("allowed_tags", ""),
+                ],
+            )
             .await;
         assert_done(&r, "rules");
-        let r = start_thread(&app, &member, "app-system-services/storage", "A member's try in announcements", "core-data").await;
+        let r = start_thread(
+            &app,
+            &member,
+            "app-system-services/storage",
+            "A member's try in announcements",
+            "core-data",
+        )
+        .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
-        assert!(r.text().contains("Only staff can start threads"), "{}", r.text());
+        assert!(
+            r.text().contains("Only staff can start threads"),
+            "{}",
+            r.text()
+        );
         let compose = app.get_as("/new", &member).await.text();
         assert!(!compose.contains("value=\"app-system-services/storage\""));
         assert!(compose.contains("value=\"app-system-services/networking\""));
-        let r = start_thread(&app, &staff, "app-system-services/storage", "Storage announcement from staff", "core-data").await;
+        let r = start_thread(
+            &app,
+            &staff,
+            "app-system-services/storage",
+            "Storage announcement from staff",
+            "core-data",
+        )
+        .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 
         // Tags optional, and only some allowed.
         let r = app
-            .post_form(&format!("/admin/structure/subtopics/{testing}/rules"), c, &[("who_starts", "everyone"), ("allowed_tags", "xctest xcode")])
+            .post_form(
+                &format!("/admin/structure/subtopics/{testing}/rules"),
+                c,
+                &[("who_starts", "everyone"), ("allowed_tags", "xctest xcode")],
+            )
             .await;
         assert_done(&r, "rules");
-        let r = start_thread(&app, &member, "developer-tools-services/testing", "A test question without tags", "").await;
+        let r = start_thread(
+            &app,
+            &member,
+            "developer-tools-services/testing",
+            "A test question without tags",
+            "",
+        )
+        .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let r = start_thread(&app, &member, "developer-tools-services/testing", "A test question tagged wrongly", "xctest quic").await;
+        let r = start_thread(
+            &app,
+            &member,
+            "developer-tools-services/testing",
+            "A test question tagged wrongly",
+            "xctest quic",
+        )
+        .await;
         assert_field_error(&r, "tags", "“quic” is not allowed");
         // A tag required where the rules say so, and a missing tag's message names no demo tag.
-        let r = start_thread(&app, &member, NETWORKING, "A networking question without tags", "").await;
+        let r = start_thread(
+            &app,
+            &member,
+            NETWORKING,
+            "A networking question without tags",
+            "",
+        )
+        .await;
         assert_field_error(&r, "tags", "Add at least one tag");
-        let r = start_thread(&app, &member, NETWORKING, "A networking question with a new tag", "webtransport").await;
+        let r = start_thread(
+            &app,
+            &member,
+            NETWORKING,
+            "A networking question with a new tag",
+            "webtransport",
+        )
+        .await;
         assert_field_error(&r, "tags", "There is no tag “webtransport”");
         assert!(!r.text().contains("such as networking"));
 
@@ -657,19 +961,42 @@ both!(
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("{e:?}"));
-        let r = start_thread(&app, &member, NETWORKING, "A networking question with a new tag", "webtransport network").await;
+        let r = start_thread(
+            &app,
+            &member,
+            NETWORKING,
+            "A networking question with a new tag",
+            "webtransport network",
+        )
+        .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         assert_eq!(tag_count(&app, "webtransport").await, Some(1));
 
         // Archived: read-only for everyone, and says so.
         let r = app
-            .post_form(&format!("/admin/structure/subtopics/{testing}/archive"), c, &[("archived", "1")])
+            .post_form(
+                &format!("/admin/structure/subtopics/{testing}/archive"),
+                c,
+                &[("archived", "1")],
+            )
             .await;
         assert_done(&r, "archive");
-        let r = start_thread(&app, &admin, "developer-tools-services/testing", "An admin's try in an archive", "xctest").await;
+        let r = start_thread(
+            &app,
+            &admin,
+            "developer-tools-services/testing",
+            "An admin's try in an archive",
+            "xctest",
+        )
+        .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert!(r.text().contains("archived"), "{}", r.text());
-        assert!(!app.ok("/").await.text().contains("/topics/developer-tools-services/testing"));
+        assert!(
+            !app.ok("/")
+                .await
+                .text()
+                .contains("/topics/developer-tools-services/testing")
+        );
     }
 );
 
@@ -701,9 +1028,31 @@ fn the_cli_does_the_same() {
     };
     ok(&["import", demo.to_str().unwrap_or_default()]);
     ok(&["area", "create", "news", "--name", "News"]);
-    ok(&["subtopic", "create", "news/announcements", "--name", "Announcements"]);
-    ok(&["subtopic", "edit", "news/announcements", "--who-starts", "staff", "--tags-required", "false", "--slug", "notices"]);
-    ok(&["subtopic", "move-threads", "app-system-services/storage", "--to", "news/notices"]);
+    ok(&[
+        "subtopic",
+        "create",
+        "news/announcements",
+        "--name",
+        "Announcements",
+    ]);
+    ok(&[
+        "subtopic",
+        "edit",
+        "news/announcements",
+        "--who-starts",
+        "staff",
+        "--tags-required",
+        "false",
+        "--slug",
+        "notices",
+    ]);
+    ok(&[
+        "subtopic",
+        "move-threads",
+        "app-system-services/storage",
+        "--to",
+        "news/notices",
+    ]);
     ok(&["subtopic", "delete", "app-system-services/storage"]);
     ok(&["tag", "create", "wwdc", "--name", "WWDC"]);
     ok(&["tag", "rename", "wwdc", "wwdc26"]);
@@ -711,8 +1060,16 @@ fn the_cli_does_the_same() {
     ok(&["tag", "delete", "xcode"]);
     ok(&["area", "edit", "news", "--move", "up", "--archive", "true"]);
     let list = ok(&["subtopic", "list"]);
-    assert!(list.contains("news/notices") && list.contains("start: staff") && list.contains("tags: optional"), "{list}");
-    assert!(list.contains("news/notices\tAnnouncements\t2 threads"), "{list}");
+    assert!(
+        list.contains("news/notices")
+            && list.contains("start: staff")
+            && list.contains("tags: optional"),
+        "{list}"
+    );
+    assert!(
+        list.contains("news/notices\tAnnouncements\t2 threads"),
+        "{list}"
+    );
     let tags = ok(&["tag", "list"]);
     assert!(!tags.contains("xcode") && !tags.contains("wwdc"), "{tags}");
     let areas = ok(&["area", "list"]);
@@ -720,7 +1077,10 @@ fn the_cli_does_the_same() {
 
     // Refusals name the field and change nothing.
     let (ok_, _, err) = agora(&data, &["subtopic", "delete", "news/notices"]);
-    assert!(!ok_ && err.contains("delete: This subtopic holds 2 threads"), "{err}");
+    assert!(
+        !ok_ && err.contains("delete: This subtopic holds 2 threads"),
+        "{err}"
+    );
     let (ok_, _, err) = agora(&data, &["area", "create", "news", "--name", "Again"]);
     assert!(!ok_ && err.contains("slug:"), "{err}");
     let (ok_, _, err) = agora(&data, &["tag", "merge", "quic", "--into", "quic"]);

@@ -667,7 +667,10 @@ fn call(action: Action, via: Via, fx: &Fixture, target: Option<&Person>, n: usiz
         (Via::Html, Action::CreateArea) => html(
             "POST",
             "/admin/structure/areas".into(),
-            &[("slug", &format!("case-{n}")), ("name", &format!("Case {n}"))],
+            &[
+                ("slug", &format!("case-{n}")),
+                ("name", &format!("Case {n}")),
+            ],
         ),
         (Via::Api, Action::CreateArea) => api(
             "POST",
@@ -777,7 +780,9 @@ fn judge(action: Action, actor: Actor, via: Via, response: &TestResponse) -> Opt
     }
     match actor {
         // Members cannot make an admin-scoped token: their write token is refused as such.
-        Actor::Member | Actor::Author | Actor::Suspended if via == Via::Api && action.is_admin() => {
+        Actor::Member | Actor::Author | Actor::Suspended
+            if via == Via::Api && action.is_admin() =>
+        {
             (status != StatusCode::FORBIDDEN
                 || api_code(response).as_deref() != Some("insufficient_scope"))
             .then(|| format!("expected 403 insufficient_scope, got {status}"))

@@ -7,8 +7,8 @@
 
 use crate::db::{Conn, params};
 use crate::model::{
-    AreaId, Audit, ChangeKind, NewThread, PostId, SubtopicId, SubtopicRow, TagBrief, TagId,
-    TagRow, ThreadId, Timestamp, UserId, WhoStarts,
+    AreaId, Audit, ChangeKind, NewThread, PostId, SubtopicId, SubtopicRow, TagBrief, TagId, TagRow,
+    ThreadId, Timestamp, UserId, WhoStarts,
 };
 use crate::postgres::PgConn;
 use std::sync::atomic::Ordering;
@@ -243,7 +243,11 @@ async fn insert_tag<C: Conn>(conn: &mut C, tag: &TagInput) -> Result<TagId, Stor
     let id = conn
         .query_one(
             sql::INSERT_TAG,
-            params![tag.slug.as_str(), tag.name.as_str(), tag.description.as_str()],
+            params![
+                tag.slug.as_str(),
+                tag.name.as_str(),
+                tag.description.as_str()
+            ],
         )
         .await?
         .int(0)?;
@@ -611,7 +615,10 @@ impl Store {
                 )
                 .await?
             else {
-                return Err(conflict("subtopic", "There is no such subtopic (any more)."));
+                return Err(conflict(
+                    "subtopic",
+                    "There is no such subtopic (any more).",
+                ));
             };
             let old = format!("{}/{}", row.text(0)?, row.text(1)?);
             let old_area = AreaId(row.int(2)?);

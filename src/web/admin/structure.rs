@@ -209,7 +209,16 @@ pub async fn create_area(
     match structure::create_area(&state, by(&viewer), &form).await? {
         Ok(id) => Ok(done(&area_url(id), "area-created")),
         Err(refused) => {
-            area_page(&state, &viewer, None, form, refused.errors, None, StatusCode::BAD_REQUEST).await
+            area_page(
+                &state,
+                &viewer,
+                None,
+                form,
+                refused.errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
     }
 }
@@ -285,7 +294,10 @@ pub async fn archive_area(
 ) -> Result<Response, AppError> {
     let archived = archived(&form);
     structure::archive_area(&state, by(&viewer), area_id(&id)?, archived).await?;
-    Ok(done(OVERVIEW, if archived { "archived" } else { "unarchived" }))
+    Ok(done(
+        OVERVIEW,
+        if archived { "archived" } else { "unarchived" },
+    ))
 }
 
 /// `POST /admin/structure/areas/{id}/delete`: only an area with no subtopics.
@@ -375,7 +387,12 @@ async fn subtopic_page(
             a.subtopics
                 .iter()
                 .filter(|s| subtopic.as_ref().is_none_or(|me| me.id != s.id))
-                .map(move |s| (format!("{}/{}", a.slug, s.slug), format!("{} › {}", a.name, s.name)))
+                .map(move |s| {
+                    (
+                        format!("{}/{}", a.slug, s.slug),
+                        format!("{} › {}", a.name, s.name),
+                    )
+                })
         })
         .collect();
     let html = render(&SubtopicTemplate {
@@ -596,7 +613,10 @@ pub async fn archive_subtopic(
 ) -> Result<Response, AppError> {
     let archived = archived(&form);
     structure::archive_subtopic(&state, by(&viewer), subtopic_id(&id)?, archived).await?;
-    Ok(done(OVERVIEW, if archived { "archived" } else { "unarchived" }))
+    Ok(done(
+        OVERVIEW,
+        if archived { "archived" } else { "unarchived" },
+    ))
 }
 
 /// `POST /admin/structure/subtopics/{id}/delete`: only a subtopic with no threads.

@@ -102,7 +102,15 @@ pub async fn create(
     match structure::create_tag(&state, by(&viewer), &form).await? {
         Ok(_) => Ok(Redirect::to(&format!("{LIST}?done=created")).into_response()),
         Err(refused) => {
-            list_page(&state, &viewer, form, refused.errors, None, StatusCode::BAD_REQUEST).await
+            list_page(
+                &state,
+                &viewer,
+                form,
+                refused.errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
     }
 }
@@ -121,16 +129,23 @@ struct TagTemplate {
     errors: FieldErrors,
 }
 
+/// What the tag page shows as typed after a refusal (the rest shows what is stored).
+#[derive(Default)]
+struct Typed {
+    form: Option<TagForm>,
+    into: String,
+    errors: FieldErrors,
+}
+
 async fn tag_page(
     state: &AppState,
     viewer: &Viewer,
     tag: TagRow,
-    form: Option<TagForm>,
-    into: String,
-    errors: FieldErrors,
+    typed: Typed,
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let Typed { form, into, errors } = typed;
     let account = guard(viewer, Action::Administer)?;
     let others = structure::tags(state, by(viewer))
         .await?
@@ -168,9 +183,7 @@ pub async fn tag(
         &state,
         &viewer,
         tag,
-        None,
-        String::new(),
-        FieldErrors::default(),
+        Typed::default(),
         notice(query.done.as_deref()),
         StatusCode::OK,
     )
@@ -185,16 +198,20 @@ pub async fn edit(
     Form(form): Form<TagForm>,
 ) -> Result<Response, AppError> {
     match structure::edit_tag(&state, by(&viewer), &slug, &form).await? {
-        Ok(()) => Ok(Redirect::to(&format!("{}?done=saved", tag_url(form.slug.trim()))).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("{}?done=saved", tag_url(form.slug.trim()))).into_response())
+        }
         Err(Refused { errors, .. }) => {
             let tag = structure::tag(&state, &slug).await?;
             tag_page(
                 &state,
                 &viewer,
                 tag,
-                Some(form),
-                String::new(),
-                errors,
+                Typed {
+                    form: Some(form),
+                    into: String::new(),
+                    errors,
+                },
                 None,
                 StatusCode::BAD_REQUEST,
             )
@@ -217,16 +234,20 @@ pub async fn merge(
     Form(form): Form<MergeForm>,
 ) -> Result<Response, AppError> {
     match structure::merge_tag(&state, by(&viewer), &slug, &form.into).await? {
-        Ok(()) => Ok(Redirect::to(&format!("{}?done=merged", tag_url(form.into.trim()))).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("{}?done=merged", tag_url(form.into.trim()))).into_response())
+        }
         Err(Refused { errors, .. }) => {
             let tag = structure::tag(&state, &slug).await?;
             tag_page(
                 &state,
                 &viewer,
                 tag,
-                None,
-                form.into,
-                errors,
+                Typed {
+                    form: None,
+                    into: form.into,
+                    errors,
+                },
                 None,
                 StatusCode::BAD_REQUEST,
             )
