@@ -100,6 +100,21 @@ pub enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// Areas: list, create, edit (rename, archive, reorder), delete.
+    Area {
+        #[command(subcommand)]
+        command: crate::cli_structure::AreaCommand,
+    },
+    /// Subtopics: list, create, edit (rules, archive, reorder), move every thread, delete.
+    Subtopic {
+        #[command(subcommand)]
+        command: crate::cli_structure::SubtopicCommand,
+    },
+    /// Tags: list, create, rename, merge, delete.
+    Tag {
+        #[command(subcommand)]
+        command: crate::cli_structure::TagCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -77,6 +77,17 @@ impl AppError {
         }
     }
 
+    /// An old slug's 308 (`MovedTo` a page's new path) aimed at another form of the same
+    /// thing's address (its feed, its API route): `to` builds that from the page's path.
+    pub fn moved_along(self, to: impl FnOnce(&str) -> String) -> Self {
+        match self {
+            Self::MovedTo { location } => Self::MovedTo {
+                location: to(&location),
+            },
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod body;
 pub mod cli;
+pub mod cli_structure;
 pub mod client_ip;
 pub mod config;
 pub mod error;

@@ -118,6 +118,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { .. } => Ok(()),
         Command::User { command } => user(command, config).await,
         Command::Search { command } => search(command, config).await,
+        Command::Area { command } => {
+            structure(config, async |state| {
+                agora::cli_structure::area(state, command).await
+            })
+            .await
+        }
+        Command::Subtopic { command } => {
+            structure(config, async |state| {
+                agora::cli_structure::subtopic(state, command).await
+            })
+            .await
+        }
+        Command::Tag { command } => {
+            structure(config, async |state| {
+                agora::cli_structure::tag(state, command).await
+            })
+            .await
+        }
         Command::Settings { command } => settings(command, config).await,
         Command::Demo {
             command: DemoCommand::Remove,
@@ -282,6 +300,17 @@ async fn user(command: UserCommand, config: config::Config) -> anyhow::Result<()
             Ok(())
         }
     };
+    state.store.close().await?;
+    result
+}
+
+/// Runs an `agora area|subtopic|tag` command against the forum, then closes the store.
+async fn structure<F>(config: config::Config, command: F) -> anyhow::Result<()>
+where
+    F: AsyncFnOnce(&agora::app::AppState) -> anyhow::Result<()>,
+{
+    let state = agora::app::AppState::open(config).await?;
+    let result = command(&state).await;
     state.store.close().await?;
     result
 }

@@ -71,6 +71,11 @@ pub fn tag(slug: &str) -> String {
     format!("/tags/{}", seg(slug))
 }
 
+/// A tag's admin page.
+pub fn admin_tag(slug: &str) -> String {
+    format!("/admin/tags/{}", seg(slug))
+}
+
 pub fn tag_feed(slug: &str, kind: &str) -> String {
     format!("{}/feed.{kind}", tag(slug))
 }

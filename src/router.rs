@@ -92,6 +92,39 @@ pub fn build(state: AppState) -> Router {
                 )),
         )
         .route("/admin/demo/remove", post(api::admin_site::remove_demo))
+        .route(
+            "/admin/areas",
+            get(api::admin_structure::areas).post(api::admin_structure::create_area),
+        )
+        .route(
+            "/admin/areas/{id}",
+            patch(api::admin_structure::edit_area).delete(api::admin_structure::delete_area),
+        )
+        .route(
+            "/admin/subtopics",
+            post(api::admin_structure::create_subtopic),
+        )
+        .route(
+            "/admin/subtopics/{id}",
+            patch(api::admin_structure::edit_subtopic)
+                .delete(api::admin_structure::delete_subtopic),
+        )
+        .route(
+            "/admin/subtopics/{id}/move-threads",
+            post(api::admin_structure::move_threads),
+        )
+        .route(
+            "/admin/tags",
+            get(api::admin_structure::tags).post(api::admin_structure::create_tag),
+        )
+        .route(
+            "/admin/tags/{tag}",
+            patch(api::admin_structure::edit_tag).delete(api::admin_structure::delete_tag),
+        )
+        .route(
+            "/admin/tags/{tag}/merge",
+            post(api::admin_structure::merge_tag),
+        )
         .fallback(api::not_found)
         .layer(csrf(|| ApiError(AppError::CrossSite).into_response()))
         .layer(middleware::from_fn(crate::body::limit_body))
@@ -153,6 +186,73 @@ pub fn build(state: AppState) -> Router {
             post(web::admin::settings::remove_demo),
         )
         .route("/admin/test-email", post(web::admin::test_email))
+        .route("/admin/structure", get(web::admin::structure::overview))
+        .route(
+            "/admin/structure/areas",
+            post(web::admin::structure::create_area),
+        )
+        .route(
+            "/admin/structure/areas/new",
+            get(web::admin::structure::new_area),
+        )
+        .route(
+            "/admin/structure/areas/{id}",
+            get(web::admin::structure::area).post(web::admin::structure::edit_area),
+        )
+        .route(
+            "/admin/structure/areas/{id}/move",
+            post(web::admin::structure::move_area),
+        )
+        .route(
+            "/admin/structure/areas/{id}/archive",
+            post(web::admin::structure::archive_area),
+        )
+        .route(
+            "/admin/structure/areas/{id}/delete",
+            post(web::admin::structure::delete_area),
+        )
+        .route(
+            "/admin/structure/subtopics",
+            post(web::admin::structure::create_subtopic),
+        )
+        .route(
+            "/admin/structure/subtopics/new",
+            get(web::admin::structure::new_subtopic),
+        )
+        .route(
+            "/admin/structure/subtopics/{id}",
+            get(web::admin::structure::subtopic).post(web::admin::structure::edit_subtopic),
+        )
+        .route(
+            "/admin/structure/subtopics/{id}/rules",
+            post(web::admin::structure::set_rules),
+        )
+        .route(
+            "/admin/structure/subtopics/{id}/move-threads",
+            post(web::admin::structure::move_threads),
+        )
+        .route(
+            "/admin/structure/subtopics/{id}/move",
+            post(web::admin::structure::move_subtopic),
+        )
+        .route(
+            "/admin/structure/subtopics/{id}/archive",
+            post(web::admin::structure::archive_subtopic),
+        )
+        .route(
+            "/admin/structure/subtopics/{id}/delete",
+            post(web::admin::structure::delete_subtopic),
+        )
+        .route(
+            "/admin/tags",
+            get(web::admin::tags::list).post(web::admin::tags::create),
+        )
+        .route(
+            "/admin/tags/{slug}",
+            get(web::admin::tags::tag).post(web::admin::tags::edit),
+        )
+        .route("/admin/tags/{slug}/merge", post(web::admin::tags::merge))
+        .route("/admin/tags/{slug}/delete", post(web::admin::tags::delete))
         // accounts
         .route(
             "/signup",

@@ -2,6 +2,7 @@
 //! document generated from these handlers (`/api/v1/openapi.json`). Writes are in [`write`].
 
 pub mod admin_site;
+pub mod admin_structure;
 pub mod extract;
 pub mod schema;
 pub mod write;
@@ -27,6 +28,15 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
     serde_json::to_string(value).map_err(|e| AppError::Internal(e.into()))
 }
 
+/// The API's address of a listing whose page moved to `page` (an old slug): `/api/v1`, the
+/// page's path, `/threads`, and the query as asked.
+fn api_moved(page: &str, uri: &Uri) -> String {
+    match uri.query() {
+        Some(query) => format!("/api/v1{page}/threads?{query}"),
+        None => format!("/api/v1{page}/threads"),
+    }
+}
+
 fn key(uri: &Uri) -> String {
     uri.path_and_query()
         .map(|p| p.as_str())
@@ -46,7 +56,12 @@ fn key(uri: &Uri) -> String {
         write::accept, write::unaccept, write::recommend, write::unrecommend, write::flag,
         write::hide, write::unhide, write::lock, write::unlock, write::pin, write::move_thread,
         write::retitle, write::suspend, write::unsuspend, write::flags, write::resolve_flag,
-        write::audit, write::preview),
+        write::audit, write::preview,
+        admin_structure::areas, admin_structure::create_area, admin_structure::edit_area,
+        admin_structure::delete_area, admin_structure::create_subtopic,
+        admin_structure::edit_subtopic, admin_structure::delete_subtopic,
+        admin_structure::move_threads, admin_structure::tags, admin_structure::create_tag,
+        admin_structure::edit_tag, admin_structure::delete_tag, admin_structure::merge_tag),
     components(schemas(ErrorBody)),
     modifiers(&TokenAuth)
 )]
@@ -155,7 +170,12 @@ pub async fn subtopic_threads(
         &headers,
         key(&uri),
         JSON,
-        || async { to_json(&read::subtopic_page(&state, &area, &sub, params).await?) },
+        || async {
+            let view = read::subtopic_page(&state, &area, &sub, params)
+                .await
+                .map_err(|e| e.moved_along(|to| api_moved(to, &uri)))?;
+            to_json(&view)
+        },
     )
     .await?)
 }
@@ -179,7 +199,12 @@ pub async fn tag_threads(
         &headers,
         key(&uri),
         JSON,
-        || async { to_json(&read::tag_page(&state, &slug, params).await?) },
+        || async {
+            let view = read::tag_page(&state, &slug, params)
+                .await
+                .map_err(|e| e.moved_along(|to| api_moved(to, &uri)))?;
+            to_json(&view)
+        },
     )
     .await?)
 }

@@ -10,4 +10,5 @@ pub mod posting;
 pub mod read;
 pub mod search;
 pub mod settings;
+pub mod structure;
 pub mod view_counter;

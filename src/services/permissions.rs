@@ -13,6 +13,12 @@ use crate::error::AppError;
 #[derive(Clone, Copy, Debug)]
 pub enum Action<'a> {
     StartThread,
+    /// Start a thread in one subtopic: not in an archived one (read-only), and in a staff-only
+    /// one (announcements) only as staff.
+    StartThreadIn {
+        staff_only: bool,
+        archived: bool,
+    },
     Reply(&'a ThreadFacts),
     EditPost(&'a PostFacts),
     DeletePost(&'a PostFacts),
@@ -111,6 +117,21 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
     let gone = |post: &PostFacts| post.deleted || (post.hidden && !moderator);
     match action {
         Action::OwnSettings | Action::EditProfile | Action::StartThread => Ok(()),
+        Action::StartThreadIn { archived: true, .. } => Err(Denied::Forbidden(
+            "This subtopic is archived: it is read-only, so no new threads can start in it.",
+        )),
+        Action::StartThreadIn {
+            staff_only: true, ..
+        } => {
+            if role.is_staff() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden(
+                    "Only staff can start threads in this subtopic (it is for announcements).",
+                ))
+            }
+        }
+        Action::StartThreadIn { .. } => Ok(()),
         Action::SeeRemoved => {
             if moderator {
                 Ok(())

@@ -3,8 +3,8 @@
 //! and the input, in that order, then calls the store. Pages and the API share them.
 
 use agora_store::{
-    Account, AnswerMark, NewReply, NewThread, PostEdit, PostFacts, PostId, TagId, ThreadFacts,
-    ThreadId, ThreadKind, Timestamp,
+    Account, AnswerMark, NewReply, NewThread, PostEdit, PostFacts, PostId, SubtopicRow, TagId,
+    TagInput, ThreadFacts, ThreadId, ThreadKind, Timestamp, WhoStarts, forbidden_char,
 };
 
 use crate::app::AppState;
@@ -15,6 +15,8 @@ use crate::paths;
 use crate::services::accounts::FieldErrors;
 use crate::services::archive::EXCERPT_CHARS;
 use crate::services::permissions::{self, Action};
+use crate::services::structure;
+use crate::settings::TagCreation;
 
 /// Lengths in characters (Unicode scalar values): the minimum counts what is left once the
 /// ends are trimmed of white space, the maximum counts everything sent (as a form's `maxlength`
@@ -111,7 +113,7 @@ pub async fn resolve_tags(
     }
     let wanted = parse_tags(text);
     if wanted.is_empty() {
-        errors.add("tags", "Add at least one tag, such as networking.");
+        errors.add("tags", "Add at least one tag (the tags page lists them).");
         return Ok(Vec::new());
     }
     if wanted.len() > MAX_TAGS {
@@ -209,24 +211,169 @@ pub fn post_url(thread: ThreadId, slug: &str, position: i64, post: PostId) -> St
     )
 }
 
+/// Whether `account` may create tags while writing (`settings.tag_creation`): never when only
+/// administrators create them (in the admin pages); staff when staff may; when members may,
+/// staff and members whose account is at least `tag_creation_min_days` old.
+pub fn may_create_tags(state: &AppState, account: Option<&Account>) -> bool {
+    let Some(account) = account else {
+        return false;
+    };
+    let site = state.site();
+    let settings = &site.settings;
+    let staff = account.brief.role.is_staff();
+    match settings.tag_creation {
+        TagCreation::Admins => false,
+        TagCreation::Staff => staff,
+        TagCreation::Members => {
+            let days = i64::from(settings.tag_creation_min_days);
+            let since = Timestamp::now().micros() - days * 86_400_000_000;
+            staff || account.created_at.micros() <= since
+        }
+    }
+}
+
+/// Who may create tags while writing, for the message that refuses a new one.
+fn tag_creators(state: &AppState) -> String {
+    let site = state.site();
+    match site.settings.tag_creation {
+        TagCreation::Admins => "administrators create tags, in the admin pages".into(),
+        TagCreation::Staff => "staff can create new ones while writing".into(),
+        TagCreation::Members => format!(
+            "members can create new ones once their account is {} days old",
+            site.settings.tag_creation_min_days
+        ),
+    }
+}
+
+/// A new thread's tags under its subtopic's rules: required or not, only the allowed ones
+/// (when the subtopic lists any), and tags that do not exist yet created with the thread when
+/// the settings let this account create them. Returns the existing tags' ids and the new tags.
+async fn draft_tags(
+    state: &AppState,
+    account: Option<&Account>,
+    subtopic: Option<&SubtopicRow>,
+    text: &str,
+    errors: &mut FieldErrors,
+) -> Result<(Vec<TagId>, Vec<TagInput>), AppError> {
+    if !errors.text("tags", text) {
+        return Ok(Default::default());
+    }
+    let wanted = parse_tags(text);
+    if wanted.is_empty() {
+        if subtopic.is_none_or(|s| s.tags_required) {
+            errors.add(
+                "tags",
+                "Add at least one tag: this subtopic needs one (the tags page lists them).",
+            );
+        }
+        return Ok(Default::default());
+    }
+    if wanted.len() > MAX_TAGS {
+        errors.add("tags", format!("Use at most {MAX_TAGS} tags."));
+        return Ok(Default::default());
+    }
+    if let Some(subtopic) = subtopic {
+        let allowed: Vec<String> = state
+            .store
+            .allowed_tags()
+            .await?
+            .into_iter()
+            .filter(|(id, _)| *id == subtopic.id)
+            .map(|(_, t)| t.slug)
+            .collect();
+        let refused: Vec<String> = wanted
+            .iter()
+            .filter(|w| !allowed.is_empty() && !allowed.contains(w))
+            .map(|w| format!("“{w}”"))
+            .collect();
+        if !refused.is_empty() {
+            errors.add(
+                "tags",
+                format!(
+                    "{} {} not allowed in {}: use {}.",
+                    refused.join(", "),
+                    if refused.len() == 1 { "is" } else { "are" },
+                    subtopic.name,
+                    allowed.join(", ")
+                ),
+            );
+            return Ok(Default::default());
+        }
+    }
+    let found = state.store.tag_ids(wanted.clone()).await?;
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|w| !found.iter().any(|(slug, _)| slug == *w))
+        .collect();
+    let mut new_tags = Vec::new();
+    if !missing.is_empty() {
+        if may_create_tags(state, account) {
+            for slug in missing {
+                let mut problem = FieldErrors::default();
+                structure::check_slug("tags", slug, &mut problem);
+                match problem.0.into_iter().next() {
+                    Some((_, why)) => {
+                        errors.add("tags", format!("“{slug}” cannot be a tag: {why}"))
+                    }
+                    None => new_tags.push(TagInput {
+                        slug: slug.clone(),
+                        name: slug.clone(),
+                        description: String::new(),
+                    }),
+                }
+            }
+        } else {
+            errors.add(
+                "tags",
+                format!(
+                    "There is no tag {}. Use tags that exist (the tags page lists them); {}.",
+                    structure::missing_tags(&wanted, &found),
+                    tag_creators(state)
+                ),
+            );
+        }
+    }
+    let mut ids: Vec<TagId> = found.into_iter().map(|(_, id)| id).collect();
+    ids.sort();
+    Ok((ids, new_tags))
+}
+
+/// A draft that passed every check.
+struct CheckedDraft {
+    subtopic: SubtopicRow,
+    tags: Vec<TagId>,
+    new_tags: Vec<TagInput>,
+    kind: ThreadKind,
+}
+
+async fn draft_subtopic(
+    state: &AppState,
+    draft: &ThreadDraft,
+) -> Result<Option<SubtopicRow>, AppError> {
+    match draft.subtopic.split_once('/') {
+        Some((area, sub)) if forbidden_char(&draft.subtopic).is_none() => {
+            Ok(state.store.subtopic(area.trim(), sub.trim()).await?)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Validates a draft: the subtopic, title, tags, kind and body (all problems at once).
 async fn check_draft(
     state: &AppState,
+    account: Option<&Account>,
     draft: &ThreadDraft,
-) -> Result<Result<(agora_store::SubtopicId, Vec<TagId>, ThreadKind), FieldErrors>, AppError> {
+) -> Result<Result<CheckedDraft, FieldErrors>, AppError> {
     let mut errors = FieldErrors::default();
-    let subtopic = match draft.subtopic.split_once('/') {
-        Some((area, sub)) if errors.text("subtopic", &draft.subtopic) => {
-            state.store.subtopic_id(area.trim(), sub.trim()).await?
-        }
-        _ => None,
-    };
+    errors.text("subtopic", &draft.subtopic);
+    let subtopic = draft_subtopic(state, draft).await?;
     if subtopic.is_none() && errors.get("subtopic").is_none() {
         errors.add("subtopic", "Choose the subtopic your thread belongs in.");
     }
     errors.text("kind", &draft.kind);
     check_title(&draft.title, &mut errors);
-    let tags = resolve_tags(state, &draft.tags, &mut errors).await?;
+    let (tags, new_tags) =
+        draft_tags(state, account, subtopic.as_ref(), &draft.tags, &mut errors).await?;
     let kind = match draft.kind.trim() {
         "" | "question" => ThreadKind::Question,
         "discussion" => ThreadKind::Discussion,
@@ -237,7 +384,12 @@ async fn check_draft(
     };
     check_body(&draft.body, &mut errors);
     Ok(match subtopic {
-        Some(subtopic) if errors.is_empty() => Ok((subtopic, tags, kind)),
+        Some(subtopic) if errors.is_empty() => Ok(CheckedDraft {
+            subtopic,
+            tags,
+            new_tags,
+            kind,
+        }),
         _ => Err(errors),
     })
 }
@@ -245,12 +397,17 @@ async fn check_draft(
 /// Checks a draft without saving it (the preview step).
 pub async fn preview_thread(
     state: &AppState,
+    account: Option<&Account>,
     draft: &ThreadDraft,
 ) -> Result<FieldErrors, AppError> {
-    Ok(check_draft(state, draft).await?.err().unwrap_or_default())
+    Ok(check_draft(state, account, draft)
+        .await?
+        .err()
+        .unwrap_or_default())
 }
 
-/// Starts a thread. Returns its id, first post and URL, or what to fix.
+/// Starts a thread. Returns its id, first post and URL, or what to fix. An archived
+/// subtopic, or a staff-only one for a member, is refused (403) before the rest is checked.
 pub async fn start_thread(
     state: &AppState,
     account: Option<&Account>,
@@ -259,8 +416,11 @@ pub async fn start_thread(
 ) -> Result<Result<(ThreadId, PostId, String), FieldErrors>, AppError> {
     check(account, Action::StartThread)?;
     let account = account.ok_or(AppError::Unauthorized)?;
+    if let Some(subtopic) = draft_subtopic(state, draft).await? {
+        check(Some(account), start_in(&subtopic))?;
+    }
     check_posting_limits(state, account, ip).await?;
-    let (subtopic, tags, kind) = match check_draft(state, draft).await? {
+    let draft_ok = match check_draft(state, Some(account), draft).await? {
         Ok(ok) => ok,
         Err(errors) => return Ok(Err(errors)),
     };
@@ -272,24 +432,53 @@ pub async fn start_thread(
         return Ok(Err(errors));
     }
     let title = draft.title.trim().to_string();
-    let (thread, post) = state
-        .store
-        .create_thread(NewThread {
-            subtopic,
-            title: title.clone(),
-            kind,
-            tags,
-            author: account.brief.id,
-            excerpt: agora_markup::excerpt(&body, EXCERPT_CHARS),
-            body_md: body,
-            body_html,
-        })
-        .await?;
+    let new = NewThread {
+        subtopic: draft_ok.subtopic.id,
+        title: title.clone(),
+        kind: draft_ok.kind,
+        tags: draft_ok.tags,
+        author: account.brief.id,
+        excerpt: agora_markup::excerpt(&body, EXCERPT_CHARS),
+        body_md: body,
+        body_html,
+    };
+    let (thread, post) = if draft_ok.new_tags.is_empty() {
+        state.store.create_thread(new).await?
+    } else {
+        let audit = agora_store::Audit {
+            actor: account.brief.id,
+            action: "tag.create",
+            thread: None,
+            post: None,
+            target_user: None,
+            details: format!(
+                "{}, while writing a thread",
+                draft_ok
+                    .new_tags
+                    .iter()
+                    .map(|t| t.slug.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        state
+            .store
+            .create_thread_with_tags(new, draft_ok.new_tags, Some(audit))
+            .await?
+    };
     Ok(Ok((
         thread,
         post,
         paths::thread(thread, &agora_store::slugify(&title)),
     )))
+}
+
+/// The permission to start a thread in `subtopic`.
+pub fn start_in(subtopic: &SubtopicRow) -> Action<'static> {
+    Action::StartThreadIn {
+        staff_only: subtopic.who_starts == WhoStarts::Staff,
+        archived: subtopic.archived,
+    }
 }
 
 /// Which of `posts` the account has boosted (their buttons show it).

@@ -11,6 +11,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::paths;
+use crate::services::structure;
 use crate::views::*;
 
 pub const THREADS_PER_PAGE: u32 = 30;
@@ -285,7 +286,12 @@ fn query(scope: ListingScope, params: ListingParams) -> ListingQuery {
 
 pub async fn home(state: &AppState) -> Result<HomeView, AppError> {
     let now = format::now();
-    let areas = state.store.areas().await?;
+    let mut areas = state.store.areas().await?;
+    // Archived areas and subtopics are left off the home page (their pages stay, read-only).
+    areas.retain(|a| !a.archived);
+    for area in &mut areas {
+        area.subtopics.retain(|s| !s.archived);
+    }
     Ok(HomeView {
         areas: areas.iter().map(|a| AreaView::new(a, now)).collect(),
     })
@@ -297,10 +303,16 @@ pub async fn subtopic_page(
     subtopic: &str,
     params: ListingParams,
 ) -> Result<SubtopicPageView, AppError> {
-    let sub =
-        state.store.subtopic(area, subtopic).await?.ok_or_else(|| {
-            AppError::not_found(format!("There is no subtopic “{area}/{subtopic}”."))
-        })?;
+    let Some(sub) = state.store.subtopic(area, subtopic).await? else {
+        return Err(
+            match structure::moved_subtopic(state, area, subtopic).await? {
+                Some((area, sub)) => AppError::MovedTo {
+                    location: paths::subtopic(&area, &sub),
+                },
+                None => AppError::not_found(format!("There is no subtopic “{area}/{subtopic}”.")),
+            },
+        );
+    };
     let listing_query = query(ListingScope::Subtopic(sub.id), params);
     let (mut pinned, page) = state.store.listing(listing_query).await?;
     // Pinned threads lead page 1 and are left out of the pages' count.
@@ -333,11 +345,14 @@ pub async fn tag_page(
     slug: &str,
     params: ListingParams,
 ) -> Result<TagPageView, AppError> {
-    let tag = state
-        .store
-        .tag(slug)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("There is no tag “{slug}”.")))?;
+    let Some(tag) = state.store.tag(slug).await? else {
+        return Err(match structure::moved_tag(state, slug).await? {
+            Some(slug) => AppError::MovedTo {
+                location: paths::tag(&slug),
+            },
+            None => AppError::not_found(format!("There is no tag “{slug}”.")),
+        });
+    };
     let (pinned, page) = state
         .store
         .listing(query(ListingScope::Tag(tag.id), params))
@@ -351,11 +366,27 @@ pub async fn tag_page(
 }
 
 /// Every subtopic as (`area/subtopic`, "Area › Subtopic"), in display order: the choices of
-/// the compose form and the moderators' move control.
-pub async fn subtopic_choices(state: &AppState) -> Result<Vec<(String, String)>, AppError> {
+/// the compose form and the moderators' move control. Archived subtopics are left out, and
+/// with `starter` (the compose form) those that account may not start threads in.
+pub async fn subtopic_choices(
+    state: &AppState,
+    starter: Option<&agora_store::Account>,
+) -> Result<Vec<(String, String)>, AppError> {
     let mut out = Vec::new();
+    let now = agora_store::Timestamp::now();
     for area in state.store.areas().await? {
         for s in area.subtopics {
+            let refused = match starter {
+                Some(account) => !crate::services::permissions::allowed(
+                    Some(account),
+                    crate::services::posting::start_in(&s),
+                    now,
+                ),
+                None => s.archived,
+            };
+            if refused {
+                continue;
+            }
             out.push((
                 format!("{}/{}", s.area_slug, s.slug),
                 format!("{} › {}", area.name, s.name),

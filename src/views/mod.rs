@@ -217,6 +217,12 @@ pub struct SubtopicView {
     pub posts: CountView,
     #[schema(value_type = Option<String>)]
     pub last_activity_at: Option<TimeView>,
+    /// Archived: read-only, no new threads.
+    pub archived: bool,
+    /// Only staff may start threads here (announcements).
+    pub staff_only: bool,
+    /// Whether a new thread needs at least one tag.
+    pub tags_required: bool,
     #[serde(skip)]
     pub feed_rss: String,
     #[serde(skip)]
@@ -236,6 +242,9 @@ impl SubtopicView {
             threads: CountView::new(s.thread_count),
             posts: CountView::new(s.post_count),
             last_activity_at: s.last_activity_at.map(|t| TimeView::new(t, now)),
+            archived: s.archived,
+            staff_only: s.who_starts == agora_store::WhoStarts::Staff,
+            tags_required: s.tags_required,
             feed_rss: paths::subtopic_feed(&s.area_slug, &s.slug, "rss"),
             feed_atom: paths::subtopic_feed(&s.area_slug, &s.slug, "atom"),
         }

@@ -30,7 +30,9 @@ pub async fn subtopic_feed(
     uri: Uri,
 ) -> Result<Response, AppError> {
     feed(&state, &headers, &uri, &file, || async {
-        let view = read::subtopic_page(&state, &area, &sub, newest_first()).await?;
+        let view = read::subtopic_page(&state, &area, &sub, newest_first())
+            .await
+            .map_err(|e| e.moved_along(|to| format!("{to}/{file}")))?;
         let base = &state.site().settings.base_url.clone();
         let s = &view.subtopic;
         let meta = feeds::FeedMeta {
@@ -52,7 +54,9 @@ pub async fn tag_feed(
     uri: Uri,
 ) -> Result<Response, AppError> {
     feed(&state, &headers, &uri, &file, || async {
-        let view = read::tag_page(&state, &slug, newest_first()).await?;
+        let view = read::tag_page(&state, &slug, newest_first())
+            .await
+            .map_err(|e| e.moved_along(|to| format!("{to}/{file}")))?;
         let base = &state.site().settings.base_url.clone();
         let t = &view.tag;
         let meta = feeds::FeedMeta {

@@ -289,6 +289,15 @@ fn cache_key(uri: &Uri) -> String {
 }
 
 /// After a form: on to the page that shows the result (303, so a reload does not repeat it).
+/// `path` with the query `uri` was asked with (an old address's redirect keeps the sort and
+/// page asked for).
+pub fn with_query(path: &str, uri: &axum::http::Uri) -> String {
+    match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    }
+}
+
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }

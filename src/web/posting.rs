@@ -143,7 +143,7 @@ pub async fn thread_actions(
         .collect();
     let moderate = allowed(me, Action::Moderate(&facts), now);
     let subtopics = if moderate {
-        read::subtopic_choices(state).await?
+        read::subtopic_choices(state, None).await?
     } else {
         Vec::new()
     };
@@ -218,7 +218,7 @@ async fn compose_page(
     preview_html: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let subtopics = read::subtopic_choices(state).await?;
+    let subtopics = read::subtopic_choices(state, viewer.account.as_deref()).await?;
     let tags = read::tags(state)
         .await?
         .into_iter()
@@ -290,7 +290,7 @@ pub async fn compose_submit(
         body: form.body.clone(),
     };
     if form.preview.is_some() {
-        let errors = posting::preview_thread(&state, &draft).await?;
+        let errors = posting::preview_thread(&state, account, &draft).await?;
         let html = agora_markup::render(&form.body);
         return compose_page(&state, &viewer, form, errors, Some(html), StatusCode::OK).await;
     }

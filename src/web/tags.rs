@@ -29,7 +29,9 @@ pub async fn tag(
     let params = ListingParams::parse(&raw)?;
     let anonymous = Viewer::default();
     cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
-        let view = read::tag_page(&state, &slug, params).await?;
+        let view = read::tag_page(&state, &slug, params)
+            .await
+            .map_err(|e| e.moved_along(|to| crate::web::with_query(to, &uri)))?;
         let t = &view.tag;
         let description = if t.description.is_empty() {
             format!("Threads tagged {}", t.name)

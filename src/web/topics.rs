@@ -53,7 +53,9 @@ pub async fn subtopic(
     let params = ListingParams::parse(&raw)?;
     let anonymous = Viewer::default();
     cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
-        let view = read::subtopic_page(&state, &area, &sub, params).await?;
+        let view = read::subtopic_page(&state, &area, &sub, params)
+            .await
+            .map_err(|e| e.moved_along(|to| crate::web::with_query(to, &uri)))?;
         let s = &view.subtopic;
         let layout = Layout::new(
             &state,

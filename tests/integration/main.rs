@@ -6,6 +6,7 @@ mod util;
 mod a11y;
 mod admin;
 mod admin_journey;
+mod admin_structure;
 mod archive;
 mod backends;
 mod browser;

@@ -78,6 +78,10 @@ enum Action {
     ReviewFlags,
     ResolveFlag,
     AuditLog,
+    /// `/admin/structure` (the API: `GET /admin/areas`).
+    StructurePage,
+    CreateArea,
+    CreateTag,
 }
 
 const Y: bool = true;
@@ -85,7 +89,7 @@ const N: bool = false;
 
 /// The table in `docs/write-routes.md`, column by column: anonymous, member, author, moderator,
 /// staff, admin. A suspended user may do none of it.
-const MATRIX: [(Action, [bool; 6]); 24] = [
+const MATRIX: [(Action, [bool; 6]); 27] = [
     (Action::StartThread, [N, Y, Y, Y, Y, Y]),
     (Action::ReplyOpen, [N, Y, Y, Y, Y, Y]),
     (Action::ReplyLocked, [N, N, N, Y, Y, Y]),
@@ -111,6 +115,9 @@ const MATRIX: [(Action, [bool; 6]); 24] = [
     (Action::ReviewFlags, [N, N, N, Y, Y, Y]),
     (Action::ResolveFlag, [N, N, N, Y, Y, Y]),
     (Action::AuditLog, [N, N, N, N, Y, Y]),
+    (Action::StructurePage, [N, N, N, N, N, Y]),
+    (Action::CreateArea, [N, N, N, N, N, Y]),
+    (Action::CreateTag, [N, N, N, N, N, Y]),
 ];
 
 impl Action {
@@ -137,13 +144,29 @@ impl Action {
 
     /// Reading pages (the review queue, the audit log): a GET, not a write.
     fn is_read(self) -> bool {
-        matches!(self, Action::ReviewFlags | Action::AuditLog)
+        matches!(
+            self,
+            Action::ReviewFlags | Action::AuditLog | Action::StructurePage
+        )
+    }
+
+    /// Under `/api/v1/admin`: an admin-scoped token is needed before any permission check.
+    fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Action::StructurePage | Action::CreateArea | Action::CreateTag
+        )
     }
 
     fn creates(self) -> bool {
         matches!(
             self,
-            Action::StartThread | Action::ReplyOpen | Action::ReplyLocked | Action::Flag
+            Action::StartThread
+                | Action::ReplyOpen
+                | Action::ReplyLocked
+                | Action::Flag
+                | Action::CreateArea
+                | Action::CreateTag
         )
     }
 }
@@ -169,6 +192,10 @@ struct Cast {
     suspended_token: String,
     /// Replies in the fixtures' threads (so "member" is a third party).
     replier_token: String,
+    /// Admin-scoped tokens (only moderators and up may make one).
+    moderator_admin_token: String,
+    staff_admin_token: String,
+    admin_admin_token: String,
 }
 
 impl Cast {
@@ -192,6 +219,9 @@ impl Cast {
             admin_token: app.api_token(&admin, "write").await,
             suspended_token: app.api_token(&suspended, "write").await,
             replier_token: app.api_token(&replier, "write").await,
+            moderator_admin_token: app.api_token(&moderator, "admin").await,
+            staff_admin_token: app.api_token(&staff, "admin").await,
+            admin_admin_token: app.api_token(&admin, "admin").await,
             member,
             author,
             moderator,
@@ -216,6 +246,21 @@ impl Cast {
             Actor::Admin => Some((&self.admin, &self.admin_token)),
             Actor::Suspended => Some((&self.suspended, &self.suspended_token)),
         }
+    }
+
+    /// The actor's cookie and the token `action` takes: admin-scoped for the admin API where
+    /// the actor can have one, else the write token.
+    fn credentials_for(&self, action: Action, actor: Actor) -> Option<(&Person, &str)> {
+        let (person, token) = self.credentials(actor)?;
+        if !action.is_admin() {
+            return Some((person, token));
+        }
+        Some(match actor {
+            Actor::Moderator => (person, self.moderator_admin_token.as_str()),
+            Actor::Staff => (person, self.staff_admin_token.as_str()),
+            Actor::Admin => (person, self.admin_admin_token.as_str()),
+            _ => (person, token),
+        })
     }
 
     fn target(&self, action: Action) -> Option<&Person> {
@@ -346,6 +391,9 @@ async fn fixture(
         Action::StartThread
         | Action::ReviewFlags
         | Action::AuditLog
+        | Action::StructurePage
+        | Action::CreateArea
+        | Action::CreateTag
         | Action::SuspendMember
         | Action::SuspendModerator
         | Action::SuspendStaff
@@ -614,6 +662,31 @@ fn call(action: Action, via: Via, fx: &Fixture, target: Option<&Person>, n: usiz
         ),
         (Via::Html, Action::AuditLog) => html("GET", "/audit".into(), &[]),
         (Via::Api, Action::AuditLog) => api("GET", "/audit".into(), None),
+        (Via::Html, Action::StructurePage) => html("GET", "/admin/structure".into(), &[]),
+        (Via::Api, Action::StructurePage) => api("GET", "/admin/areas".into(), None),
+        (Via::Html, Action::CreateArea) => html(
+            "POST",
+            "/admin/structure/areas".into(),
+            &[
+                ("slug", &format!("case-{n}")),
+                ("name", &format!("Case {n}")),
+            ],
+        ),
+        (Via::Api, Action::CreateArea) => api(
+            "POST",
+            "/admin/areas".into(),
+            Some(json!({ "slug": format!("case-{n}"), "name": format!("Case {n}") })),
+        ),
+        (Via::Html, Action::CreateTag) => html(
+            "POST",
+            "/admin/tags".into(),
+            &[("slug", &format!("case-{n}"))],
+        ),
+        (Via::Api, Action::CreateTag) => api(
+            "POST",
+            "/admin/tags".into(),
+            Some(json!({ "slug": format!("case-{n}") })),
+        ),
     }
 }
 
@@ -706,6 +779,14 @@ fn judge(action: Action, actor: Actor, via: Via, response: &TestResponse) -> Opt
         return (status != want).then(|| format!("expected allowed ({want}), got {status}"));
     }
     match actor {
+        // Members cannot make an admin-scoped token: their write token is refused as such.
+        Actor::Member | Actor::Author | Actor::Suspended
+            if via == Via::Api && action.is_admin() =>
+        {
+            (status != StatusCode::FORBIDDEN
+                || api_code(response).as_deref() != Some("insufficient_scope"))
+            .then(|| format!("expected 403 insufficient_scope, got {status}"))
+        }
         Actor::Anonymous if via == Via::Html && action.is_read() => {
             let location = response.header("location").unwrap_or_default();
             (status != StatusCode::SEE_OTHER || !location.starts_with("/signin")).then(|| {
@@ -961,7 +1042,7 @@ both!(
             let target = cast.target(action);
             let call = call(action, via, fx, target, n);
             let before = fingerprint(&app, &cast).await;
-            let response = send(&app, via, &call, cast.credentials(actor)).await;
+            let response = send(&app, via, &call, cast.credentials_for(action, actor)).await;
             let after = fingerprint(&app, &cast).await;
             let allowed = action.allows(actor);
             let label = format!(

@@ -288,6 +288,8 @@ macro_rules! write {
 
 mod site;
 pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
+mod structure;
+pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
 
 impl Store {
     /// Opens the database at `url`, creating it and applying migrations as needed.

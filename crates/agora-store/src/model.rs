@@ -193,6 +193,8 @@ pub struct AreaRow {
     pub slug: String,
     pub name: String,
     pub description: String,
+    /// Archived: read-only and left off the home page.
+    pub archived: bool,
     pub subtopics: Vec<SubtopicRow>,
 }
 
@@ -208,7 +210,18 @@ pub struct SubtopicRow {
     pub thread_count: i64,
     pub post_count: i64,
     pub last_activity_at: Option<Timestamp>,
+    pub area_id: AreaId,
+    /// The subtopic or its area is archived: read-only, left off the home page.
+    pub archived: bool,
+    pub who_starts: WhoStarts,
+    /// Whether a new thread needs at least one tag.
+    pub tags_required: bool,
 }
+
+str_enum!(
+    /// Who may start threads in a subtopic: everyone, or staff only (announcements).
+    WhoStarts { Everyone = "everyone", Staff = "staff" }
+);
 
 #[derive(Clone, Debug)]
 pub struct TagRow {

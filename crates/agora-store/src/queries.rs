@@ -60,7 +60,7 @@ pub(crate) fn read_summary(row: &Row) -> Result<ThreadSummary, StoreError> {
     })
 }
 
-fn read_subtopic(row: &Row) -> Result<SubtopicRow, StoreError> {
+pub(crate) fn read_subtopic(row: &Row) -> Result<SubtopicRow, StoreError> {
     Ok(SubtopicRow {
         id: SubtopicId(row.int(0)?),
         area_slug: row.text(1)?,
@@ -72,6 +72,10 @@ fn read_subtopic(row: &Row) -> Result<SubtopicRow, StoreError> {
         thread_count: row.int(7)?,
         post_count: row.int(8)?,
         last_activity_at: row.opt_int(9)?.map(ts),
+        area_id: AreaId(row.int(10)?),
+        archived: row.bool(11)?,
+        who_starts: row.parse(12)?,
+        tags_required: row.bool(13)?,
     })
 }
 
@@ -119,6 +123,7 @@ pub async fn areas<C: Conn>(conn: &mut C) -> Result<Vec<AreaRow>, StoreError> {
             slug: row.text(1)?,
             name: row.text(2)?,
             description: row.text(3)?,
+            archived: row.bool(4)?,
             subtopics: Vec::new(),
         })
     })?;

@@ -39,14 +39,17 @@ pub fn summary_columns(dialect: Dialect) -> String {
     )
 }
 
-pub const AREAS: &str = "SELECT id, slug, name, description FROM areas ORDER BY position, id";
+pub const AREAS: &str = "SELECT id, slug, name, description, archived_at IS NOT NULL FROM areas \
+     ORDER BY position, id";
 
+/// Read by `queries::read_subtopic` in this order.
 pub const SUBTOPIC_COLUMNS: &str = "s.id, a.slug, a.name, s.slug, s.name, s.description, s.docs_url, \
-     s.thread_count, s.post_count, s.last_activity_at";
+     s.thread_count, s.post_count, s.last_activity_at, s.area_id, \
+     s.archived_at IS NOT NULL OR a.archived_at IS NOT NULL, s.who_starts, s.tags_required";
 
 pub fn subtopics_all() -> String {
     format!(
-        "SELECT {SUBTOPIC_COLUMNS}, s.area_id FROM subtopics s JOIN areas a ON a.id = s.area_id \
+        "SELECT {SUBTOPIC_COLUMNS} FROM subtopics s JOIN areas a ON a.id = s.area_id \
          ORDER BY a.position, s.position, s.id"
     )
 }

@@ -1,10 +1,12 @@
 //! The admin pages under /admin: a module per part. This one holds what they share (the
 //! section's layout and tabs, the guard) and the dashboard; `settings` is the site's
-//! identity, access and limits.
+//! identity, access and limits; `structure` the areas and subtopics; `tags` the tags.
 //! Moderators see the dashboard and the member directory; everything else is for
 //! administrators, as `services::permissions` says.
 
 pub mod settings;
+pub mod structure;
+pub mod tags;
 
 use askama::Template;
 use axum::extract::State;
