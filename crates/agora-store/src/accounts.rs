@@ -10,7 +10,7 @@ use crate::queries::append_change;
 
 const ACCOUNT_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.staff_title, u.email, \
      u.email_verified_at IS NOT NULL, u.password_hash, u.signature_md, u.created_at, \
-     u.suspended_until, u.suspend_reason";
+     u.suspended_until, u.suspend_reason, u.pending_approval";
 
 fn read_account(row: &Row, at: usize) -> Result<Account, StoreError> {
     Ok(Account {
@@ -28,6 +28,7 @@ fn read_account(row: &Row, at: usize) -> Result<Account, StoreError> {
         created_at: Timestamp::from_micros(row.int(at + 9)?),
         suspended_until: row.opt_int(at + 10)?.map(Timestamp::from_micros),
         suspend_reason: row.opt_text(at + 11)?,
+        pending_approval: row.bool(at + 12)?,
     })
 }
 

@@ -290,6 +290,11 @@ mod site;
 pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
 mod structure;
 pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
+mod members;
+pub use members::{
+    InvitationRow, MemberDeleted, MemberQuery, MemberRow, MemberSort, NewInvitation,
+    PublicMemberRow,
+};
 
 impl Store {
     /// Opens the database at `url`, creating it and applying migrations as needed.

@@ -386,6 +386,8 @@ pub struct Account {
     pub created_at: Timestamp,
     pub suspended_until: Option<Timestamp>,
     pub suspend_reason: Option<String>,
+    /// Signed up while registration was by approval, and not yet approved: may not post.
+    pub pending_approval: bool,
 }
 
 impl Account {
