@@ -79,7 +79,7 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Accounts: create one with a role, or change a role.
+    /// Accounts: create, list, set a role or name, send a reset, delete, anonymise, invite.
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -170,6 +170,46 @@ pub enum UserCommand {
         role: agora_store::Role,
         #[arg(long)]
         title: Option<String>,
+    },
+    /// List accounts (newest first), one per line: username, role, email, joined, posts.
+    List {
+        /// Only this role.
+        #[arg(long)]
+        role: Option<agora_store::Role>,
+        /// The start of a username, display name or email address.
+        #[arg(long)]
+        search: Option<String>,
+        /// Which page of 30.
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+    },
+    /// Set an account's display name.
+    SetName { name: String, display_name: String },
+    /// Email the account a password-reset link.
+    ResetPassword { name: String },
+    /// Delete an account with every post it wrote and the threads it started.
+    Delete {
+        name: String,
+        /// Type the username again to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
+    /// Anonymise an account: its posts stay, under "anonymous".
+    Anonymise {
+        name: String,
+        /// Type the username again to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
+    /// Email an invitation to join (for an invite-only forum).
+    Invite {
+        email: String,
+        /// admin, staff, moderator or member.
+        #[arg(long, default_value = "member")]
+        role: agora_store::Role,
+        /// The account the invitation is from (its email and the list name it).
+        #[arg(long)]
+        from: String,
     },
 }
 

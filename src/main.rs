@@ -299,6 +299,7 @@ async fn user(command: UserCommand, config: config::Config) -> anyhow::Result<()
             );
             Ok(())
         }
+        other => members_command(&state, other).await,
     };
     state.store.close().await?;
     result
@@ -313,6 +314,89 @@ where
     let result = command(&state).await;
     state.store.close().await?;
     result
+}
+
+/// `agora user list/set-name/reset-password/delete/anonymise/invite`: the operator (no
+/// account) through the same services as the admin pages.
+async fn members_command(
+    state: &agora::app::AppState,
+    command: UserCommand,
+) -> anyhow::Result<()> {
+    use agora::services::accounts::FieldErrors;
+    use agora::services::members::{self, By, MemberParams};
+    fn fields(errors: FieldErrors) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{}",
+            errors
+                .0
+                .iter()
+                .map(|(field, message)| format!("{field}: {message}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    }
+    fn app(error: agora::error::AppError) -> anyhow::Error {
+        anyhow::anyhow!("{error}")
+    }
+    let by = By::Operator;
+    match command {
+        UserCommand::List { role, search, page } => {
+            let params = MemberParams {
+                q: search.unwrap_or_default(),
+                role,
+                page: page.max(1),
+                ..MemberParams::default()
+            };
+            let view = members::directory(state, by, &params, "").await.map_err(app)?;
+            for m in &view.members {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    m.username,
+                    m.role,
+                    m.email.as_deref().unwrap_or("-"),
+                    m.joined.iso,
+                    m.posts.value
+                );
+            }
+            eprintln!(
+                "{} accounts (page {} of {})",
+                view.total, view.pager.page, view.pager.pages
+            );
+        }
+        UserCommand::SetName { name, display_name } => {
+            members::set_display_name(state, by, &name, &display_name)
+                .await.map_err(app)?
+                .map_err(fields)?;
+            eprintln!("{name} is now shown as {display_name:?} (recorded in the audit log)");
+        }
+        UserCommand::ResetPassword { name } => {
+            members::send_reset(state, by, &name).await.map_err(app)?;
+            eprintln!("a password-reset email to {name} is queued");
+        }
+        UserCommand::Delete { name, confirm } => {
+            let deleted = members::delete(state, by, &name, &confirm)
+                .await.map_err(app)?
+                .map_err(fields)?;
+            eprintln!(
+                "deleted {name}: {} threads and {} replies removed",
+                deleted.threads, deleted.replies
+            );
+        }
+        UserCommand::Anonymise { name, confirm } => {
+            members::anonymise(state, by, &name, &confirm)
+                .await.map_err(app)?
+                .map_err(fields)?;
+            eprintln!("anonymised {name}: their posts stay, under \"anonymous\"");
+        }
+        UserCommand::Invite { email, role, from } => {
+            members::invite_as_operator(state, &from, &email, role)
+                .await.map_err(app)?
+                .map_err(fields)?;
+            eprintln!("invited {email} as {role}, from {from}");
+        }
+        UserCommand::Create { .. } | UserCommand::SetRole { .. } => {}
+    }
+    Ok(())
 }
 
 async fn db(command: DbCommand, config: &config::Config) -> anyhow::Result<()> {

@@ -41,6 +41,7 @@ pub fn build(state: AppState) -> Router {
         .route("/similar", get(api::similar))
         .route("/tags/{tag}/threads", get(api::tag_threads))
         .route("/threads/{id}", get(api::thread).patch(api::write::retitle))
+        .route("/users", get(api::admin_members::public_list))
         .route("/users/{username}", get(api::user))
         .route("/posts/{id}/revisions", get(api::revisions))
         .route("/me", get(api::write::me))
@@ -125,6 +126,39 @@ pub fn build(state: AppState) -> Router {
             "/admin/tags/{tag}/merge",
             post(api::admin_structure::merge_tag),
         )
+        .route("/admin/users", get(api::admin_members::list))
+        .route(
+            "/admin/users/{username}",
+            get(api::admin_members::one).delete(api::admin_members::delete),
+        )
+        .route(
+            "/admin/users/{username}/role",
+            put(api::admin_members::set_role),
+        )
+        .route(
+            "/admin/users/{username}/approve",
+            post(api::admin_members::approve),
+        )
+        .route(
+            "/admin/users/{username}/reset",
+            post(api::admin_members::reset),
+        )
+        .route(
+            "/admin/users/{username}/sessions",
+            axum::routing::delete(api::admin_members::end_sessions),
+        )
+        .route(
+            "/admin/users/{username}/anonymise",
+            post(api::admin_members::anonymise),
+        )
+        .route(
+            "/admin/invitations",
+            get(api::admin_members::invitations).post(api::admin_members::invite),
+        )
+        .route(
+            "/admin/invitations/{id}",
+            axum::routing::delete(api::admin_members::revoke_invitation),
+        )
         .fallback(api::not_found)
         .layer(csrf(|| ApiError(AppError::CrossSite).into_response()))
         .layer(middleware::from_fn(crate::body::limit_body))
@@ -159,6 +193,7 @@ pub fn build(state: AppState) -> Router {
         .route("/thread/{id}/feed.atom", get(web::feed_routes::thread_feed))
         .route("/thread/{id}/{slug}", get(web::threads::thread))
         .route("/posts/{id}/revisions", get(web::threads::revisions))
+        .route("/users", get(web::users::members))
         .route("/users/{username}", get(web::users::user))
         .route("/static/{file}", get(web::static_file))
         // the site's own pages and files, and the first-run setup
@@ -253,6 +288,48 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/admin/tags/{slug}/merge", post(web::admin::tags::merge))
         .route("/admin/tags/{slug}/delete", post(web::admin::tags::delete))
+        .route("/admin/users", get(web::admin::members::directory))
+        .route("/admin/users/{username}", get(web::admin::members::show))
+        .route(
+            "/admin/users/{username}/role",
+            post(web::admin::members::set_role),
+        )
+        .route(
+            "/admin/users/{username}/suspend",
+            post(web::admin::members::suspend),
+        )
+        .route(
+            "/admin/users/{username}/unsuspend",
+            post(web::admin::members::unsuspend),
+        )
+        .route(
+            "/admin/users/{username}/reset",
+            post(web::admin::members::send_reset),
+        )
+        .route(
+            "/admin/users/{username}/end-sessions",
+            post(web::admin::members::end_sessions),
+        )
+        .route(
+            "/admin/users/{username}/approve",
+            post(web::admin::members::approve),
+        )
+        .route(
+            "/admin/users/{username}/anonymise",
+            post(web::admin::members::anonymise),
+        )
+        .route(
+            "/admin/users/{username}/delete",
+            post(web::admin::members::delete),
+        )
+        .route(
+            "/admin/invitations",
+            get(web::admin::members::invitations).post(web::admin::members::invite),
+        )
+        .route(
+            "/admin/invitations/{id}/revoke",
+            post(web::admin::members::revoke_invitation),
+        )
         // accounts
         .route(
             "/signup",

@@ -1,6 +1,7 @@
 //! JSON API v1: the same reads as the pages, the same views, documented by an OpenAPI 3.1
 //! document generated from these handlers (`/api/v1/openapi.json`). Writes are in [`write`].
 
+pub mod admin_members;
 pub mod admin_site;
 pub mod admin_structure;
 pub mod extract;
@@ -86,6 +87,7 @@ pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
     // Each admin module documents its own routes.
     doc.merge(admin_site::Doc::openapi());
+    doc.merge(admin_members::Doc::openapi());
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 

@@ -185,6 +185,7 @@ pub fn check_display_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[derive(Clone, Debug)]
 pub struct SignUp {
     pub username: String,
     pub email: String,
@@ -282,6 +283,7 @@ pub async fn sign_up(
 
 /// Stores a one-time link's hash and queues the email that carries the link, together.
 /// `write` gets the link and returns the subject and body.
+#[allow(clippy::too_many_arguments)]
 async fn queue_link_email(
     state: &AppState,
     account: &Account,
@@ -289,6 +291,7 @@ async fn queue_link_email(
     purpose: EmailPurpose,
     path: &str,
     lifetime_minutes: i64,
+    audit: Option<agora_store::Audit>,
     write: impl FnOnce(&str) -> (String, String),
 ) -> Result<(), AppError> {
     let token = auth::new_secret()?;
@@ -300,16 +303,28 @@ async fn queue_link_email(
         body,
     };
     let expires = Timestamp::from_micros(Timestamp::now().micros() + lifetime_minutes * 60_000_000);
-    state
-        .store
-        .create_email_token(
-            account.brief.id,
-            purpose,
-            &auth::secret_hash(&token),
-            expires,
-            job.to_job(),
-        )
-        .await?;
+    let hash = auth::secret_hash(&token);
+    match audit {
+        None => {
+            state
+                .store
+                .create_email_token(account.brief.id, purpose, &hash, expires, job.to_job())
+                .await?
+        }
+        Some(audit) => {
+            state
+                .store
+                .create_email_token_audited(
+                    account.brief.id,
+                    purpose,
+                    &hash,
+                    expires,
+                    job.to_job(),
+                    audit,
+                )
+                .await?
+        }
+    }
     state.mail_queued.notify_one();
     Ok(())
 }
@@ -320,7 +335,7 @@ pub async fn send_verification(state: &AppState, account: &Account) -> Result<()
         return Ok(());
     };
     let site = &state.site().settings.name;
-    queue_link_email(state, account, email, EmailPurpose::Verify, "verify", 7 * 24 * 60, |link| {
+    queue_link_email(state, account, email, EmailPurpose::Verify, "verify", 7 * 24 * 60, None, |link| {
         (
             format!("Confirm your email address on {site}"),
             format!(
@@ -360,16 +375,28 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError
         // Matched a username, not an address: resets are by address only.
         return Ok(());
     }
+    queue_reset(state, &account, &address, None).await
+}
+
+/// Queues the password-reset email (with its one-time link) to `address`, the account's;
+/// `audit` says who sent it, when staff did.
+pub(crate) async fn queue_reset(
+    state: &AppState,
+    account: &Account,
+    address: &str,
+    audit: Option<agora_store::Audit>,
+) -> Result<(), AppError> {
     let minutes = state.config.accounts.reset_link_minutes.max(1);
     let site = &state.site().settings.name;
     let lifetime = i64::try_from(minutes).unwrap_or(60);
     queue_link_email(
         state,
-        &account,
-        &address,
+        account,
+        address,
         EmailPurpose::Reset,
         "reset",
         lifetime,
+        audit,
         |link| {
             (
                 format!("Reset your password on {site}"),

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod archive;
 pub mod generate;
 pub mod mail;
+pub mod members;
 pub mod moderation;
 pub mod permissions;
 pub mod posting;

@@ -58,6 +58,16 @@ pub enum Action<'a> {
         user: UserId,
         role: Role,
     },
+    /// Administer one account: its role and staff title, its display name, deleting or
+    /// anonymising it. Administrators only, never on their own account.
+    AdministerMember {
+        user: UserId,
+    },
+    /// Invite someone by email with a role: moderators may invite members, administrators
+    /// anyone.
+    Invite {
+        role: Role,
+    },
 }
 
 /// Why an action was refused.
@@ -279,6 +289,28 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
             } else if role != Role::Admin && rank(target) >= rank(role) {
                 Err(Denied::Forbidden(
                     "You can only act on accounts below your own role.",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Action::AdministerMember { user } => {
+            if role != Role::Admin {
+                Err(Denied::Forbidden("Only administrators can do that."))
+            } else if user == me {
+                Err(Denied::Forbidden(
+                    "Not on your own account: ask another administrator.",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Action::Invite { role: invited } => {
+            if !moderator {
+                Err(Denied::Forbidden("Only moderators can invite people."))
+            } else if invited != Role::Member && role != Role::Admin {
+                Err(Denied::Forbidden(
+                    "Only administrators can invite someone with a staff role.",
                 ))
             } else {
                 Ok(())

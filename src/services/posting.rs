@@ -169,6 +169,13 @@ async fn check_posting_limits(
 ) -> Result<(), AppError> {
     let site = state.site();
     let limits = &site.settings.limits;
+    if account.pending_approval {
+        return Err(AppError::Forbidden(
+            "Your account is waiting for a moderator's approval: you can post once it is \
+             approved. You can read everything meanwhile."
+                .into(),
+        ));
+    }
     if permissions::limited(account) {
         state
             .limits()

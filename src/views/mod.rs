@@ -3,9 +3,11 @@
 //! `serde(skip)` are presentation (compact counts, relative times) the JSON leaves to clients.
 
 pub mod format;
+mod members;
 mod moderation;
 pub mod schema;
 
+pub use members::*;
 pub use moderation::*;
 
 use agora_store::{

@@ -15,7 +15,8 @@ use crate::client_ip::ClientIp;
 use crate::error::AppError;
 use crate::limits::{Limit, Limits};
 use crate::paths;
-use crate::services::accounts::{self, CreatedBy, FieldErrors, SignUp};
+use crate::services::accounts::{self, FieldErrors, SignUp};
+use crate::services::members::{self, SignUpGate};
 use crate::services::permissions::Action;
 use crate::services::posting;
 use crate::views::TimeView;
@@ -46,11 +47,20 @@ pub struct SignUpForm {
     #[serde(default)]
     pub display_name: String,
     pub next: Option<String>,
+    /// The token of the invitation this sign-up came with (`/signup?invite=…`).
+    #[serde(default)]
+    pub invite: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct NextQuery {
     pub next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignUpQuery {
+    pub next: Option<String>,
+    pub invite: Option<String>,
 }
 
 #[derive(Template)]
@@ -59,22 +69,75 @@ struct SignUpTemplate {
     layout: Layout,
     form: SignUpForm,
     errors: FieldErrors,
+    gate: SignUpGate,
+    /// The role an invitation offers, when it is not member.
+    invited_role: Option<&'static str>,
 }
 
-fn signup_page(
+impl SignUpTemplate {
+    fn offers_form(&self) -> bool {
+        matches!(self.gate, SignUpGate::Open(_) | SignUpGate::Approval)
+    }
+
+    fn invited(&self) -> bool {
+        matches!(self.gate, SignUpGate::Open(Some(_)))
+    }
+
+    fn closed(&self) -> bool {
+        self.gate == SignUpGate::Closed
+    }
+
+    fn invitation_only(&self) -> bool {
+        matches!(self.gate, SignUpGate::InvitationOnly { .. })
+    }
+
+    fn dead_link(&self) -> bool {
+        self.gate == SignUpGate::InvitationOnly { link_given: true }
+    }
+
+    fn approval(&self) -> bool {
+        self.gate == SignUpGate::Approval
+    }
+}
+
+/// The sign-up page as the registration mode (and the invitation, if any) allows: the form,
+/// or why there is none. A refusal's status is 403.
+async fn signup_page(
     state: &AppState,
     viewer: &Viewer,
     form: SignUpForm,
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let gate = members::gate(state, Some(&form.invite)).await?;
+    let mut form = SignUpForm {
+        password: String::new(),
+        ..form
+    };
+    let mut invited_role = None;
+    if let SignUpGate::Open(Some(invitation)) = &gate {
+        form.email = invitation.email.clone();
+        invited_role = (invitation.role != Role::Member).then(|| invitation.role.as_str());
+    }
+    let refused = matches!(
+        gate,
+        SignUpGate::Closed | SignUpGate::InvitationOnly { .. }
+    );
+    let status = if refused && status != StatusCode::OK {
+        StatusCode::FORBIDDEN
+    } else {
+        status
+    };
     let html = render(&SignUpTemplate {
         layout: layout(state, viewer, "Sign up", "/signup"),
-        form: SignUpForm {
-            password: String::new(),
-            ..form
+        form,
+        errors: if refused {
+            FieldErrors::default()
+        } else {
+            errors
         },
-        errors,
+        gate,
+        invited_role,
     })?;
     Ok(private_page(status, html))
 }
@@ -82,10 +145,11 @@ fn signup_page(
 pub async fn signup(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<NextQuery>,
+    Query(query): Query<SignUpQuery>,
 ) -> Result<Response, AppError> {
     let form = SignUpForm {
         next: query.next,
+        invite: query.invite.unwrap_or_default(),
         ..SignUpForm::default()
     };
     signup_page(
@@ -95,6 +159,7 @@ pub async fn signup(
         FieldErrors::default(),
         StatusCode::OK,
     )
+    .await
 }
 
 pub async fn signup_submit(
@@ -113,7 +178,7 @@ pub async fn signup_submit(
         password: form.password.clone(),
         display_name: form.display_name.clone(),
     };
-    match accounts::sign_up(&state, &request, Role::Member, None, CreatedBy::SignUp).await? {
+    match members::sign_up(&state, &request, Some(&form.invite)).await? {
         Ok(account) => {
             let cookie = auth::start_session(&state, &headers, ip, &account).await?;
             Ok(redirect_with_cookie(
@@ -131,7 +196,7 @@ pub async fn signup_submit(
             } else {
                 StatusCode::BAD_REQUEST
             };
-            signup_page(&state, &viewer, form, errors, status)
+            signup_page(&state, &viewer, form, errors, status).await
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Member profiles with their threads.
+//! Member profiles with their threads, and the public member directory.
 
 use super::*;
 
@@ -37,6 +37,34 @@ pub async fn user(
             listing: &view.listing,
             listing_caption: caption,
         })
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct MembersTemplate {
+    layout: Layout,
+    view: PublicMembersView,
+}
+
+/// `/users`: the public member directory, most posts first; 404 while the setting hides it.
+pub async fn members(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(raw): Query<RawPageParam>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let page = read::parse_page(&raw.page)?;
+    if !state.site().settings.member_directory {
+        return Err(AppError::not_found("There is no member directory here."));
+    }
+    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+        let view = crate::services::members::public_directory(&state, page, "/users").await?;
+        let description = format!("The members of {}", state.site().settings.name);
+        let layout = Layout::new(&state, &viewer, "Members", &description, "/users");
+        render(&MembersTemplate { layout, view })
     })
     .await
 }

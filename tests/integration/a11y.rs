@@ -637,6 +637,27 @@ async fn site() -> Site {
             &[("into", "network")],
             StatusCode::BAD_REQUEST,
         ),
+        // Members (the staff directory, one member, invitations) and the public directory.
+        get("member directory", Admin, "/admin/users?q=s&sort=name"),
+        get("member page", Admin, "/admin/users/sam_suspended"),
+        post(
+            "member page errors",
+            Admin,
+            "/admin/users/sam_suspended",
+            "/admin/users/sam_suspended/delete",
+            &[("confirm", "not the name")],
+            bad,
+        ),
+        get("invitations", Admin, "/admin/invitations"),
+        post(
+            "invitation errors",
+            Admin,
+            "/admin/invitations",
+            "/admin/invitations",
+            &[("email", "not an address"), ("role", "member")],
+            bad,
+        ),
+        get("member directory (public)", Anonymous, "/users"),
         // Suspended: the banner.
         get("home", Suspended, "/"),
         get("rich thread", Suspended, &rich),

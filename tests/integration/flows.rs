@@ -350,7 +350,7 @@ async fn subtopic_threads(app: &TestApp, url: &str) -> u64 {
 // ---------------------------------------------------------------- email
 
 /// Undoes the transfer encoding of an email's body.
-fn decode_eml(raw: &str) -> String {
+pub(crate) fn decode_eml(raw: &str) -> String {
     let raw = raw.replace("\r\n", "\n");
     let (headers, body) = raw.split_once("\n\n").unwrap_or(("", raw.as_str()));
     let lower = headers.to_ascii_lowercase();

@@ -7,6 +7,7 @@ mod a11y;
 mod admin;
 mod admin_journey;
 mod admin_structure;
+mod admin_members;
 mod archive;
 mod backends;
 mod browser;

@@ -179,8 +179,9 @@ both!(
         // Every route under /api/v1 is documented (the writes are checked by the permission
         // and flow tests; their error bodies are checked here below).
         // 26 forum routes; admin: 3 for the site (`api/admin_site.rs`), 8 for areas,
-        // subtopics and tags (`api/admin_structure.rs`).
-        assert_eq!(documented.len(), 37, "{documented:?}");
+        // subtopics and tags (`api/admin_structure.rs`), 9 for members and invitations and 1
+        // for the public member directory (`api/admin_members.rs`).
+        assert_eq!(documented.len(), 47, "{documented:?}");
         for write in [
             ("/api/v1/threads", "post"),
             ("/api/v1/threads/{id}/posts", "post"),

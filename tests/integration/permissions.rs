@@ -82,6 +82,16 @@ enum Action {
     StructurePage,
     CreateArea,
     CreateTag,
+    /// The staff member directory (`/admin/users`).
+    MemberDirectory,
+    /// On the member target: send a password reset.
+    ResetMember,
+    /// On the member target: sign them out everywhere.
+    EndMemberSessions,
+    /// On the member target: set the role (to member again) and staff title.
+    SetMemberRole,
+    /// Invite an address as a member.
+    InviteMember,
 }
 
 const Y: bool = true;
@@ -89,7 +99,7 @@ const N: bool = false;
 
 /// The table in `docs/write-routes.md`, column by column: anonymous, member, author, moderator,
 /// staff, admin. A suspended user may do none of it.
-const MATRIX: [(Action, [bool; 6]); 27] = [
+const MATRIX: [(Action, [bool; 6]); 32] = [
     (Action::StartThread, [N, Y, Y, Y, Y, Y]),
     (Action::ReplyOpen, [N, Y, Y, Y, Y, Y]),
     (Action::ReplyLocked, [N, N, N, Y, Y, Y]),
@@ -118,6 +128,11 @@ const MATRIX: [(Action, [bool; 6]); 27] = [
     (Action::StructurePage, [N, N, N, N, N, Y]),
     (Action::CreateArea, [N, N, N, N, N, Y]),
     (Action::CreateTag, [N, N, N, N, N, Y]),
+    (Action::MemberDirectory, [N, N, N, Y, Y, Y]),
+    (Action::ResetMember, [N, N, N, Y, Y, Y]),
+    (Action::EndMemberSessions, [N, N, N, Y, Y, Y]),
+    (Action::SetMemberRole, [N, N, N, N, N, Y]),
+    (Action::InviteMember, [N, N, N, Y, Y, Y]),
 ];
 
 impl Action {
@@ -146,7 +161,10 @@ impl Action {
     fn is_read(self) -> bool {
         matches!(
             self,
-            Action::ReviewFlags | Action::AuditLog | Action::StructurePage
+            Action::ReviewFlags
+                | Action::AuditLog
+                | Action::StructurePage
+                | Action::MemberDirectory
         )
     }
 
@@ -154,7 +172,14 @@ impl Action {
     fn is_admin(self) -> bool {
         matches!(
             self,
-            Action::StructurePage | Action::CreateArea | Action::CreateTag
+            Action::StructurePage
+                | Action::CreateArea
+                | Action::CreateTag
+                | Action::MemberDirectory
+                | Action::ResetMember
+                | Action::EndMemberSessions
+                | Action::SetMemberRole
+                | Action::InviteMember
         )
     }
 
@@ -167,6 +192,7 @@ impl Action {
                 | Action::Flag
                 | Action::CreateArea
                 | Action::CreateTag
+                | Action::InviteMember
         )
     }
 }
@@ -265,7 +291,10 @@ impl Cast {
 
     fn target(&self, action: Action) -> Option<&Person> {
         match action {
-            Action::SuspendMember => Some(&self.target_member),
+            Action::SuspendMember
+            | Action::ResetMember
+            | Action::EndMemberSessions
+            | Action::SetMemberRole => Some(&self.target_member),
             Action::SuspendModerator => Some(&self.target_moderator),
             Action::SuspendStaff => Some(&self.target_staff),
             Action::SuspendAdmin => Some(&self.target_admin),
@@ -394,6 +423,11 @@ async fn fixture(
         | Action::StructurePage
         | Action::CreateArea
         | Action::CreateTag
+        | Action::MemberDirectory
+        | Action::ResetMember
+        | Action::EndMemberSessions
+        | Action::SetMemberRole
+        | Action::InviteMember
         | Action::SuspendMember
         | Action::SuspendModerator
         | Action::SuspendStaff
@@ -686,6 +720,40 @@ fn call(action: Action, via: Via, fx: &Fixture, target: Option<&Person>, n: usiz
             "POST",
             "/admin/tags".into(),
             Some(json!({ "slug": format!("case-{n}") })),
+        ),
+        (Via::Html, Action::MemberDirectory) => html("GET", "/admin/users".into(), &[]),
+        (Via::Api, Action::MemberDirectory) => api("GET", "/admin/users".into(), None),
+        (Via::Html, Action::ResetMember) => {
+            html("POST", format!("/admin/users/{target}/reset"), &[])
+        }
+        (Via::Api, Action::ResetMember) => {
+            api("POST", format!("/admin/users/{target}/reset"), None)
+        }
+        (Via::Html, Action::EndMemberSessions) => {
+            html("POST", format!("/admin/users/{target}/end-sessions"), &[])
+        }
+        (Via::Api, Action::EndMemberSessions) => {
+            api("DELETE", format!("/admin/users/{target}/sessions"), None)
+        }
+        (Via::Html, Action::SetMemberRole) => html(
+            "POST",
+            format!("/admin/users/{target}/role"),
+            &[("role", "member"), ("staff_title", "")],
+        ),
+        (Via::Api, Action::SetMemberRole) => api(
+            "PUT",
+            format!("/admin/users/{target}/role"),
+            Some(json!({ "role": "member" })),
+        ),
+        (Via::Html, Action::InviteMember) => html(
+            "POST",
+            "/admin/invitations".into(),
+            &[("email", &format!("case{n}@example.test")), ("role", "member")],
+        ),
+        (Via::Api, Action::InviteMember) => api(
+            "POST",
+            "/admin/invitations".into(),
+            Some(json!({ "email": format!("case{n}@example.test"), "role": "member" })),
         ),
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::archive::{name_skeleton, username_key};
 use crate::db::{Conn, Row, Value, params};
-use crate::model::{Audit, ChangeKind, NewUser, Role, ThreadId, Timestamp, UserId};
+use crate::model::{Audit, ChangeKind, EmailPurpose, NewUser, Role, ThreadId, Timestamp, UserId};
 use crate::postgres::PgConn;
 use std::sync::atomic::Ordering;
 
@@ -443,6 +443,25 @@ impl Store {
             )
             .await?;
             Ok(true)
+        })
+    }
+
+    /// Stores a one-time emailed link a staff member sent (a password reset), queues its email,
+    /// and records who sent it, together.
+    pub async fn create_email_token_audited(
+        &self,
+        user: UserId,
+        purpose: EmailPurpose,
+        token_hash: &str,
+        expires_at: Timestamp,
+        email_job: String,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let hash = token_hash.to_string();
+        write!(self, |conn| {
+            accounts::create_email_token(conn, user, purpose, &hash, expires_at).await?;
+            queries::enqueue_job(conn, "email", &email_job, Timestamp::now()).await?;
+            forum::record_audit(conn, &audit).await
         })
     }
 

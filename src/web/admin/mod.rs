@@ -1,9 +1,11 @@
 //! The admin pages under /admin: a module per part. This one holds what they share (the
 //! section's layout and tabs, the guard) and the dashboard; `settings` is the site's
-//! identity, access and limits; `structure` the areas and subtopics; `tags` the tags.
+//! identity, access and limits; `structure` the areas and subtopics; `tags` the tags;
+//! `members` the member directory, one member's page and invitations.
 //! Moderators see the dashboard and the member directory; everything else is for
 //! administrators, as `services::permissions` says.
 
+pub mod members;
 pub mod settings;
 pub mod structure;
 pub mod tags;
@@ -43,6 +45,7 @@ impl AdminNav {
             tabs.push(("Tags", "/admin/tags"));
         }
         tabs.push(("Members", "/admin/users"));
+        tabs.push(("Invitations", "/admin/invitations"));
         AdminNav {
             tabs: tabs
                 .into_iter()
