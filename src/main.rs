@@ -318,10 +318,7 @@ where
 
 /// `agora user list/set-name/reset-password/delete/anonymise/invite`: the operator (no
 /// account) through the same services as the admin pages.
-async fn members_command(
-    state: &agora::app::AppState,
-    command: UserCommand,
-) -> anyhow::Result<()> {
+async fn members_command(state: &agora::app::AppState, command: UserCommand) -> anyhow::Result<()> {
     use agora::services::accounts::FieldErrors;
     use agora::services::members::{self, By, MemberParams};
     fn fields(errors: FieldErrors) -> anyhow::Error {
@@ -347,7 +344,9 @@ async fn members_command(
                 page: page.max(1),
                 ..MemberParams::default()
             };
-            let view = members::directory(state, by, &params, "").await.map_err(app)?;
+            let view = members::directory(state, by, &params, "")
+                .await
+                .map_err(app)?;
             for m in &view.members {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
@@ -365,7 +364,8 @@ async fn members_command(
         }
         UserCommand::SetName { name, display_name } => {
             members::set_display_name(state, by, &name, &display_name)
-                .await.map_err(app)?
+                .await
+                .map_err(app)?
                 .map_err(fields)?;
             eprintln!("{name} is now shown as {display_name:?} (recorded in the audit log)");
         }
@@ -375,7 +375,8 @@ async fn members_command(
         }
         UserCommand::Delete { name, confirm } => {
             let deleted = members::delete(state, by, &name, &confirm)
-                .await.map_err(app)?
+                .await
+                .map_err(app)?
                 .map_err(fields)?;
             eprintln!(
                 "deleted {name}: {} threads and {} replies removed",
@@ -384,13 +385,15 @@ async fn members_command(
         }
         UserCommand::Anonymise { name, confirm } => {
             members::anonymise(state, by, &name, &confirm)
-                .await.map_err(app)?
+                .await
+                .map_err(app)?
                 .map_err(fields)?;
             eprintln!("anonymised {name}: their posts stay, under \"anonymous\"");
         }
         UserCommand::Invite { email, role, from } => {
             members::invite_as_operator(state, &from, &email, role)
-                .await.map_err(app)?
+                .await
+                .map_err(app)?
                 .map_err(fields)?;
             eprintln!("invited {email} as {role}, from {from}");
         }

@@ -65,7 +65,10 @@ impl<'a> By<'a> {
     fn audit(self, action: &'static str, target: UserId, details: String) -> Audit {
         let (actor, details) = match self.account() {
             Some(account) => (account.brief.id, details),
-            None => (target, format!("{details}, by the operator at the command line")),
+            None => (
+                target,
+                format!("{details}, by the operator at the command line"),
+            ),
         };
         Audit {
             actor,
@@ -144,13 +147,17 @@ fn search_schema() -> utoipa::openapi::Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .max_length(Some(100))
-        .description(Some("The start of a username, display name or email address."))
+        .description(Some(
+            "The start of a username, display name or email address.",
+        ))
         .build()
 }
 
 fn filter_schema() -> utoipa::openapi::Object {
     crate::views::schema::one_of(MemberFilter::ALL.iter().map(|f| f.as_str()))
-        .description(Some("Only suspended, new (7 days), unconfirmed or waiting accounts."))
+        .description(Some(
+            "Only suspended, new (7 days), unconfirmed or waiting accounts.",
+        ))
         .build()
 }
 
@@ -176,7 +183,10 @@ impl MemberParams {
     pub fn parse(raw: &RawMemberParams) -> Result<Self, AppError> {
         let q = raw.q.as_deref().unwrap_or("").trim().to_string();
         if q.chars().count() > 100 || accounts::forbidden_char(&q).is_some() {
-            return Err(AppError::bad_param("q", "Search for at most 100 plain characters."));
+            return Err(AppError::bad_param(
+                "q",
+                "Search for at most 100 plain characters.",
+            ));
         }
         let role = match raw.role.as_deref().filter(|r| !r.is_empty()) {
             None => None,
@@ -321,11 +331,7 @@ async fn target(state: &AppState, username: &str) -> Result<MemberRow, AppError>
 }
 
 /// One account as staff see it.
-pub async fn member(
-    state: &AppState,
-    by: By<'_>,
-    username: &str,
-) -> Result<MemberRow, AppError> {
+pub async fn member(state: &AppState, by: By<'_>, username: &str) -> Result<MemberRow, AppError> {
     by.authorize(Action::ManageMembers)?;
     target(state, username).await
 }
@@ -524,7 +530,11 @@ pub async fn anonymise(
         return Ok(Err(errors));
     }
     // The entry names the account by number only: its old name is what is being removed.
-    let audit = by.audit("user.anonymise", member.id, format!("account #{}", member.id));
+    let audit = by.audit(
+        "user.anonymise",
+        member.id,
+        format!("account #{}", member.id),
+    );
     state
         .store
         .anonymise_member(member.id, audit, by.actor_id())
@@ -661,7 +671,11 @@ async fn send_invitation(
     };
     let expires_at =
         Timestamp::from_micros(Timestamp::now().micros() + INVITATION_DAYS * 86_400_000_000);
-    let mut audit = by.audit("invitation.create", inviter.brief.id, format!("{email} as {role}"));
+    let mut audit = by.audit(
+        "invitation.create",
+        inviter.brief.id,
+        format!("{email} as {role}"),
+    );
     audit.target_user = None;
     state
         .store
@@ -744,7 +758,9 @@ pub enum SignUpGate {
     /// The form; the new account waits for approval before it may post.
     Approval,
     /// Invitation only, and the link is missing (None) or no longer good.
-    InvitationOnly { link_given: bool },
+    InvitationOnly {
+        link_given: bool,
+    },
     Closed,
 }
 

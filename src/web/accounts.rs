@@ -119,10 +119,7 @@ async fn signup_page(
         form.email = invitation.email.clone();
         invited_role = (invitation.role != Role::Member).then(|| invitation.role.as_str());
     }
-    let refused = matches!(
-        gate,
-        SignUpGate::Closed | SignUpGate::InvitationOnly { .. }
-    );
+    let refused = matches!(gate, SignUpGate::Closed | SignUpGate::InvitationOnly { .. });
     let status = if refused && status != StatusCode::OK {
         StatusCode::FORBIDDEN
     } else {

@@ -84,7 +84,10 @@ fn invitation_tokens(app: &TestApp, to: &str) -> Vec<String> {
     for entry in entries.flatten() {
         let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
         let text = crate::flows::decode_eml(&raw);
-        if !text.to_lowercase().contains(&format!("to: {}", to.to_lowercase())) {
+        if !text
+            .to_lowercase()
+            .contains(&format!("to: {}", to.to_lowercase()))
+        {
             continue;
         }
         let mut rest = text.as_str();
@@ -123,9 +126,14 @@ both!(
         assert_status(&response, StatusCode::OK, "moderator");
         let text = response.text();
         assert!(text.contains("@mia_member"), "{text}");
-        assert!(text.contains("mia_member@example.test"), "staff see addresses");
+        assert!(
+            text.contains("mia_member@example.test"),
+            "staff see addresses"
+        );
         assert!(!text.contains("@ada_admin"), "{text}");
-        let by_email = app.get_as("/admin/users?q=ada_admin%40example", &moderator).await;
+        let by_email = app
+            .get_as("/admin/users?q=ada_admin%40example", &moderator)
+            .await;
         assert!(by_email.text().contains("@ada_admin"));
         // LIKE's wildcards are taken literally.
         let wildcard = app.get_as("/admin/users?q=%25", &moderator).await;
@@ -146,7 +154,12 @@ both!(
         assert!(names.contains(&"ada_admin".to_string()), "{names:?}");
         assert!(!names.contains(&"mia_member".to_string()), "{names:?}");
         let new = app
-            .api("GET", "/api/v1/admin/users?show=new&sort=name", Some(&token), None)
+            .api(
+                "GET",
+                "/api/v1/admin/users?show=new&sort=name",
+                Some(&token),
+                None,
+            )
             .await
             .json();
         let new_names: Vec<&str> = new["members"]
@@ -155,13 +168,25 @@ both!(
             .flatten()
             .filter_map(|m| m["username"].as_str())
             .collect();
-        assert_eq!(new_names, ["ada_admin", "mia_member", "mo_moderator"], "{new}");
+        assert_eq!(
+            new_names,
+            ["ada_admin", "mia_member", "mo_moderator"],
+            "{new}"
+        );
         assert_eq!(new["total"], 3);
         let unverified = app
-            .api("GET", "/api/v1/admin/users?show=unverified", Some(&token), None)
+            .api(
+                "GET",
+                "/api/v1/admin/users?show=unverified",
+                Some(&token),
+                None,
+            )
             .await
             .json();
-        assert_eq!(unverified["total"], 3, "signed up, not confirmed: {unverified}");
+        assert_eq!(
+            unverified["total"], 3,
+            "signed up, not confirmed: {unverified}"
+        );
         let bad = app
             .api("GET", "/api/v1/admin/users?sort=height", Some(&token), None)
             .await;
@@ -175,7 +200,9 @@ both!(
 
         // A write-scoped token cannot reach /api/v1/admin; a member's admin token cannot be made.
         let write = app.api_token(&member, "write").await;
-        let refused = app.api("GET", "/api/v1/admin/users", Some(&write), None).await;
+        let refused = app
+            .api("GET", "/api/v1/admin/users", Some(&write), None)
+            .await;
         assert_status(&refused, StatusCode::FORBIDDEN, "write token");
         // One account.
         let one = app
@@ -214,7 +241,10 @@ both!(
             assert_status(&page, want, &who.username);
         }
         // A moderator's page offers no role form and no delete; an admin's does.
-        let page = app.get_as("/admin/users/tim_target", &moderator).await.text();
+        let page = app
+            .get_as("/admin/users/tim_target", &moderator)
+            .await
+            .text();
         assert!(!page.contains("/admin/users/tim_target/role"), "{page}");
         assert!(!page.contains("/admin/users/tim_target/delete"), "{page}");
         assert!(page.contains("/admin/users/tim_target/reset"), "{page}");
@@ -239,7 +269,12 @@ both!(
         let sent = app.state.deliver_mail().await;
         assert_eq!(sent, 2, "two reset emails");
         let via_api = app
-            .api("POST", "/api/v1/admin/users/tim_target/reset", Some(&mod_token), None)
+            .api(
+                "POST",
+                "/api/v1/admin/users/tim_target/reset",
+                Some(&mod_token),
+                None,
+            )
             .await;
         assert_status(&via_api, StatusCode::OK, "reset via the API");
 
@@ -247,7 +282,11 @@ both!(
         let before = app.get_as("/settings", &target).await;
         assert_status(&before, StatusCode::OK, "target signed in");
         let response = app
-            .post_form("/admin/users/tim_target/end-sessions", Some(&moderator.cookie), &[])
+            .post_form(
+                "/admin/users/tim_target/end-sessions",
+                Some(&moderator.cookie),
+                &[],
+            )
             .await;
         assert_status(&response, StatusCode::SEE_OTHER, "end sessions");
         assert!(
@@ -259,7 +298,12 @@ both!(
         assert_ne!(after.status, StatusCode::OK, "the session ended");
         assert_eq!(newest_audit(&app).await.action, "user.end_sessions");
         let ended = app
-            .api("DELETE", "/api/v1/admin/users/mia_member/sessions", Some(&mod_token), None)
+            .api(
+                "DELETE",
+                "/api/v1/admin/users/mia_member/sessions",
+                Some(&mod_token),
+                None,
+            )
             .await;
         assert_status(&ended, StatusCode::OK, "end sessions via the API");
         assert_eq!(ended.json()["ended"], 1);
@@ -276,13 +320,19 @@ both!(
                 .await;
             assert_status(&response, want, &format!("{} sets a role", who.username));
         }
-        let tim = account(&app, "tim_target").await.unwrap_or_else(|| panic!("tim"));
+        let tim = account(&app, "tim_target")
+            .await
+            .unwrap_or_else(|| panic!("tim"));
         assert_eq!(tim.brief.role, Role::Moderator);
         assert_eq!(tim.brief.staff_title.as_deref(), Some("Networking"));
         let entry = newest_audit(&app).await;
         assert_eq!(entry.action, "user.role");
         assert_eq!(entry.actor.username, "ada_admin");
-        assert!(entry.details.contains("member → moderator"), "{}", entry.details);
+        assert!(
+            entry.details.contains("member → moderator"),
+            "{}",
+            entry.details
+        );
         // Not on oneself.
         let own = app
             .post_form("/admin/users/ada_admin/role", Some(&admin.cookie), &fields)
@@ -301,16 +351,29 @@ both!(
         let text = response.text();
         assert!(text.contains("aria-invalid=\"true\" aria-describedby=\"e-staff_title\""));
         assert!(text.contains(&long), "the typed title is kept");
-        assert!(text.contains("<option value=\"staff\" selected>"), "the typed role is kept");
+        assert!(
+            text.contains("<option value=\"staff\" selected>"),
+            "the typed role is kept"
+        );
         // The API: an admin token sets, a moderator's is refused.
         let body = json!({"role": "member"});
         let refused = app
-            .api("PUT", "/api/v1/admin/users/tim_target/role", Some(&mod_token), Some(body.clone()))
+            .api(
+                "PUT",
+                "/api/v1/admin/users/tim_target/role",
+                Some(&mod_token),
+                Some(body.clone()),
+            )
             .await;
         assert_status(&refused, StatusCode::FORBIDDEN, "moderator role via API");
         assert_eq!(refused.json()["error"]["code"], "forbidden");
         let set = app
-            .api("PUT", "/api/v1/admin/users/tim_target/role", Some(&admin_token), Some(body))
+            .api(
+                "PUT",
+                "/api/v1/admin/users/tim_target/role",
+                Some(&admin_token),
+                Some(body),
+            )
             .await;
         assert_status(&set, StatusCode::OK, "admin role via API");
 
@@ -333,10 +396,16 @@ both!(
             )
             .await;
         assert_status(&suspended, StatusCode::SEE_OTHER, "suspend");
-        let tim = account(&app, "tim_target").await.unwrap_or_else(|| panic!("tim"));
+        let tim = account(&app, "tim_target")
+            .await
+            .unwrap_or_else(|| panic!("tim"));
         assert!(tim.suspended_at(agora_store::Timestamp::now()));
         let lifted = app
-            .post_form("/admin/users/tim_target/unsuspend", Some(&moderator.cookie), &[])
+            .post_form(
+                "/admin/users/tim_target/unsuspend",
+                Some(&moderator.cookie),
+                &[],
+            )
             .await;
         assert_status(&lifted, StatusCode::SEE_OTHER, "unsuspend");
         // Staff may not suspend an administrator.
@@ -368,7 +437,10 @@ both!(
         assert!(refused.text().contains("approval"), "{}", refused.text());
 
         // Moderators see it waiting and approve it; members may not.
-        let waiting = app.get_as("/admin/users?show=pending", &moderator).await.text();
+        let waiting = app
+            .get_as("/admin/users?show=pending", &moderator)
+            .await
+            .text();
         assert!(waiting.contains("@nia_new"), "{waiting}");
         assert!(!waiting.contains("@mia_member"), "{waiting}");
         let denied = app
@@ -385,7 +457,12 @@ both!(
         // Approving again is a conflict (through the API).
         let mod_token = app.api_token(&moderator, "admin").await;
         let again = app
-            .api("POST", "/api/v1/admin/users/nia_new/approve", Some(&mod_token), None)
+            .api(
+                "POST",
+                "/api/v1/admin/users/nia_new/approve",
+                Some(&mod_token),
+                None,
+            )
             .await;
         assert_status(&again, StatusCode::CONFLICT, "approve twice");
     }
@@ -401,7 +478,10 @@ both!(
         let page = app.get("/signup").await;
         assert_status(&page, StatusCode::OK, "invitation-only page");
         assert!(page.text().contains("by invitation only"));
-        assert!(!page.text().contains("name=\"password\""), "no form without an invitation");
+        assert!(
+            !page.text().contains("name=\"password\""),
+            "no form without an invitation"
+        );
         let refused = app
             .post_form(
                 "/signup",
@@ -413,7 +493,11 @@ both!(
                 ],
             )
             .await;
-        assert_status(&refused, StatusCode::FORBIDDEN, "sign up without an invitation");
+        assert_status(
+            &refused,
+            StatusCode::FORBIDDEN,
+            "sign up without an invitation",
+        );
         assert!(account(&app, "gate_crasher").await.is_none());
 
         // Moderators invite members only; administrators any role.
@@ -460,7 +544,11 @@ both!(
         // The link prefills the address and says the role.
         let form = app.get(&format!("/signup?invite={token}")).await;
         assert_status(&form, StatusCode::OK, "invited form");
-        assert!(form.text().contains("value=\"Nova@Example.test\""), "{}", form.text());
+        assert!(
+            form.text().contains("value=\"Nova@Example.test\""),
+            "{}",
+            form.text()
+        );
         assert!(form.text().contains("as moderator"));
         let fields = [
             ("username", "nova"),
@@ -470,9 +558,15 @@ both!(
         ];
         let joined = app.post_form("/signup", None, &fields).await;
         assert_status(&joined, StatusCode::SEE_OTHER, "accept the invitation");
-        let nova = account(&app, "nova").await.unwrap_or_else(|| panic!("nova"));
+        let nova = account(&app, "nova")
+            .await
+            .unwrap_or_else(|| panic!("nova"));
         assert_eq!(nova.brief.role, Role::Moderator);
-        assert_eq!(nova.email.as_deref(), Some("Nova@Example.test"), "the invited address");
+        assert_eq!(
+            nova.email.as_deref(),
+            Some("Nova@Example.test"),
+            "the invited address"
+        );
         assert!(nova.email_verified, "the link proved the address");
         // Once only.
         let again = app
@@ -522,11 +616,21 @@ both!(
         );
         let id = open["id"].as_i64().unwrap_or_default();
         let revoked = app
-            .api("DELETE", &format!("/api/v1/admin/invitations/{id}"), Some(&admin_token), None)
+            .api(
+                "DELETE",
+                &format!("/api/v1/admin/invitations/{id}"),
+                Some(&admin_token),
+                None,
+            )
             .await;
         assert_status(&revoked, StatusCode::OK, "withdraw");
         let gone = app
-            .api("DELETE", &format!("/api/v1/admin/invitations/{id}"), Some(&admin_token), None)
+            .api(
+                "DELETE",
+                &format!("/api/v1/admin/invitations/{id}"),
+                Some(&admin_token),
+                None,
+            )
             .await;
         assert_status(&gone, StatusCode::NOT_FOUND, "withdraw twice");
     }
@@ -566,7 +670,10 @@ both!(
         let token = app.api_token(&quinn, "write").await;
         let thread = thread_id(&app, &token, "Sockets drop after sleep on my laptop").await;
         app.index().await;
-        let id = account(&app, "quinnzebra").await.map(|a| a.brief.id.0).unwrap_or_default();
+        let id = account(&app, "quinnzebra")
+            .await
+            .map(|a| a.brief.id.0)
+            .unwrap_or_default();
 
         // Moderators may not; a wrong confirmation is refused with the field named.
         let denied = app
@@ -586,7 +693,10 @@ both!(
             .await;
         assert_status(&wrong, StatusCode::BAD_REQUEST, "wrong confirmation");
         let text = wrong.text();
-        assert!(text.contains("aria-describedby=\"e-anonymise_confirm\""), "{text}");
+        assert!(
+            text.contains("aria-describedby=\"e-anonymise_confirm\""),
+            "{text}"
+        );
         assert!(text.contains("id=\"f-anonymise_confirm\" name=\"confirm\" value=\"quinn\""));
         let done = app
             .post_form(
@@ -615,14 +725,23 @@ both!(
         assert_status(&page, StatusCode::OK, "thread");
         let html = page.text();
         assert!(html.contains("anonymous"), "{html}");
-        assert!(!html.contains("quinnzebra"), "the old name is gone from the page");
+        assert!(
+            !html.contains("quinnzebra"),
+            "the old name is gone from the page"
+        );
         let results = app.search("sockets sleep laptop").await.to_string();
         assert!(results.contains("Sockets drop after sleep"), "{results}");
         assert!(!results.contains("quinnzebra"), "{results}");
         // Their session ended with the account.
         let settings = app.get_as("/settings", &quinn).await;
         assert_ne!(settings.status, StatusCode::OK);
-        assert!(app.store().check().await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+        assert!(
+            app.store()
+                .check()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_empty()
+        );
     }
 );
 
@@ -636,12 +755,35 @@ both!(
         let token = app.api_token(&spammer, "write").await;
         let other = app.api_token(&bystander, "write").await;
         let own = thread_id(&app, &token, "Buy cheap watches from the spam sender").await;
-        reply(&app, &other, own, "A bystander's reply in the spammer's thread, going too.").await;
+        reply(
+            &app,
+            &other,
+            own,
+            "A bystander's reply in the spammer's thread, going too.",
+        )
+        .await;
         let theirs = thread_id(&app, &other, "A real question about QUIC handshakes").await;
-        reply(&app, &token, theirs, "A spam reply in somebody else's thread, to be removed.").await;
-        let kept = reply(&app, &other, theirs, "The bystander's own follow-up, which stays.").await;
+        reply(
+            &app,
+            &token,
+            theirs,
+            "A spam reply in somebody else's thread, to be removed.",
+        )
+        .await;
+        let kept = reply(
+            &app,
+            &other,
+            theirs,
+            "The bystander's own follow-up, which stays.",
+        )
+        .await;
         let boosted = app
-            .api("POST", &format!("/api/v1/posts/{kept}/boost"), Some(&token), None)
+            .api(
+                "POST",
+                &format!("/api/v1/posts/{kept}/boost"),
+                Some(&token),
+                None,
+            )
             .await;
         assert_status(&boosted, StatusCode::OK, "boost");
         let flagged = app
@@ -671,7 +813,11 @@ both!(
             )
             .await;
         assert_status(&wrong, StatusCode::BAD_REQUEST, "wrong confirmation");
-        assert!(wrong.text().contains("aria-describedby=\"e-delete_confirm\""));
+        assert!(
+            wrong
+                .text()
+                .contains("aria-describedby=\"e-delete_confirm\"")
+        );
         assert!(account(&app, "spam_sender").await.is_some());
         let deleted = app
             .post_form(
@@ -711,18 +857,37 @@ both!(
             .await;
         assert_status(&locked, StatusCode::OK, "lock");
         let refused = app
-            .api("DELETE", "/api/v1/admin/users/mo_moderator", Some(&admin_token), None)
+            .api(
+                "DELETE",
+                "/api/v1/admin/users/mo_moderator",
+                Some(&admin_token),
+                None,
+            )
             .await;
-        assert_status(&refused, StatusCode::BAD_REQUEST, "delete a moderator who acted");
+        assert_status(
+            &refused,
+            StatusCode::BAD_REQUEST,
+            "delete a moderator who acted",
+        );
         assert!(refused.text().contains("anonymise"), "{}", refused.text());
         // Nobody deletes themselves.
         let own_account = app
-            .api("DELETE", "/api/v1/admin/users/ada_admin", Some(&admin_token), None)
+            .api(
+                "DELETE",
+                "/api/v1/admin/users/ada_admin",
+                Some(&admin_token),
+                None,
+            )
             .await;
         assert_status(&own_account, StatusCode::FORBIDDEN, "delete oneself");
         // The bystander, through the API.
         let gone = app
-            .api("DELETE", "/api/v1/admin/users/bea_bystander", Some(&admin_token), None)
+            .api(
+                "DELETE",
+                "/api/v1/admin/users/bea_bystander",
+                Some(&admin_token),
+                None,
+            )
             .await;
         assert_status(&gone, StatusCode::OK, "delete via the API");
         assert_eq!(gone.json()["threads"], 1);
@@ -748,8 +913,16 @@ both!(
         assert!(body["members"][0]["accepted_answers"].is_number(), "{body}");
 
         set_site(&app, |s| s.member_directory = false).await;
-        assert_status(&app.get("/users").await, StatusCode::NOT_FOUND, "hidden page");
-        assert_status(&app.get("/api/v1/users").await, StatusCode::NOT_FOUND, "hidden API");
+        assert_status(
+            &app.get("/users").await,
+            StatusCode::NOT_FOUND,
+            "hidden page",
+        );
+        assert_status(
+            &app.get("/api/v1/users").await,
+            StatusCode::NOT_FOUND,
+            "hidden API",
+        );
     }
 );
 
@@ -775,7 +948,11 @@ async fn the_cli_lists_renames_resets_invites_anonymises_and_deletes() {
         assert!(success, "{args:?}: {stderr}");
         stdout
     };
-    for (name, role) in [("root_admin", "admin"), ("quinn", "member"), ("rita", "member")] {
+    for (name, role) in [
+        ("root_admin", "admin"),
+        ("quinn", "member"),
+        ("rita", "member"),
+    ] {
         ok(&[
             "user",
             "create",
@@ -789,13 +966,27 @@ async fn the_cli_lists_renames_resets_invites_anonymises_and_deletes() {
         ]);
     }
     let listed = ok(&["user", "list", "--role", "member"]);
-    assert!(listed.contains("quinn\tmember\tquinn@example.test"), "{listed}");
+    assert!(
+        listed.contains("quinn\tmember\tquinn@example.test"),
+        "{listed}"
+    );
     assert!(!listed.contains("root_admin"), "{listed}");
     let searched = ok(&["user", "list", "--search", "RIT"]);
-    assert!(searched.starts_with("rita\t") && !searched.contains("quinn"), "{searched}");
+    assert!(
+        searched.starts_with("rita\t") && !searched.contains("quinn"),
+        "{searched}"
+    );
     ok(&["user", "set-name", "quinn", "Quinn Q."]);
     ok(&["user", "reset-password", "quinn"]);
-    ok(&["user", "invite", "newcomer@example.test", "--role", "moderator", "--from", "root_admin"]);
+    ok(&[
+        "user",
+        "invite",
+        "newcomer@example.test",
+        "--role",
+        "moderator",
+        "--from",
+        "root_admin",
+    ]);
     let (refused, _, stderr) = run(&["user", "anonymise", "rita", "--confirm", "quinn"]);
     assert!(!refused, "a wrong confirmation");
     assert!(stderr.contains("confirm"), "{stderr}");
@@ -809,9 +1000,24 @@ async fn the_cli_lists_renames_resets_invites_anonymises_and_deletes() {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    assert!(store.account_by_name("quinn").await.unwrap_or(None).is_none());
-    assert!(store.account_by_name("rita").await.unwrap_or(None).is_none());
-    let invitations = store.invitations(10).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        store
+            .account_by_name("quinn")
+            .await
+            .unwrap_or(None)
+            .is_none()
+    );
+    assert!(
+        store
+            .account_by_name("rita")
+            .await
+            .unwrap_or(None)
+            .is_none()
+    );
+    let invitations = store
+        .invitations(10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(invitations.len(), 1);
     assert_eq!(invitations[0].role, Role::Moderator);
     assert_eq!(invitations[0].invited_by, "root_admin");
@@ -834,7 +1040,14 @@ async fn the_cli_lists_renames_resets_invites_anonymises_and_deletes() {
     // The reset and the invitation wait in the job queue for the server to send.
     let jobs = store
         .claim_job("test", std::time::Duration::from_secs(60))
-        .await.unwrap_or_else(|e| panic!("{e}"));
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(jobs.is_some(), "an email job is queued");
-    assert!(store.check().await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+    assert!(
+        store
+            .check()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
 }

@@ -748,7 +748,10 @@ fn call(action: Action, via: Via, fx: &Fixture, target: Option<&Person>, n: usiz
         (Via::Html, Action::InviteMember) => html(
             "POST",
             "/admin/invitations".into(),
-            &[("email", &format!("case{n}@example.test")), ("role", "member")],
+            &[
+                ("email", &format!("case{n}@example.test")),
+                ("role", "member"),
+            ],
         ),
         (Via::Api, Action::InviteMember) => api(
             "POST",

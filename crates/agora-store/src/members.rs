@@ -49,8 +49,10 @@ impl MemberSort {
     fn order_by(self) -> &'static str {
         match self {
             MemberSort::Joined => "u.created_at DESC, u.id DESC",
-            MemberSort::Seen => "COALESCE((SELECT MAX(s.last_seen_at) FROM sessions s \
-                 WHERE s.user_id = u.id), u.created_at) DESC, u.id DESC",
+            MemberSort::Seen => {
+                "COALESCE((SELECT MAX(s.last_seen_at) FROM sessions s \
+                 WHERE s.user_id = u.id), u.created_at) DESC, u.id DESC"
+            }
             MemberSort::Posts => "u.post_count DESC, u.id ASC",
             MemberSort::Name => "u.username_key ASC, u.id ASC",
         }
@@ -194,7 +196,12 @@ fn member_filter(query: &MemberQuery, now: Timestamp) -> (String, Vec<Value>) {
         values.push(value);
         format!("?{}", values.len())
     }
-    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let p = bind(prefix_pattern(&search.to_lowercase()).into(), &mut values);
         clauses.push(format!(
             "(u.username_key LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\' \
@@ -241,8 +248,11 @@ async fn threads_with_posts_by<C: Conn>(
 async fn shut_out<C: Conn>(conn: &mut C, user: UserId) -> Result<u64, StoreError> {
     let ended = accounts::end_sessions(conn, user, None, None).await?;
     accounts::revoke_api_tokens(conn, user).await?;
-    conn.execute("DELETE FROM email_tokens WHERE user_id = ?1", params![user.0])
-        .await?;
+    conn.execute(
+        "DELETE FROM email_tokens WHERE user_id = ?1",
+        params![user.0],
+    )
+    .await?;
     Ok(ended)
 }
 
@@ -383,10 +393,7 @@ impl Store {
                 limit.max(1)
             );
             let rows = conn
-                .query(
-                    &sql,
-                    params![i64::try_from(offset).unwrap_or(i64::MAX)],
-                )
+                .query(&sql, params![i64::try_from(offset).unwrap_or(i64::MAX)])
                 .await?;
             let members = rows
                 .iter()
@@ -466,11 +473,7 @@ impl Store {
     }
 
     /// Ends every session of an account; returns how many there were.
-    pub async fn end_member_sessions(
-        &self,
-        user: UserId,
-        audit: Audit,
-    ) -> Result<u64, StoreError> {
+    pub async fn end_member_sessions(&self, user: UserId, audit: Audit) -> Result<u64, StoreError> {
         write!(self, |conn| {
             let ended = accounts::end_sessions(conn, user, None, None).await?;
             forum::record_audit(conn, &audit).await?;
@@ -494,8 +497,7 @@ impl Store {
             )
             .await?;
             forum::record_audit(conn, &audit).await?;
-            queries::append_change(conn, ChangeKind::UserProfileUpdated, actor, None, None)
-                .await?;
+            queries::append_change(conn, ChangeKind::UserProfileUpdated, actor, None, None).await?;
             for thread in threads_with_posts_by(conn, user).await? {
                 queries::append_change(
                     conn,
@@ -676,7 +678,11 @@ impl Store {
                  ORDER BY i.id DESC LIMIT {}",
                 limit.max(1)
             );
-            conn.query(&sql, &[]).await?.iter().map(read_invitation).collect()
+            conn.query(&sql, &[])
+                .await?
+                .iter()
+                .map(read_invitation)
+                .collect()
         })
     }
 

@@ -76,8 +76,8 @@ pub async fn directory(
     }
     let account = guard(&viewer, Action::ManageMembers)?;
     let params = MemberParams::parse(&query.raw)?;
-    let view = members::directory(&state, By::Account(Some(account)), &params, "/admin/users")
-        .await?;
+    let view =
+        members::directory(&state, By::Account(Some(account)), &params, "/admin/users").await?;
     let html = render(&DirectoryTemplate {
         layout: admin_layout(&state, &viewer, "Members", "/admin/users"),
         nav: AdminNav::new(account, "/admin/users"),
@@ -448,9 +448,9 @@ async fn invitations_page(
     let roles = roles()
         .into_iter()
         .filter(|c| {
-            c.value.parse::<Role>().is_ok_and(|role| {
-                permissions::allowed(Some(account), Action::Invite { role }, now)
-            })
+            c.value
+                .parse::<Role>()
+                .is_ok_and(|role| permissions::allowed(Some(account), Action::Invite { role }, now))
         })
         .collect();
     let invitations = members::invitations(state, Some(account)).await?;
