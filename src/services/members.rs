@@ -133,7 +133,8 @@ pub struct RawMemberParams {
     /// Only this role.
     #[param(schema_with = crate::views::schema::role)]
     pub role: Option<String>,
-    /// Which accounts: all, suspended, new, unverified or pending.
+    /// Which accounts: all, suspended, new, unverified or pending (`filter=` is read too).
+    #[serde(alias = "filter")]
     #[param(schema_with = filter_schema)]
     pub show: Option<String>,
     #[param(schema_with = sort_schema)]

@@ -217,7 +217,7 @@ both!(
     }
 );
 
-/// (who acts, on whom, action, allowed?) through the form, and the API with an admin token.
+// (who acts, on whom, action, allowed?) through the form, and the API with an admin token.
 both!(
     async fn member_actions_follow_the_permission_rules(b: Backend) {
         let app = TestApp::demo(b).await;
