@@ -27,8 +27,20 @@ use crate::views::{
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, one, set_role, approve, reset, end_sessions, anonymise, delete, invitations,
-        invite, revoke_invitation, public_list),
+    paths(
+        list,
+        one,
+        set_role,
+        approve,
+        reset,
+        end_sessions,
+        anonymise,
+        delete,
+        invitations,
+        invite,
+        revoke_invitation,
+        public_list
+    ),
     components(schemas(Done, ErrorBody))
 )]
 pub struct Doc;

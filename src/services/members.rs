@@ -369,7 +369,16 @@ pub async fn set_role(
             .unwrap_or_default()
     );
     let audit = by.audit("user.role", member.id, details);
-    state.store.set_role(member.id, role, title, audit).await?;
+    match by {
+        By::Account(_) => {
+            state
+                .store
+                .set_member_role(member.id, role, title, audit)
+                .await?
+        }
+        // The operator's change is the one `agora user set-role` makes.
+        By::Operator => state.store.set_role(member.id, role, title, audit).await?,
+    }
     state.cache.invalidate();
     Ok(Ok(()))
 }

@@ -182,21 +182,21 @@ pub async fn update_profile<C: Conn>(
     Ok(())
 }
 
+/// Sets a role and staff title; `actor` is the administrator who did it (None: the operator's
+/// `agora user set-role`, which acts as no account).
 pub async fn set_role<C: Conn>(
     conn: &mut C,
     user: UserId,
     role: Role,
     staff_title: Option<&str>,
+    actor: Option<UserId>,
 ) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE users SET role = ?2, staff_title = ?3 WHERE id = ?1",
         params![user.0, role.as_str(), staff_title],
     )
     .await?;
-    // Roles are set only by the operator's CLI (`agora user set-role`), which acts as no
-    // account. (Its audit entry must name one and names the account itself, saying so in its
-    // details; the change log can say "no account" plainly.)
-    append_change(conn, ChangeKind::UserRoleChanged, None, None, None).await?;
+    append_change(conn, ChangeKind::UserRoleChanged, actor, None, None).await?;
     Ok(())
 }
 

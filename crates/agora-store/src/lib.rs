@@ -814,7 +814,7 @@ impl Store {
         audit: Audit,
     ) -> Result<(), StoreError> {
         write!(self, |conn| {
-            accounts::set_role(conn, user, role, staff_title.as_deref()).await?;
+            accounts::set_role(conn, user, role, staff_title.as_deref(), None).await?;
             forum::record_audit(conn, &audit).await
         })
     }

@@ -472,6 +472,21 @@ impl Store {
         })
     }
 
+    /// An administrator gives an account a role and staff title, audited, with the
+    /// administrator in the change log.
+    pub async fn set_member_role(
+        &self,
+        user: UserId,
+        role: Role,
+        staff_title: Option<String>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        write!(self, |conn| {
+            accounts::set_role(conn, user, role, staff_title.as_deref(), Some(audit.actor)).await?;
+            forum::record_audit(conn, &audit).await
+        })
+    }
+
     /// Ends every session of an account; returns how many there were.
     pub async fn end_member_sessions(&self, user: UserId, audit: Audit) -> Result<u64, StoreError> {
         write!(self, |conn| {
