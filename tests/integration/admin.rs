@@ -311,6 +311,8 @@ async fn settings_are_saved_live_and_bad_input_changes_nothing(b: Backend) {
     let admin = app.person("ops_admin", Role::Admin).await;
     let moderator = app.person("mod_mary", Role::Moderator).await;
     let member = app.person("nina_member", Role::Member).await;
+    // Signed up now: the settings below make the forum invitation-only.
+    let other = app.person("second_admin", Role::Admin).await;
     assert_eq!(app.get("/admin/settings").await.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get_as("/admin/settings", &member).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get_as("/admin/settings", &moderator).await.status, StatusCode::FORBIDDEN);
@@ -376,7 +378,6 @@ async fn settings_are_saved_live_and_bad_input_changes_nothing(b: Backend) {
     assert_eq!(app.state.site().settings.name, "Rust Q&A");
 
     // Two administrators editing the same page: the second save does not undo the first.
-    let other = app.person("second_admin", Role::Admin).await;
     let page = app.get_as("/admin/settings", &other).await.html();
     let stale_version = crate::util::attrs(&page, "input[name=version]", "value");
     assert_eq!(stale_version, [version.to_string()]);
