@@ -735,6 +735,21 @@ both!(
         // Their session ended with the account.
         let settings = app.get_as("/settings", &quinn).await;
         assert_ne!(settings.status, StatusCode::OK);
+        // Through the API: a moderator's admin token is refused, an administrator's is not.
+        app.person("rae_removed", Role::Member).await;
+        let mod_token = app.api_token(&moderator, "admin").await;
+        let admin_token = app.api_token(&admin, "admin").await;
+        let path = "/api/v1/admin/users/rae_removed/anonymise";
+        let refused = app.api("POST", path, Some(&mod_token), None).await;
+        assert_status(
+            &refused,
+            StatusCode::FORBIDDEN,
+            "moderator anonymises via the API",
+        );
+        assert!(account(&app, "rae_removed").await.is_some());
+        let done = app.api("POST", path, Some(&admin_token), None).await;
+        assert_status(&done, StatusCode::OK, "anonymise via the API");
+        assert!(account(&app, "rae_removed").await.is_none());
         assert!(
             app.store()
                 .check()
