@@ -198,7 +198,84 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
     );
     problems.extend(check_page(&browser, "about", axe, &shots).await);
 
-    // 3. Remove the demo (the page asks first).
+    // 3. The forum's structure: two areas, three subtopics (one for staff announcements),
+    //    five tags.
+    for (name, slug) in [("Lumen SDK", "lumen-sdk"), ("Community", "community")] {
+        browser.goto("/admin/structure/areas/new").await;
+        browser.fill("#f-name", name).await;
+        browser.fill("#f-slug", slug).await;
+        browser.fill("#f-description", &format!("Everything about {name}.")).await;
+        browser.submit_form_of("slug").await;
+        assert!(browser.path().await.contains("done="), "{}", browser.report(&format!("area {name} not created")).await);
+    }
+    problems.extend(check_page(&browser, "area", axe, &shots).await);
+    for (area, name, slug) in [
+        ("lumen-sdk", "Getting started", "getting-started"),
+        ("lumen-sdk", "Rendering", "rendering"),
+        ("community", "Announcements", "announcements"),
+    ] {
+        browser.goto(&format!("/admin/structure/subtopics/new?area={area}")).await;
+        browser.choose("//form", "area", area).await;
+        browser.fill("#f-name", name).await;
+        browser.fill("#f-slug", slug).await;
+        browser.fill("#f-description", &format!("Questions about {}.", name.to_lowercase())).await;
+        browser.submit_form_of("slug").await;
+        assert!(browser.path().await.contains("done="), "{}", browser.report(&format!("subtopic {name} not created")).await);
+        if slug == "announcements" {
+            browser.choose("//form[contains(@action, '/rules')]", "who_starts", "staff").await;
+            browser.submit_form_of("who_starts").await;
+            assert!(browser.text().await.contains("Staff only"), "{}", browser.report("rules not shown").await);
+            problems.extend(check_page(&browser, "subtopic", axe, &shots).await);
+        }
+    }
+    browser.goto("/admin/structure").await;
+    problems.extend(check_page(&browser, "structure", axe, &shots).await);
+    for (slug, name) in [
+        ("shaders", "Shaders"),
+        ("textures", "Textures"),
+        ("install", "Installation"),
+        ("performance", "Performance"),
+        ("release", "Release notes"),
+    ] {
+        browser.goto("/admin/tags").await;
+        browser.fill("#f-slug", slug).await;
+        browser.fill("#f-name", name).await;
+        browser.submit_form_of("slug").await;
+        assert!(browser.path().await.contains("done="), "{}", browser.report(&format!("tag {slug} not created")).await);
+    }
+    browser.goto("/admin/tags").await;
+    problems.extend(check_page(&browser, "tags", axe, &shots).await);
+
+    // 4. Invite a staff member.
+    browser.goto("/admin/invitations").await;
+    browser.fill("#f-email", "sam.staff@example.test").await;
+    browser.choose("//form[@action='/admin/invitations']", "role", "staff").await;
+    browser.submit_form_of("email").await;
+    assert!(browser.path().await.starts_with("/admin/invitations?done=sent"), "{}", browser.report("invitation not sent").await);
+    assert!(browser.text().await.contains("sam.staff@example.test"));
+    problems.extend(check_page(&browser, "invitations", axe, &shots).await);
+    browser.goto("/admin/users").await;
+    problems.extend(check_page(&browser, "users", axe, &shots).await);
+
+    // 5. A thread in the new structure, then a tag renamed under it.
+    browser.goto("/new").await;
+    browser.choose("//form", "subtopic", "lumen-sdk/rendering").await;
+    browser.fill("input[name=title]", "Shader compile fails on the first frame only").await;
+    browser.fill("input[name=tags]", "shaders").await;
+    browser.fill("textarea[name=body]", "The first frame logs a compile error; every later frame renders fine. Is warm-up required?").await;
+    browser.submit_form_of("title").await;
+    let thread = browser.path().await;
+    assert!(thread.starts_with("/thread/"), "{}", browser.report("thread not started").await);
+    browser.goto("/admin/tags/shaders").await;
+    problems.extend(check_page(&browser, "tag", axe, &shots).await);
+    browser.fill("#f-slug", "shader-compilation").await;
+    browser.fill("#f-name", "Shader compilation").await;
+    browser.submit_form_of("slug").await;
+    browser.goto("/tags/shaders").await;
+    assert_eq!(browser.path().await, "/tags/shader-compilation", "{}", browser.report("the old tag address does not follow").await);
+    assert!(browser.text().await.contains("Shader compile fails on the first frame only"));
+
+    // 6. Remove the demo (the page asks first).
     browser.goto("/admin/settings").await;
     let remove = browser
         .find("form[action='/admin/demo/remove'] button")
@@ -215,12 +292,20 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
         browser.report("demo not removed").await
     );
     browser.goto("/").await;
+    let home = browser.text().await;
+    assert!(!home.contains("Networking"), "{}", browser.report("demo content still shown").await);
     assert!(
-        !browser.text().await.contains("Networking"),
+        home.contains("Lumen SDK") && home.contains("Announcements"),
         "{}",
-        browser.report("demo content still shown").await
+        browser.report("the new structure is not on the home page").await
     );
-    problems.extend(check_page(&browser, "home-empty", axe, &shots).await);
+    problems.extend(check_page(&browser, "home", axe, &shots).await);
+    browser.goto(&thread).await;
+    assert!(
+        browser.text().await.contains("Shader compile fails"),
+        "{}",
+        browser.report("our thread went with the demo").await
+    );
 
     eprintln!("admin journey: screenshots in {}", shots.display());
     let _ = browser.client.close().await;
