@@ -152,15 +152,19 @@ fn done() -> Response {
     Json(Done { ok: true }).into_response()
 }
 
-async fn area_view(state: &AppState, id: AreaId) -> Result<AdminAreaView, AppError> {
+async fn area_view(state: &AppState, by: By<'_>, id: AreaId) -> Result<AdminAreaView, AppError> {
     let area = structure::area(state, id).await?;
-    let allowed = state.store.allowed_tags().await?;
+    let allowed = structure::allowed_tags(state, by).await?;
     Ok(AdminAreaView::new(&area, &allowed))
 }
 
-async fn subtopic_view(state: &AppState, id: SubtopicId) -> Result<AdminSubtopicView, AppError> {
+async fn subtopic_view(
+    state: &AppState,
+    by: By<'_>,
+    id: SubtopicId,
+) -> Result<AdminSubtopicView, AppError> {
     let sub = structure::subtopic(state, id).await?;
-    let allowed = state.store.allowed_tags().await?;
+    let allowed = structure::allowed_tags(state, by).await?;
     Ok(AdminSubtopicView::new(&sub, &allowed))
 }
 
@@ -176,7 +180,7 @@ pub async fn areas(
     caller: AdminCaller,
 ) -> Result<Response, ApiError> {
     let areas = structure::areas(&state, by(&caller)).await?;
-    let allowed = state.store.allowed_tags().await?;
+    let allowed = structure::allowed_tags(&state, by(&caller)).await?;
     let views: Vec<AdminAreaView> = areas
         .iter()
         .map(|a| AdminAreaView::new(a, &allowed))
@@ -196,7 +200,11 @@ pub async fn create_area(
     ApiJson(body): ApiJson<AreaForm>,
 ) -> Result<Response, ApiError> {
     let id = refused(structure::create_area(&state, by(&caller), &body).await)?;
-    Ok((StatusCode::CREATED, Json(area_view(&state, id).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(area_view(&state, by(&caller), id).await?),
+    )
+        .into_response())
 }
 
 /// What to change about an area; fields left out stay as they are.
@@ -255,7 +263,7 @@ pub async fn edit_area(
     if let Some(to) = body.move_to {
         structure::move_area(&state, by(&caller), id, direction(&to)?).await?;
     }
-    Ok(Json(area_view(&state, id).await?).into_response())
+    Ok(Json(area_view(&state, by(&caller), id).await?).into_response())
 }
 
 /// Deletes an area with no subtopics (else 409).
@@ -289,7 +297,11 @@ pub async fn create_subtopic(
     ApiJson(body): ApiJson<SubtopicForm>,
 ) -> Result<Response, ApiError> {
     let id = refused(structure::create_subtopic(&state, by(&caller), &body).await)?;
-    Ok((StatusCode::CREATED, Json(subtopic_view(&state, id).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(subtopic_view(&state, by(&caller), id).await?),
+    )
+        .into_response())
 }
 
 /// What to change about a subtopic; fields left out stay as they are.
@@ -353,7 +365,7 @@ pub async fn edit_subtopic(
         refused(structure::edit_subtopic(&state, by(&caller), id, &form).await)?;
     }
     if body.who_starts.is_some() || body.tags_required.is_some() || body.allowed_tags.is_some() {
-        let allowed = state.store.allowed_tags().await?;
+        let allowed = structure::allowed_tags(&state, by(&caller)).await?;
         let mut rules = RulesForm::from_row(&sub, &allowed);
         if let Some(who) = body.who_starts {
             rules.who_starts = who;
@@ -372,7 +384,7 @@ pub async fn edit_subtopic(
     if let Some(to) = body.move_to {
         structure::move_subtopic(&state, by(&caller), id, direction(&to)?).await?;
     }
-    Ok(Json(subtopic_view(&state, id).await?).into_response())
+    Ok(Json(subtopic_view(&state, by(&caller), id).await?).into_response())
 }
 
 /// Deletes a subtopic holding no threads (else 409: move them first).

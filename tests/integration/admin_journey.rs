@@ -204,9 +204,15 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
         browser.goto("/admin/structure/areas/new").await;
         browser.fill("#f-name", name).await;
         browser.fill("#f-slug", slug).await;
-        browser.fill("#f-description", &format!("Everything about {name}.")).await;
+        browser
+            .fill("#f-description", &format!("Everything about {name}."))
+            .await;
         browser.submit_form_of("slug").await;
-        assert!(browser.path().await.contains("done="), "{}", browser.report(&format!("area {name} not created")).await);
+        assert!(
+            browser.path().await.contains("done="),
+            "{}",
+            browser.report(&format!("area {name} not created")).await
+        );
     }
     problems.extend(check_page(&browser, "area", axe, &shots).await);
     for (area, name, slug) in [
@@ -214,17 +220,36 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
         ("lumen-sdk", "Rendering", "rendering"),
         ("community", "Announcements", "announcements"),
     ] {
-        browser.goto(&format!("/admin/structure/subtopics/new?area={area}")).await;
+        browser
+            .goto(&format!("/admin/structure/subtopics/new?area={area}"))
+            .await;
         browser.choose("//form", "area", area).await;
         browser.fill("#f-name", name).await;
         browser.fill("#f-slug", slug).await;
-        browser.fill("#f-description", &format!("Questions about {}.", name.to_lowercase())).await;
+        browser
+            .fill(
+                "#f-description",
+                &format!("Questions about {}.", name.to_lowercase()),
+            )
+            .await;
         browser.submit_form_of("slug").await;
-        assert!(browser.path().await.contains("done="), "{}", browser.report(&format!("subtopic {name} not created")).await);
+        assert!(
+            browser.path().await.contains("done="),
+            "{}",
+            browser
+                .report(&format!("subtopic {name} not created"))
+                .await
+        );
         if slug == "announcements" {
-            browser.choose("//form[contains(@action, '/rules')]", "who_starts", "staff").await;
+            browser
+                .choose("//form[contains(@action, '/rules')]", "who_starts", "staff")
+                .await;
             browser.submit_form_of("who_starts").await;
-            assert!(browser.text().await.contains("Staff only"), "{}", browser.report("rules not shown").await);
+            assert!(
+                browser.text().await.contains("Staff only"),
+                "{}",
+                browser.report("rules not shown").await
+            );
             problems.extend(check_page(&browser, "subtopic", axe, &shots).await);
         }
     }
@@ -241,7 +266,11 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
         browser.fill("#f-slug", slug).await;
         browser.fill("#f-name", name).await;
         browser.submit_form_of("slug").await;
-        assert!(browser.path().await.contains("done="), "{}", browser.report(&format!("tag {slug} not created")).await);
+        assert!(
+            browser.path().await.contains("done="),
+            "{}",
+            browser.report(&format!("tag {slug} not created")).await
+        );
     }
     browser.goto("/admin/tags").await;
     problems.extend(check_page(&browser, "tags", axe, &shots).await);
@@ -249,9 +278,18 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
     // 4. Invite a staff member.
     browser.goto("/admin/invitations").await;
     browser.fill("#f-email", "sam.staff@example.test").await;
-    browser.choose("//form[@action='/admin/invitations']", "role", "staff").await;
+    browser
+        .choose("//form[@action='/admin/invitations']", "role", "staff")
+        .await;
     browser.submit_form_of("email").await;
-    assert!(browser.path().await.starts_with("/admin/invitations?done=sent"), "{}", browser.report("invitation not sent").await);
+    assert!(
+        browser
+            .path()
+            .await
+            .starts_with("/admin/invitations?done=sent"),
+        "{}",
+        browser.report("invitation not sent").await
+    );
     assert!(browser.text().await.contains("sam.staff@example.test"));
     problems.extend(check_page(&browser, "invitations", axe, &shots).await);
     browser.goto("/admin/users").await;
@@ -259,21 +297,42 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
 
     // 5. A thread in the new structure, then a tag renamed under it.
     browser.goto("/new").await;
-    browser.choose("//form", "subtopic", "lumen-sdk/rendering").await;
-    browser.fill("input[name=title]", "Shader compile fails on the first frame only").await;
+    browser
+        .choose("//form", "subtopic", "lumen-sdk/rendering")
+        .await;
+    browser
+        .fill(
+            "input[name=title]",
+            "Shader compile fails on the first frame only",
+        )
+        .await;
     browser.fill("input[name=tags]", "shaders").await;
     browser.fill("textarea[name=body]", "The first frame logs a compile error; every later frame renders fine. Is warm-up required?").await;
     browser.submit_form_of("title").await;
     let thread = browser.path().await;
-    assert!(thread.starts_with("/thread/"), "{}", browser.report("thread not started").await);
+    assert!(
+        thread.starts_with("/thread/"),
+        "{}",
+        browser.report("thread not started").await
+    );
     browser.goto("/admin/tags/shaders").await;
     problems.extend(check_page(&browser, "tag", axe, &shots).await);
     browser.fill("#f-slug", "shader-compilation").await;
     browser.fill("#f-name", "Shader compilation").await;
     browser.submit_form_of("slug").await;
     browser.goto("/tags/shaders").await;
-    assert_eq!(browser.path().await, "/tags/shader-compilation", "{}", browser.report("the old tag address does not follow").await);
-    assert!(browser.text().await.contains("Shader compile fails on the first frame only"));
+    assert_eq!(
+        browser.path().await,
+        "/tags/shader-compilation",
+        "{}",
+        browser.report("the old tag address does not follow").await
+    );
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Shader compile fails on the first frame only")
+    );
 
     // 6. Remove the demo (the page asks first).
     browser.goto("/admin/settings").await;
@@ -293,11 +352,17 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
     );
     browser.goto("/").await;
     let home = browser.text().await;
-    assert!(!home.contains("Networking"), "{}", browser.report("demo content still shown").await);
+    assert!(
+        !home.contains("Networking"),
+        "{}",
+        browser.report("demo content still shown").await
+    );
     assert!(
         home.contains("Lumen SDK") && home.contains("Announcements"),
         "{}",
-        browser.report("the new structure is not on the home page").await
+        browser
+            .report("the new structure is not on the home page")
+            .await
     );
     problems.extend(check_page(&browser, "home", axe, &shots).await);
     browser.goto(&thread).await;
