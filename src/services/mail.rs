@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
+/// The job kind an email is queued as.
+pub const EMAIL_JOB: &str = "email";
+
 /// One email, as the job payload carries it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Email {
@@ -82,7 +85,7 @@ pub async fn deliver(
     let mut sent = 0;
     loop {
         let job = match store
-            .claim_job(worker, std::time::Duration::from_secs(300))
+            .claim_job(worker, std::time::Duration::from_secs(300), &[EMAIL_JOB])
             .await
         {
             Ok(Some(job)) => job,
@@ -92,10 +95,8 @@ pub async fn deliver(
                 return (sent, Err(format!("cannot claim jobs: {err}")));
             }
         };
-        if job.kind != "email" {
-            // A kind a newer node queued: left for it (never marked done here); this node's
-            // claim lapses with its lease.
-            tracing::debug!(kind = %job.kind, job = job.id, "a job kind this build does not run; left for a newer node");
+        if job.kind != EMAIL_JOB {
+            // Never claimed (the claim names the kinds this node runs); never marked done.
             continue;
         }
         let result = match serde_json::from_str::<Email>(&job.payload) {

@@ -859,3 +859,27 @@ async fn admin_actions_follow_the_permission_table(b: Backend) {
     }
 }
 }
+
+/// A job kind this build does not run (a newer node queued it) is never claimed here, so it
+/// waits, unclaimed and not done, for a node that runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_job_kinds_wait_for_a_node_that_runs_them() {
+    let app = TestApp::demo(crate::util::Backend::Sqlite).await;
+    let id = app
+        .store()
+        .enqueue_job("webhook.from-the-future", "{}")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.state.deliver_mail().await;
+    let newer = app
+        .store()
+        .claim_job(
+            "newer-node",
+            Duration::from_secs(60),
+            &["webhook.from-the-future"],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the job was taken or marked done by a node that cannot run it"));
+    assert_eq!(newer.id, id);
+}

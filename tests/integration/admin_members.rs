@@ -1054,7 +1054,7 @@ async fn the_cli_lists_renames_resets_invites_anonymises_and_deletes() {
     );
     // The reset and the invitation wait in the job queue for the server to send.
     let jobs = store
-        .claim_job("test", std::time::Duration::from_secs(60))
+        .claim_job("test", std::time::Duration::from_secs(60), &["email"])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(jobs.is_some(), "an email job is queued");

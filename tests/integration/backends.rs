@@ -82,7 +82,7 @@ both!(
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 while let Some(job) = store
-                    .claim_job(worker, Duration::from_secs(60))
+                    .claim_job(worker, Duration::from_secs(60), &["email"])
                     .await
                     .unwrap_or_else(|e| panic!("{e}"))
                 {
@@ -111,14 +111,14 @@ both!(
             .unwrap_or_else(|e| panic!("{e}"));
         let first = app
             .store()
-            .claim_job("node-a", Duration::ZERO)
+            .claim_job("node-a", Duration::ZERO, &["email"])
             .await
             .ok()
             .flatten();
         tokio::time::sleep(Duration::from_millis(5)).await;
         let again = app
             .store()
-            .claim_job("node-b", Duration::from_micros(1))
+            .claim_job("node-b", Duration::from_micros(1), &["email"])
             .await
             .ok()
             .flatten();
@@ -436,7 +436,7 @@ both!(
         let store = app.reopen_store().await;
         let mut claimed = BTreeSet::new();
         while let Some(job) = store
-            .claim_job("checker", Duration::from_secs(60))
+            .claim_job("checker", Duration::from_secs(60), &["probe"])
             .await
             .unwrap_or_else(|e| panic!("{e}"))
         {

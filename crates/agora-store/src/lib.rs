@@ -728,15 +728,21 @@ impl Store {
         .await)
     }
 
-    /// Claims the next ready job for `worker` for `lease`; no other worker gets it meanwhile.
+    /// Claims the next ready job of one of `kinds` (the kinds this node runs) for `worker` for
+    /// `lease`; no other worker gets it meanwhile. Other kinds (a newer node's) are left.
     pub async fn claim_job(
         &self,
         worker: &str,
         lease: std::time::Duration,
+        kinds: &[&str],
     ) -> Result<Option<Job>, StoreError> {
         let worker = worker.to_string();
         let lease = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
-        write!(self, |conn| queries::claim_job(conn, &worker, lease).await)
+        let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        write!(self, |conn| queries::claim_job(
+            conn, &worker, lease, &kinds
+        )
+        .await)
     }
 
     pub async fn finish_job(&self, id: i64, worker: &str) -> Result<bool, StoreError> {

@@ -1072,12 +1072,20 @@ pub async fn claim_job<C: Conn>(
     conn: &mut C,
     worker: &str,
     lease_micros: i64,
+    kinds: &[String],
 ) -> Result<Option<Job>, StoreError> {
     let now = Timestamp::now().micros();
-    let query = sql::claim_job(conn.dialect() == Dialect::Postgres);
-    let row = conn
-        .query_opt(&query, params![worker, now, now - lease_micros])
-        .await?;
+    let query = sql::claim_job(conn.dialect() == Dialect::Postgres, kinds.len());
+    let mut values = vec![
+        crate::db::Value::from(worker),
+        crate::db::Value::from(now),
+        crate::db::Value::from(now - lease_micros),
+    ];
+    values.extend(kinds.iter().map(crate::db::Value::from));
+    if kinds.is_empty() {
+        values.push(crate::db::Value::Null);
+    }
+    let row = conn.query_opt(&query, &values).await?;
     row.map(|r| {
         Ok(Job {
             id: r.int(0)?,

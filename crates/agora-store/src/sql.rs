@@ -274,16 +274,24 @@ pub const PG_RESYNC_IDS: &[&str] = &[
 pub const ENQUEUE_JOB: &str =
     "INSERT INTO jobs (kind, payload, run_after) VALUES (?1, ?2, ?3) RETURNING id";
 /// `?1` worker, `?2` now, `?3` lease expiry cut-off; the dialect decides the row lock.
-pub fn claim_job(skip_locked: bool) -> String {
+/// Claims the next due job of one of `kinds` kinds (bound as ?4, ?5, …): a node never claims
+/// a kind it cannot run, so a newer node's jobs wait for a newer node without a lease in the
+/// way.
+pub fn claim_job(skip_locked: bool, kinds: usize) -> String {
     let lock = if skip_locked {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
+    let kinds = (0..kinds.max(1))
+        .map(|i| format!("?{}", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "UPDATE jobs SET claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1 WHERE id = \
          (SELECT id FROM jobs WHERE done_at IS NULL AND run_after <= ?2 \
-          AND (claimed_at IS NULL OR claimed_at < ?3) ORDER BY run_after, id LIMIT 1{lock}) \
+          AND (claimed_at IS NULL OR claimed_at < ?3) AND kind IN ({kinds}) \
+          ORDER BY run_after, id LIMIT 1{lock}) \
          RETURNING id, kind, payload"
     )
 }
