@@ -83,18 +83,34 @@ pub async fn refresh(state: &AppState) -> anyhow::Result<bool> {
 
 /// Follows settings saved by other nodes: checks the version whenever the store hears of a
 /// write (on PostgreSQL, other nodes' notifications), at most every 200 ms, and every 5 s
-/// regardless. Runs until the task is aborted.
+/// regardless. Every 5 s it also reads the change log's head: when it moved past what this
+/// node heard of (another process wrote the same SQLite file, such as `agora demo remove`
+/// or `agora tag rename` while the server runs), it counts as a change heard, so cached pages
+/// and the search index follow. Runs until the task is aborted.
 pub async fn follow(state: AppState) {
     let changes = state.store.changes();
     let mut seen = changes.load(std::sync::atomic::Ordering::Acquire);
     let mut last_check = std::time::Instant::now();
+    let mut head = state.store.change_head().await.unwrap_or(0);
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let now = changes.load(std::sync::atomic::Ordering::Acquire);
-        if now == seen && last_check.elapsed() < Duration::from_secs(5) {
+        let periodic = last_check.elapsed() >= Duration::from_secs(5);
+        if now == seen && !periodic {
             continue;
         }
-        seen = now;
+        if periodic {
+            match state.store.change_head().await {
+                Ok(current) if current != head && now == seen => {
+                    // Written by someone this node did not hear from.
+                    head = current;
+                    changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                }
+                Ok(current) => head = current,
+                Err(_) => {}
+            }
+        }
+        seen = changes.load(std::sync::atomic::Ordering::Acquire);
         last_check = std::time::Instant::now();
         if let Err(err) = refresh(&state).await {
             tracing::warn!(error = %err, "could not read the site settings; keeping the ones in force");

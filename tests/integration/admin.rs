@@ -883,3 +883,32 @@ async fn unknown_job_kinds_wait_for_a_node_that_runs_them() {
         .unwrap_or_else(|| panic!("the job was taken or marked done by a node that cannot run it"));
     assert_eq!(newer.id, id);
 }
+
+/// On SQLite, the CLI writes the same file the running server reads: after `agora demo
+/// remove` in another process, the server's cached pages follow within seconds (it reads the
+/// change log's head every 5 s), with no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_follows_what_the_cli_changed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let node = Node::serve(&[], dir.path());
+    assert!(node.get("/").1.contains("Networking"), "the demo is served");
+    let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["demo", "remove"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let removed = Instant::now();
+    while node.get("/").1.contains("Networking") {
+        assert!(
+            removed.elapsed() < Duration::from_secs(8),
+            "the server still shows the demo 8 s after the CLI removed it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
