@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 pub const EXAMPLE: &str = include_str!("../config/agora.example.toml");
 
+/// The public address a forum has until someone sets one: links in emails and feeds then
+/// point at this machine, which start-up and the dashboard warn about.
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -206,7 +210,7 @@ impl Default for SiteConfig {
         Self {
             name: "Agora".into(),
             description: "Questions and answers for developers.".into(),
-            base_url: "http://127.0.0.1:8080".into(),
+            base_url: DEFAULT_BASE_URL.into(),
             hsts_max_age_secs: 0,
             hsts_include_subdomains: false,
             accent_colour: String::new(),

@@ -145,13 +145,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Where someone starting the server can open it: the public address once it is set, else
 /// the address it listens on (loopback when it listens on every interface).
 fn reachable_address(state: &AppState, local: std::net::SocketAddr) -> String {
-    let base = state.site().settings.base_url.clone();
-    if base
-        != crate::config::SiteConfig::default()
-            .base_url
-            .trim_end_matches('/')
-    {
-        return base;
+    let site = state.site();
+    if !site.settings.base_url_is_default() {
+        return site.settings.base_url.clone();
     }
     let ip = if local.ip().is_unspecified() {
         std::net::IpAddr::from([127, 0, 0, 1])
@@ -166,8 +162,7 @@ fn reachable_address(state: &AppState, local: std::net::SocketAddr) -> String {
 fn warn_about_base_url(state: &AppState, listening: &str) {
     let site = state.site();
     let base = site.settings.base_url.as_str();
-    let default = crate::config::SiteConfig::default().base_url;
-    if base == default.trim_end_matches('/') && base != listening {
+    if site.settings.base_url_is_default() && base != listening {
         tracing::warn!(
             base_url = base,
             listening = listening,

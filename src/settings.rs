@@ -461,6 +461,11 @@ impl SiteSettings {
         }
     }
 
+    /// Whether the public address is still the built-in default (nobody set one).
+    pub fn base_url_is_default(&self) -> bool {
+        self.base_url == crate::config::DEFAULT_BASE_URL
+    }
+
     /// The host (and port) of `base_url`, lower-cased.
     pub fn host(&self) -> Option<String> {
         let url = url::Url::parse(&self.base_url).ok()?;

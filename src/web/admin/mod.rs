@@ -179,12 +179,11 @@ pub async fn dashboard(
     let may_administer = permissions::allowed(Some(account), Action::Administer, now);
     let has_demo = crate::services::settings::has_demo(&state).await?;
     let areas = crate::services::read::home(&state).await?.areas;
-    let default_base = crate::config::SiteConfig::default().base_url;
     let checklist = vec![
         (
             "Name the forum and set its public address",
             "/admin/settings",
-            live.version > 0 && live.settings.base_url != default_base,
+            live.version > 0 && !live.settings.base_url_is_default(),
         ),
         (
             "Upload a logo",
@@ -228,7 +227,7 @@ pub async fn dashboard(
             settings::request_host(&headers).as_deref(),
         ),
         base_url: live.settings.base_url.clone(),
-        base_url_is_default: live.settings.base_url == default_base,
+        base_url_is_default: live.settings.base_url_is_default(),
         may_administer,
         checklist,
     })?;
