@@ -15,7 +15,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::api::UsernameParam;
 use crate::api::extract::{AdminCaller, ApiJson, ApiQuery};
-use crate::api::write::Done;
+use crate::api::write::{Done, done};
 use crate::app::AppState;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::services::accounts::FieldErrors;
@@ -50,10 +50,6 @@ fn first_error(errors: FieldErrors) -> AppError {
         .into_error()
         .err()
         .unwrap_or_else(|| AppError::bad_param("body", "invalid"))
-}
-
-fn done() -> Response {
-    Json(Done { ok: true }).into_response()
 }
 
 /// One page of the staff directory: the same search, filters, sorts and pages as

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::{AdminCaller, ApiJson};
+use crate::api::write::{Done, done};
 use crate::app::AppState;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::services::structure::{self, AreaForm, By, Outcome, RulesForm, SubtopicForm, TagForm};
@@ -141,15 +142,6 @@ fn direction(text: &str) -> Result<Direction, AppError> {
         "down" => Ok(Direction::Down),
         _ => Err(AppError::bad_param("move", "Write up or down.")),
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Done {
-    pub ok: bool,
-}
-
-fn done() -> Response {
-    Json(Done { ok: true }).into_response()
 }
 
 async fn area_view(state: &AppState, by: By<'_>, id: AreaId) -> Result<AdminAreaView, AppError> {

@@ -48,7 +48,8 @@ pub struct Done {
     pub ok: bool,
 }
 
-fn done() -> Response {
+/// `200 {ok: true}`: a write that has nothing else to say.
+pub(crate) fn done() -> Response {
     Json(Done { ok: true }).into_response()
 }
 

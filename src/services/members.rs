@@ -33,36 +33,12 @@ pub const MAX_SUSPENSION_DAYS: u32 = 3650;
 /// Longest staff title, in characters.
 pub const TITLE_CHARS: usize = 60;
 
-/// Who acts: a signed-in account (checked by `services::permissions`), or the operator at the
-/// command line (no account; trusted, as the one who runs the server).
-#[derive(Clone, Copy, Debug)]
-pub enum By<'a> {
-    Account(Option<&'a Account>),
-    Operator,
-}
+pub use crate::services::By;
 
-impl<'a> By<'a> {
-    fn authorize(self, action: Action<'_>) -> Result<(), AppError> {
-        match self {
-            By::Operator => Ok(()),
-            By::Account(actor) => Ok(permissions::check(actor, action, Timestamp::now())?),
-        }
-    }
-
-    fn account(self) -> Option<&'a Account> {
-        match self {
-            By::Account(actor) => actor,
-            By::Operator => None,
-        }
-    }
-
-    fn actor_id(self) -> Option<UserId> {
-        self.account().map(|a| a.brief.id)
-    }
-
+impl By<'_> {
     /// The audit entry for an action on `target`. The audit log names an acting account and
     /// the operator has none: the operator's entries name the account acted on, and say so.
-    fn audit(self, action: &'static str, target: UserId, details: String) -> Audit {
+    fn member_audit(self, action: &'static str, target: UserId, details: String) -> Audit {
         let (actor, details) = match self.account() {
             Some(account) => (account.brief.id, details),
             None => (
@@ -368,7 +344,7 @@ pub async fn set_role(
             .map(|t| format!(" ({t})"))
             .unwrap_or_default()
     );
-    let audit = by.audit("user.role", member.id, details);
+    let audit = by.member_audit("user.role", member.id, details);
     match by {
         By::Account(_) => {
             state
@@ -402,7 +378,7 @@ pub async fn set_display_name(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let audit = by.audit(
+    let audit = by.member_audit(
         "user.name",
         member.id,
         format!("display name {:?} → {name:?}", member.display_name),
@@ -478,7 +454,7 @@ pub async fn send_reset(state: &AppState, by: By<'_>, username: &str) -> Result<
             message: "This account has no email address to send a reset to.".into(),
         });
     };
-    let audit = by.audit("user.reset", member.id, String::new());
+    let audit = by.member_audit("user.reset", member.id, String::new());
     accounts::queue_reset(state, &account, &address, Some(audit)).await
 }
 
@@ -489,7 +465,7 @@ pub async fn end_sessions(state: &AppState, by: By<'_>, username: &str) -> Resul
         user: member.id,
         role: member.role,
     })?;
-    let audit = by.audit("user.end_sessions", member.id, String::new());
+    let audit = by.member_audit("user.end_sessions", member.id, String::new());
     Ok(state.store.end_member_sessions(member.id, audit).await?)
 }
 
@@ -500,7 +476,7 @@ pub async fn approve(state: &AppState, by: By<'_>, username: &str) -> Result<(),
         user: member.id,
         role: member.role,
     })?;
-    let audit = by.audit("user.approve", member.id, String::new());
+    let audit = by.member_audit("user.approve", member.id, String::new());
     if state.store.approve_member(member.id, audit).await? {
         Ok(())
     } else {
@@ -540,7 +516,7 @@ pub async fn anonymise(
         return Ok(Err(errors));
     }
     // The entry names the account by number only: its old name is what is being removed.
-    let audit = by.audit(
+    let audit = by.member_audit(
         "user.anonymise",
         member.id,
         format!("account #{}", member.id),
@@ -681,7 +657,7 @@ async fn send_invitation(
     };
     let expires_at =
         Timestamp::from_micros(Timestamp::now().micros() + INVITATION_DAYS * 86_400_000_000);
-    let mut audit = by.audit(
+    let mut audit = by.member_audit(
         "invitation.create",
         inviter.brief.id,
         format!("{email} as {role}"),

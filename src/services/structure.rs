@@ -7,9 +7,8 @@
 //! comes back as a field error too, nothing changed.
 
 use agora_store::{
-    Account, AreaId, AreaInput, AreaRow, Audit, Direction, RedirectKind, StoreError, SubtopicId,
-    SubtopicInput, SubtopicRow, SubtopicRules, TagBrief, TagId, TagInput, TagRow, Timestamp,
-    WhoStarts,
+    AreaId, AreaInput, AreaRow, Audit, Direction, RedirectKind, StoreError, SubtopicId,
+    SubtopicInput, SubtopicRow, SubtopicRules, TagBrief, TagId, TagInput, TagRow, WhoStarts,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -17,38 +16,31 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::services::accounts::FieldErrors;
-use crate::services::permissions::{self, Action};
+use crate::services::permissions::Action;
 
-/// Who asks for a change: an account (which must be an administrator), or the operator at a
-/// terminal (no account; the change log records no actor and there is no audit entry, as for
-/// `agora settings set`).
-#[derive(Clone, Copy, Debug)]
-pub enum By<'a> {
-    Account(Option<&'a Account>),
-    Operator,
-}
+pub use crate::services::By;
 
 impl By<'_> {
-    /// Checks permission; the audit entry for `action` when an account acts.
-    fn audit(self, action: &'static str, details: String) -> Result<Option<Audit>, AppError> {
-        match self {
-            By::Operator => Ok(None),
-            By::Account(account) => {
-                permissions::check(account, Action::Administer, Timestamp::now())?;
-                Ok(account.map(|a| Audit {
-                    actor: a.brief.id,
-                    action,
-                    thread: None,
-                    post: None,
-                    target_user: None,
-                    details,
-                }))
-            }
-        }
+    /// Checks that this one may change the structure (administrators; the operator); the
+    /// audit entry for `action` when an account acts (the operator's changes have none).
+    fn structure_audit(
+        self,
+        action: &'static str,
+        details: String,
+    ) -> Result<Option<Audit>, AppError> {
+        self.authorize(Action::Administer)?;
+        Ok(self.account().map(|a| Audit {
+            actor: a.brief.id,
+            action,
+            thread: None,
+            post: None,
+            target_user: None,
+            details,
+        }))
     }
 
     fn check(self) -> Result<(), AppError> {
-        self.audit("", String::new()).map(|_| ())
+        self.authorize(Action::Administer)
     }
 }
 
@@ -298,7 +290,7 @@ impl AreaForm {
 }
 
 pub async fn create_area(state: &AppState, by: By<'_>, form: &AreaForm) -> Outcome<AreaId> {
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "area.create",
         format!("{} ({})", form.slug.trim(), form.name.trim()),
     )?;
@@ -311,7 +303,7 @@ pub async fn create_area(state: &AppState, by: By<'_>, form: &AreaForm) -> Outco
 
 pub async fn edit_area(state: &AppState, by: By<'_>, id: AreaId, form: &AreaForm) -> Outcome<()> {
     let before = area(state, id).await?;
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "area.edit",
         changes(&[
             ("slug", &before.slug, form.slug.trim()),
@@ -353,7 +345,7 @@ pub async fn move_area(
     direction: Direction,
 ) -> Result<bool, AppError> {
     let area = area(state, id).await?;
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "area.move",
         format!("{} {}", area.slug, direction_word(direction)),
     )?;
@@ -379,13 +371,13 @@ pub async fn archive_area(
     } else {
         "area.unarchive"
     };
-    let audit = by.audit(action, area.slug.clone())?;
+    let audit = by.structure_audit(action, area.slug.clone())?;
     Ok(state.store.set_area_archived(id, archived, audit).await?)
 }
 
 pub async fn delete_area(state: &AppState, by: By<'_>, id: AreaId) -> Outcome<()> {
     let area = area(state, id).await?;
-    let audit = by.audit("area.delete", format!("{} ({})", area.slug, area.name))?;
+    let audit = by.structure_audit("area.delete", format!("{} ({})", area.slug, area.name))?;
     outcome(state.store.delete_area(id, audit).await)
 }
 
@@ -454,7 +446,7 @@ pub async fn create_subtopic(
     by: By<'_>,
     form: &SubtopicForm,
 ) -> Outcome<SubtopicId> {
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "subtopic.create",
         format!(
             "{}/{} ({})",
@@ -479,7 +471,7 @@ pub async fn edit_subtopic(
     let before = subtopic(state, id).await?;
     let old_path = format!("{}/{}", before.area_slug, before.slug);
     let new_path = format!("{}/{}", form.area.trim(), form.slug.trim());
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "subtopic.edit",
         format!(
             "{old_path}: {}",
@@ -509,7 +501,7 @@ pub async fn move_subtopic(
     direction: Direction,
 ) -> Result<bool, AppError> {
     let sub = subtopic(state, id).await?;
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "subtopic.move",
         format!(
             "{}/{} {}",
@@ -533,7 +525,7 @@ pub async fn archive_subtopic(
     } else {
         "subtopic.unarchive"
     };
-    let audit = by.audit(action, format!("{}/{}", sub.area_slug, sub.slug))?;
+    let audit = by.structure_audit(action, format!("{}/{}", sub.area_slug, sub.slug))?;
     Ok(state
         .store
         .set_subtopic_archived(id, archived, audit)
@@ -575,7 +567,7 @@ pub async fn set_rules(
     form: &RulesForm,
 ) -> Outcome<()> {
     let sub = subtopic(state, id).await?;
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "subtopic.rules",
         format!(
             "{}/{}: {} start threads; tags {}; allowed: {}",
@@ -637,7 +629,7 @@ pub fn missing_tags(wanted: &[String], found: &[(String, TagId)]) -> String {
 
 pub async fn delete_subtopic(state: &AppState, by: By<'_>, id: SubtopicId) -> Outcome<()> {
     let sub = subtopic(state, id).await?;
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "subtopic.delete",
         format!("{}/{} ({})", sub.area_slug, sub.slug, sub.name),
     )?;
@@ -662,7 +654,7 @@ pub async fn move_threads(state: &AppState, by: By<'_>, id: SubtopicId, to: &str
             return failed(errors);
         }
     };
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "subtopic.move_threads",
         format!(
             "{} threads from {}/{} to {}",
@@ -721,7 +713,7 @@ impl TagForm {
 }
 
 pub async fn create_tag(state: &AppState, by: By<'_>, form: &TagForm) -> Outcome<TagId> {
-    let audit = by.audit("tag.create", form.slug.trim().to_string())?;
+    let audit = by.structure_audit("tag.create", form.slug.trim().to_string())?;
     let input = match form.check() {
         Ok(input) => input,
         Err(errors) => return failed(errors),
@@ -737,7 +729,7 @@ pub async fn edit_tag(state: &AppState, by: By<'_>, slug: &str, form: &TagForm) 
     } else {
         "tag.edit"
     };
-    let audit = by.audit(
+    let audit = by.structure_audit(
         action,
         changes(&[
             ("slug", &before.slug, form.slug.trim()),
@@ -756,7 +748,7 @@ pub async fn edit_tag(state: &AppState, by: By<'_>, slug: &str, form: &TagForm) 
 pub async fn merge_tag(state: &AppState, by: By<'_>, slug: &str, into: &str) -> Outcome<()> {
     let from = tag(state, slug).await?;
     let into = into.trim();
-    let audit = by.audit("tag.merge", format!("{} into {into}", from.slug))?;
+    let audit = by.structure_audit("tag.merge", format!("{} into {into}", from.slug))?;
     let mut errors = FieldErrors::default();
     if into.is_empty() {
         errors.add("into", "Choose the tag to merge into.");
@@ -779,7 +771,7 @@ pub async fn merge_tag(state: &AppState, by: By<'_>, slug: &str, into: &str) -> 
 /// Deletes the tag `slug`, taking it off its threads; returns how many carried it.
 pub async fn delete_tag(state: &AppState, by: By<'_>, slug: &str) -> Result<u64, AppError> {
     let tag = tag(state, slug).await?;
-    let audit = by.audit(
+    let audit = by.structure_audit(
         "tag.delete",
         format!("{} (on {} threads)", tag.slug, tag.thread_count),
     )?;
