@@ -25,6 +25,27 @@
     });
   }
 
+  // The phone header's menu: one button shows and hides the site's links (the stylesheet
+  // folds them only when scripting is on, so without this file they stay in view).
+  (function () {
+    var toggle = document.querySelector(".menu-toggle");
+    var nav = document.getElementById("site-nav");
+    if (!toggle || !nav) { return; }
+    function set(open) {
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("is-open", open);
+    }
+    toggle.addEventListener("click", function () {
+      set(toggle.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+        set(false);
+        toggle.focus();
+      }
+    });
+  })();
+
   // Boosts: toggle without leaving the page.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -1015,6 +1015,55 @@ pub(crate) async fn overflow(client: &Client, what: &str) -> Vec<String> {
     )]
 }
 
+/// Controls smaller than a fingertip: every link, button, field and disclosure a reader can
+/// touch must be at least 44×44 CSS px (WCAG 2.5.5), except links inside running text (the
+/// guideline's own exception) and checkboxes whose label is the target. Returns one line per
+/// control that is too small.
+pub(crate) async fn touch_targets(client: &Client, what: &str) -> Vec<String> {
+    let found = must(
+        client
+            .execute(
+                "const out = []; \
+                 const inText = e => { if (e.closest('label')) return true; \
+                   if (getComputedStyle(e).display !== 'inline') return false; \
+                   if (e.closest('.post-body, .signature, p, dd, blockquote, .hint, .meta, \
+                     .lede, .excerpt, caption, figcaption, label')) return true; \
+                   return [...e.parentElement.childNodes].some(n => n !== e && \
+                     (n.nodeType === 3 ? n.textContent.trim() !== '' : \
+                      getComputedStyle(n).display === 'inline' && n.tagName !== 'A')); }; \
+                 for (const e of document.querySelectorAll('a[href], button, select, textarea, \
+                     summary, input:not([type=hidden])')) { \
+                   let r = e.getBoundingClientRect(); \
+                   if (r.width === 0 || r.height === 0 || r.bottom <= 0 \
+                       || getComputedStyle(e).visibility === 'hidden' || e.closest('.sr-only')) continue; \
+                   if ((e.tagName === 'A' && inText(e)) || e.disabled) continue; \
+                   const after = getComputedStyle(e, '::after'); \
+                   if (after.position === 'absolute' && after.content !== 'none' && e.offsetParent) \
+                     r = e.offsetParent.getBoundingClientRect(); \
+                   if (e.type === 'checkbox' || e.type === 'radio') { \
+                     const label = e.closest('label') || (e.id && document.querySelector( \
+                       'label[for=\"' + e.id + '\"]')); \
+                     if (label) r = label.getBoundingClientRect(); } \
+                   if (r.height < 43.5 || r.width < 43.5) { \
+                     const id = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') \
+                       + (e.classList.length ? '.' + [...e.classList].join('.') : ''); \
+                     out.push(id + ' \"' + (e.textContent || e.value || '').trim().slice(0, 30) \
+                       + '\" ' + Math.round(r.width) + 'x' + Math.round(r.height)); } } \
+                 return out;",
+                Vec::new(),
+            )
+            .await,
+        &format!("{what}: measure touch targets"),
+    );
+    found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .map(|line| format!("{what}: touch-target (serious): smaller than 44×44 px: {line}"))
+        .collect()
+}
+
 /// Runs axe on the open page; returns its violations, one line per element.
 pub(crate) async fn axe(client: &Client, axe_source: &str, what: &str) -> Vec<String> {
     let loaded = client
@@ -1151,15 +1200,29 @@ async fn every_page_kind_passes_axe() {
     // See browser.rs: two TLS providers are compiled in; fantoccini needs one chosen.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    // Every page as laid out on a desktop in the light scheme; then each page kind once (as
-    // the viewer who sees the most of it) on a phone in the dark scheme, where the narrow
-    // layout and the dark palette have contrasts of their own.
+    // Every page as laid out on a laptop (1280×900) in the light scheme. Then each page kind on
+    // a phone (390×844), signed out and signed in (as the viewer who sees the most of it), where
+    // every control must also be big enough to touch. Then each page kind once on the narrowest
+    // phone WCAG's reflow rule names (320 px) in the dark scheme, whose palette has contrasts of
+    // its own.
     let mut everything: Vec<&Page> = site.pages.iter().filter(|p| p.headers.is_empty()).collect();
     everything.sort_by_key(|p| p.viewer);
     let mut kinds: BTreeMap<&str, &Page> = BTreeMap::new();
+    let mut signed_out: BTreeMap<&str, &Page> = BTreeMap::new();
     for page in &everything {
         kinds.insert(&page.name, page);
+        if page.viewer == Viewer::Anonymous {
+            signed_out.insert(&page.name, page);
+        }
     }
+    let mut phone: Vec<&Page> = signed_out.values().copied().collect();
+    phone.extend(
+        kinds
+            .values()
+            .filter(|p| p.viewer != Viewer::Anonymous)
+            .copied(),
+    );
+    phone.sort_by_key(|p| p.viewer);
     let mut kinds: Vec<&Page> = kinds.into_values().collect();
     kinds.sort_by_key(|p| p.viewer);
     let shots = std::env::var_os("AGORA_SCREENSHOT_DIR").map(PathBuf::from);
@@ -1168,16 +1231,17 @@ async fn every_page_kind_passes_axe() {
     }
     let mut violations = Vec::new();
     let mut checked = 0;
-    for (pass, pages, args, phone) in [
+    for (pass, pages, args, phone_width) in [
         (
-            "desktop, light",
+            "laptop, light",
             everything,
             &["--window-size=1280,900"][..],
             None,
         ),
+        ("phone, light", phone, &[][..], Some(390)),
         ("phone, dark", kinds, &["--force-dark-mode"][..], Some(320)),
     ] {
-        let client = browser(&driver, args, phone).await;
+        let client = browser(&driver, args, phone_width).await;
         let mut current = None;
         for page in pages {
             if current != Some(page.viewer) {
@@ -1188,6 +1252,9 @@ async fn every_page_kind_passes_axe() {
             let what = format!("[{pass}] {} ({:?}) {}", page.name, page.viewer, page.path());
             violations.extend(axe(&client, &axe_source, &what).await);
             violations.extend(overflow(&client, &what).await);
+            if phone_width == Some(390) {
+                violations.extend(touch_targets(&client, &what).await);
+            }
             checked += 1;
             if let Some(dir) = &shots {
                 // For a person to look at: AGORA_SCREENSHOT_DIR=… keeps one per page view.
@@ -1207,6 +1274,13 @@ async fn every_page_kind_passes_axe() {
         violations.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = std::env::var_os("AGORA_A11Y_REPORT") {
+        // Every violation, for working through a long list (the panic shows the first 60).
+        must(
+            std::fs::write(path, violations.join("\n")),
+            "write the report",
+        );
+    }
     assert!(
         violations.is_empty(),
         "axe-core found {} violations in {checked} page views:\n{}",

@@ -20,6 +20,7 @@ mod http;
 mod openapi;
 mod pages;
 mod permissions;
+mod phone;
 mod reliability;
 mod review;
 mod search;
