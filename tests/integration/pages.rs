@@ -491,3 +491,55 @@ both!(
         assert_eq!(page.status, StatusCode::NOT_FOUND);
     }
 );
+
+both!(
+    async fn error_pages_say_what_happened_and_offer_a_way_forward(b: Backend) {
+        let app = TestApp::demo(b).await;
+
+        // A bad parameter: the same page without it, one click away.
+        let bad = app
+            .request(
+                &format!("{NETWORKING}?sortBy=sideways&filter=solved"),
+                &[
+                    ("host", "127.0.0.1:8080"),
+                    ("referer", "http://127.0.0.1:8080/tags"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        let html = bad.html();
+        let ways = attrs(&html, "ul.ways a", "href");
+        assert_eq!(ways[0], format!("{NETWORKING}?filter=solved"), "{ways:?}");
+        assert!(ways.contains(&"/tags".to_string()), "back: {ways:?}");
+        assert_eq!(texts(&html, ".error-page code"), vec!["sortBy"]);
+        let fixed = app.get(&ways[0]).await;
+        assert_eq!(fixed.status, StatusCode::OK);
+
+        // A missing thread: a search for the words of its address.
+        let gone = app.get("/thread/99999/nwconnection-keeps-dropping").await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            attrs(&gone.html(), ".error-page input[name=q]", "value"),
+            vec!["nwconnection keeps dropping"]
+        );
+
+        // A form sent by someone signed out: sign in, then back to the page it was on.
+        let boost = app
+            .send_body(
+                "POST",
+                "/posts/3/boost",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("sec-fetch-site", "same-origin"),
+                    ("host", "127.0.0.1:8080"),
+                    ("origin", "http://127.0.0.1:8080"),
+                    ("referer", "http://127.0.0.1:8080/thread/2/tips"),
+                ],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(boost.status, StatusCode::UNAUTHORIZED);
+        let ways = attrs(&boost.html(), "ul.ways a", "href");
+        assert_eq!(ways[0], "/signin?next=%2Fthread%2F2%2Ftips", "{ways:?}");
+    }
+);
