@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use agora_store::{EmailPurpose, Role, Timestamp};
 use axum::http::StatusCode;
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::Client;
 
 use crate::browser::Driver;
 use crate::util::{Person, TestApp, attrs};
@@ -1114,32 +1114,6 @@ pub(crate) async fn axe(client: &Client, axe_source: &str, what: &str) -> Vec<St
     out
 }
 
-/// A new headless chromium session with `args` added.
-async fn browser(driver: &Driver, args: &[&str], phone_width: Option<u32>) -> Client {
-    let mut all = vec![
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--lang=en-US",
-    ];
-    all.extend_from_slice(args);
-    let mut caps = fantoccini::wd::Capabilities::new();
-    let mut options = serde_json::json!({ "binary": CHROMIUM, "args": all });
-    if let Some(width) = phone_width {
-        // A phone's viewport (a window cannot be made this narrow).
-        options["mobileEmulation"] = serde_json::json!({
-            "deviceMetrics": { "width": width, "height": 844, "pixelRatio": 2, "touch": true },
-        });
-    }
-    caps.insert("goog:chromeOptions".into(), options);
-    let mut builder = must(ClientBuilder::rustls(), "rustls");
-    must(
-        builder.capabilities(caps).connect(&driver.url).await,
-        "start a browser session",
-    )
-}
-
 /// Signs the browser in as `viewer` (their session cookie for the forum's origin), or out.
 async fn become_viewer(
     client: &Client,
@@ -1241,7 +1215,7 @@ async fn every_page_kind_passes_axe() {
         ("phone, light", phone, &[][..], Some(390)),
         ("phone, dark", kinds, &["--force-dark-mode"][..], Some(320)),
     ] {
-        let client = browser(&driver, args, phone_width).await;
+        let client = crate::browser::session(&driver, args, phone_width).await;
         let mut current = None;
         for page in pages {
             if current != Some(page.viewer) {

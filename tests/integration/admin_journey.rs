@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
 
-use crate::browser::{Browser, CHROMIUM, Driver, installed, must};
+use crate::browser::{Browser, Driver, installed, must};
 use crate::util::Node;
 
 const PASSWORD: &str = "a long admin password";
@@ -95,22 +95,8 @@ async fn a_new_operator_sets_up_their_forum_in_a_browser() {
     assert!(link.contains("/setup?token="), "{link}");
 
     let driver = Driver::start(&dir.path().join("chromedriver.log"));
-    let mut caps = fantoccini::wd::Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
-        }),
-    );
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = must(ClientBuilder::rustls(), "rustls");
-    let client = must(
-        builder.capabilities(caps).connect(&driver.url).await,
-        "start a browser session",
-    );
     let browser = Browser {
-        client,
+        client: crate::browser::session(&driver, &["--window-size=1280,900"], None).await,
         base: format!("http://{}", node.address),
     };
     let mut problems = Vec::new();

@@ -77,6 +77,65 @@ impl Drop for Driver {
     }
 }
 
+/// A new headless chromium session: Debian's chromium with `args` added, laid out as a phone
+/// (a touch screen `phone_width` CSS px wide and 844 tall, twice the pixels) when one is given,
+/// since a window cannot be made that narrow.
+pub(crate) async fn session(driver: &Driver, args: &[&str], phone_width: Option<u32>) -> Client {
+    let mut all = vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--lang=en-US",
+    ];
+    all.extend_from_slice(args);
+    let mut options = serde_json::json!({ "binary": CHROMIUM, "args": all });
+    if let Some(width) = phone_width {
+        options["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": { "width": width, "height": 844, "pixelRatio": 2, "touch": true },
+        });
+    }
+    let mut caps = fantoccini::wd::Capabilities::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    // fantoccini's connector asks rustls for the process's default crypto provider, which
+    // rustls cannot choose while two are compiled in (ring, for lettre; aws-lc-rs, for
+    // hyper-rustls): pick ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = must(ClientBuilder::rustls(), "rustls");
+    must(
+        builder.capabilities(caps).connect(&driver.url).await,
+        "start a browser session",
+    )
+}
+
+/// A real `agora serve` on a fresh data directory (the demo forum) and chromedriver, for a
+/// journey; everything ends when it is dropped.
+pub(crate) struct Stage {
+    // Field order is drop order: the driver and server go before their directory.
+    pub(crate) driver: Driver,
+    pub(crate) node: Node,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Stage {
+    pub(crate) fn demo() -> Self {
+        let dir = must(tempfile::tempdir(), "tempdir");
+        let data = dir.path().join("data");
+        must(std::fs::create_dir_all(&data), "data dir");
+        let node = Node::serve(&[], &data);
+        let driver = Driver::start(&dir.path().join("chromedriver.log"));
+        Self { driver, node, dir }
+    }
+
+    /// A browser on this forum: a laptop window of `args`, or a phone `phone_width` wide.
+    pub(crate) async fn browser(&self, args: &[&str], phone_width: Option<u32>) -> Browser {
+        Browser {
+            client: session(&self.driver, args, phone_width).await,
+            base: format!("http://{}", self.node.address),
+        }
+    }
+}
+
 /// The browser on one forum.
 pub(crate) struct Browser {
     pub(crate) client: Client,
@@ -360,39 +419,8 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
     if !installed() {
         return;
     }
-    let dir = must(tempfile::tempdir(), "tempdir");
-    let data = dir.path().join("data");
-    must(std::fs::create_dir_all(&data), "data dir");
-    let node = Node::serve(&[], &data);
-    let driver = Driver::start(&dir.path().join("chromedriver.log"));
-
-    let mut caps = fantoccini::wd::Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--window-size=1280,1600",
-            ],
-        }),
-    );
-    // fantoccini's connector asks rustls for the process's default crypto provider, which
-    // rustls cannot choose while two are compiled in (ring, for lettre; aws-lc-rs, for
-    // hyper-rustls): pick ring. Only this test talks TLS through fantoccini.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = must(ClientBuilder::rustls(), "rustls");
-    let client = must(
-        builder.capabilities(caps).connect(&driver.url).await,
-        "start a browser session",
-    );
-    let browser = Browser {
-        client,
-        base: format!("http://{}", node.address),
-    };
+    let stage = Stage::demo();
+    let browser = stage.browser(&["--window-size=1280,1600"], None).await;
 
     // A asks a question in Networking.
     let (asker, helper, moderator) = ("ada_asks", "bo_answers", "mo_moderates");
@@ -475,7 +503,7 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
                 .await
         );
     }
-    let json = node_json(&node, &format!("/api/v1/threads/{id}"));
+    let json = node_json(&stage.node, &format!("/api/v1/threads/{id}"));
     let ids: Vec<i64> = json["posts"]
         .as_array()
         .map(|p| p.iter().filter_map(|p| p["id"].as_i64()).collect())
@@ -487,7 +515,7 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
     browser
         .submit_action(&format!("/posts/{opening}/boost"))
         .await;
-    let json = node_json(&node, &format!("/api/v1/threads/{id}"));
+    let json = node_json(&stage.node, &format!("/api/v1/threads/{id}"));
     let boosts = &json["posts"][0]["boosts"];
     assert_eq!(
         boosts.as_i64().or_else(|| boosts["value"].as_i64()),
@@ -562,8 +590,8 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
     }
 
     // A moderator locks and pins it from the thread page.
-    let shot = dir.path().join("final-thread.png");
-    if create_moderator(&data, moderator) {
+    let shot = stage.dir.path().join("final-thread.png");
+    if create_moderator(&stage.dir.path().join("data"), moderator) {
         browser.sign_out().await;
         browser.sign_in(moderator).await;
         browser.goto(&thread_url).await;
@@ -631,5 +659,5 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
         shot.display()
     );
     let _ = browser.client.close().await;
-    drop(driver);
+    drop(stage);
 }

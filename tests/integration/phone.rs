@@ -6,34 +6,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fantoccini::ClientBuilder;
-
 use crate::a11y::overflow;
-use crate::browser::{Browser, CHROMIUM, Driver, installed, must};
-use crate::util::Node;
-
-/// A phone: 390 CSS px wide, touch, twice the pixels.
-async fn phone(driver: &Driver, base: String) -> Browser {
-    let mut caps = fantoccini::wd::Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--lang=en-US"],
-            "mobileEmulation": {
-                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 2, "touch": true },
-            },
-        }),
-    );
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = must(ClientBuilder::rustls(), "rustls");
-    let client = must(
-        builder.capabilities(caps).connect(&driver.url).await,
-        "start a phone browser session",
-    );
-    Browser { client, base }
-}
+use crate::browser::{Browser, Stage, installed, must};
 
 /// Whether the element is laid out (not `display: none`) and inside the screen's width.
 async fn shown(browser: &Browser, css: &str) -> bool {
@@ -97,12 +71,8 @@ async fn a_member_signs_in_searches_and_replies_on_a_phone() {
     if !installed() {
         return;
     }
-    let dir = must(tempfile::tempdir(), "tempdir");
-    let data = dir.path().join("data");
-    must(std::fs::create_dir_all(&data), "data dir");
-    let node = Node::serve(&[], &data);
-    let driver = Driver::start(&dir.path().join("chromedriver.log"));
-    let browser = phone(&driver, format!("http://{}", node.address)).await;
+    let stage = Stage::demo();
+    let browser = stage.browser(&[], Some(390)).await;
 
     // The home page: the search field is usable (most of the screen's width), the links wait
     // behind the menu button.
