@@ -214,7 +214,11 @@ mod tests {
         if let Some(r) = referer {
             request = request.header(header::REFERER, r);
         }
-        Asked::of(&request.body(axum::body::Body::empty()).unwrap())
+        Asked::of(
+            &request
+                .body(axum::body::Body::empty())
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
     }
 
     #[test]
