@@ -291,9 +291,10 @@ pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
 mod structure;
 pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
 mod members;
+mod profile;
 pub use members::{
     InvitationRow, MemberDeleted, MemberQuery, MemberRow, MemberSort, NewInvitation,
-    PublicMemberRow,
+    PublicMemberQuery, PublicMemberRow, PublicMemberSort,
 };
 
 impl Store {

@@ -111,6 +111,50 @@ pub struct PublicMemberRow {
     pub accepted_answers: i64,
 }
 
+/// How the public member directory is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PublicMemberSort {
+    /// Most posts first.
+    #[default]
+    Posts,
+    /// Most accepted answers first.
+    Answers,
+    /// Newest accounts first.
+    Joined,
+}
+
+impl PublicMemberSort {
+    pub const ALL: [PublicMemberSort; 3] = [
+        PublicMemberSort::Posts,
+        PublicMemberSort::Answers,
+        PublicMemberSort::Joined,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicMemberSort::Posts => "posts",
+            PublicMemberSort::Answers => "answers",
+            PublicMemberSort::Joined => "joined",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PublicMemberSort> {
+        PublicMemberSort::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// Which members the public directory lists, in which order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PublicMemberQuery {
+    /// A prefix of the username or display name, any case.
+    pub search: Option<String>,
+    pub sort: PublicMemberSort,
+    pub offset: u64,
+    pub limit: u32,
+}
+
 /// What deleting an account took away.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemberDeleted {
@@ -185,6 +229,10 @@ fn prefix_pattern(prefix: &str) -> String {
     pattern.push('%');
     pattern
 }
+
+/// One member's accepted answers (`u`): their posts, each checked against its thread.
+const ANSWERS_OF_U: &str = "(SELECT COUNT(*) FROM posts p JOIN threads t ON t.id = p.thread_id \
+     WHERE p.author_id = u.id AND t.accepted_post_id = p.id)";
 
 const WEEK_MICROS: i64 = 7 * 86_400_000_000;
 
@@ -369,32 +417,58 @@ impl Store {
         })
     }
 
-    /// One page of the public member directory (most posts first; anonymised accounts and
-    /// sign-ups awaiting approval are left out), and how many it lists in all.
+    /// One page of the public member directory (anonymised accounts and sign-ups awaiting
+    /// approval are left out), and how many it lists in all.
     pub async fn public_members(
         &self,
-        offset: u64,
-        limit: u32,
+        query: PublicMemberQuery,
     ) -> Result<(Vec<PublicMemberRow>, i64), StoreError> {
         read!(self, |conn| {
-            const LISTED: &str = "u.anonymised_at IS NULL AND u.pending_approval = FALSE";
+            let mut listed = "u.anonymised_at IS NULL AND u.pending_approval = FALSE".to_string();
+            let mut values: Vec<Value> = Vec::new();
+            if let Some(search) = query
+                .search
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                values.push(prefix_pattern(&search.to_lowercase()).into());
+                listed.push_str(
+                    " AND (u.username_key LIKE ?1 ESCAPE '\\' \
+                     OR LOWER(u.display_name) LIKE ?1 ESCAPE '\\')",
+                );
+            }
             let total = conn
-                .query_one(&format!("SELECT COUNT(*) FROM users u WHERE {LISTED}"), &[])
+                .query_one(
+                    &format!("SELECT COUNT(*) FROM users u WHERE {listed}"),
+                    &values,
+                )
                 .await?
                 .int(0)?;
-            // Accepted answers: the member's posts (by the author index), each checked against
-            // its thread (by primary key).
+            // Accepted answers: by the answers sort, one pass over the solved threads (the
+            // partial index `threads_accepted`); otherwise, for the page's members only, their
+            // posts (by the author index) each checked against its thread (by primary key).
+            let (answers, join, order) = match query.sort {
+                PublicMemberSort::Answers => (
+                    "COALESCE(acc.n, 0)",
+                    "LEFT JOIN (SELECT p.author_id AS id, COUNT(*) AS n FROM threads t \
+                     JOIN posts p ON p.id = t.accepted_post_id \
+                     WHERE t.accepted_post_id IS NOT NULL GROUP BY p.author_id) acc \
+                     ON acc.id = u.id",
+                    "COALESCE(acc.n, 0) DESC, u.post_count DESC, u.id ASC",
+                ),
+                PublicMemberSort::Posts => (ANSWERS_OF_U, "", "u.post_count DESC, u.id ASC"),
+                PublicMemberSort::Joined => (ANSWERS_OF_U, "", "u.created_at DESC, u.id DESC"),
+            };
+            values.push(Value::Int(i64::try_from(query.offset).unwrap_or(i64::MAX)));
             let sql = format!(
                 "SELECT u.username, u.display_name, u.role, u.staff_title, u.created_at, \
-                 u.post_count, (SELECT COUNT(*) FROM posts p JOIN threads t ON t.id = p.thread_id \
-                 WHERE p.author_id = u.id AND t.accepted_post_id = p.id) \
-                 FROM users u WHERE {LISTED} ORDER BY u.post_count DESC, u.id ASC \
-                 LIMIT {} OFFSET ?1",
-                limit.max(1)
+                 u.post_count, {answers} FROM users u {join} WHERE {listed} ORDER BY {order} \
+                 LIMIT {} OFFSET ?{}",
+                query.limit.max(1),
+                values.len()
             );
-            let rows = conn
-                .query(&sql, params![i64::try_from(offset).unwrap_or(i64::MAX)])
-                .await?;
+            let rows = conn.query(&sql, &values).await?;
             let members = rows
                 .iter()
                 .map(|row| {

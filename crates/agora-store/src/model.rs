@@ -705,6 +705,66 @@ pub struct IndexPostRow {
     pub visible: bool,
 }
 
+// ---------------------------------------------------------------- profiles
+
+str_enum!(
+    /// A tab of a member's profile: what of theirs it lists, newest first.
+    ProfileTab {
+        Activity = "activity",
+        Threads = "threads",
+        Replies = "replies",
+        Answers = "answers",
+        BoostsGiven = "boosts-given",
+        BoostsReceived = "boosts-received",
+    }
+);
+
+/// One post as a profile tab lists it, with its thread; on the boost tabs, the boost too.
+#[derive(Clone, Debug)]
+pub struct ProfileItemRow {
+    pub post_id: PostId,
+    pub position: i64,
+    pub author: UserBrief,
+    pub created_at: Timestamp,
+    pub boost_count: i64,
+    pub body_md: String,
+    pub body_html: String,
+    pub thread_id: ThreadId,
+    pub thread_slug: String,
+    pub thread_title: String,
+    pub area_slug: String,
+    pub subtopic_slug: String,
+    pub subtopic_name: String,
+    /// The post is its question's accepted answer.
+    pub accepted: bool,
+    /// On the boost tabs: who boosted it (the member on "given") and when.
+    pub boost: Option<(UserBrief, Timestamp)>,
+}
+
+/// How many items each profile tab lists (visible posts only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProfileCounts {
+    pub activity: i64,
+    pub threads: i64,
+    pub replies: i64,
+    pub answers: i64,
+    pub boosts_given: i64,
+    pub boosts_received: i64,
+}
+
+impl ProfileCounts {
+    pub fn of(&self, tab: ProfileTab) -> i64 {
+        match tab {
+            ProfileTab::Activity => self.activity,
+            ProfileTab::Threads => self.threads,
+            ProfileTab::Replies => self.replies,
+            ProfileTab::Answers => self.answers,
+            ProfileTab::BoostsGiven => self.boosts_given,
+            ProfileTab::BoostsReceived => self.boosts_received,
+        }
+    }
+}
+
 #[cfg(test)]
 mod change_kind_tests {
     use super::ChangeKind;

@@ -142,7 +142,10 @@ fn sort_column(sort: SortKey) -> &'static str {
 fn filter_clause(filter: ListingFilter) -> &'static str {
     match filter {
         ListingFilter::All => "",
-        ListingFilter::Unanswered => " AND t.reply_count = 0",
+        // Pinned threads (notices) and locked ones (nobody can answer) wait for no answer.
+        ListingFilter::Unanswered => {
+            " AND t.reply_count = 0 AND t.pin_scope IS NULL AND t.locked_at IS NULL"
+        }
         ListingFilter::Solved => " AND t.accepted_post_id IS NOT NULL",
         ListingFilter::StaffAnswered => " AND t.staff_answered = TRUE",
     }
