@@ -16,6 +16,17 @@ pub fn compact_count(n: i64) -> String {
     }
 }
 
+/// A count with its noun, the noun agreeing with the number: "0 replies", "1 reply",
+/// "2 replies", "1.2k replies". `label` is the number as shown (compact or exact).
+pub fn counted(n: i64, label: &str, one: &str, many: &str) -> String {
+    format!("{label} {}", if n == 1 { one } else { many })
+}
+
+/// [`counted`] with the compact number: the one way a page writes "N things".
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    counted(n, &compact_count(n), one, many)
+}
+
 fn with_tenths(n: i64, unit: i64, suffix: &str) -> String {
     let tenths = n * 10 / unit;
     if tenths % 10 == 0 {
@@ -141,6 +152,34 @@ mod tests {
         let got: Vec<(i64, String)> = cases.iter().map(|(n, _)| (*n, compact_count(*n))).collect();
         let want: Vec<(i64, String)> = cases.iter().map(|(n, s)| (*n, s.to_string())).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        let got: Vec<String> = [0, 1, 2, 999, 1_000, 1_250, 2_000_000]
+            .into_iter()
+            .map(|n| plural(n, "reply", "replies"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "0 replies",
+                "1 reply",
+                "2 replies",
+                "999 replies",
+                "1k replies",
+                "1.2k replies",
+                "2M replies"
+            ]
+        );
+        assert_eq!(plural(1, "view", "views"), "1 view");
+        assert_eq!(plural(1, "boost", "boosts"), "1 boost");
+        assert_eq!(plural(1, "member", "members"), "1 member");
+        assert_eq!(plural(3, "post", "posts"), "3 posts");
+        assert_eq!(
+            counted(1, "1", "accepted answer", "accepted answers"),
+            "1 accepted answer"
+        );
     }
 
     #[test]
