@@ -27,6 +27,16 @@ fn seg(text: &str) -> String {
     utf8_percent_encode(text, SEGMENT).to_string()
 }
 
+/// A slug inside a query string: unreserved characters (`-`, `.`, `_`, `~`) stay readable.
+fn query_word(text: &str) -> String {
+    const WORD: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(text, WORD).to_string()
+}
+
 /// A value inside a query string (`?next=…`).
 pub fn encode_query(text: &str) -> String {
     utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -125,6 +135,32 @@ pub fn revisions(post: PostId) -> String {
 
 pub fn user(username: &str) -> String {
     format!("/users/{}", seg(username))
+}
+
+/// A member's feed of their posts (`rss` or `atom`).
+pub fn user_feed(username: &str, kind: &str) -> String {
+    format!("{}/feed.{kind}", user(username))
+}
+
+/// The site-wide feed of the newest threads (`rss` or `atom`).
+pub fn latest_feed(kind: &str) -> String {
+    format!("/feed.{kind}")
+}
+
+/// The compose form with a subtopic (`area/slug`) or a tag chosen already.
+pub fn compose(subtopic: Option<(&str, &str)>, tag: Option<&str>) -> String {
+    match (subtopic, tag) {
+        (Some((area, sub)), _) => format!("/new?subtopic={}/{}", query_word(area), query_word(sub)),
+        (None, Some(tag)) => format!("/new?tag={}", query_word(tag)),
+        (None, None) => "/new".to_string(),
+    }
+}
+
+/// Where a post is: its thread's page holding `position`, at the post's anchor.
+pub fn post(thread: ThreadId, slug: &str, position: i64, post: PostId, per_page: u32) -> String {
+    let page =
+        u32::try_from(position.max(0) / i64::from(per_page.max(1))).unwrap_or(u32::MAX - 1) + 1;
+    format!("{}#{}", thread_page(thread, slug, page), post_anchor(post))
 }
 
 /// Thread ids in paths that are not numbers name no thread: 404, like any unknown id.

@@ -2,8 +2,8 @@
 //! that both the HTML pages and the JSON API render.
 
 use agora_store::{
-    Cursor, ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, PostRow, SortKey,
-    SortOrder, ThreadId, ThreadRow, ThreadSummary, Timestamp,
+    Cursor, ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, PostRow, ProfileTab,
+    SortKey, SortOrder, ThreadId, ThreadRow, ThreadSummary, Timestamp,
 };
 use serde::Deserialize;
 use similar::{ChangeTag, TextDiff};
@@ -175,6 +175,20 @@ impl ListingParams {
     }
 }
 
+/// Where "Ask a question" leads from a listing, and what it says.
+type AskLink = Option<(String, &'static str)>;
+
+/// How the two orders read for a sort.
+fn order_labels(sort: SortKey) -> (&'static str, &'static str) {
+    match sort {
+        SortKey::Activity => ("Recently active first", "Least recently active first"),
+        SortKey::Newest => ("Newest first", "Oldest first"),
+        SortKey::Boosts => ("Most boosted first", "Least boosted first"),
+        SortKey::Views => ("Most viewed first", "Least viewed first"),
+        SortKey::Replies => ("Most replies first", "Fewest replies first"),
+    }
+}
+
 fn listing_view(
     base: &str,
     params: ListingParams,
@@ -182,6 +196,7 @@ fn listing_view(
     page: &ListingPage,
     total: Option<i64>,
     now: Timestamp,
+    ask: AskLink,
 ) -> ListingView {
     let url = |p: ListingParams| format!("{base}{}", p.query_string());
     let total_pages = total.map(|t| (t.max(1) as u64).div_ceil(u64::from(THREADS_PER_PAGE)) as u32);
@@ -233,6 +248,30 @@ fn listing_view(
         current: params.filter == filter,
     })
     .collect();
+    let (desc, asc) = order_labels(params.sort);
+    let order_links = [(desc, SortOrder::Desc), (asc, SortOrder::Asc)]
+        .into_iter()
+        .map(|(label, order)| SortLink {
+            label,
+            url: url(ListingParams {
+                order,
+                page: 1,
+                ..params
+            }),
+            current: params.order == order,
+        })
+        .collect();
+    let clear_filter_url = (params.filter != ListingFilter::All).then(|| {
+        url(ListingParams {
+            filter: ListingFilter::All,
+            page: 1,
+            ..params
+        })
+    });
+    let (ask_url, ask_label) = match ask {
+        Some((url, label)) => (Some(url), label),
+        None => (None, ""),
+    };
     ListingView {
         pinned: pinned
             .iter()
@@ -253,7 +292,11 @@ fn listing_view(
             prev_url,
             next_url,
             sort_links,
+            order_links,
             filter_links,
+            clear_filter_url,
+            ask_url,
+            ask_label,
         },
     }
 }
@@ -292,8 +335,14 @@ pub async fn home(state: &AppState) -> Result<HomeView, AppError> {
     for area in &mut areas {
         area.subtopics.retain(|s| !s.archived);
     }
+    let no_threads = !areas.is_empty()
+        && areas
+            .iter()
+            .flat_map(|a| &a.subtopics)
+            .all(|s| s.thread_count == 0);
     Ok(HomeView {
         areas: areas.iter().map(|a| AreaView::new(a, now)).collect(),
+        no_threads,
     })
 }
 
@@ -333,7 +382,18 @@ pub async fn subtopic_page(
         };
     let total = (params.filter == ListingFilter::All).then_some(listed);
     let view = SubtopicView::new(&sub, now);
-    let listing = listing_view(&view.url, params, &pinned, &page, total, now);
+    // Archived subtopics are read-only; where only staff start threads, the button says so.
+    let ask = (!view.archived).then(|| {
+        (
+            paths::compose(Some((view.area.as_str(), view.slug.as_str())), None),
+            if view.staff_only {
+                "Post an announcement"
+            } else {
+                "Ask a question"
+            },
+        )
+    });
+    let listing = listing_view(&view.url, params, &pinned, &page, total, now, ask);
     Ok(SubtopicPageView {
         subtopic: view,
         listing,
@@ -361,7 +421,11 @@ pub async fn tag_page(
     let now = format::now();
     let total = (params.filter == ListingFilter::All).then_some(tag.thread_count);
     let view = TagView::from(&tag);
-    let listing = listing_view(&view.url, params, &pinned, &page, total, now);
+    let ask = Some((
+        paths::compose(None, Some(view.slug.as_str())),
+        "Ask a question",
+    ));
+    let listing = listing_view(&view.url, params, &pinned, &page, total, now, ask);
     Ok(TagPageView { tag: view, listing })
 }
 
@@ -432,29 +496,163 @@ pub async fn tags(state: &AppState) -> Result<Vec<TagView>, AppError> {
         .collect())
 }
 
+/// A profile's query string as it arrives.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RawProfileParams {
+    #[param(schema_with = crate::views::schema::profile_tab_param)]
+    pub tab: Option<String>,
+    #[param(schema_with = page_schema)]
+    pub page: Option<String>,
+}
+
+/// Which tab of a profile and which page of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProfileParams {
+    pub tab: ProfileTab,
+    pub page: u32,
+}
+
+impl ProfileParams {
+    pub fn parse(raw: &RawProfileParams) -> Result<Self, AppError> {
+        Ok(Self {
+            tab: parse_enum("tab", &raw.tab, ProfileTab::Activity)?,
+            page: parse_page(&raw.page)?,
+        })
+    }
+
+    /// The first page of the newest posts: what a member's feed shows.
+    pub fn feed() -> Self {
+        Self {
+            tab: ProfileTab::Activity,
+            page: 1,
+        }
+    }
+}
+
+/// Items on a page of a profile tab.
+pub const PROFILE_ITEMS_PER_PAGE: u32 = 30;
+
+/// How a profile tab is named, what its count counts, and what it says when empty.
+fn profile_tab_words(tab: ProfileTab) -> (&'static str, &'static str, &'static str) {
+    match tab {
+        ProfileTab::Activity => ("Activity", "post", "posts"),
+        ProfileTab::Threads => ("Threads", "thread", "threads"),
+        ProfileTab::Replies => ("Replies", "reply", "replies"),
+        ProfileTab::Answers => ("Accepted answers", "answer", "answers"),
+        ProfileTab::BoostsGiven => ("Boosts given", "boost", "boosts"),
+        ProfileTab::BoostsReceived => ("Boosts received", "boost", "boosts"),
+    }
+}
+
+fn profile_url(username: &str, tab: ProfileTab, page: u32) -> String {
+    let base = paths::user(username);
+    let mut parts = Vec::new();
+    if tab != ProfileTab::Activity {
+        parts.push(format!("tab={tab}"));
+    }
+    if page > 1 {
+        parts.push(format!("page={page}"));
+    }
+    if parts.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", parts.join("&"))
+    }
+}
+
+/// Where a post is, on its thread's pages.
+pub fn post_url(thread: ThreadId, slug: &str, position: i64, post: PostId) -> String {
+    paths::post(thread, slug, position, post, POSTS_PER_PAGE)
+}
+
+/// A member's profile with one page of one tab. Every tab lists only what any reader may see
+/// (no deleted or hidden post, nothing in a removed thread), so the page is the same for all.
 pub async fn user_page(
     state: &AppState,
     username: &str,
-    params: ListingParams,
+    params: ProfileParams,
 ) -> Result<UserPageView, AppError> {
     let user = state
         .store
         .user(username)
         .await?
         .ok_or_else(|| AppError::not_found(format!("There is no user “{username}”.")))?;
-    let (pinned, page) = state
-        .store
-        .listing(query(ListingScope::Author(user.brief.id), params))
-        .await?;
-    check_page_exists(&params, &page, &pinned)?;
+    let id = user.brief.id;
+    let per = PROFILE_ITEMS_PER_PAGE;
+    let offset = u64::from(params.page - 1) * u64::from(per);
+    let (counts, (rows, has_more)) = tokio::try_join!(
+        state.store.profile_counts(id),
+        state.store.profile_items(id, params.tab, offset, per),
+    )?;
+    let total = counts.of(params.tab);
+    let total_pages = (total.max(1) as u64).div_ceil(u64::from(per)) as u32;
+    if params.page > 1 && rows.is_empty() {
+        return Err(AppError::not_found(format!(
+            "This tab has {total_pages} page{}; there is no page {}.",
+            if total_pages == 1 { "" } else { "s" },
+            params.page
+        )));
+    }
     let now = format::now();
-    let total = (params.filter == ListingFilter::All).then_some(user.thread_count);
+    let name = &user.brief.username;
+    let tabs = ProfileTab::ALL
+        .iter()
+        .map(|&tab| {
+            let (label, one, many) = profile_tab_words(tab);
+            let count = CountView::new(counts.of(tab));
+            ProfileTabView {
+                tab,
+                label,
+                count_text: count.of(one, many),
+                count,
+                url: profile_url(name, tab, 1),
+                current: tab == params.tab,
+            }
+        })
+        .collect();
+    let items = rows
+        .iter()
+        .map(|row| {
+            let url = post_url(row.thread_id, &row.thread_slug, row.position, row.post_id);
+            ProfileItemView::new(row, url, now)
+        })
+        .collect();
     let view = UserView::new(&user, now);
-    let listing = listing_view(&view.url, params, &pinned, &page, total, now);
+    let display = &view.display_name;
+    let empty_text = match params.tab {
+        ProfileTab::Activity => format!("{display} has not posted yet."),
+        ProfileTab::Threads => format!("{display} has not started a thread yet."),
+        ProfileTab::Replies => format!("{display} has not replied to a thread yet."),
+        ProfileTab::Answers => format!("No reply of {display}'s is an accepted answer yet."),
+        ProfileTab::BoostsGiven => format!("{display} has not boosted a post yet."),
+        ProfileTab::BoostsReceived => format!("No post of {display}'s has been boosted yet."),
+    };
     Ok(UserPageView {
+        tab: params.tab,
+        tabs,
+        items,
+        page: params.page,
+        total_pages,
+        prev_url: (params.page > 1).then(|| profile_url(name, params.tab, params.page - 1)),
+        next_url: has_more.then(|| profile_url(name, params.tab, params.page + 1)),
+        empty_text,
+        feed_rss: paths::user_feed(name, "rss"),
+        feed_atom: paths::user_feed(name, "atom"),
         user: view,
-        listing,
     })
+}
+
+/// The newest threads anywhere, for the site-wide feed.
+pub async fn latest_threads(state: &AppState) -> Result<Vec<ThreadSummaryView>, AppError> {
+    let now = format::now();
+    Ok(state
+        .store
+        .latest_threads(THREADS_PER_PAGE)
+        .await?
+        .iter()
+        .map(|t| ThreadSummaryView::new(t, now))
+        .collect())
 }
 
 /// One page of a thread. `reveal` (moderators) shows removed threads and hidden posts; others
@@ -599,15 +797,10 @@ pub async fn revisions_page(
         });
     }
     views.reverse();
-    let page = (post.position / i64::from(POSTS_PER_PAGE)) as u32 + 1;
     let summary = &thread.summary;
     Ok(RevisionsPageView {
         post_id: post_id.0,
-        post_url: format!(
-            "{}#{}",
-            paths::thread_page(summary.id, &summary.slug, page),
-            paths::post_anchor(post_id)
-        ),
+        post_url: post_url(summary.id, &summary.slug, post.position, post_id),
         thread: ThreadSummaryView::new(summary, now),
         revisions: views,
     })

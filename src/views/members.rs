@@ -121,12 +121,36 @@ impl PublicMemberView {
     }
 }
 
-/// One page of the public member directory, most posts first.
+/// One page of the public member directory, in the order asked for.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PublicMembersView {
     pub members: Vec<PublicMemberView>,
-    pub total: i64,
+    /// Members matching the search, on every page.
+    #[schema(value_type = i64)]
+    pub total: CountView,
+    /// The search as applied (empty: everyone).
+    pub q: String,
+    /// The order: posts, answers or joined.
+    #[schema(schema_with = public_member_sort)]
+    pub sort: &'static str,
+    #[serde(skip)]
+    pub sort_label: &'static str,
+    /// The order links, the current one marked.
+    #[serde(skip)]
+    pub sorts: Vec<crate::views::SortLink>,
+    /// The directory without the search, while there is one.
+    #[serde(skip)]
+    pub clear_url: Option<String>,
     pub pager: PageLinksView,
+}
+
+fn public_member_sort() -> utoipa::openapi::Object {
+    schema::one_of(
+        agora_store::PublicMemberSort::ALL
+            .iter()
+            .map(|s| s.as_str()),
+    )
+    .build()
 }
 
 /// An invitation, as staff see it.

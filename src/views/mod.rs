@@ -11,8 +11,9 @@ pub use members::*;
 pub use moderation::*;
 
 use agora_store::{
-    AreaRow, ListingFilter, PinScope, PostRow, Role, SortKey, SortOrder, SubtopicRow, TagBrief,
-    TagRow, ThreadKind, ThreadRow, ThreadSummary, Timestamp, UserBrief, UserRow,
+    AreaRow, ListingFilter, PinScope, PostRow, ProfileItemRow, ProfileTab, Role, SortKey,
+    SortOrder, SubtopicRow, TagBrief, TagRow, ThreadKind, ThreadRow, ThreadSummary, Timestamp,
+    UserBrief, UserRow,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -85,6 +86,12 @@ impl CountView {
             value,
             label: format::compact_count(value),
         }
+    }
+
+    /// The count with its noun, agreeing: `{{ t.replies.of("reply", "replies") }}` reads
+    /// "1 reply", "2 replies", "1.2k replies". Templates write every count this way.
+    pub fn of(&self, one: &str, many: &str) -> String {
+        format::counted(self.value, &self.label, one, many)
     }
 }
 
@@ -322,8 +329,20 @@ pub struct ListingStateView {
     pub next_url: Option<String>,
     #[serde(skip)]
     pub sort_links: Vec<SortLink>,
+    /// Descending and ascending, named for the sort ("Newest first", "Oldest first").
+    #[serde(skip)]
+    pub order_links: Vec<SortLink>,
     #[serde(skip)]
     pub filter_links: Vec<SortLink>,
+    /// While a filter is on: the same listing without it.
+    #[serde(skip)]
+    pub clear_filter_url: Option<String>,
+    /// The compose form with this listing's subtopic or tag chosen, where threads may start.
+    #[serde(skip)]
+    pub ask_url: Option<String>,
+    /// "Ask a question", or "Post an announcement" where only staff start threads.
+    #[serde(skip)]
+    pub ask_label: &'static str,
 }
 
 /// A link in the sort or filter bar.
@@ -485,10 +504,114 @@ impl UserView {
     }
 }
 
+/// A tab of a profile: its link, with how many items it lists.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProfileTabView {
+    #[schema(schema_with = schema::profile_tab)]
+    pub tab: ProfileTab,
+    pub label: &'static str,
+    #[schema(value_type = i64)]
+    pub count: CountView,
+    pub url: String,
+    pub current: bool,
+    /// The count with its noun: "1 reply", "3 boosts".
+    #[serde(skip)]
+    pub count_text: String,
+}
+
+/// A thread as a profile's item names it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ThreadRefView {
+    pub id: i64,
+    pub title: String,
+    pub url: String,
+}
+
+/// One post on a profile tab, with its thread; on the boost tabs, who boosted it and when.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProfileItemView {
+    pub post_id: i64,
+    /// "thread" for an opening post, "reply" for any other.
+    #[schema(schema_with = schema::profile_item_kind)]
+    pub kind: &'static str,
+    /// The post on its thread's page.
+    pub url: String,
+    pub thread: ThreadRefView,
+    pub subtopic: SubtopicRefView,
+    pub author: AuthorView,
+    #[schema(value_type = String)]
+    pub created_at: TimeView,
+    /// The start of the post as plain text.
+    pub excerpt: String,
+    #[schema(value_type = i64)]
+    pub boosts: CountView,
+    /// The post is its question's accepted answer.
+    pub accepted: bool,
+    pub boosted_by: Option<AuthorView>,
+    #[schema(value_type = Option<String>)]
+    pub boosted_at: Option<TimeView>,
+    /// The post's HTML, for the member's feed.
+    #[serde(skip)]
+    pub body_html: String,
+    #[serde(skip)]
+    pub lang: Option<&'static str>,
+}
+
+/// Characters of a post shown on a profile.
+const PROFILE_EXCERPT_CHARS: usize = 240;
+
+impl ProfileItemView {
+    /// `url` is where the post is (see `paths::post`).
+    pub fn new(row: &ProfileItemRow, url: String, now: Timestamp) -> Self {
+        let excerpt = agora_markup::excerpt(&row.body_md, PROFILE_EXCERPT_CHARS);
+        Self {
+            post_id: row.post_id.0,
+            kind: if row.position == 0 { "thread" } else { "reply" },
+            url,
+            thread: ThreadRefView {
+                id: row.thread_id.0,
+                title: row.thread_title.clone(),
+                url: paths::thread(row.thread_id, &row.thread_slug),
+            },
+            subtopic: SubtopicRefView {
+                area: row.area_slug.clone(),
+                slug: row.subtopic_slug.clone(),
+                name: row.subtopic_name.clone(),
+                url: paths::subtopic(&row.area_slug, &row.subtopic_slug),
+            },
+            author: AuthorView::from(&row.author),
+            created_at: TimeView::new(row.created_at, now),
+            lang: format::cjk_lang(&row.thread_title).or_else(|| format::cjk_lang(&excerpt)),
+            excerpt,
+            boosts: CountView::new(row.boost_count),
+            accepted: row.accepted,
+            boosted_by: row.boost.as_ref().map(|(by, _)| AuthorView::from(by)),
+            boosted_at: row.boost.as_ref().map(|(_, at)| TimeView::new(*at, now)),
+            body_html: row.body_html.clone(),
+        }
+    }
+}
+
+/// A member's profile and one page of one of its tabs.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct UserPageView {
     pub user: UserView,
-    pub listing: ListingView,
+    #[schema(schema_with = schema::profile_tab)]
+    pub tab: ProfileTab,
+    pub tabs: Vec<ProfileTabView>,
+    /// This page of the tab, newest first.
+    pub items: Vec<ProfileItemView>,
+    pub page: u32,
+    pub total_pages: u32,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+    /// What the tab says when it lists nothing.
+    #[serde(skip)]
+    pub empty_text: String,
+    #[serde(skip)]
+    pub feed_rss: String,
+    #[serde(skip)]
+    pub feed_atom: String,
 }
 
 /// What a diff line can be: see [`DiffLineView::kind`].
@@ -535,6 +658,9 @@ pub struct RevisionsPageView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct HomeView {
     pub areas: Vec<AreaView>,
+    /// No subtopic shown has a thread yet.
+    #[serde(skip)]
+    pub no_threads: bool,
 }
 
 /// One search result: the thread and the passage of its best-matching post.

@@ -2,7 +2,9 @@
 //! as the list of its spellings, taken from the enum itself, so a new variant is documented as
 //! soon as it exists.
 
-use agora_store::{ListingFilter, PinScope, Role, SortKey, SortOrder, ThreadKind, TokenScope};
+use agora_store::{
+    ListingFilter, PinScope, ProfileTab, Role, SortKey, SortOrder, ThreadKind, TokenScope,
+};
 use serde_json::Value;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
@@ -50,6 +52,26 @@ pub fn filter() -> Object {
     one_of(ListingFilter::ALL.iter().map(|s| s.as_str())).build()
 }
 
+pub fn profile_tab() -> Object {
+    one_of(ProfileTab::ALL.iter().map(|s| s.as_str())).build()
+}
+
+/// The kinds of [`super::ProfileItemView`]: an opening post or a reply.
+pub fn profile_item_kind() -> Object {
+    one_of(["thread", "reply"]).build()
+}
+
+/// `tab` as a query parameter of a profile.
+pub fn profile_tab_param() -> Object {
+    one_of(ProfileTab::ALL.iter().map(|s| s.as_str()))
+        .description(Some(
+            "What of theirs to list, newest first: everything (activity), threads started, \
+             replies, accepted answers, boosts given or boosts received.",
+        ))
+        .default(Some(ProfileTab::Activity.as_str().into()))
+        .build()
+}
+
 pub fn token_scope() -> Object {
     one_of_or_null(TokenScope::ALL.iter().map(|s| s.as_str())).build()
 }
@@ -79,7 +101,7 @@ pub fn sort_order_param() -> Object {
 pub fn filter_param() -> Object {
     one_of(ListingFilter::ALL.iter().map(|s| s.as_str()))
         .description(Some(
-            "Every thread, or only unanswered, solved or staff-answered ones.",
+            "Every thread, or only unanswered (no replies, neither pinned nor locked), solved or staff-answered ones.",
         ))
         .default(Some(ListingFilter::All.as_str().into()))
         .build()

@@ -8,7 +8,7 @@ use crate::web::form::Form;
 use agora_store::{AnswerMark, PostId, PostRow, ThreadRow, Timestamp};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -244,22 +244,28 @@ async fn compose_page(
     Ok(private_page(status, html))
 }
 
+/// `/new?subtopic=area/slug` or `/new?tag=slug`: the form with that subtopic or tag chosen.
 #[derive(Debug, Default, Deserialize)]
 pub struct ComposeQuery {
     pub subtopic: Option<String>,
+    pub tag: Option<String>,
 }
 
 pub async fn compose(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(query): Query<ComposeQuery>,
+    uri: Uri,
 ) -> Result<Response, AppError> {
     if !viewer.signed_in() {
-        return Ok(sign_in_first("/new"));
+        // Back to this form after signing in, with what it had chosen.
+        let here = uri.path_and_query().map_or("/new", |p| p.as_str());
+        return Ok(sign_in_first(here));
     }
     posting::check(viewer.account.as_deref(), Action::StartThread)?;
     let form = ComposeForm {
         subtopic: query.subtopic.unwrap_or_default(),
+        tags: query.tag.unwrap_or_default(),
         kind: "question".into(),
         ..ComposeForm::default()
     };

@@ -7,6 +7,8 @@ use super::*;
 struct HomeTemplate<'a> {
     layout: Layout,
     view: &'a HomeView,
+    latest_rss: String,
+    latest_atom: String,
 }
 
 #[derive(Template)]
@@ -27,16 +29,20 @@ pub async fn home(
     let anonymous = Viewer::default();
     cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
         let view = read::home(&state).await?;
+        let (latest_rss, latest_atom) = (paths::latest_feed("rss"), paths::latest_feed("atom"));
         let layout = Layout::new(
             &state,
             &anonymous,
             "",
             &state.site().settings.description,
             "/",
-        );
+        )
+        .with_feeds("Newest threads", &latest_rss, &latest_atom);
         render(&HomeTemplate {
             layout,
             view: &view,
+            latest_rss,
+            latest_atom,
         })
     })
     .await
