@@ -195,6 +195,17 @@ pub fn build(state: AppState) -> Router {
         .route("/posts/{id}/revisions", get(web::threads::revisions))
         .route("/users", get(web::users::members))
         .route("/users/{username}", get(web::users::user))
+        // A member's feeds and the site's have fixed names.
+        .route(
+            "/users/{username}/feed.rss",
+            get(web::feed_routes::user_feed),
+        )
+        .route(
+            "/users/{username}/feed.atom",
+            get(web::feed_routes::user_feed),
+        )
+        .route("/feed.rss", get(web::feed_routes::latest_feed))
+        .route("/feed.atom", get(web::feed_routes::latest_feed))
         .route("/static/{file}", get(web::static_file))
         // the site's own pages and files, and the first-run setup
         .route("/about", get(web::site::page))

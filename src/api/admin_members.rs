@@ -20,7 +20,6 @@ use crate::app::AppState;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::services::accounts::FieldErrors;
 use crate::services::members::{self, By, MemberParams, RawMemberParams};
-use crate::services::read::{RawPageParam, parse_page};
 use crate::views::{
     InvitationView, MemberDirectoryView, MemberView, PublicMembersView, schema as view_schema,
 };
@@ -302,16 +301,18 @@ pub async fn revoke_invitation(
     Ok(done())
 }
 
-/// The public member directory, most posts first (404 when the forum hides it).
-#[utoipa::path(get, path = "/api/v1/users", tag = "forum", params(RawPageParam),
+/// The public member directory: most posts first, or by `sort`; `q` searches names by their
+/// start (404 when the forum hides it).
+#[utoipa::path(get, path = "/api/v1/users", tag = "forum",
+    params(crate::services::members::RawPublicMemberParams),
     responses((status = 200, body = PublicMembersView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn public_list(
     State(state): State<AppState>,
-    ApiQuery(raw): ApiQuery<RawPageParam>,
+    ApiQuery(raw): ApiQuery<crate::services::members::RawPublicMemberParams>,
 ) -> Result<Response, ApiError> {
-    let page = parse_page(&raw.page)?;
-    let view = members::public_directory(&state, page, "/api/v1/users").await?;
+    let params = members::PublicMemberParams::parse(&raw)?;
+    let view = members::public_directory(&state, &params, "/api/v1/users").await?;
     Ok(Json::<PublicMembersView>(view).into_response())
 }

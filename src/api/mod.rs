@@ -256,19 +256,21 @@ pub async fn thread(
     .await?)
 }
 
-/// A user's profile and the threads they started.
+/// A user's profile and one page of one of its tabs (`tab`: everything they posted, newest
+/// first, by default; or threads, replies, accepted answers, boosts given or received). Deleted
+/// and hidden posts, and posts in removed threads, are never listed or counted.
 #[utoipa::path(get, path = "/api/v1/users/{username}", tag = "forum",
-    params(UsernameParam, RawListingParams),
+    params(UsernameParam, read::RawProfileParams),
     responses((status = 200, body = UserPageView), (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn user(
     State(state): State<AppState>,
     Path(UsernameParam { username: name }): Path<UsernameParam>,
-    ApiQuery(raw): ApiQuery<RawListingParams>,
+    ApiQuery(raw): ApiQuery<read::RawProfileParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = ListingParams::parse(&raw)?;
+    let params = read::ProfileParams::parse(&raw)?;
     Ok(cached(
         &state,
         &Viewer::default(),

@@ -6,7 +6,7 @@
 
 use agora_store::{
     Account, Audit, InvitationRow, MemberDeleted, MemberQuery, MemberRow, MemberSort,
-    NewInvitation, Role, StoreError, Timestamp, UserId,
+    NewInvitation, PublicMemberQuery, PublicMemberSort, Role, StoreError, Timestamp, UserId,
 };
 use serde::Deserialize;
 
@@ -274,27 +274,160 @@ pub async fn directory(
     })
 }
 
-/// One page of the public member directory; 404 while the setting hides it.
+/// The public directory's query string as it arrives.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RawPublicMemberParams {
+    /// The start of a username or display name (any case).
+    #[param(schema_with = public_search_schema)]
+    pub q: Option<String>,
+    #[param(schema_with = public_sort_schema)]
+    pub sort: Option<String>,
+    #[param(schema_with = crate::services::read::page_schema)]
+    pub page: Option<String>,
+}
+
+fn public_search_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(100))
+        .description(Some("The start of a username or display name, any case."))
+        .build()
+}
+
+fn public_sort_schema() -> utoipa::openapi::Object {
+    crate::views::schema::one_of(PublicMemberSort::ALL.iter().map(|s| s.as_str()))
+        .description(Some(
+            "posts (most first, the default), answers (most accepted answers first) or joined \
+             (newest first); anything else is 400 `bad_request` naming `sort`.",
+        ))
+        .default(Some(PublicMemberSort::Posts.as_str().into()))
+        .build()
+}
+
+/// The public directory's query, parsed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PublicMemberParams {
+    pub q: String,
+    pub sort: PublicMemberSort,
+    pub page: u32,
+}
+
+/// How each public directory order reads on the page.
+pub fn public_sort_label(sort: PublicMemberSort) -> &'static str {
+    match sort {
+        PublicMemberSort::Posts => "Most posts",
+        PublicMemberSort::Answers => "Most accepted answers",
+        PublicMemberSort::Joined => "Newest members",
+    }
+}
+
+impl PublicMemberParams {
+    /// Each bad value is answered naming its parameter (the API).
+    pub fn parse(raw: &RawPublicMemberParams) -> Result<Self, AppError> {
+        match Self::parse_keeping(raw) {
+            (_, Some((param, message))) => Err(AppError::bad_param(param, message)),
+            (params, None) => Ok(params),
+        }
+    }
+
+    /// What can be read of the query, bad values replaced by their defaults, and the first
+    /// mistake (the parameter and why): the page answers it with the directory again, the
+    /// mistake named on it.
+    pub fn parse_keeping(raw: &RawPublicMemberParams) -> (Self, Option<(&'static str, String)>) {
+        let mut mistake = None;
+        let mut q = raw.q.as_deref().unwrap_or("").trim().to_string();
+        if q.chars().count() > 100 || accounts::forbidden_char(&q).is_some() {
+            q.clear();
+            mistake.get_or_insert(("q", "Search for at most 100 plain characters.".to_string()));
+        }
+        let sort = match raw.sort.as_deref() {
+            None | Some("") => PublicMemberSort::default(),
+            Some(text) => PublicMemberSort::parse(text).unwrap_or_else(|| {
+                mistake.get_or_insert((
+                    "sort",
+                    format!("{text:?} is not an order here: sort by posts, answers or joined."),
+                ));
+                PublicMemberSort::default()
+            }),
+        };
+        let page = match parse_page(&raw.page) {
+            Ok(page) => page,
+            Err(_) => {
+                mistake
+                    .get_or_insert(("page", format!("Pages are numbered from 1 to {MAX_PAGE}.")));
+                1
+            }
+        };
+        (Self { q, sort, page }, mistake)
+    }
+
+    /// This query's URL at `base` on another page (only what differs from the defaults).
+    pub fn url(&self, base: &str, page: u32) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", crate::paths::encode_query(&self.q)));
+        }
+        if self.sort != PublicMemberSort::default() {
+            parts.push(format!("sort={}", self.sort.as_str()));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if parts.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", parts.join("&"))
+        }
+    }
+}
+
+/// One page of the public member directory; 404 while the setting hides it. `base` is the
+/// path its links lead to.
 pub async fn public_directory(
     state: &AppState,
-    page: u32,
+    params: &PublicMemberParams,
     base: &str,
 ) -> Result<PublicMembersView, AppError> {
     if !state.site().settings.member_directory {
         return Err(AppError::not_found("There is no member directory here."));
     }
-    let (rows, total) = state.store.public_members(offset(page), PER_PAGE).await?;
+    let query = PublicMemberQuery {
+        search: Some(params.q.clone()).filter(|q| !q.is_empty()),
+        sort: params.sort,
+        offset: offset(params.page),
+        limit: PER_PAGE,
+    };
+    let (rows, total) = state.store.public_members(query).await?;
     let now = Timestamp::now();
+    let sorts = PublicMemberSort::ALL
+        .into_iter()
+        .map(|sort| crate::views::SortLink {
+            label: public_sort_label(sort),
+            url: PublicMemberParams {
+                sort,
+                ..params.clone()
+            }
+            .url(base, 1),
+            current: sort == params.sort,
+        })
+        .collect();
     Ok(PublicMembersView {
         members: rows.iter().map(|m| PublicMemberView::new(m, now)).collect(),
-        total,
-        pager: page_links(page, total, |p| {
-            if p > 1 {
-                format!("{base}?page={p}")
-            } else {
-                base.to_string()
+        total: crate::views::CountView::new(total),
+        q: params.q.clone(),
+        sort: params.sort.as_str(),
+        sort_label: public_sort_label(params.sort),
+        sorts,
+        clear_url: (!params.q.is_empty()).then(|| {
+            PublicMemberParams {
+                q: String::new(),
+                ..params.clone()
             }
+            .url(base, 1)
         }),
+        pager: page_links(params.page, total, |p| params.url(base, p)),
     })
 }
 

@@ -1,5 +1,5 @@
-//! The feed routes of subtopics, tags and threads: which listing, which format; `feeds`
-//! builds the documents.
+//! The feed routes of subtopics, tags, threads, members and the whole site: which listing,
+//! which format; `feeds` builds the documents.
 
 use super::*;
 
@@ -100,6 +100,58 @@ pub async fn thread_feed(
             base_url: base.to_string(),
         };
         Ok((meta, feeds::post_entries(&view, base)))
+    })
+    .await
+}
+
+/// A member's feed (`/users/{name}/feed.rss` or `.atom`): their newest posts, as their
+/// profile's activity tab lists them (nothing hidden, nothing removed).
+pub async fn user_feed(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let file = uri.path().rsplit('/').next().unwrap_or("").to_string();
+    feed(&state, &headers, &uri, &file, || async {
+        let view = read::user_page(&state, &name, read::ProfileParams::feed()).await?;
+        let base = &state.site().settings.base_url.clone();
+        let u = &view.user;
+        let meta = feeds::FeedMeta {
+            title: format!(
+                "Posts by {} · {}",
+                u.display_name,
+                state.site().settings.name
+            ),
+            description: format!("The newest posts of {} (@{})", u.display_name, u.username),
+            page_url: format!("{base}{}", u.url),
+            self_url: format!("{base}{}", uri.path()),
+            base_url: base.to_string(),
+        };
+        Ok((meta, feeds::profile_entries(&view.items, base)))
+    })
+    .await
+}
+
+/// The site-wide feed (`/feed.rss` or `/feed.atom`): the newest threads in every subtopic.
+pub async fn latest_feed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let file = uri.path().rsplit('/').next().unwrap_or("").to_string();
+    feed(&state, &headers, &uri, &file, || async {
+        let threads = read::latest_threads(&state).await?;
+        let base = &state.site().settings.base_url.clone();
+        let site = state.site();
+        let meta = feeds::FeedMeta {
+            title: format!("Newest threads · {}", site.settings.name),
+            description: site.settings.description.clone(),
+            page_url: format!("{base}/"),
+            self_url: format!("{base}{}", uri.path()),
+            base_url: base.to_string(),
+        };
+        Ok((meta, feeds::thread_entries(&threads, base)))
     })
     .await
 }

@@ -1,5 +1,5 @@
-//! RSS 2.0 and Atom feeds for subtopics, tags and threads, built from the same views as the
-//! pages (newest first), with absolute links.
+//! RSS 2.0 and Atom feeds for subtopics, tags, threads, members and the whole site, built
+//! from the same views as the pages (newest first), with absolute links.
 //!
 //! A feed is valid XML 1.0 whatever the database holds: characters XML forbids (C0 controls
 //! other than tab and line breaks, U+FFFE, U+FFFF) are dropped from the finished document.
@@ -11,7 +11,7 @@ use agora_store::Timestamp;
 use atom_syndication as atom;
 use chrono::{DateTime, FixedOffset};
 
-use crate::views::{PostView, ThreadPageView, ThreadSummaryView, TimeView};
+use crate::views::{PostView, ProfileItemView, ThreadPageView, ThreadSummaryView, TimeView};
 
 /// What one feed says about itself.
 pub struct FeedMeta {
@@ -80,6 +80,26 @@ pub fn post_entries(page: &ThreadPageView, base: &str) -> Vec<FeedEntry> {
             updated: parse_time(p.edited_at.as_ref().unwrap_or(&p.created_at)),
             html: p.body_html.clone(),
             categories: Vec::new(),
+        })
+        .collect()
+}
+
+/// A member's posts, as their profile lists them (only what every reader may see).
+pub fn profile_entries(items: &[ProfileItemView], base: &str) -> Vec<FeedEntry> {
+    items
+        .iter()
+        .map(|item| FeedEntry {
+            title: if item.kind == "thread" {
+                item.thread.title.clone()
+            } else {
+                format!("Re: {}", item.thread.title)
+            },
+            url: format!("{base}{}", item.url),
+            author: item.author.display_name.clone(),
+            published: parse_time(&item.created_at),
+            updated: parse_time(&item.created_at),
+            html: item.body_html.clone(),
+            categories: vec![item.subtopic.name.clone()],
         })
         .collect()
 }

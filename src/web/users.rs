@@ -1,25 +1,26 @@
-//! Member profiles with their threads, and the public member directory.
+//! Member profiles with their tabs (activity, threads, replies, accepted answers, boosts given
+//! and received), and the public member directory.
 
 use super::*;
+use crate::services::members::{PublicMemberParams, RawPublicMemberParams};
+use crate::services::read::{ProfileParams, RawProfileParams};
 
 #[derive(Template)]
 #[template(path = "user.html")]
 struct UserTemplate<'a> {
     layout: Layout,
     view: &'a UserPageView,
-    listing: &'a ListingView,
-    listing_caption: String,
 }
 
 pub async fn user(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(name): Path<String>,
-    Query(raw): Query<RawListingParams>,
+    Query(raw): Query<RawProfileParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let params = ListingParams::parse(&raw)?;
+    let params = ProfileParams::parse(&raw)?;
     cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
         let view = read::user_page(&state, &name, params).await?;
         let u = &view.user;
@@ -29,13 +30,15 @@ pub async fn user(
             u.username,
             state.site().settings.name
         );
-        let layout = Layout::new(&state, &viewer, &u.display_name, &description, &u.url);
-        let caption = format!("Threads started by {}", u.display_name);
+        let layout = Layout::new(&state, &viewer, &u.display_name, &description, &u.url)
+            .with_feeds(
+                &format!("Posts by {}", u.display_name),
+                &view.feed_rss,
+                &view.feed_atom,
+            );
         render(&UserTemplate {
             layout,
             view: &view,
-            listing: &view.listing,
-            listing_caption: caption,
         })
     })
     .await
@@ -46,25 +49,61 @@ pub async fn user(
 struct MembersTemplate {
     layout: Layout,
     view: PublicMembersView,
+    /// A parameter the page could not use, named, with why: the directory comes back with it.
+    error: Option<String>,
+    /// The search was the mistake.
+    q_invalid: bool,
 }
 
-/// `/users`: the public member directory, most posts first; 404 while the setting hides it.
+/// `/users`: the public member directory, by posts, accepted answers or joining date, searchable
+/// by name; 404 while the setting hides it. A bad parameter gets the directory back (400) with
+/// the mistake named and the rest of the query kept.
 pub async fn members(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(raw): Query<RawPageParam>,
+    Query(raw): Query<RawPublicMemberParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let page = read::parse_page(&raw.page)?;
     if !state.site().settings.member_directory {
         return Err(AppError::not_found("There is no member directory here."));
     }
-    cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
-        let view = crate::services::members::public_directory(&state, page, "/users").await?;
-        let description = format!("The members of {}", state.site().settings.name);
-        let layout = Layout::new(&state, &viewer, "Members", &description, "/users");
-        render(&MembersTemplate { layout, view })
-    })
-    .await
+    let (params, mistake) = PublicMemberParams::parse_keeping(&raw);
+    let page = |mistake: Option<(&'static str, String)>| {
+        let state = &state;
+        let viewer = &viewer;
+        let params = &params;
+        async move {
+            let view = crate::services::members::public_directory(state, params, "/users").await?;
+            let description = format!("The members of {}", state.site().settings.name);
+            let layout = Layout::new(state, viewer, "Members", &description, "/users");
+            let q_invalid = matches!(mistake, Some(("q", _)));
+            let error = mistake.map(|(param, message)| {
+                let field = match param {
+                    "sort" => "Order",
+                    "q" => "Search",
+                    _ => "Page",
+                };
+                format!("{field}: {message}")
+            });
+            render(&MembersTemplate {
+                layout,
+                view,
+                error,
+                q_invalid,
+            })
+        }
+    };
+    match mistake {
+        None => {
+            cached(&state, &viewer, &headers, cache_key(&uri), HTML, || {
+                page(None)
+            })
+            .await
+        }
+        Some(named) => Ok(private_page(
+            StatusCode::BAD_REQUEST,
+            page(Some(named)).await?,
+        )),
+    }
 }
