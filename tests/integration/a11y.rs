@@ -658,6 +658,35 @@ async fn site() -> Site {
             bad,
         ),
         get("member directory (public)", Anonymous, "/users"),
+        get(
+            "member directory searched and sorted",
+            Anonymous,
+            "/users?q=a&sort=answers",
+        ),
+        get(
+            "member directory, nobody found",
+            Anonymous,
+            "/users?q=zzqqxx",
+        ),
+        with_status(
+            get("member directory, bad sort", Anonymous, "/users?sort=karma"),
+            bad,
+        ),
+        get(
+            "profile: boosts received",
+            Anonymous,
+            "/users/ada_asks?tab=boosts-received",
+        ),
+        get(
+            "profile: empty tab",
+            Anonymous,
+            "/users/ada_asks?tab=answers",
+        ),
+        get(
+            "subtopic, filtered, ascending",
+            Anonymous,
+            &format!("{NETWORKING}?filter=staff-answered&sortBy=views&sortOrder=asc"),
+        ),
         // Suspended: the banner.
         get("home", Suspended, "/"),
         get("rich thread", Suspended, &rich),
@@ -1279,6 +1308,10 @@ const NOT_PAGES: &[&str] = &[
     "/tags/{tag}/{feed}",
     "/thread/{id}/feed.rss",
     "/thread/{id}/feed.atom",
+    "/users/{username}/feed.rss",
+    "/users/{username}/feed.atom",
+    "/feed.rss",
+    "/feed.atom",
     // Redirects to the thread's URL with its slug.
     "/thread/{id}",
     "/static/{file}",

@@ -17,6 +17,7 @@ mod csrf;
 mod feeds;
 mod flows;
 mod http;
+mod listings;
 mod openapi;
 mod pages;
 mod permissions;

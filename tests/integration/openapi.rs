@@ -163,6 +163,11 @@ both!(
             ("/api/v1/threads/{id}", "/api/v1/threads/6"),
             ("/api/v1/threads/{id}", "/api/v1/threads/3"),
             ("/api/v1/users/{username}", "/api/v1/users/javery"),
+            (
+                "/api/v1/users/{username}",
+                "/api/v1/users/javery?tab=boosts-received&page=1",
+            ),
+            ("/api/v1/users", "/api/v1/users?sort=answers&q=j"),
             ("/api/v1/posts/{id}/revisions", "/api/v1/posts/1/revisions"),
             ("/api/v1/search", "/api/v1/search?q=udp+receive"),
             ("/api/v1/search", "/api/v1/search?q=netwrok+is%3Anonsense"),

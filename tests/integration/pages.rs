@@ -243,7 +243,7 @@ both!(
         let html = app.ok("/users/javery").await.html();
         assert_eq!(texts(&html, "h1"), vec!["Jordan Avery"]);
         assert!(texts(&html, ".profile .staff-title")[0].contains("Developer Technical Support"));
-        assert!(!texts(&html, "tbody tr").is_empty());
+        assert!(!texts(&html, ".profile-items .profile-item").is_empty());
         let html = app.ok("/users/%E6%9D%8E%E6%98%8E").await.html();
         assert!(texts(&html, ".handle")[0].contains("李明"));
 
