@@ -210,7 +210,7 @@ both!(
             let page = app.ok(&format!("{NET_URL}?{query}")).await.html();
             let current = texts(&page, "nav[aria-label=Order] a[aria-current=true]");
             assert_eq!(current.len(), 1, "{query}");
-            assert_eq!(current[0].contains("first"), true);
+            assert!(current[0].contains("first"));
             let titles = texts(&page, "tbody a.title");
             let json = app
                 .ok(&format!("/api/v1/topics/{NET}/threads?{query}"))
