@@ -95,6 +95,12 @@ pub enum Command {
         #[command(subcommand)]
         command: SettingsCommand,
     },
+    /// Posts: render every stored post again with this build's Markdown renderer (start-up
+    /// does it by itself when the renderer's version changed).
+    Posts {
+        #[command(subcommand)]
+        command: PostsCommand,
+    },
     /// The demo content.
     Demo {
         #[command(subcommand)]
@@ -127,6 +133,12 @@ pub enum SettingsCommand {
     /// Change one field. VALUE is JSON when it parses as JSON (true, 5, ["a"], {"n":1,"secs":60}),
     /// else a string: `agora settings set name "Rust Forum"`.
     Set { field: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostsCommand {
+    /// Render every post's stored HTML again from its Markdown (new highlighting, for one).
+    Rerender,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use agora::cli::{
-    Cli, Command, ConfigCommand, DbCommand, DemoCommand, SearchCommand, ServeArgs, SettingsCommand,
-    UserCommand,
+    Cli, Command, ConfigCommand, DbCommand, DemoCommand, PostsCommand, SearchCommand, ServeArgs,
+    SettingsCommand, UserCommand,
 };
 use agora::config;
 use agora::services::archive;
@@ -118,6 +118,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { .. } => Ok(()),
         Command::User { command } => user(command, config).await,
         Command::Search { command } => search(command, config).await,
+        Command::Posts {
+            command: PostsCommand::Rerender,
+        } => {
+            let state = agora::app::AppState::open(config).await?;
+            let started = std::time::Instant::now();
+            let bar = archive::progress_bar("rendering");
+            let posts = archive::rerender_posts(&state.store, Some(bar.clone())).await;
+            bar.finish_and_clear();
+            state.store.close().await?;
+            eprintln!(
+                "rendered {} posts again in {:.1} s (renderer version {})",
+                posts?,
+                started.elapsed().as_secs_f64(),
+                agora_markup::VERSION
+            );
+            Ok(())
+        }
         Command::Area { command } => {
             structure(config, async |state| {
                 agora::cli_structure::area(state, command).await

@@ -111,8 +111,37 @@ pub fn thread_feed(id: ThreadId, kind: &str) -> String {
     format!("/thread/{id}/feed.{kind}")
 }
 
+/// The id of a post's element on its thread page.
 pub fn post_anchor(id: PostId) -> String {
     format!("post-{id}")
+}
+
+/// The page of a thread that shows the post at `position` (0 is the opening post), with
+/// `per_page` posts a page.
+pub fn post_page(position: i64, per_page: u32) -> u32 {
+    let per = i64::from(per_page.max(1));
+    u32::try_from(position.max(0) / per + 1).unwrap_or(u32::MAX)
+}
+
+/// A post's permalink: the page of its thread that shows it, and its anchor. The one place a
+/// post's address is made (thread pages, feeds, search results, answer links, revisions, the
+/// review queue, redirects after a write, the API), so none can point at the wrong page.
+pub fn post(thread: ThreadId, slug: &str, position: i64, post: PostId, per_page: u32) -> String {
+    format!(
+        "{}#{}",
+        thread_page(thread, slug, post_page(position, per_page)),
+        post_anchor(post)
+    )
+}
+
+/// The confirmation page before a post is deleted (its form does the deleting).
+pub fn delete_post(post: PostId) -> String {
+    format!("/posts/{post}/delete")
+}
+
+/// The reply form answering one post (without JavaScript; with it, the thread's reply box).
+pub fn reply_to(thread: ThreadId, post: PostId) -> String {
+    format!("/thread/{thread}/reply?to={post}")
 }
 
 /// The search page for `query`, page `page` (1 is left out).
@@ -156,13 +185,6 @@ pub fn compose(subtopic: Option<(&str, &str)>, tag: Option<&str>) -> String {
     }
 }
 
-/// Where a post is: its thread's page holding `position`, at the post's anchor.
-pub fn post(thread: ThreadId, slug: &str, position: i64, post: PostId, per_page: u32) -> String {
-    let page =
-        u32::try_from(position.max(0) / i64::from(per_page.max(1))).unwrap_or(u32::MAX - 1) + 1;
-    format!("{}#{}", thread_page(thread, slug, page), post_anchor(post))
-}
-
 /// Thread ids in paths that are not numbers name no thread: 404, like any unknown id.
 pub fn parse_thread_id(text: &str) -> Result<ThreadId, AppError> {
     text.parse::<i64>()
@@ -201,5 +223,16 @@ mod tests {
         }
         assert_eq!(safe_next(Some("/new?x=1")), "/new?x=1");
         assert_eq!(thread_page(ThreadId(7), "x", 3), "/thread/7/x?page=3");
+    }
+
+    #[test]
+    fn a_post_links_to_the_page_that_shows_it() {
+        let at = |position| post(ThreadId(7), "x", position, PostId(9), 50);
+        assert_eq!(at(0), "/thread/7/x#post-9");
+        assert_eq!(at(49), "/thread/7/x#post-9");
+        assert_eq!(at(50), "/thread/7/x?page=2#post-9");
+        assert_eq!(at(100), "/thread/7/x?page=3#post-9");
+        assert_eq!(post_page(-1, 50), 1);
+        assert_eq!(post_page(5, 0), 6);
     }
 }

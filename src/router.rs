@@ -390,7 +390,10 @@ pub fn build(state: AppState) -> Router {
             "/posts/{id}/edit",
             get(web::posting::edit_form).post(web::posting::edit_submit),
         )
-        .route("/posts/{id}/delete", post(web::posting::delete))
+        .route(
+            "/posts/{id}/delete",
+            get(web::threads::delete_confirm).post(web::posting::delete),
+        )
         .route("/posts/{id}/boost", post(web::posting::boost))
         .route("/posts/{id}/accept", post(web::posting::accept))
         .route("/posts/{id}/unaccept", post(web::posting::unaccept))

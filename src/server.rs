@@ -32,6 +32,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let state = AppState::open(config).await?;
+    // Posts stored by an older renderer are rendered again before anyone reads them (the
+    // syntaxes load here, not on the first post with code).
+    agora_markup::warm_up();
+    if let Some(posts) = archive::rerender_if_stale(&state.store).await? {
+        tracing::info!(
+            posts,
+            version = agora_markup::VERSION,
+            "rendered the stored posts again with this build's Markdown renderer"
+        );
+    }
     if demo && let Some(stats) = archive::load_demo_if_empty(&state.store).await? {
         tracing::info!(
             threads = stats.threads,

@@ -121,6 +121,162 @@
     title.addEventListener("input", update);
   });
 
+  // ---- Thread page: local times, replying to one post, quoting a selection, asking before
+  // a delete. Without this script times read in UTC (each title says so), Reply and Quote
+  // open the reply page, and Delete opens a page that asks first.
+  var exactFormat = null;
+  var dateFormat = null;
+  var relativeFormat = null;
+  try {
+    exactFormat = new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    });
+    dateFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
+    relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  } catch (e) { exactFormat = null; }
+
+  // "3 hours ago" in the reader's language; past four weeks, the date in their time zone.
+  function ago(date) {
+    var seconds = Math.max(0, (Date.now() - date.getTime()) / 1000);
+    var steps = [[3600, 60, "minute"], [86400, 3600, "hour"], [604800, 86400, "day"], [2505600, 604800, "week"]];
+    if (seconds < 60) { return relativeFormat.format(0, "second"); }
+    for (var i = 0; i < steps.length; i++) {
+      if (seconds < steps[i][0]) { return relativeFormat.format(-Math.floor(seconds / steps[i][1]), steps[i][2]); }
+    }
+    return dateFormat.format(date);
+  }
+
+  // Every <time> with an exact UTC title gets the reader's local time instead; data-ago ones
+  // say their age again (a cached page may be minutes old); data-local="exact" ones show the
+  // local time as their text. Pages are cached and shared, so this happens here, never there.
+  if (exactFormat) {
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date.getTime())) { return; }
+      var local = exactFormat.format(date);
+      if (el.getAttribute("data-local") === "exact") {
+        el.textContent = local;
+      } else if (el.hasAttribute("title")) {
+        el.setAttribute("title", local);
+      }
+      if (el.hasAttribute("data-ago")) { el.textContent = ago(date); }
+      el.setAttribute("data-localised", "");
+    });
+  }
+
+  var replyForm = document.querySelector(".reply-box form");
+  var replyArea = replyForm && replyForm.querySelector("textarea[name=body]");
+
+  // The reply box answers one post: a hidden reply_to field and a note saying whom.
+  function answer(post) {
+    var input = replyForm.querySelector("input[name=reply_to]");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "reply_to";
+      replyForm.appendChild(input);
+    }
+    input.value = post.id.replace("post-", "");
+    var note = replyForm.querySelector(".replying-to");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "replying-to";
+      replyForm.insertBefore(note, replyForm.firstChild);
+    }
+    note.textContent = "Replying to ";
+    var link = document.createElement("a");
+    link.href = post.getAttribute("data-url");
+    link.textContent = "@" + post.getAttribute("data-author");
+    note.appendChild(link);
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "secondary";
+    cancel.textContent = "Reply to the thread instead";
+    cancel.addEventListener("click", function () {
+      input.value = "";
+      note.parentNode.removeChild(note);
+      replyArea.focus();
+    });
+    note.appendChild(cancel);
+  }
+
+  if (replyForm && replyArea) {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[data-reply-to]");
+      var post = link && link.closest("li.post");
+      if (!post) { return; }
+      event.preventDefault();
+      answer(post);
+      replyArea.focus();
+    });
+
+    // Select text in a post and a Quote button appears under it: it puts just that text in
+    // the reply box as a Markdown quote, linked to its post and author.
+    var quoteButton = document.createElement("button");
+    quoteButton.type = "button";
+    quoteButton.className = "secondary quote-selection";
+    quoteButton.textContent = "Quote";
+    quoteButton.hidden = true;
+    var quoted = null;
+    document.addEventListener("selectionchange", function () {
+      var selection = window.getSelection();
+      var text = selection && !selection.isCollapsed ? selection.toString().trim() : "";
+      var body = null;
+      if (text && selection.rangeCount) {
+        var node = selection.getRangeAt(0).commonAncestorContainer;
+        var element = node.nodeType === 1 ? node : node.parentElement;
+        body = element && element.closest(".post-body");
+      }
+      var post = body && body.closest("li.post");
+      if (!post) { quoteButton.hidden = true; quoted = null; return; }
+      quoted = { text: text, post: post };
+      body.parentNode.insertBefore(quoteButton, body.nextSibling);
+      quoteButton.setAttribute("aria-label", "Quote the selected text from @" + post.getAttribute("data-author"));
+      quoteButton.hidden = false;
+    });
+    // Pressing the button must not clear the selection it quotes.
+    quoteButton.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    quoteButton.addEventListener("click", function () {
+      if (!quoted) { return; }
+      var post = quoted.post;
+      var lines = quoted.text.split(/\r?\n/).map(function (line) { return ("> " + line).trimEnd(); });
+      var markdown = "[@" + post.getAttribute("data-author") + "](" + post.getAttribute("data-url") +
+        ") wrote:\n\n" + lines.join("\n") + "\n\n";
+      var at = replyArea.selectionStart || replyArea.value.length;
+      var before = replyArea.value.slice(0, at);
+      if (before && !/\n\n$/.test(before)) { before += /\n$/.test(before) ? "\n" : "\n\n"; }
+      replyArea.value = before + markdown + replyArea.value.slice(at);
+      answer(post);
+      replyArea.focus();
+      replyArea.selectionStart = replyArea.selectionEnd = (before + markdown).length;
+      replyArea.dispatchEvent(new Event("input"));
+      quoteButton.hidden = true;
+      quoted = null;
+    });
+  }
+
+  // Delete asks first, saying what goes with the post; then posts the confirmed form. Without
+  // this script the button opens the page that asks.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm-delete");
+    if (!question) { return; }
+    event.preventDefault();
+    if (!window.confirm(question)) { return; }
+    var confirmed = document.createElement("form");
+    confirmed.method = "post";
+    confirmed.action = form.getAttribute("action");
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "confirm";
+    input.value = "yes";
+    confirmed.appendChild(input);
+    document.body.appendChild(confirmed);
+    confirmed.submit();
+  });
+  // ---- end of the thread page
+
   function badge(text, kind) {
     var span = document.createElement("span");
     span.className = "badge " + kind;

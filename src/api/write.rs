@@ -152,10 +152,15 @@ pub async fn create_thread(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct BodyOnly {
+pub struct ReplyBody {
     /// Markdown.
     #[schema(schema_with = schema::body)]
     pub body: String,
+    /// The post of this thread the reply answers (shown as "In reply to @name"); it must be
+    /// neither deleted nor hidden. Null or absent: a reply to the thread.
+    #[serde(default)]
+    #[schema(minimum = 1, example = 7)]
+    pub reply_to: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,7 +169,7 @@ pub struct CreatedPost {
     pub url: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/threads/{id}/posts", tag = "writing", request_body = BodyOnly,
+#[utoipa::path(post, path = "/api/v1/threads/{id}/posts", tag = "writing", request_body = ReplyBody,
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 201, body = CreatedPost), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -176,11 +181,17 @@ pub async fn reply(
     writer: Writer,
     ip: ClientIp,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<BodyOnly>,
+    ApiJson(body): ApiJson<ReplyBody>,
 ) -> Result<Response, ApiError> {
     let account = writer.account();
     let thread = posting::thread_facts(&state, parse_thread_id(&id)?).await?;
-    match posting::reply(&state, account, ip, &thread, &body.body).await? {
+    let reply_to = match body.reply_to {
+        Some(id) if id < 1 => {
+            return Err(AppError::bad_param("reply_to", "must be a post id (1 or more)").into());
+        }
+        id => id.map(agora_store::PostId),
+    };
+    match posting::reply(&state, account, ip, &thread, &body.body, reply_to).await? {
         Ok((post, url)) => Ok((
             StatusCode::CREATED,
             Json(CreatedPost {

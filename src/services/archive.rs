@@ -142,3 +142,53 @@ pub async fn load_demo_if_empty(store: &Store) -> anyhow::Result<Option<ImportSt
         Err(err) => Err(err),
     }
 }
+
+/// Posts rendered again per transaction: large enough that a million posts take minutes, small
+/// enough that each write holds the writer briefly.
+const RERENDER_BATCH: usize = 500;
+
+/// Renders every stored post again from its Markdown (the renderer changed: new languages
+/// highlighted, a sanitiser rule), in batches of [`RERENDER_BATCH`] that are each one
+/// transaction, then records [`agora_markup::VERSION`]. Returns the posts rendered. Safe to
+/// run twice or on two nodes at once: a post's HTML depends only on its Markdown. The text
+/// is unchanged, so the search index is left as it is.
+pub async fn rerender_posts(store: &Store, progress: Option<ProgressBar>) -> anyhow::Result<u64> {
+    if let Some(bar) = &progress {
+        bar.set_length(store.post_count().await?.max(0) as u64);
+    }
+    let mut after = agora_store::PostId(0);
+    let mut done = 0u64;
+    loop {
+        let batch = store.posts_to_render(after, RERENDER_BATCH).await?;
+        let Some((last, _)) = batch.last() else {
+            break;
+        };
+        after = *last;
+        let count = batch.len() as u64;
+        // Rendering is CPU work: off the async workers.
+        let rendered = tokio::task::spawn_blocking(move || {
+            batch
+                .into_iter()
+                .map(|(id, markdown)| (id, agora_markup::render(&markdown)))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        store.set_rendered_html(rendered).await?;
+        done += count;
+        if let Some(bar) = &progress {
+            bar.set_position(done);
+        }
+    }
+    store.set_markup_version(agora_markup::VERSION).await?;
+    Ok(done)
+}
+
+/// At start-up: renders every post again when the database's HTML was written by an older
+/// renderer than this build's (never a newer one: an old node starting beside new ones leaves
+/// their HTML alone). Returns how many posts it rendered, if it did.
+pub async fn rerender_if_stale(store: &Store) -> anyhow::Result<Option<u64>> {
+    if store.markup_version().await? >= agora_markup::VERSION {
+        return Ok(None);
+    }
+    Ok(Some(rerender_posts(store, None).await?))
+}

@@ -473,6 +473,7 @@ impl Generator {
                 revisions: Vec::new(),
                 deleted: None,
                 hidden: None,
+                reply_to: None,
                 body_html: html,
             });
             self.next_post += 1;

@@ -15,6 +15,7 @@ use crate::paths;
 use crate::services::accounts::FieldErrors;
 use crate::services::archive::EXCERPT_CHARS;
 use crate::services::permissions::{self, Action};
+use crate::services::read::post_url;
 use crate::services::structure;
 use crate::settings::TagCreation;
 
@@ -208,15 +209,6 @@ async fn check_posting_limits(
     Ok(())
 }
 
-/// Where a post is: its thread page (the right page of a long thread) and anchor.
-pub fn post_url(thread: ThreadId, slug: &str, position: i64, post: PostId) -> String {
-    let page = (position / i64::from(crate::services::read::POSTS_PER_PAGE)) as u32 + 1;
-    format!(
-        "{}#{}",
-        paths::thread_page(thread, slug, page),
-        paths::post_anchor(post)
-    )
-}
 
 /// Whether `account` may create tags while writing (`settings.tag_creation`): never when only
 /// administrators create them (in the admin pages); staff when staff may; when members may,
@@ -518,19 +510,24 @@ pub async fn post_facts(state: &AppState, post: PostId) -> Result<PostFacts, App
         .ok_or_else(|| AppError::not_found(format!("There is no post {post}.")))
 }
 
-/// Replies to a thread. Returns the new post and its URL, or what to fix.
+/// Replies to a thread, answering one of its posts when `reply_to` names one. Returns the new
+/// post and its URL, or what to fix.
 pub async fn reply(
     state: &AppState,
     account: Option<&Account>,
     ip: ClientIp,
     thread: &ThreadFacts,
     body: &str,
+    reply_to: Option<PostId>,
 ) -> Result<Result<(PostId, String), FieldErrors>, AppError> {
     check(account, Action::Reply(thread))?;
     let account = account.ok_or(AppError::Unauthorized)?;
     check_posting_limits(state, account, ip).await?;
     let mut errors = FieldErrors::default();
     check_body(body, &mut errors);
+    if let Some(answered) = reply_to {
+        check_reply_to(state, thread, answered, &mut errors).await?;
+    }
     let body = body.trim_end().to_string();
     let body_html = agora_markup::render(&body);
     check_links(state, account, &body_html, &mut errors);
@@ -545,12 +542,49 @@ pub async fn reply(
             author_is_staff: account.brief.role.is_staff(),
             body_md: body,
             body_html,
+            reply_to,
         })
         .await?;
     Ok(Ok((
         post,
         post_url(thread.id, &thread.slug, position, post),
     )))
+}
+
+/// A reply may answer a post of its own thread that readers can see: not one in another
+/// thread, nor a deleted or hidden one.
+pub async fn check_reply_to(
+    state: &AppState,
+    thread: &ThreadFacts,
+    answered: PostId,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    match state.store.post_facts(answered).await? {
+        Some(post) if post.thread.id != thread.id => errors.add(
+            "reply_to",
+            format!("Post {answered} is in another thread: reply to a post of this one."),
+        ),
+        Some(post) if post.deleted || post.hidden => errors.add(
+            "reply_to",
+            format!("Post {answered} was removed: reply to the thread instead."),
+        ),
+        Some(_) => {}
+        None => errors.add("reply_to", format!("There is no post {answered}.")),
+    }
+    Ok(())
+}
+
+/// The post a reply form answers (`?to=`), when it is one readers can see in this thread.
+pub async fn answerable(
+    state: &AppState,
+    thread: &ThreadFacts,
+    post: PostId,
+) -> Result<Option<PostFacts>, AppError> {
+    Ok(state
+        .store
+        .post_facts(post)
+        .await?
+        .filter(|p| p.thread.id == thread.id && !p.deleted && !p.hidden))
 }
 
 /// The Markdown that quotes a post, for the reply form.
@@ -660,6 +694,32 @@ fn moderator_audit(
         post: Some(post.id),
         target_user: Some(post.author),
         details: details.to_string(),
+    })
+}
+
+/// What deleting a post would take with it, for the page that asks first: the post alone, or
+/// for an opening post the whole thread with its replies. Asks the same permission as deleting.
+pub async fn deletion(
+    state: &AppState,
+    account: Option<&Account>,
+    post: &PostFacts,
+) -> Result<crate::views::DeletionView, AppError> {
+    check(account, Action::DeletePost(post))?;
+    let thread = crate::services::read::thread_row(state, post.thread.id).await?;
+    let opening = post.position == 0;
+    Ok(crate::views::DeletionView {
+        post_id: post.id.0,
+        post_url: post_url(post.thread.id, &post.thread.slug, post.position, post.id),
+        action: paths::delete_post(post.id),
+        thread_title: post.thread.title.clone(),
+        thread_url: paths::thread(post.thread.id, &post.thread.slug),
+        opening,
+        replies: crate::views::CountView::new(if opening {
+            thread.summary.reply_count
+        } else {
+            0
+        }),
+        excerpt: agora_markup::excerpt(&post.body_md, EXCERPT_CHARS),
     })
 }
 

@@ -695,11 +695,17 @@ pub async fn thread_page_rows(
     }
     let now = format::now();
     let summary = &thread.summary;
-    let answer_link = |post: Option<PostId>| {
+    // The answer may be on another page of a long thread: the link names its page.
+    let answer_link = |post: Option<PostId>, position: Option<i64>| {
         post.map(|p| AnswerLinkView {
             post_id: p.0,
-            // The answer may be on another page of a long thread; the anchor finds it on this one.
-            url: format!("#{}", paths::post_anchor(p)),
+            url: paths::post(
+                summary.id,
+                &summary.slug,
+                position.unwrap_or(0),
+                p,
+                POSTS_PER_PAGE,
+            ),
         })
     };
     let view = ThreadPageView {
@@ -707,8 +713,8 @@ pub async fn thread_page_rows(
         thread: ThreadSummaryView::new(summary, now),
         lock_reason: thread.lock_reason.clone(),
         locked_at: thread.locked_at.map(|t| TimeView::new(t, now)),
-        accepted_answer: answer_link(thread.accepted_post_id),
-        recommended_answer: answer_link(thread.recommended_post_id),
+        accepted_answer: answer_link(thread.accepted_post_id, thread.accepted_position),
+        recommended_answer: answer_link(thread.recommended_post_id, thread.recommended_position),
         posts: posts
             .iter()
             .map(|p| PostView::new(p, &thread, now, reveal))

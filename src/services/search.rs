@@ -986,17 +986,17 @@ pub async fn search_page(
         .await
         .map_err(crate::error::AppError::Internal)?;
     let now = agora_store::Timestamp::now();
-    let per = i64::from(crate::services::read::POSTS_PER_PAGE);
     let items = results
         .items
         .iter()
         .map(|m| {
             let thread = ThreadSummaryView::new(&m.thread, now);
-            let post_page = (m.position / per + 1) as u32;
-            let post_url = format!(
-                "{}#{}",
-                paths::thread_page(m.thread.id, &m.thread.slug, post_page),
-                paths::post_anchor(m.post)
+            let post_url = paths::post(
+                m.thread.id,
+                &m.thread.slug,
+                m.position,
+                m.post,
+                crate::services::read::POSTS_PER_PAGE,
             );
             SearchResultView {
                 thread,

@@ -56,6 +56,40 @@ pub fn relative_time(at: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// A post's age in words, as a thread page shows it: "just now", "5 minutes ago", "3 hours
+/// ago", "4 days ago", "2 weeks ago"; past four weeks the date, "14 Mar 2026". The page's
+/// script says it again in the reader's language and time zone; this is what it starts from
+/// (and what readers without scripts see, beside the exact UTC time in the title).
+pub fn ago(at: Timestamp, now: Timestamp) -> String {
+    let seconds = (now.micros() - at.micros()).max(0) / 1_000_000;
+    let minutes = seconds / 60;
+    let hours = minutes / 60;
+    let days = hours / 24;
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    match () {
+        _ if minutes < 1 => "just now".to_string(),
+        _ if hours < 1 => plural(minutes, "minute"),
+        _ if days < 1 => plural(hours, "hour"),
+        _ if days < 7 => plural(days, "day"),
+        _ if days < 29 => plural(days / 7, "week"),
+        _ => {
+            let date = at.to_datetime();
+            format!(
+                "{} {} {}",
+                date.day(),
+                MONTHS[date.month0() as usize],
+                date.year()
+            )
+        }
+    }
+}
+
 /// "Mar ’26".
 pub fn month_year(at: Timestamp) -> String {
     let date = at.to_datetime();
@@ -209,6 +243,20 @@ mod tests {
         assert_eq!(cjk_lang("네트워크 연결 오류"), Some("ko"));
         assert_eq!(cjk_lang("NWConnection fails with 网络 once"), None);
         assert_eq!(cjk_lang(""), None);
+    }
+
+    #[test]
+    fn ages_read_as_words() {
+        let now =
+            Timestamp::parse_rfc3339("2026-11-24T12:00:00Z").unwrap_or_else(|e| panic!("{e}"));
+        let before = |secs: i64| ago(Timestamp::from_micros(now.micros() - secs * 1_000_000), now);
+        assert_eq!(before(-5), "just now");
+        assert_eq!(before(59), "just now");
+        assert_eq!(before(60), "1 minute ago");
+        assert_eq!(before(3 * 3600 + 5), "3 hours ago");
+        assert_eq!(before(86_400), "1 day ago");
+        assert_eq!(before(15 * 86_400), "2 weeks ago");
+        assert_eq!(before(250 * 86_400), "19 Mar 2026");
     }
 
     #[test]

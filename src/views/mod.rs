@@ -32,6 +32,8 @@ pub struct TimeView {
     pub datetime: String,
     #[serde(skip)]
     pub relative: String,
+    /// The exact time in UTC, saying so: "2026-03-14 09:26 UTC" (the page's script shows it
+    /// in the reader's own time zone).
     #[serde(skip)]
     pub exact: String,
 }
@@ -105,6 +107,7 @@ pub struct AuthorView {
     pub is_staff: bool,
     pub staff_title: Option<String>,
     pub url: String,
+    pub avatar: AvatarView,
 }
 
 impl From<&UserBrief> for AuthorView {
@@ -116,8 +119,76 @@ impl From<&UserBrief> for AuthorView {
             is_staff: user.role.is_staff(),
             staff_title: user.staff_title.clone(),
             url: paths::user(&user.username),
+            avatar: AvatarView::generated(&user.username, &user.display_name),
         }
     }
+}
+
+/// How many avatar colours there are (`.avatar.av-0` … in the stylesheet).
+pub const AVATAR_COLOURS: [&str; 12] = [
+    "#1d4ed8", "#b91c1c", "#047857", "#7c3aed", "#b45309", "#0e7490", "#be185d", "#4d7c0f",
+    "#6d28d9", "#0f766e", "#c2410c", "#4338ca",
+];
+
+/// A person's picture: an uploaded image (`image_url`) once accounts can have one, otherwise
+/// their initials on a colour chosen from their username, the same on every page and node.
+/// Every colour carries white text at 4.5:1 contrast or more. Beside a visible name it is
+/// decorative (hidden from screen readers); alone it would need the name as its text.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AvatarView {
+    /// An uploaded picture; null while the avatar is generated.
+    pub image_url: Option<String>,
+    /// One or two letters from the display name (or the username).
+    pub initials: String,
+    /// The background colour of the initials, `#rrggbb`; the text is white.
+    pub color: String,
+    /// The stylesheet's class for that colour (`av-N`).
+    #[serde(skip)]
+    pub class: String,
+}
+
+impl AvatarView {
+    /// The generated avatar of an account: deterministic from the username (which never
+    /// changes case-insensitively), initials from the display name.
+    pub fn generated(username: &str, display_name: &str) -> Self {
+        let key = username.to_lowercase();
+        let hash = blake3::hash(key.as_bytes());
+        let index = usize::from(hash.as_bytes()[0]) % AVATAR_COLOURS.len();
+        Self {
+            image_url: None,
+            initials: initials(display_name)
+                .or_else(|| initials(username))
+                .unwrap_or_else(|| "?".to_string()),
+            color: AVATAR_COLOURS[index].to_string(),
+            class: format!("av-{index}"),
+        }
+    }
+}
+
+/// The first letter of the first word and of the last, upper-cased: "Ada Lovelace" → "AL",
+/// "ada" → "A", "李明" → "李". None when the text has no letters or digits.
+fn initials(name: &str) -> Option<String> {
+    let words: Vec<char> = name
+        .split(|c: char| c.is_whitespace() || matches!(c, '-' | '_' | '.'))
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .collect();
+    let first = *words.first()?;
+    let mut out: String = first.to_uppercase().collect();
+    if words.len() > 1
+        && let Some(last) = words.last()
+    {
+        out.extend(last.to_uppercase());
+    }
+    Some(out)
+}
+
+/// The post a reply answers, as the reply shows it: "In reply to @name", linking to the page
+/// of the thread that shows that post.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ReplyToView {
+    pub post_id: i64,
+    pub username: String,
+    pub url: String,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -377,7 +448,14 @@ pub struct PostView {
     pub id: i64,
     /// 0 for the opening post.
     pub position: i64,
+    /// The post's permalink: the page of its thread that shows it, and its anchor.
+    pub url: String,
     pub author: AuthorView,
+    /// The post this one answers, when it is a reply to one.
+    pub reply_to: Option<ReplyToView>,
+    /// How many visible replies answer this post.
+    #[schema(value_type = i64)]
+    pub replies: CountView,
     /// Sanitised HTML rendered from the Markdown source when the post was written.
     pub body_html: String,
     #[schema(value_type = String)]
@@ -404,16 +482,29 @@ pub struct PostView {
     pub anchor: String,
     #[serde(skip)]
     pub lang: Option<&'static str>,
+    /// The post's age in words ("3 hours ago"), beside `created_at.exact`.
+    #[serde(skip)]
+    pub ago: String,
 }
 
 impl PostView {
     /// `reveal`: a moderator's view, which shows hidden posts' text.
     pub fn new(p: &PostRow, thread: &ThreadRow, now: Timestamp, reveal: bool) -> Self {
         let shown = !p.deleted && (!p.hidden || reveal);
+        let (id, slug) = (thread.summary.id, thread.summary.slug.as_str());
+        let per_page = crate::services::read::POSTS_PER_PAGE;
         Self {
             id: p.id.0,
             position: p.position,
+            url: paths::post(id, slug, p.position, p.id, per_page),
             author: AuthorView::from(&p.author),
+            reply_to: p.reply_to.as_ref().map(|to| ReplyToView {
+                post_id: to.id.0,
+                username: to.username.clone(),
+                url: paths::post(id, slug, to.position, to.id, per_page),
+            }),
+            replies: CountView::new(p.reply_count),
+            ago: format::ago(p.created_at, now),
             body_html: if shown {
                 p.body_html.clone()
             } else {
@@ -436,6 +527,23 @@ impl PostView {
             lang: format::cjk_lang(&p.body_html),
         }
     }
+}
+
+/// What deleting a post takes with it, for the page that asks first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DeletionView {
+    pub post_id: i64,
+    pub post_url: String,
+    /// Where the confirming form posts.
+    pub action: String,
+    pub thread_title: String,
+    pub thread_url: String,
+    /// The opening post: deleting it removes the whole thread.
+    pub opening: bool,
+    /// The visible replies that go with the thread (0 for a reply).
+    #[schema(value_type = i64)]
+    pub replies: CountView,
+    pub excerpt: String,
 }
 
 /// A link from the top of a thread to its accepted or recommended answer.
@@ -470,6 +578,7 @@ pub struct ThreadPageView {
 pub struct UserView {
     pub username: String,
     pub display_name: String,
+    pub avatar: AvatarView,
     #[schema(schema_with = schema::role)]
     pub role: Role,
     pub is_staff: bool,
@@ -491,6 +600,7 @@ impl UserView {
         Self {
             username: u.brief.username.clone(),
             display_name: u.brief.display_name.clone(),
+            avatar: AvatarView::generated(&u.brief.username, &u.brief.display_name),
             role: u.brief.role,
             is_staff: u.brief.role.is_staff(),
             staff_title: u.brief.staff_title.clone(),
@@ -704,4 +814,51 @@ pub struct SearchPageView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SimilarView {
     pub threads: Vec<ThreadSummaryView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WCAG's relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let v = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    #[test]
+    fn avatar_colours_carry_white_text() {
+        for colour in AVATAR_COLOURS {
+            let contrast = 1.05 / (luminance(colour) + 0.05);
+            assert!(contrast >= 4.5, "{colour}: {contrast:.2}");
+        }
+    }
+
+    #[test]
+    fn avatars_are_deterministic() {
+        let a = AvatarView::generated("Ada_L", "Ada Lovelace");
+        let b = AvatarView::generated("ada_l", "Ada Lovelace");
+        assert_eq!((a.initials.as_str(), &a.color), ("AL", &b.color));
+        assert_eq!(a.class, b.class);
+        assert!(a.image_url.is_none());
+        assert_eq!(AvatarView::generated("x", "李明").initials, "李");
+        assert_eq!(AvatarView::generated("bob", "").initials, "B");
+        assert_eq!(AvatarView::generated("bob", "  ").initials, "B");
+        assert_eq!(
+            AvatarView::generated("mary-jane", "mary jane watson").initials,
+            "MW"
+        );
+        // Different people mostly get different colours.
+        let colours: std::collections::HashSet<String> = (0..40)
+            .map(|i| AvatarView::generated(&format!("user{i}"), "U").color)
+            .collect();
+        assert!(colours.len() >= 6, "{colours:?}");
+    }
 }

@@ -43,10 +43,12 @@ impl FlagView {
 }
 
 fn post_url(f: &FlagRow) -> String {
-    format!(
-        "{}#{}",
-        paths::thread(f.thread, &f.thread_slug),
-        paths::post_anchor(f.post)
+    paths::post(
+        f.thread,
+        &f.thread_slug,
+        f.post_position,
+        f.post,
+        crate::services::read::POSTS_PER_PAGE,
     )
 }
 

@@ -62,7 +62,6 @@ pub fn thread_entries(threads: &[ThreadSummaryView], base: &str) -> Vec<FeedEntr
 }
 
 pub fn post_entries(page: &ThreadPageView, base: &str) -> Vec<FeedEntry> {
-    let thread_url = format!("{base}{}", page.thread.url);
     page.posts
         .iter()
         .rev()
@@ -74,7 +73,8 @@ pub fn post_entries(page: &ThreadPageView, base: &str) -> Vec<FeedEntry> {
             } else {
                 format!("Re: {}", page.thread.title)
             },
-            url: format!("{thread_url}#{}", p.anchor),
+            // The post's permalink: the page of the thread that shows it.
+            url: format!("{base}{}", p.url),
             author: p.author.display_name.clone(),
             published: parse_time(&p.created_at),
             updated: parse_time(p.edited_at.as_ref().unwrap_or(&p.created_at)),

@@ -302,12 +302,14 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// A post's place in its thread (page one of the thread; the anchor finds it).
+/// A post's place in its thread: the page that shows it, and its anchor.
 pub fn back_to_post(post: &agora_store::PostFacts) -> String {
-    format!(
-        "{}#{}",
-        paths::thread(post.thread.id, &post.thread.slug),
-        paths::post_anchor(post.id)
+    paths::post(
+        post.thread.id,
+        &post.thread.slug,
+        post.position,
+        post.id,
+        crate::services::read::POSTS_PER_PAGE,
     )
 }
 

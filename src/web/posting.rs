@@ -315,11 +315,15 @@ pub struct ReplyForm {
     #[serde(default)]
     pub body: String,
     pub preview: Option<String>,
+    /// The post this reply answers (a post id; empty for a reply to the thread).
+    pub reply_to: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReplyQuery {
     pub quote: Option<String>,
+    /// Answer this post: "In reply to @name" (the thread page's Reply button without scripts).
+    pub to: Option<String>,
 }
 
 #[derive(Template)]
@@ -332,8 +336,43 @@ struct ReplyTemplate {
     body: String,
     errors: FieldErrors,
     preview_html: Option<String>,
+    /// The post this reply answers.
+    answering: Option<crate::views::ReplyToView>,
 }
 
+/// The `reply_to` field as sent: empty is none; anything else must be a post id.
+fn reply_to_field(value: Option<&str>) -> Result<Option<PostId>, AppError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(|id| Some(PostId(id)))
+            .ok_or_else(|| AppError::bad_param("reply_to", "must be a post id")),
+    }
+}
+
+/// What a reply form says it answers, when the post is one readers see in this thread.
+async fn answering(
+    state: &AppState,
+    thread: &agora_store::ThreadFacts,
+    post: Option<PostId>,
+) -> Result<Option<crate::views::ReplyToView>, AppError> {
+    let Some(post) = post else {
+        return Ok(None);
+    };
+    Ok(posting::answerable(state, thread, post)
+        .await?
+        .map(|p| crate::views::ReplyToView {
+            post_id: p.id.0,
+            url: back_to_post(&p),
+            username: p.author_name,
+        }))
+}
+
+// One argument per part of the page.
+#[allow(clippy::too_many_arguments)]
 async fn reply_page(
     state: &AppState,
     viewer: &Viewer,
@@ -341,6 +380,7 @@ async fn reply_page(
     body: String,
     errors: FieldErrors,
     preview_html: Option<String>,
+    answering: Option<crate::views::ReplyToView>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let url = paths::thread(thread.id, &thread.slug);
@@ -361,6 +401,7 @@ async fn reply_page(
         body,
         errors,
         preview_html,
+        answering,
     })?;
     Ok(private_page(status, html))
 }
@@ -378,12 +419,16 @@ pub async fn reply_form(
     let thread = posting::thread_facts(&state, id).await?;
     posting::check(viewer.account.as_deref(), Action::Reply(&thread))?;
     let mut body = String::new();
+    let mut to = query.to.as_deref().map(parse_post_id).transpose()?;
     if let Some(quote) = query.quote.as_deref() {
         let post = posting::post_facts(&state, parse_post_id(quote)?).await?;
         if post.thread.id == id && !post.deleted && !post.hidden {
             body = posting::quote(&post);
+            // A quote answers the post it quotes.
+            to = to.or(Some(post.id));
         }
     }
+    let answering = answering(&state, &thread, to).await?;
     reply_page(
         &state,
         &viewer,
@@ -391,6 +436,7 @@ pub async fn reply_form(
         body,
         FieldErrors::default(),
         None,
+        answering,
         StatusCode::OK,
     )
     .await
@@ -407,8 +453,10 @@ pub async fn reply_submit(
     let thread = posting::thread_facts(&state, id).await?;
     let account = viewer.account.as_deref();
     posting::check(account, Action::Reply(&thread))?;
+    let reply_to = reply_to_field(form.reply_to.as_deref())?;
     if form.preview.is_some() {
         let html = agora_markup::render(&form.body);
+        let answering = answering(&state, &thread, reply_to).await?;
         return reply_page(
             &state,
             &viewer,
@@ -416,13 +464,15 @@ pub async fn reply_submit(
             form.body,
             FieldErrors::default(),
             Some(html),
+            answering,
             StatusCode::OK,
         )
         .await;
     }
-    match posting::reply(&state, account, ip, &thread, &form.body).await? {
+    match posting::reply(&state, account, ip, &thread, &form.body, reply_to).await? {
         Ok((_, url)) => Ok(see_other(&url)),
         Err(errors) => {
+            let answering = answering(&state, &thread, reply_to).await?;
             reply_page(
                 &state,
                 &viewer,
@@ -430,6 +480,7 @@ pub async fn reply_submit(
                 form.body,
                 errors,
                 None,
+                answering,
                 StatusCode::BAD_REQUEST,
             )
             .await
@@ -548,12 +599,26 @@ pub async fn edit_submit(
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteForm {
+    /// "yes" from the confirmation page (or the thread page's script, once the reader said
+    /// yes): anything else deletes nothing.
+    pub confirm: Option<String>,
+}
+
+/// Deletes a post that the reader confirmed deleting; an unconfirmed request is sent to the
+/// page that asks (after the permission check, so a refusal still reads as one).
 pub async fn delete(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Form(form): Form<DeleteForm>,
 ) -> Result<Response, AppError> {
     let post = posting::post_facts(&state, parse_post_id(&id)?).await?;
+    if form.confirm.as_deref() != Some("yes") {
+        posting::check(viewer.account.as_deref(), Action::DeletePost(&post))?;
+        return Ok(see_other(&paths::delete_post(post.id)));
+    }
     let next = posting::delete(&state, viewer.account.as_deref(), post).await?;
     Ok(see_other(&next))
 }

@@ -124,6 +124,49 @@ pub async fn thread(
     Ok(response)
 }
 
+#[derive(Template)]
+#[template(path = "delete.html")]
+struct DeleteTemplate<'a> {
+    layout: Layout,
+    view: &'a DeletionView,
+}
+
+/// `GET /posts/{id}/delete`: what deleting this post takes with it, and the form that does it
+/// (the thread page's Delete button without scripts).
+pub async fn delete_confirm(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(post): Path<String>,
+) -> Result<Response, AppError> {
+    let post = parse_post_id(&post)?;
+    if !viewer.signed_in() {
+        let next = paths::encode_query(&paths::delete_post(post));
+        return Ok(Redirect::to(&format!("/signin?next={next}")).into_response());
+    }
+    let facts = crate::services::posting::post_facts(&state, post).await?;
+    let view =
+        crate::services::posting::deletion(&state, viewer.account.as_deref(), &facts).await?;
+    let title = if view.opening {
+        "Delete this thread?"
+    } else {
+        "Delete this post?"
+    };
+    let mut layout = Layout::new(
+        &state,
+        &viewer,
+        title,
+        &view.thread_title,
+        &paths::delete_post(post),
+    )
+    .crumb(&view.thread_title, view.thread_url.clone());
+    layout.noindex = true;
+    let html = render(&DeleteTemplate {
+        layout,
+        view: &view,
+    })?;
+    Ok(private_page(StatusCode::OK, html))
+}
+
 pub async fn revisions(
     State(state): State<AppState>,
     viewer: Viewer,

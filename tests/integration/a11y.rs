@@ -285,7 +285,13 @@ async fn site() -> Site {
         panic!("expected four posts on {rich}: {posts:?}");
     };
     act(&app, &member, &format!("/posts/{answer}/accept"), &[]).await;
-    act(&app, &member, &format!("/posts/{deleted}/delete"), &[]).await;
+    act(
+        &app,
+        &member,
+        &format!("/posts/{deleted}/delete"),
+        &[("confirm", "yes")],
+    )
+    .await;
     act(
         &app,
         &admin,
@@ -519,6 +525,17 @@ async fn site() -> Site {
             StatusCode::OK,
         ),
         get("reply", Member, &format!("/thread/{rich_id}/reply")),
+        get(
+            "reply to a post",
+            Member,
+            &format!("/thread/{rich_id}/reply?to={answer}"),
+        ),
+        get("delete a reply", Admin, &format!("/posts/{answer}/delete")),
+        get(
+            "delete a thread",
+            Admin,
+            &format!("/posts/{opening}/delete"),
+        ),
         get(
             "reply quoting",
             Member,

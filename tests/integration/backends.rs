@@ -508,7 +508,12 @@ async fn db_copy_carries_accounts_and_moderation() {
                 .unwrap_or_default(),
         );
     }
-    form(&format!("/posts/{}/delete", replies[0]), &other, vec![]).await;
+    form(
+        &format!("/posts/{}/delete", replies[0]),
+        &other,
+        vec![("confirm", "yes".into())],
+    )
+    .await;
     form(
         &format!("/posts/{}/hide", replies[1]),
         &moderator,

@@ -37,11 +37,17 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn start(log: &Path) -> Self {
+        Self::start_with(log, &[])
+    }
+
+    /// With environment variables for chromedriver and the browsers it starts (`TZ`, say).
+    pub(crate) fn start_with(log: &Path, env: &[(&str, &str)]) -> Self {
         use std::os::unix::process::CommandExt;
         let port = free_port();
         let log = must(std::fs::File::create(log), "chromedriver log");
         let child = must(
             Command::new(CHROMEDRIVER)
+                .envs(env.iter().copied())
                 .arg(format!("--port={port}"))
                 .stdout(Stdio::from(must(log.try_clone(), "log")))
                 .stderr(Stdio::from(log))

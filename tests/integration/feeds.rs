@@ -144,6 +144,7 @@ fn hostile_archive() -> agora_store::Archive {
         revisions: Vec::new(),
         deleted: None,
         hidden: None,
+        reply_to: None,
         body_html: String::new(),
     };
     let mut archive = agora_store::Archive::empty();
@@ -276,6 +277,7 @@ both!(
                 author_is_staff: false,
                 body_md: format!("Zebracontrol raw{NASTY} reply"),
                 body_html: format!("<p>Zebracontrol raw{NASTY} reply</p>"),
+                reply_to: None,
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"));

@@ -1438,7 +1438,7 @@ both!(
             .post_form(
                 &format!("/posts/{own_reply}/delete"),
                 Some(&ben.cookie),
-                &[],
+                &[("confirm", "yes")],
             )
             .await;
         expect_status(&deleted, StatusCode::SEE_OTHER, "delete my reply");
@@ -1459,7 +1459,11 @@ both!(
         assert_eq!(subtopic_threads(&app, NET_URL).await, threads_before + 1);
         let op = opening_post(&app, &alone_url).await;
         let deleted = app
-            .post_form(&format!("/posts/{op}/delete"), Some(&ann.cookie), &[])
+            .post_form(
+                &format!("/posts/{op}/delete"),
+                Some(&ann.cookie),
+                &[("confirm", "yes")],
+            )
             .await;
         expect_status(
             &deleted,
@@ -1502,7 +1506,11 @@ both!(
         .await;
         let op = opening_post(&app, &answered_url).await;
         let refused = app
-            .post_form(&format!("/posts/{op}/delete"), Some(&ann.cookie), &[])
+            .post_form(
+                &format!("/posts/{op}/delete"),
+                Some(&ann.cookie),
+                &[("confirm", "yes")],
+            )
             .await;
         expect_status(
             &refused,
@@ -2542,7 +2550,11 @@ both!(
         let (stored, counted) = networking_post_count(&app).await;
         assert_eq!(stored, counted, "after replies");
         let response = app
-            .post_form(&format!("/posts/{first}/delete"), Some(&other.cookie), &[])
+            .post_form(
+                &format!("/posts/{first}/delete"),
+                Some(&other.cookie),
+                &[("confirm", "yes")],
+            )
             .await;
         expect_status(&response, StatusCode::SEE_OTHER, "delete a reply");
         let response = app
@@ -2605,7 +2617,7 @@ both!(
             .post_form(
                 &format!("/posts/{third}/delete"),
                 Some(&moderator.cookie),
-                &[],
+                &[("confirm", "yes")],
             )
             .await;
         expect_status(&response, StatusCode::SEE_OTHER, "moderator delete");

@@ -28,4 +28,5 @@ mod search;
 mod search_index;
 mod seed;
 mod snapshots;
+mod threadpage;
 mod xss;

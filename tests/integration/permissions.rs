@@ -580,11 +580,17 @@ fn call(action: Action, via: Via, fx: &Fixture, target: Option<&Person>, n: usiz
             format!("/posts/{opening}"),
             Some(json!({ "body": new_body, "reason": "Clarified" })),
         ),
-        (Via::Html, Action::DeleteOwnReply) => html("POST", format!("/posts/{reply}/delete"), &[]),
+        (Via::Html, Action::DeleteOwnReply) => html(
+            "POST",
+            format!("/posts/{reply}/delete"),
+            &[("confirm", "yes")],
+        ),
         (Via::Api, Action::DeleteOwnReply) => api("DELETE", format!("/posts/{reply}"), None),
-        (Via::Html, Action::DeleteOpeningAlone | Action::DeleteOpeningReplied) => {
-            html("POST", format!("/posts/{opening}/delete"), &[])
-        }
+        (Via::Html, Action::DeleteOpeningAlone | Action::DeleteOpeningReplied) => html(
+            "POST",
+            format!("/posts/{opening}/delete"),
+            &[("confirm", "yes")],
+        ),
         (Via::Api, Action::DeleteOpeningAlone | Action::DeleteOpeningReplied) => {
             api("DELETE", format!("/posts/{opening}"), None)
         }

@@ -84,6 +84,7 @@ fn queue_archive() -> Archive {
                 revisions: Vec::new(),
                 deleted: None,
                 hidden: None,
+                reply_to: None,
                 body_html: String::new(),
             }],
             excerpt: String::new(),

@@ -90,6 +90,7 @@ fn to_archive(seed: &Seed) -> Archive {
             revisions: Vec::new(),
             deleted: None,
             hidden: None,
+            reply_to: None,
             body_html: String::new(),
         };
         if s.has_revision_history {
@@ -120,6 +121,7 @@ fn to_archive(seed: &Seed) -> Archive {
                 revisions: Vec::new(),
                 deleted: None,
                 hidden: None,
+                reply_to: None,
                 body_html: String::new(),
             });
         }

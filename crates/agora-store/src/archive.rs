@@ -13,8 +13,9 @@ use crate::model::{PinScope, Role, ThreadKind, Timestamp};
 pub const FORMAT: &str = "agora-archive";
 /// Version 2 adds accounts' sign-in details, deleted and hidden posts, flags and the audit log;
 /// version 3 the site's settings, pages and images, archived areas and subtopics, and subtopic
-/// rules (all optional). Versions 1 and 2 are read as they are.
-pub const VERSION: u32 = 3;
+/// rules (all optional); version 4 which earlier post of its thread a reply answers
+/// (`reply_to`, optional). Older versions are read as they are.
+pub const VERSION: u32 = 4;
 pub const MAX_BODY_CHARS: usize = 60_000;
 pub const MAX_TAGS: usize = 5;
 
@@ -268,6 +269,9 @@ pub struct Post {
     pub deleted: Option<Deletion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<Hiding>,
+    /// The id of the earlier post in the same thread this reply answers (version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
     /// Derived: the rendered, sanitised body.
     #[serde(skip)]
     pub body_html: String,
@@ -616,6 +620,7 @@ impl Archive {
             }
             let mut previous = None;
             let mut reply_ids = HashSet::new();
+            let mut earlier = HashSet::new();
             for (p, post) in thread.posts.iter().enumerate() {
                 let path = format!("{path}.posts[{p}]");
                 if post.id < 1 || !post_ids.insert(post.id) {
@@ -624,6 +629,15 @@ impl Archive {
                         format!("{} is not a new id ≥ 1", post.id),
                     ));
                 }
+                if let Some(answered) = post.reply_to
+                    && (p == 0 || !earlier.contains(&answered))
+                {
+                    return Err(err(
+                        format!("{path}.reply_to"),
+                        format!("{answered} is not an earlier post in this thread"),
+                    ));
+                }
+                earlier.insert(post.id);
                 if p > 0 {
                     reply_ids.insert(post.id);
                 }
@@ -794,6 +808,7 @@ mod tests {
                 revisions: vec![],
                 deleted: None,
                 hidden: None,
+                reply_to: None,
                 body_html: String::new(),
             }],
             excerpt: String::new(),

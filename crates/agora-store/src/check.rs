@@ -141,6 +141,11 @@ const COUNTERS: &[(&str, &str)] = &[
         "SELECT g.id, g.thread_count, (SELECT COUNT(*) FROM thread_tags tt WHERE tt.tag_id = g.id \
          AND tt.visible = TRUE) AS actual FROM tags g",
     ),
+    (
+        "posts.reply_count",
+        "SELECT p.id, p.reply_count, (SELECT COUNT(*) FROM posts r WHERE r.reply_to = p.id \
+         AND r.deleted_at IS NULL AND r.hidden_at IS NULL) AS actual FROM posts p",
+    ),
 ];
 
 async fn check_counters<C: Conn>(conn: &mut C, out: &mut Vec<Finding>) -> Result<(), StoreError> {

@@ -259,20 +259,29 @@ pub async fn create_reply<C: Conn>(
     let (subtopic, position, visible) = (row.int(0)?, row.int(1)?, row.bool(2)?);
     let post = PostId(
         conn.query_one(
-            "INSERT INTO posts (thread_id, position, author_id, body_md, body_html, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            "INSERT INTO posts (thread_id, position, author_id, body_md, body_html, created_at, \
+             reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
             params![
                 new.thread.0,
                 position,
                 new.author.0,
                 new.body_md.as_str(),
                 new.body_html.as_str(),
-                now
+                now,
+                new.reply_to.map(|p| p.0)
             ],
         )
         .await?
         .int(0)?,
     );
+    // The post answered counts its visible replies; this one is visible.
+    if let Some(answered) = new.reply_to {
+        conn.execute(
+            "UPDATE posts SET reply_count = reply_count + 1 WHERE id = ?1",
+            params![answered.0],
+        )
+        .await?;
+    }
     conn.execute(
         "UPDATE thread_tags SET last_activity_at = ?2 WHERE thread_id = ?1",
         params![new.thread.0, now],
@@ -411,13 +420,21 @@ async fn set_thread_removed<C: Conn>(
 }
 
 /// Counts a reply in or out of its thread's reply count, and its subtopic's post count while
-/// the thread is listed. Invariant: a subtopic's post_count is the sum of reply_count + 1 over
-/// its threads that are not removed.
+/// the thread is listed, and of the reply count of the post it answers, if any. Invariants: a
+/// subtopic's post_count is the sum of reply_count + 1 over its threads that are not removed;
+/// a post's reply_count is the number of its answers neither deleted nor hidden.
 async fn count_reply<C: Conn>(
     conn: &mut C,
     thread: ThreadId,
+    post: PostId,
     delta: i64,
 ) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE posts SET reply_count = reply_count + ?2 \
+         WHERE id = (SELECT reply_to FROM posts WHERE id = ?1)",
+        params![post.0, delta],
+    )
+    .await?;
     let row = conn
         .query_one(
             "UPDATE threads SET reply_count = reply_count + ?2 WHERE id = ?1 \
@@ -489,7 +506,7 @@ pub async fn delete_post<C: Conn>(
     if post.position == 0 {
         set_thread_removed(conn, post.thread.id, true).await?;
     } else if !post.hidden {
-        count_reply(conn, post.thread.id, -1).await?;
+        count_reply(conn, post.thread.id, post.id, -1).await?;
     }
     clear_answer_marks(conn, post.thread.id, post.id).await?;
     recompute_staff_answered(conn, post.thread.id).await?;
@@ -583,7 +600,7 @@ pub async fn set_hidden<C: Conn>(
             set_thread_removed(conn, post.thread.id, hide).await?;
         }
     } else if !post.deleted {
-        count_reply(conn, post.thread.id, if hide { -1 } else { 1 }).await?;
+        count_reply(conn, post.thread.id, post.id, if hide { -1 } else { 1 }).await?;
     }
     if hide {
         clear_answer_marks(conn, post.thread.id, post.id).await?;
@@ -941,6 +958,7 @@ fn read_flag(r: &Row) -> Result<FlagRow, StoreError> {
         reporter: r.text(7)?,
         reason: r.text(8)?,
         created_at: ts(r.int(9)?),
+        post_position: r.int(10)?,
     })
 }
 

@@ -575,6 +575,38 @@ impl Store {
         Ok(fresh)
     }
 
+    /// The renderer version the stored post HTML was written by (`agora_markup::VERSION`
+    /// when it was last rendered in full); 1 for a database older than the record.
+    pub async fn markup_version(&self) -> Result<i64, StoreError> {
+        // The instance row is made with the database identity.
+        self.database_id().await?;
+        read!(self, |conn| queries::markup_version(conn).await)
+    }
+
+    /// Records that every stored post was rendered by renderer `version`.
+    pub async fn set_markup_version(&self, version: i64) -> Result<(), StoreError> {
+        self.database_id().await?;
+        write!(self, |conn| queries::set_markup_version(conn, version)
+            .await)
+    }
+
+    /// Up to `limit` posts after `after` in id order, with their Markdown: a batch to render
+    /// again.
+    pub async fn posts_to_render(
+        &self,
+        after: PostId,
+        limit: usize,
+    ) -> Result<Vec<(PostId, String)>, StoreError> {
+        read!(self, |conn| queries::posts_to_render(conn, after, limit)
+            .await)
+    }
+
+    /// Stores posts' HTML rendered again from their unchanged Markdown (one transaction). No
+    /// change-log entry: the text, and so the search index, is the same.
+    pub async fn set_rendered_html(&self, posts: Vec<(PostId, String)>) -> Result<(), StoreError> {
+        write!(self, |conn| queries::set_rendered_html(conn, &posts).await)
+    }
+
     /// Adds buffered view counts (never overwrites: several nodes may add to one thread).
     pub async fn add_views(&self, views: Vec<(ThreadId, i64)>) -> Result<(), StoreError> {
         if views.is_empty() {

@@ -284,6 +284,9 @@ pub struct ThreadRow {
     pub removed: bool,
     /// Position of the last post (deleted posts keep their places).
     pub last_position: i64,
+    /// Where the accepted and recommended answers stand in the thread.
+    pub accepted_position: Option<i64>,
+    pub recommended_position: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -303,6 +306,18 @@ pub struct PostRow {
     /// Hidden by a moderator, with the reason shown to readers.
     pub hidden_reason: Option<String>,
     pub hidden: bool,
+    /// Visible replies that answer this post (`reply_to` it).
+    pub reply_count: i64,
+    /// The post this one answers, when it is a reply to one.
+    pub reply_to: Option<ReplyTarget>,
+}
+
+/// The post a reply answers: where it stands in the (same) thread and who wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyTarget {
+    pub id: PostId,
+    pub position: i64,
+    pub username: String,
 }
 
 #[derive(Clone, Debug)]
@@ -455,6 +470,9 @@ pub struct NewReply {
     pub author_is_staff: bool,
     pub body_md: String,
     pub body_html: String,
+    /// The post in the same thread this reply answers (checked by the caller: visible, same
+    /// thread); its reply count goes up with this reply.
+    pub reply_to: Option<PostId>,
 }
 
 #[derive(Clone, Debug)]
@@ -556,6 +574,8 @@ pub struct KeysetPage<T> {
 pub struct FlagRow {
     pub id: i64,
     pub post: PostId,
+    /// The post's place in its thread, for a link to the right page.
+    pub post_position: i64,
     pub thread: ThreadId,
     pub thread_slug: String,
     pub thread_title: String,

@@ -104,6 +104,15 @@ fn read_post(row: &Row) -> Result<PostRow, StoreError> {
         hidden_reason: row.opt_text(14)?,
         hidden: row.bool(15)?,
         deleted_by_moderator: row.bool(16)?,
+        reply_count: row.int(17)?,
+        reply_to: match (row.opt_int(18)?, row.opt_int(19)?, row.opt_text(20)?) {
+            (Some(id), Some(position), Some(username)) => Some(ReplyTarget {
+                id: PostId(id),
+                position,
+                username,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -226,6 +235,8 @@ pub async fn thread<C: Conn>(conn: &mut C, id: ThreadId) -> Result<Option<Thread
         recommended_post_id: row.opt_int(w + 4)?.map(PostId),
         removed: row.bool(w + 5)?,
         last_position: row.int(w + 6)?,
+        accepted_position: row.opt_int(w + 7)?,
+        recommended_position: row.opt_int(w + 8)?,
     };
     Ok(Some(thread))
 }
@@ -319,6 +330,54 @@ pub async fn write_database_id<C: Conn>(
     };
     conn.execute(sql, params![id.to_string(), Timestamp::now().micros()])
         .await?;
+    Ok(())
+}
+
+pub async fn markup_version<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
+    match conn
+        .query_opt("SELECT markup_version FROM instance WHERE id = 1", &[])
+        .await?
+    {
+        Some(row) => row.int(0),
+        None => Ok(1),
+    }
+}
+
+pub async fn set_markup_version<C: Conn>(conn: &mut C, version: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE instance SET markup_version = ?1 WHERE id = 1",
+        params![version],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn posts_to_render<C: Conn>(
+    conn: &mut C,
+    after: PostId,
+    limit: usize,
+) -> Result<Vec<(PostId, String)>, StoreError> {
+    // The limit is written in, not bound (see `sql::listing`).
+    let sql = format!(
+        "SELECT id, body_md FROM posts WHERE id > ?1 ORDER BY id LIMIT {}",
+        limit.max(1)
+    );
+    collect(conn.query(&sql, params![after.0]).await?, |row| {
+        Ok((PostId(row.int(0)?), row.text(1)?))
+    })
+}
+
+pub async fn set_rendered_html<C: Conn>(
+    conn: &mut C,
+    posts: &[(PostId, String)],
+) -> Result<(), StoreError> {
+    for (id, html) in posts {
+        conn.execute(
+            "UPDATE posts SET body_html = ?2 WHERE id = ?1",
+            params![id.0, html.as_str()],
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -710,6 +769,7 @@ pub async fn import_threads<C: Conn>(
                     post.created_at.micros(),
                     edited_at,
                     post.boosts.len() as i64,
+                    post.reply_to,
                 ],
             )
             .await?;
@@ -992,6 +1052,7 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
                     }),
                     _ => None,
                 },
+                reply_to: r.opt_int(10)?,
                 body_html: String::new(),
             };
             post_index.insert(post.id, (i, out.threads[i].posts.len()));

@@ -79,29 +79,41 @@ pub fn pinned(dialect: Dialect) -> String {
     )
 }
 
+/// The thread row's extra columns, then where its accepted and recommended answers stand
+/// (their positions, for links to the right page; primary-key lookups).
 pub fn thread_by_id(dialect: Dialect) -> String {
     let columns = summary_columns(dialect);
     format!(
         "SELECT {columns}, t.subtopic_id, t.lock_reason, t.locked_at, t.accepted_post_id, \
-         t.recommended_post_id, t.removed_at IS NOT NULL, t.last_position FROM threads t {SUMMARY_JOINS} WHERE t.id = ?1"
+         t.recommended_post_id, t.removed_at IS NOT NULL, t.last_position, \
+         (SELECT ap.position FROM posts ap WHERE ap.id = t.accepted_post_id), \
+         (SELECT rp.position FROM posts rp WHERE rp.id = t.recommended_post_id) \
+         FROM threads t {SUMMARY_JOINS} WHERE t.id = ?1"
     )
 }
 
+/// A post with its author, and the post it answers (`q`, with its author `qu`) when it is a
+/// reply to one: its place and name, for "In reply to @name" linking to the right page.
 pub const POST_COLUMNS: &str = "p.id, p.thread_id, p.position, u.id, u.username, u.display_name, u.role, \
      u.staff_title, u.signature_html, p.body_html, p.created_at, p.edited_at, p.boost_count, \
      p.deleted_at IS NOT NULL, p.hidden_reason, p.hidden_at IS NOT NULL, \
-     p.deleted_by IS NOT NULL AND p.deleted_by <> p.author_id";
+     p.deleted_by IS NOT NULL AND p.deleted_by <> p.author_id, \
+     p.reply_count, q.id, q.position, qu.username";
+
+/// The joins [`POST_COLUMNS`] reads from.
+const POST_JOINS: &str = "JOIN users u ON u.id = p.author_id \
+     LEFT JOIN posts q ON q.id = p.reply_to LEFT JOIN users qu ON qu.id = q.author_id";
 
 /// Posts `position` in [?2, ?3): a range on the (thread_id, position) key, flat at any page.
 pub fn posts_range() -> String {
     format!(
-        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {POST_COLUMNS} FROM posts p {POST_JOINS} \
          WHERE p.thread_id = ?1 AND p.position >= ?2 AND p.position < ?3 ORDER BY p.position"
     )
 }
 
 pub fn post_by_id() -> String {
-    format!("SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?1")
+    format!("SELECT {POST_COLUMNS} FROM posts p {POST_JOINS} WHERE p.id = ?1")
 }
 
 pub const REVISIONS: &str = "SELECT r.revision, u.id, u.username, u.display_name, u.role, u.staff_title, \
@@ -127,6 +139,10 @@ pub const RECOUNT: &[&str] = &[
     "UPDATE users SET \
        thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id), \
        post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id)",
+    // Only posts that are answered or were: every other post's count is 0 already.
+    "UPDATE posts SET reply_count = (SELECT COUNT(*) FROM posts r WHERE r.reply_to = posts.id \
+       AND r.deleted_at IS NULL AND r.hidden_at IS NULL) \
+     WHERE reply_count <> 0 OR id IN (SELECT reply_to FROM posts WHERE reply_to IS NOT NULL)",
 ];
 
 fn sort_column(sort: SortKey) -> &'static str {
@@ -214,7 +230,7 @@ pub const EXPORT_THREADS: &str = "SELECT t.id, a.slug, s.slug, t.title, t.kind, 
 pub const EXPORT_THREAD_TAGS: &str = "SELECT tt.thread_id, g.slug FROM thread_tags tt \
      JOIN tags g ON g.id = tt.tag_id ORDER BY tt.thread_id, g.slug";
 pub const EXPORT_POSTS: &str = "SELECT p.id, p.thread_id, u.username, p.created_at, p.body_md, \
-     p.deleted_at, du.username, p.hidden_at, hu.username, p.hidden_reason \
+     p.deleted_at, du.username, p.hidden_at, hu.username, p.hidden_reason, p.reply_to \
      FROM posts p JOIN users u ON u.id = p.author_id LEFT JOIN users du ON du.id = p.deleted_by \
      LEFT JOIN users hu ON hu.id = p.hidden_by ORDER BY p.thread_id, p.position";
 pub const EXPORT_FLAGS: &str = "SELECT f.post_id, u.username, f.reason, f.created_at, f.resolved_at, \
@@ -245,7 +261,7 @@ pub const INSERT_THREAD: &str = "INSERT INTO threads (id, subtopic_id, slug, tit
 pub const INSERT_THREAD_TAG: &str =
     "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at) VALUES (?1, ?2, ?3)";
 pub const INSERT_POST: &str = "INSERT INTO posts (id, thread_id, position, author_id, body_md, body_html, \
-     created_at, edited_at, boost_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+     created_at, edited_at, boost_count, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision, author_id, created_at, \
      reason, body_md) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const INSERT_BOOST: &str =
@@ -319,7 +335,7 @@ pub const USER_ID_BY_KEY: &str = "SELECT id FROM users WHERE username_key = ?1";
 /// PostgreSQL ties on `created_at` are re-sorted within the index order). Callers add the
 /// keyset condition, the order and the limit.
 pub const OPEN_FLAGS: &str = "SELECT f.id, p.id, t.id, t.slug, t.title, pu.username, \
-     substr(p.body_md, 1, 300), fu.username, f.reason, f.created_at FROM flags f \
+     substr(p.body_md, 1, 300), fu.username, f.reason, f.created_at, p.position FROM flags f \
      JOIN posts p ON p.id = f.post_id JOIN threads t ON t.id = p.thread_id \
      JOIN users pu ON pu.id = p.author_id JOIN users fu ON fu.id = f.user_id \
      WHERE f.resolved_at IS NULL";
