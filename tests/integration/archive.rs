@@ -192,7 +192,7 @@ both!(
             .export()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(exported.version, 3);
+        assert_eq!(exported.version, agora_store::archive::VERSION);
         let first = archive::to_json(&exported).unwrap_or_else(|e| panic!("{e}"));
         let site = exported
             .site

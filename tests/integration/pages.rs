@@ -185,14 +185,14 @@ both!(
 both!(
     async fn thread_page_shows_staff_answers_and_history(b: Backend) {
         let app = TestApp::demo(b).await;
-        let (_, page) = app.follow("/thread/6").await;
+        let (url, page) = app.follow("/thread/6").await;
         let html = page.html();
         assert_eq!(texts(&html, "ol.posts > li").len(), 6);
         assert!(!texts(&html, ".answer-links .accepted").is_empty());
         assert!(!texts(&html, ".answer-links .recommended").is_empty());
         assert_eq!(
             attrs(&html, ".answer-links .accepted a", "href"),
-            vec!["#post-15"]
+            vec![format!("{url}#post-15")]
         );
         assert_eq!(attrs(&html, "li.is-recommended", "id"), vec!["post-17"]);
         let staff = texts(&html, "li.by-staff .staff-title");

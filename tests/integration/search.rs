@@ -1036,7 +1036,13 @@ both!(
             &[("reason", "Off topic")],
         )
         .await;
-        act(&app, &p.ben, &format!("/posts/{deleted}/delete"), &[]).await;
+        act(
+            &app,
+            &p.ben,
+            &format!("/posts/{deleted}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
 
         // Before the index catches up: the text is never shown.
         for q in ["hiddenzorp", "deletedzorp", "quuxperm", "quuxperm secret"] {
@@ -1111,7 +1117,13 @@ both!(
             &[("reason", "Off topic")],
         )
         .await;
-        act(&app, &p.ben, &format!("/posts/{deleted}/delete"), &[]).await;
+        act(
+            &app,
+            &p.ben,
+            &format!("/posts/{deleted}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
         for q in ["quuxlagzorp", "quuxlagdelete"] {
             let found = search_unindexed(&app, q).await;
             assert!(
@@ -1182,7 +1194,13 @@ both!(
             &[("reason", "Spam")],
         )
         .await;
-        act(&app, &p.ben, &format!("/posts/{}/delete", deleted.op), &[]).await;
+        act(
+            &app,
+            &p.ben,
+            &format!("/posts/{}/delete", deleted.op),
+            &[("confirm", "yes")],
+        )
+        .await;
         expect_status(&app.get(&hidden.url).await, StatusCode::NOT_FOUND, "hidden");
         expect_status(
             &app.get(&deleted.url).await,

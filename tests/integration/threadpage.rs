@@ -520,7 +520,7 @@ both!(
         assert!(answered["author"]["avatar"]["image_url"].is_null());
         let counted = posts
             .iter()
-            .filter(|p| p["reply_to"]["post_id"] == json!(answer))
+            .filter(|p| p["reply_to"]["post_id"] == json!(answer) && p["deleted"] == json!(false))
             .count();
         assert_eq!(counted, 2, "{api}");
         // Every stored counter agrees with the rows.
