@@ -209,7 +209,6 @@ async fn check_posting_limits(
     Ok(())
 }
 
-
 /// Whether `account` may create tags while writing (`settings.tag_creation`): never when only
 /// administrators create them (in the admin pages); staff when staff may; when members may,
 /// staff and members whose account is at least `tag_creation_min_days` old.

@@ -914,8 +914,8 @@ fn the_cli_renders_posts_again() {
 /// Delete asks first, then deletes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quoting_a_selection_and_local_times_in_a_browser() {
-    use crate::browser::{Browser, CHROMIUM, Driver, installed, must};
-    use fantoccini::{ClientBuilder, Locator};
+    use crate::browser::{Browser, Driver, installed, must};
+    use fantoccini::Locator;
     use std::time::{Duration, Instant};
     if !installed() {
         return;
@@ -928,21 +928,7 @@ async fn quoting_a_selection_and_local_times_in_a_browser() {
         &dir.path().join("chromedriver.log"),
         &[("TZ", "Asia/Tokyo")],
     );
-    let mut caps = fantoccini::wd::Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1600", "--lang=en-US"],
-        }),
-    );
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = must(ClientBuilder::rustls(), "rustls");
-    let client = must(
-        builder.capabilities(caps).connect(&driver.url).await,
-        "start a browser session",
-    );
+    let client = crate::browser::session(&driver, &["--window-size=1280,1600"], None).await;
     let browser = Browser {
         client,
         base: format!("http://{}", node.address),
