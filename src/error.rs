@@ -145,7 +145,7 @@ impl AppError {
     }
 
     /// Seconds to wait before trying again, for the errors that have one.
-    fn retry_after(&self) -> Option<u64> {
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests { retry_after } => Some(*retry_after),
             Self::Unavailable | Self::TimedOut => Some(RETRY_AFTER_UNAVAILABLE),

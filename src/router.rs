@@ -45,6 +45,11 @@ pub fn build(state: AppState) -> Router {
         .route("/users/{username}", get(api::user))
         .route("/posts/{id}/revisions", get(api::revisions))
         .route("/me", get(api::write::me))
+        .route("/drafts", get(api::drafts::list).put(api::drafts::save))
+        .route(
+            "/drafts/{id}",
+            get(api::drafts::show).delete(api::drafts::discard),
+        )
         .route("/preview", post(api::write::preview))
         .route("/threads", post(api::write::create_thread))
         .route("/threads/{id}/posts", post(api::write::reply))
@@ -373,6 +378,7 @@ pub fn build(state: AppState) -> Router {
             post(web::accounts::end_session),
         )
         .route("/settings/tokens", post(web::accounts::create_token))
+        .route("/drafts/{id}/discard", post(web::accounts::discard_draft))
         .route(
             "/settings/tokens/{id}/revoke",
             post(web::accounts::revoke_token),
@@ -419,7 +425,12 @@ pub fn build(state: AppState) -> Router {
         .fallback(web::errors::not_found)
         // Cross-site state changes are refused before any handler runs (Sec-Fetch-Site,
         // then Origin against Host); the refusal is rendered as a page by `error_pages`.
-        .layer(csrf(|| AppError::CrossSite.into_response()))
+        // The writing forms are let through to handlers that check the same way
+        // (`web::form::FormSource`) and show the form again, text kept, changing nothing.
+        .layer(
+            csrf(|| AppError::CrossSite.into_response())
+                .with_insecure_bypass(web::form::keeps_text),
+        )
         .layer(middleware::from_fn(crate::body::limit_body))
         .layer(CatchPanicLayer::custom(crate::error::panicked))
         .layer(middleware::from_fn(crate::error::deadline))

@@ -277,6 +277,141 @@
   });
   // ---- end of the thread page
 
+  // ---- Drafts. A writing form names its draft's place (data-draft: "thread", "reply:12",
+  // "edit:34"). What is typed is saved to the account a moment after typing stops, so it comes
+  // back on any device; until the server has it, a copy waits in this browser (and is put back
+  // if the page is opened again first). Leaving with text the server does not have yet asks
+  // first. Without this script, a refused submit keeps the text as a draft on the server.
+  (function () {
+    var forms = Array.prototype.slice.call(document.querySelectorAll("form[data-draft]"))
+      .filter(function (form) { return form.getAttribute("data-draft"); });
+    if (!forms.length) { return; }
+    var storage = null;
+    try { storage = window.localStorage; storage.getItem("agora-draft"); } catch (e) { storage = null; }
+    var clock = null;
+    try { clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }); } catch (e) { clock = null; }
+
+    var drafts = forms.map(function (form) {
+      var place = form.getAttribute("data-draft");
+      var key = "agora-draft:" + place;
+      var status = document.createElement("p");
+      status.className = "draft-status";
+      status.setAttribute("role", "status");
+      var actions = form.querySelector(".actions") || form.querySelector("button[type=submit]");
+      if (actions && actions.parentNode === form) { form.insertBefore(status, actions.nextSibling); } else { form.appendChild(status); }
+
+      function value(name) {
+        var el = form.elements[name];
+        if (!el) { return undefined; }
+        if (el.length !== undefined && el.tagName === undefined) {
+          for (var i = 0; i < el.length; i++) { if (el[i].checked) { return el[i].value; } }
+          return "";
+        }
+        return el.value;
+      }
+      function fields() {
+        var f = { place: place };
+        ["subtopic", "title", "tags", "body", "reason"].forEach(function (name) {
+          var v = value(name);
+          if (v !== undefined) { f[name] = v; }
+        });
+        var kind = value("kind");
+        if (kind !== undefined) { f.thread_kind = kind; }
+        var to = value("reply_to");
+        f.reply_to = to && /^[1-9][0-9]*$/.test(to) ? Number(to) : null;
+        return f;
+      }
+      function fill(f) {
+        ["subtopic", "title", "tags", "body", "reason"].forEach(function (name) {
+          var el = form.elements[name];
+          if (el && typeof f[name] === "string" && el.value !== undefined && el.tagName) { el.value = f[name]; }
+        });
+      }
+      var draft = { form: form, saved: JSON.stringify(fields()), unsaved: false, leaving: false, sending: null };
+      function say(text, problem) {
+        status.textContent = text;
+        status.classList.toggle("is-problem", !!problem);
+      }
+      function keepLocal(text) {
+        if (!storage) { return; }
+        try { storage.setItem(key, JSON.stringify({ at: Date.now(), fields: JSON.parse(text) })); } catch (e) { /* full */ }
+      }
+      function dropLocal() {
+        if (storage) { try { storage.removeItem(key); } catch (e) { /* ignore */ } }
+      }
+
+      // A copy this browser kept that the server never had (offline, too long, signed out):
+      // put it back, and say so.
+      if (storage) {
+        try {
+          var kept = JSON.parse(storage.getItem(key) || "null");
+          if (kept && kept.fields && JSON.stringify(kept.fields) !== draft.saved &&
+              typeof kept.fields.body === "string" && kept.fields.body.trim()) {
+            fill(kept.fields);
+            draft.unsaved = true;
+            say("Restored what you typed here before: it was not saved to your account yet.", false);
+          }
+        } catch (e) { dropLocal(); }
+      }
+
+      function save(keepalive) {
+        var text = JSON.stringify(fields());
+        if (text === draft.saved) { draft.unsaved = false; dropLocal(); return; }
+        draft.sending = text;
+        fetch("/api/v1/drafts", {
+          method: "PUT",
+          credentials: "same-origin",
+          keepalive: !!keepalive && text.length < 60000,
+          headers: { "Content-Type": "application/json", "Accept": "application/json" },
+          body: text
+        }).then(function (r) {
+          if (r.ok) {
+            draft.saved = text;
+            draft.unsaved = JSON.stringify(fields()) !== text;
+            if (!draft.unsaved) { dropLocal(); }
+            say(r.status === 204 ? "" : "Draft saved" + (clock ? " at " + clock.format(new Date()) : "") + ".", false);
+            return;
+          }
+          return r.json().then(function (res) {
+            var message = res && res.error && res.error.message ? res.error.message : "The draft was not saved.";
+            if (r.status === 401) { message = "You are signed out: the draft is kept in this browser. Sign in in another tab, then keep typing."; }
+            say(message, true);
+          });
+        }).catch(function () {
+          say("Not saved to your account (no connection?): it is kept in this browser.", true);
+        }).then(function () { draft.sending = null; });
+      }
+      var later = debounce(function () { save(false); }, 1200);
+      function typed() {
+        draft.unsaved = true;
+        keepLocal(JSON.stringify(fields()));
+        later();
+      }
+      form.addEventListener("input", typed);
+      form.addEventListener("change", typed);
+      form.addEventListener("submit", function (event) {
+        // A preview keeps the page's text; posting it publishes (or shows the form again).
+        draft.leaving = true;
+        var submitter = event.submitter;
+        if (!submitter || submitter.name !== "preview") { dropLocal(); }
+      });
+      draft.flush = function () { if (draft.unsaved && !draft.leaving) { save(true); } };
+      return draft;
+    });
+
+    // Leaving with text the server does not have yet: save it on the way out, and ask.
+    window.addEventListener("beforeunload", function (event) {
+      var pending = drafts.filter(function (d) { return d.unsaved && !d.leaving; });
+      if (!pending.length) { return; }
+      pending.forEach(function (d) { d.flush(); });
+      event.preventDefault();
+      event.returnValue = "";
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") { drafts.forEach(function (d) { d.flush(); }); }
+    });
+  })();
+
   function badge(text, kind) {
     var span = document.createElement("span");
     span.className = "badge " + kind;

@@ -4,6 +4,7 @@
 pub mod admin_members;
 pub mod admin_site;
 pub mod admin_structure;
+pub mod drafts;
 pub mod extract;
 pub mod schema;
 pub mod write;
@@ -88,6 +89,7 @@ pub fn openapi_json() -> String {
     // Each admin module documents its own routes.
     doc.merge(admin_site::Doc::openapi());
     doc.merge(admin_members::Doc::openapi());
+    doc.merge(drafts::Doc::openapi());
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 

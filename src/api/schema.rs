@@ -8,6 +8,7 @@
 //! minimum. White space is Unicode's `White_Space` (what `str::trim` removes), written out as
 //! ranges so every regex dialect reads it the same way.
 
+use crate::views::schema::FORBIDDEN;
 use agora_store::{PinScope, ThreadKind};
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{Array, KnownFormat, SchemaFormat};
@@ -28,9 +29,6 @@ const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
 /// `White_Space` a text field may hold: the printable kinds, tab, line feed, carriage return.
 const SPACE_IN_TEXT: &str =
     r"\u0009\u000a\u000d\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
-/// The control characters no text field may hold (`accounts::forbidden_char`): all but tab,
-/// line feed and carriage return.
-const FORBIDDEN: &str = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f";
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -170,6 +168,58 @@ pub fn post_id() -> Object {
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
         .minimum(Some(1))
         .examples([22])
+        .build()
+}
+
+/// Text a draft keeps as typed: at most `max` characters, no forbidden control characters,
+/// even too little to publish.
+pub fn draft_text(max: usize) -> Object {
+    string()
+        .max_length(Some(max))
+        .pattern(Some(format!("^[^{FORBIDDEN}]*$")))
+        .default(Some("".into()))
+        .build()
+}
+
+/// A draft's body.
+pub fn draft_body() -> Object {
+    draft_text(BODY_CHARS.1)
+}
+
+/// A draft's title.
+pub fn draft_title() -> Object {
+    draft_text(TITLE_CHARS.1)
+}
+
+/// A draft's tags field.
+pub fn draft_tags() -> Object {
+    draft_text(crate::services::drafts::TAGS_CHARS)
+}
+
+/// A draft's edit reason.
+pub fn draft_reason() -> Object {
+    draft_text(EDIT_REASON_CHARS)
+}
+
+/// A draft's subtopic as chosen (`area/subtopic`, or empty).
+pub fn draft_subtopic() -> Object {
+    draft_text(200)
+}
+
+/// A draft's thread kind as chosen (or empty).
+pub fn draft_thread_kind() -> Object {
+    one_of(std::iter::once("").chain(ThreadKind::ALL.iter().map(|s| s.as_str())))
+        .default(Some("".into()))
+        .build()
+}
+
+/// Where a draft belongs: `thread`, `reply:{thread id}` or `edit:{post id}`.
+pub fn draft_place() -> Object {
+    string()
+        .pattern(Some(
+            r"^(thread|reply:[1-9][0-9]{0,17}|edit:[1-9][0-9]{0,17})$".to_string(),
+        ))
+        .examples(["reply:6"])
         .build()
 }
 

@@ -173,7 +173,7 @@ pub struct CreatedPost {
     params(("id" = i64, Path, description = "A thread.", minimum = 1, example = 6)),
     responses((status = 201, body = CreatedPost), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn reply(
@@ -191,6 +191,11 @@ pub async fn reply(
         }
         id => id.map(agora_store::PostId),
     };
+    if let Some(answered) = reply_to
+        && let Some(problem) = posting::reply_to_problem(&state, &thread, answered).await?
+    {
+        return Err(problem.into_error(answered).into());
+    }
     match posting::reply(&state, account, ip, &thread, &body.body, reply_to).await? {
         Ok((post, url)) => Ok((
             StatusCode::CREATED,

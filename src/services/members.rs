@@ -292,7 +292,10 @@ fn public_search_schema() -> utoipa::openapi::Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .max_length(Some(100))
-        .description(Some("The start of a username or display name, any case."))
+        .pattern(Some(format!("^[^{}]*$", crate::views::schema::FORBIDDEN)))
+        .description(Some(
+            "The start of a username or display name, any case; no control characters.",
+        ))
         .build()
 }
 

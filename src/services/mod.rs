@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod archive;
+pub mod drafts;
 pub mod generate;
 pub mod mail;
 pub mod members;

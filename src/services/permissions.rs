@@ -41,6 +41,14 @@ pub enum Action<'a> {
     /// API tokens. Suspended users may too: someone whose account was taken over and then
     /// suspended must still be able to shut the intruder out.
     OwnSettings,
+    /// Keep a draft of what one is writing (save it, read it back, discard it). Suspended
+    /// members too: what they wrote waits for the end of the suspension.
+    KeepDraft,
+    /// Read or discard one stored draft: its author alone. Not moderators either: a draft is
+    /// not published, so nobody else has any business with it.
+    OwnDraft {
+        author: UserId,
+    },
     /// Change what others see of one (display name, signature) or make API tokens: adds
     /// access or speaks to others, so not while suspended.
     EditProfile,
@@ -112,8 +120,18 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
     let Some(actor) = actor else {
         return Err(Denied::SignIn);
     };
-    if matches!(action, Action::OwnSettings) {
-        return Ok(());
+    match action {
+        Action::OwnSettings | Action::KeepDraft => return Ok(()),
+        Action::OwnDraft { author } => {
+            return if author == actor.brief.id {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden(
+                    "That draft is someone else's: a draft belongs to its author alone.",
+                ))
+            };
+        }
+        _ => {}
     }
     if actor.suspended_at(now) {
         return Err(Denied::Suspended {
@@ -126,7 +144,11 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
     let moderator = is_moderator(role);
     let gone = |post: &PostFacts| post.deleted || (post.hidden && !moderator);
     match action {
-        Action::OwnSettings | Action::EditProfile | Action::StartThread => Ok(()),
+        Action::OwnSettings
+        | Action::KeepDraft
+        | Action::OwnDraft { .. }
+        | Action::EditProfile
+        | Action::StartThread => Ok(()),
         Action::StartThreadIn { archived: true, .. } => Err(Denied::Forbidden(
             "This subtopic is archived: it is read-only, so no new threads can start in it.",
         )),

@@ -3,8 +3,8 @@
 //! and the input, in that order, then calls the store. Pages and the API share them.
 
 use agora_store::{
-    Account, AnswerMark, NewReply, NewThread, PostEdit, PostFacts, PostId, SubtopicRow, TagId,
-    TagInput, ThreadFacts, ThreadId, ThreadKind, Timestamp, WhoStarts, forbidden_char,
+    Account, AnswerMark, DraftPlace, NewReply, NewThread, PostEdit, PostFacts, PostId, SubtopicRow,
+    TagId, TagInput, ThreadFacts, ThreadId, ThreadKind, Timestamp, WhoStarts, forbidden_char,
 };
 
 use crate::app::AppState;
@@ -14,6 +14,7 @@ use crate::limits::{Limit, Limits};
 use crate::paths;
 use crate::services::accounts::FieldErrors;
 use crate::services::archive::EXCERPT_CHARS;
+use crate::services::drafts;
 use crate::services::permissions::{self, Action};
 use crate::services::read::post_url;
 use crate::services::structure;
@@ -464,6 +465,7 @@ pub async fn start_thread(
             .create_thread_with_tags(new, draft_ok.new_tags, Some(audit))
             .await?
     };
+    drafts::published(state, Some(account), DraftPlace::NewThread).await;
     Ok(Ok((
         thread,
         post,
@@ -544,31 +546,72 @@ pub async fn reply(
             reply_to,
         })
         .await?;
+    drafts::published(state, Some(account), DraftPlace::Reply(thread.id)).await;
     Ok(Ok((
         post,
         post_url(thread.id, &thread.slug, position, post),
     )))
 }
 
+/// Why a reply may not answer a post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyToProblem {
+    /// No such post.
+    Missing,
+    /// The post is in another thread.
+    OtherThread,
+    /// The post was deleted or hidden.
+    Removed,
+}
+
+impl ReplyToProblem {
+    pub fn message(self, answered: PostId) -> String {
+        match self {
+            Self::Missing => format!("There is no post {answered}."),
+            Self::OtherThread => {
+                format!("Post {answered} is in another thread: reply to a post of this one.")
+            }
+            Self::Removed => format!("Post {answered} was removed: reply to the thread instead."),
+        }
+    }
+
+    /// The API's answer: a missing post is 404; one that exists but cannot be answered from
+    /// this thread is a conflict with its state (409), not a malformed request.
+    pub fn into_error(self, answered: PostId) -> AppError {
+        match self {
+            Self::Missing => AppError::not_found(self.message(answered)),
+            Self::OtherThread | Self::Removed => AppError::Conflict {
+                param: "reply_to".into(),
+                message: self.message(answered),
+            },
+        }
+    }
+}
+
 /// A reply may answer a post of its own thread that readers can see: not one in another
 /// thread, nor a deleted or hidden one.
+pub async fn reply_to_problem(
+    state: &AppState,
+    thread: &ThreadFacts,
+    answered: PostId,
+) -> Result<Option<ReplyToProblem>, AppError> {
+    Ok(match state.store.post_facts(answered).await? {
+        Some(post) if post.thread.id != thread.id => Some(ReplyToProblem::OtherThread),
+        Some(post) if post.deleted || post.hidden => Some(ReplyToProblem::Removed),
+        Some(_) => None,
+        None => Some(ReplyToProblem::Missing),
+    })
+}
+
+/// [`reply_to_problem`] as a field error of a form.
 pub async fn check_reply_to(
     state: &AppState,
     thread: &ThreadFacts,
     answered: PostId,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    match state.store.post_facts(answered).await? {
-        Some(post) if post.thread.id != thread.id => errors.add(
-            "reply_to",
-            format!("Post {answered} is in another thread: reply to a post of this one."),
-        ),
-        Some(post) if post.deleted || post.hidden => errors.add(
-            "reply_to",
-            format!("Post {answered} was removed: reply to the thread instead."),
-        ),
-        Some(_) => {}
-        None => errors.add("reply_to", format!("There is no post {answered}.")),
+    if let Some(problem) = reply_to_problem(state, thread, answered).await? {
+        errors.add("reply_to", problem.message(answered));
     }
     Ok(())
 }
@@ -675,6 +718,7 @@ pub async fn edit(
             moderator_audit(account, post, "post.edit", reason),
         )
         .await?;
+    drafts::published(state, Some(account), DraftPlace::Edit(post.id)).await;
     Ok(Ok(post_url(post.thread.id, &slug, post.position, post.id)))
 }
 

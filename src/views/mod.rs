@@ -2,11 +2,13 @@
 //! both the HTML templates and the JSON API, so the two cannot drift apart. Fields marked
 //! `serde(skip)` are presentation (compact counts, relative times) the JSON leaves to clients.
 
+mod drafts;
 pub mod format;
 mod members;
 mod moderation;
 pub mod schema;
 
+pub use drafts::*;
 pub use members::*;
 pub use moderation::*;
 

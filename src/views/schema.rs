@@ -12,6 +12,10 @@ fn words<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<Value> {
     values.into_iter().map(Value::from).collect()
 }
 
+/// The control characters no text field may hold (`accounts::forbidden_char`): all but tab,
+/// line feed and carriage return, as the inside of a regex character class.
+pub const FORBIDDEN: &str = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f";
+
 /// A string that is one of `values`.
 pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
     ObjectBuilder::new()

@@ -2,7 +2,7 @@
 //! (profile, password, sessions, API tokens). Thin handlers over `services::accounts`.
 
 use crate::web::form::Form;
-use agora_store::{Role, Timestamp, TokenScope};
+use agora_store::{DraftContent, DraftPlace, Role, Timestamp, TokenScope};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::limits::{Limit, Limits};
 use crate::paths;
 use crate::services::accounts::{self, FieldErrors, SignUp};
+use crate::services::drafts;
 use crate::services::members::{self, SignUpGate};
 use crate::services::permissions::Action;
 use crate::services::posting;
@@ -207,6 +208,77 @@ pub struct SignInForm {
     #[serde(default)]
     pub password: String,
     pub next: Option<String>,
+    /// What a signed-out submit carried, kept through signing in (see [`sign_in_to_keep`]).
+    #[serde(flatten)]
+    pub held: HeldText,
+}
+
+/// The text of a form submitted while signed out (a session that ended while typing): carried
+/// in the sign-in form, kept as the account's draft once signed in, and so back in the form
+/// that `next` opens.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct HeldText {
+    /// The draft's place (`thread`, `reply:12`, `edit:34`); empty when nothing is held.
+    #[serde(default)]
+    pub held_place: String,
+    #[serde(default)]
+    pub held_subtopic: String,
+    #[serde(default)]
+    pub held_title: String,
+    #[serde(default)]
+    pub held_tags: String,
+    #[serde(default)]
+    pub held_kind: String,
+    #[serde(default)]
+    pub held_body: String,
+    #[serde(default)]
+    pub held_reply_to: String,
+    #[serde(default)]
+    pub held_reason: String,
+}
+
+impl HeldText {
+    fn new(place: DraftPlace, content: DraftContent) -> Self {
+        Self {
+            held_place: place.key(),
+            held_subtopic: content.subtopic,
+            held_title: content.title,
+            held_tags: content.tags,
+            held_kind: content.kind,
+            held_body: content.body,
+            held_reply_to: content
+                .reply_to
+                .map(|p| p.0.to_string())
+                .unwrap_or_default(),
+            held_reason: content.reason,
+        }
+    }
+
+    fn draft(&self) -> Option<(DraftPlace, DraftContent)> {
+        let place = DraftPlace::parse(&self.held_place)?;
+        Some((
+            place,
+            DraftContent {
+                subtopic: self.held_subtopic.clone(),
+                title: self.held_title.clone(),
+                tags: self.held_tags.clone(),
+                kind: self.held_kind.clone(),
+                body: self.held_body.clone(),
+                reply_to: self
+                    .held_reply_to
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .map(agora_store::PostId),
+                reason: self.held_reason.clone(),
+            },
+        ))
+    }
+
+    /// Whether there is text to carry.
+    pub fn holds(&self) -> bool {
+        !self.held_place.is_empty()
+    }
 }
 
 #[derive(Template)]
@@ -216,23 +288,42 @@ struct SignInTemplate {
     login: String,
     next: String,
     error: Option<String>,
+    held: HeldText,
 }
 
 fn signin_page(
     state: &AppState,
     viewer: &Viewer,
-    login: String,
-    next: Option<String>,
+    form: SignInForm,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let html = render(&SignInTemplate {
         layout: layout(state, viewer, "Sign in", "/signin"),
-        login,
-        next: next.unwrap_or_default(),
+        login: form.login,
+        next: form.next.unwrap_or_default(),
         error,
+        held: form.held,
     })?;
     Ok(private_page(status, html))
+}
+
+/// A writing form submitted while signed out (the session ended while typing): the sign-in
+/// page, carrying the text; once signed in it is the account's draft, back in the form at
+/// `next`. Answered 401, as a signed-out write is everywhere.
+pub fn sign_in_to_keep(
+    state: &AppState,
+    viewer: &Viewer,
+    place: DraftPlace,
+    content: DraftContent,
+    next: &str,
+) -> Result<Response, AppError> {
+    let form = SignInForm {
+        next: Some(next.to_string()),
+        held: HeldText::new(place, content),
+        ..SignInForm::default()
+    };
+    signin_page(state, viewer, form, None, StatusCode::UNAUTHORIZED)
 }
 
 pub async fn signin(
@@ -240,14 +331,11 @@ pub async fn signin(
     viewer: Viewer,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, AppError> {
-    signin_page(
-        &state,
-        &viewer,
-        String::new(),
-        query.next,
-        None,
-        StatusCode::OK,
-    )
+    let form = SignInForm {
+        next: query.next,
+        ..SignInForm::default()
+    };
+    signin_page(&state, &viewer, form, None, StatusCode::OK)
 }
 
 pub async fn signin_submit(
@@ -257,15 +345,35 @@ pub async fn signin_submit(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
-    state
+    let limited = state
         .limits()
-        .check(Limit::SignInIp, &Limits::ip_key(ip.0))?;
-    state
-        .limits()
-        .check(Limit::SignInAccount, &agora_store::email_key(&form.login))?;
+        .check(Limit::SignInIp, &Limits::ip_key(ip.0))
+        .and_then(|()| {
+            state
+                .limits()
+                .check(Limit::SignInAccount, &agora_store::email_key(&form.login))
+        });
+    if let Err(err) = limited {
+        // Text carried from a signed-out submit stays in the page while the limit passes.
+        if form.held.holds() {
+            let status = err.status();
+            let mut response =
+                signin_page(&state, &viewer, form, Some(err.public_message()), status)?;
+            if let Some(seconds) = err.retry_after()
+                && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return Ok(response);
+        }
+        return Err(err);
+    }
     match accounts::sign_in(&state, &form.login, &form.password).await? {
         Some(account) => {
             let cookie = auth::start_session(&state, &headers, ip, &account).await?;
+            if let Some((place, content)) = form.held.draft() {
+                drafts::keep_refused(&state, Some(&account), place, content).await;
+            }
             Ok(redirect_with_cookie(
                 &paths::safe_next(form.next.as_deref()),
                 cookie,
@@ -274,8 +382,7 @@ pub async fn signin_submit(
         None => signin_page(
             &state,
             &viewer,
-            form.login,
-            form.next,
+            form,
             Some("That username or email and password do not match an account.".into()),
             StatusCode::UNAUTHORIZED,
         ),
@@ -504,6 +611,7 @@ struct SettingsTemplate {
     signature: String,
     sessions: Vec<SessionItem>,
     tokens: Vec<TokenItem>,
+    drafts: Vec<crate::views::DraftView>,
     new_token: Option<String>,
     notice: Option<String>,
     errors: FieldErrors,
@@ -566,6 +674,11 @@ async fn settings_page(
             last_used: t.last_used_at.map(|at| TimeView::new(at, now)),
         })
         .collect();
+    let drafts = drafts::list(state, Some(account))
+        .await?
+        .into_iter()
+        .map(|d| crate::views::DraftView::new(d, now))
+        .collect();
     let html = render(&SettingsTemplate {
         layout: layout(state, viewer, "Settings", "/settings"),
         username: account.brief.username.clone(),
@@ -579,6 +692,7 @@ async fn settings_page(
             .unwrap_or_else(|| account.signature_md.clone()),
         sessions,
         tokens,
+        drafts,
         new_token: extras.new_token,
         notice: extras.notice,
         errors: extras.errors,
@@ -825,4 +939,33 @@ pub async fn settings_with_notice(
         ..SettingsExtras::none()
     };
     settings_page(&state, &viewer, extras, StatusCode::OK).await
+}
+
+// ---------------------------------------------------------------- drafts
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DiscardForm {
+    /// Where to go afterwards: the form the draft filled, or the settings list.
+    pub next: Option<String>,
+}
+
+/// Throws one of the reader's drafts away (the settings list, or the note above a form the
+/// draft filled), then goes back.
+pub async fn discard_draft(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<DiscardForm>,
+) -> Result<Response, AppError> {
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::not_found(format!("There is no draft {id}.")))?;
+    drafts::discard(&state, viewer.account.as_deref(), id).await?;
+    let next = match form.next.as_deref() {
+        Some(next) if !next.is_empty() => paths::safe_next(Some(next)),
+        _ => "/settings#s-drafts".to_string(),
+    };
+    Ok(crate::web::see_other(&next))
 }

@@ -29,3 +29,55 @@ where
         }
     }
 }
+
+/// Whether a writing form was sent from one of this site's pages, by the same rules as the
+/// router's cross-site check (`tower_http::csrf`: `Sec-Fetch-Site`, then `Origin` against the
+/// host). The router lets the writing forms (`/new`, a reply, an edit: see [`keeps_text`])
+/// through that check so that a refused submit can show the form again with the text in it;
+/// their handlers take this extractor and change nothing when it says cross-site.
+#[derive(Clone, Copy, Debug)]
+pub struct FormSource {
+    pub cross_site: bool,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for FormSource {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        use tower::{Layer, ServiceExt};
+        let mut probe = axum::http::Request::new(());
+        *probe.method_mut() = parts.method.clone();
+        *probe.uri_mut() = parts.uri.clone();
+        for name in ["origin", "sec-fetch-site", "host"] {
+            if let Some(value) = parts.headers.get(name) {
+                probe.headers_mut().insert(name, value.clone());
+            }
+        }
+        let check = tower_http::csrf::CsrfLayer::new().layer(tower::service_fn(
+            |_: axum::http::Request<()>| async {
+                Ok::<_, std::convert::Infallible>(axum::http::Response::new(()))
+            },
+        ));
+        let cross_site = match check.oneshot(probe).await {
+            Ok(response) => !response.status().is_success(),
+            Err(never) => match never {},
+        };
+        Ok(Self { cross_site })
+    }
+}
+
+/// The writing forms whose handlers check their own source ([`FormSource`]), so that a
+/// cross-site refusal shows the form again with the text instead of a bare error page.
+pub fn keeps_text(method: &axum::http::Method, uri: &axum::http::Uri) -> bool {
+    if method != axum::http::Method::POST {
+        return false;
+    }
+    let parts: Vec<&str> = uri.path().split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "new"] | ["", "thread", _, "reply"] | ["", "posts", _, "edit"]
+    )
+}

@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use crate::web::form::Form;
-use agora_store::{AnswerMark, PostId, PostRow, ThreadRow, Timestamp};
+use crate::web::accounts::sign_in_to_keep;
+use crate::web::form::{Form, FormSource};
+use agora_store::{AnswerMark, DraftContent, DraftPlace, PostId, PostRow, ThreadRow, Timestamp};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -18,6 +19,7 @@ use crate::client_ip::ClientIp;
 use crate::error::AppError;
 use crate::paths;
 use crate::services::accounts::FieldErrors;
+use crate::services::drafts;
 use crate::services::permissions::{Action, allowed};
 use crate::services::posting::{self, EditDraft, ThreadDraft};
 use crate::services::read;
@@ -40,6 +42,10 @@ pub struct ThreadActions {
     pub current_subtopic: String,
     pub tags_text: String,
     pub posts: Vec<PostActions>,
+    /// The reader's draft of a reply here, back in the reply box.
+    pub reply_draft: Option<crate::views::DraftView>,
+    /// The post that draft answers.
+    pub reply_draft_to: Option<crate::views::ReplyToView>,
 }
 
 impl ThreadActions {
@@ -141,6 +147,18 @@ pub async fn thread_actions(
             }
         })
         .collect();
+    let reply_draft = match reply {
+        Ok(()) => drafts::at(state, me, DraftPlace::Reply(facts.id))
+            .await?
+            .map(|d| crate::views::DraftView::new(d, now)),
+        Err(_) => None,
+    };
+    let reply_draft_to = answering(
+        state,
+        &facts,
+        reply_draft.as_ref().and_then(|d| d.reply_to).map(PostId),
+    )
+    .await?;
     let moderate = allowed(me, Action::Moderate(&facts), now);
     let subtopics = if moderate {
         read::subtopic_choices(state, None).await?
@@ -171,12 +189,110 @@ pub async fn thread_actions(
             .collect::<Vec<_>>()
             .join(" "),
         posts: post_actions,
+        reply_draft,
+        reply_draft_to,
     })
 }
 
 /// A page that needs an account sends anonymous readers to sign in first.
 fn sign_in_first(next: &str) -> Response {
     Redirect::to(&format!("/signin?next={}", paths::encode_query(next))).into_response()
+}
+
+// ---------------------------------------------------------------- refusals and drafts
+
+/// Why a submit was refused, shown above the form it came from, everything typed still in it.
+#[derive(Clone, Debug)]
+pub struct RefusalView {
+    pub message: String,
+    /// Seconds until trying again makes sense (a rate limit, a database that is away).
+    pub retry_after: Option<u64>,
+    /// Whether the text was kept as a draft on the server as well.
+    pub kept: bool,
+}
+
+impl RefusalView {
+    /// The reason a service gave, as the reader is told it.
+    fn of(err: &AppError, kept: bool) -> Self {
+        if let AppError::Internal(cause) = err {
+            tracing::error!(error = ?cause, "a writing form's submit failed");
+        }
+        Self {
+            message: err.public_message(),
+            retry_after: err.retry_after(),
+            kept,
+        }
+    }
+
+    /// A form sent from another site: nothing posted, nothing saved.
+    fn cross_site() -> Self {
+        Self {
+            message: "This form was sent from another site, so nothing was posted or saved. If \
+                      you wrote this, check the text below and post it from here."
+                .into(),
+            retry_after: None,
+            kept: false,
+        }
+    }
+}
+
+/// What a writing form says above its fields, besides field errors: a refusal, or the draft
+/// it was filled from; and the draft's place, where the page's script keeps saving.
+#[derive(Clone, Debug, Default)]
+pub struct FormNotes {
+    pub refusal: Option<RefusalView>,
+    pub restored: Option<crate::views::DraftView>,
+    /// `thread`, `reply:12` or `edit:34`.
+    pub place: String,
+}
+
+impl FormNotes {
+    fn at(place: DraftPlace) -> Self {
+        Self {
+            place: place.key(),
+            ..Self::default()
+        }
+    }
+
+    fn refused(place: DraftPlace, refusal: RefusalView) -> Self {
+        Self {
+            refusal: Some(refusal),
+            ..Self::at(place)
+        }
+    }
+
+    fn restored(place: DraftPlace, draft: Option<agora_store::DraftRow>) -> Self {
+        Self {
+            restored: draft.map(|d| crate::views::DraftView::new(d, Timestamp::now())),
+            ..Self::at(place)
+        }
+    }
+
+    /// The status a refused form is answered with, and its `Retry-After`.
+    fn respond(&self, status: StatusCode, html: String) -> Response {
+        let mut response = private_page(status, html);
+        if let Some(seconds) = self.refusal.as_ref().and_then(|r| r.retry_after)
+            && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// A refused submit: the text kept as a draft (when the author may keep one), then the notes
+/// that say why.
+async fn refused(
+    state: &AppState,
+    viewer: &Viewer,
+    place: DraftPlace,
+    content: DraftContent,
+    err: &AppError,
+) -> FormNotes {
+    let kept = drafts::keep_refused(state, viewer.account.as_deref(), place, content).await;
+    FormNotes::refused(place, RefusalView::of(err, kept))
 }
 
 // ---------------------------------------------------------------- compose
@@ -197,12 +313,26 @@ pub struct ComposeForm {
     pub preview: Option<String>,
 }
 
+impl ComposeForm {
+    fn content(&self) -> DraftContent {
+        DraftContent {
+            subtopic: self.subtopic.clone(),
+            title: self.title.clone(),
+            tags: self.tags.clone(),
+            kind: self.kind.clone(),
+            body: self.body.clone(),
+            ..DraftContent::default()
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "compose.html")]
 struct ComposeTemplate {
     layout: Layout,
     form: ComposeForm,
     errors: FieldErrors,
+    notes: FormNotes,
     subtopics: Vec<(String, String)>,
     tags: Vec<(String, String)>,
     preview_html: Option<String>,
@@ -210,11 +340,14 @@ struct ComposeTemplate {
     similar: Vec<crate::views::ThreadSummaryView>,
 }
 
+// One argument per part of the page.
+#[allow(clippy::too_many_arguments)]
 async fn compose_page(
     state: &AppState,
     viewer: &Viewer,
     form: ComposeForm,
     errors: FieldErrors,
+    notes: FormNotes,
     preview_html: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -236,12 +369,13 @@ async fn compose_page(
         layout,
         form,
         errors,
+        notes: notes.clone(),
         subtopics,
         tags,
         preview_html,
         similar,
     })?;
-    Ok(private_page(status, html))
+    Ok(notes.respond(status, html))
 }
 
 /// `/new?subtopic=area/slug` or `/new?tag=slug`: the form with that subtopic or tag chosen.
@@ -263,17 +397,44 @@ pub async fn compose(
         return Ok(sign_in_first(here));
     }
     posting::check(viewer.account.as_deref(), Action::StartThread)?;
-    let form = ComposeForm {
-        subtopic: query.subtopic.unwrap_or_default(),
-        tags: query.tag.unwrap_or_default(),
-        kind: "question".into(),
-        ..ComposeForm::default()
+    let place = DraftPlace::NewThread;
+    let draft = drafts::at(&state, viewer.account.as_deref(), place).await?;
+    let form = match &draft {
+        // The draft comes back as it was left; a subtopic or tag asked for fills only what
+        // the draft left empty.
+        Some(d) => ComposeForm {
+            subtopic: if d.content.subtopic.is_empty() {
+                query.subtopic.unwrap_or_default()
+            } else {
+                d.content.subtopic.clone()
+            },
+            title: d.content.title.clone(),
+            tags: if d.content.tags.trim().is_empty() {
+                query.tag.unwrap_or_default()
+            } else {
+                d.content.tags.clone()
+            },
+            kind: if d.content.kind.is_empty() {
+                "question".into()
+            } else {
+                d.content.kind.clone()
+            },
+            body: d.content.body.clone(),
+            preview: None,
+        },
+        None => ComposeForm {
+            subtopic: query.subtopic.unwrap_or_default(),
+            tags: query.tag.unwrap_or_default(),
+            kind: "question".into(),
+            ..ComposeForm::default()
+        },
     };
     compose_page(
         &state,
         &viewer,
         form,
         FieldErrors::default(),
+        FormNotes::restored(place, draft),
         None,
         StatusCode::OK,
     )
@@ -284,10 +445,28 @@ pub async fn compose_submit(
     State(state): State<AppState>,
     viewer: Viewer,
     ip: ClientIp,
+    source: FormSource,
     Form(form): Form<ComposeForm>,
 ) -> Result<Response, AppError> {
+    let place = DraftPlace::NewThread;
+    if !viewer.signed_in() {
+        return sign_in_to_keep(&state, &viewer, place, form.content(), "/new");
+    }
+    if source.cross_site {
+        let notes = FormNotes::refused(place, RefusalView::cross_site());
+        let errors = FieldErrors::default();
+        return compose_page(
+            &state,
+            &viewer,
+            form,
+            errors,
+            notes,
+            None,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
     let account = viewer.account.as_deref();
-    posting::check(account, Action::StartThread)?;
     let draft = ThreadDraft {
         subtopic: form.subtopic.clone(),
         title: form.title.clone(),
@@ -296,14 +475,48 @@ pub async fn compose_submit(
         body: form.body.clone(),
     };
     if form.preview.is_some() {
-        let errors = posting::preview_thread(&state, account, &draft).await?;
+        let errors = match posting::preview_thread(&state, account, &draft).await {
+            Ok(errors) => errors,
+            Err(err) => {
+                let notes = refused(&state, &viewer, place, form.content(), &err).await;
+                let errors = FieldErrors::default();
+                return compose_page(&state, &viewer, form, errors, notes, None, err.status())
+                    .await;
+            }
+        };
         let html = agora_markup::render(&form.body);
-        return compose_page(&state, &viewer, form, errors, Some(html), StatusCode::OK).await;
+        let notes = FormNotes::at(place);
+        return compose_page(
+            &state,
+            &viewer,
+            form,
+            errors,
+            notes,
+            Some(html),
+            StatusCode::OK,
+        )
+        .await;
     }
-    match posting::start_thread(&state, account, ip, &draft).await? {
-        Ok((_, _, url)) => Ok(see_other(&url)),
-        Err(errors) => {
-            compose_page(&state, &viewer, form, errors, None, StatusCode::BAD_REQUEST).await
+    match posting::start_thread(&state, account, ip, &draft).await {
+        Ok(Ok((_, _, url))) => Ok(see_other(&url)),
+        Ok(Err(errors)) => {
+            drafts::keep_refused(&state, account, place, form.content()).await;
+            let notes = FormNotes::at(place);
+            compose_page(
+                &state,
+                &viewer,
+                form,
+                errors,
+                notes,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(err) => {
+            let notes = refused(&state, &viewer, place, form.content(), &err).await;
+            let errors = FieldErrors::default();
+            compose_page(&state, &viewer, form, errors, notes, None, err.status()).await
         }
     }
 }
@@ -335,6 +548,7 @@ struct ReplyTemplate {
     action: String,
     body: String,
     errors: FieldErrors,
+    notes: FormNotes,
     preview_html: Option<String>,
     /// The post this reply answers.
     answering: Option<crate::views::ReplyToView>,
@@ -371,16 +585,20 @@ async fn answering(
         }))
 }
 
-// One argument per part of the page.
-#[allow(clippy::too_many_arguments)]
+/// What a reply page shows besides its thread.
+struct ReplyPage {
+    body: String,
+    errors: FieldErrors,
+    notes: FormNotes,
+    preview_html: Option<String>,
+    answering: Option<crate::views::ReplyToView>,
+}
+
 async fn reply_page(
     state: &AppState,
     viewer: &Viewer,
     thread: &agora_store::ThreadFacts,
-    body: String,
-    errors: FieldErrors,
-    preview_html: Option<String>,
-    answering: Option<crate::views::ReplyToView>,
+    page: ReplyPage,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let url = paths::thread(thread.id, &thread.slug);
@@ -393,17 +611,19 @@ async fn reply_page(
     )
     .crumb(&thread.title, url.clone());
     layout.noindex = true;
+    let notes = page.notes;
     let html = render(&ReplyTemplate {
         layout,
         thread_title: thread.title.clone(),
         thread_url: url,
         action: format!("/thread/{}/reply", thread.id),
-        body,
-        errors,
-        preview_html,
-        answering,
+        body: page.body,
+        errors: page.errors,
+        notes: notes.clone(),
+        preview_html: page.preview_html,
+        answering: page.answering,
     })?;
-    Ok(private_page(status, html))
+    Ok(notes.respond(status, html))
 }
 
 pub async fn reply_form(
@@ -417,73 +637,106 @@ pub async fn reply_form(
         return Ok(sign_in_first(&format!("/thread/{id}/reply")));
     }
     let thread = posting::thread_facts(&state, id).await?;
-    posting::check(viewer.account.as_deref(), Action::Reply(&thread))?;
-    let mut body = String::new();
+    let place = DraftPlace::Reply(id);
+    let draft = drafts::at(&state, viewer.account.as_deref(), place).await?;
+    if let Err(err) = posting::check(viewer.account.as_deref(), Action::Reply(&thread)) {
+        // Refused now (locked meanwhile, suspended): a draft kept here is still shown, with
+        // the reason, so its text can be copied elsewhere.
+        let Some(draft) = draft else {
+            return Err(err);
+        };
+        let answering = answering(&state, &thread, draft.content.reply_to).await?;
+        let page = ReplyPage {
+            body: draft.content.body,
+            errors: FieldErrors::default(),
+            notes: FormNotes::refused(place, RefusalView::of(&err, true)),
+            preview_html: None,
+            answering,
+        };
+        return reply_page(&state, &viewer, &thread, page, err.status()).await;
+    }
+    let mut body = draft
+        .as_ref()
+        .map(|d| d.content.body.clone())
+        .unwrap_or_default();
     let mut to = query.to.as_deref().map(parse_post_id).transpose()?;
     if let Some(quote) = query.quote.as_deref() {
         let post = posting::post_facts(&state, parse_post_id(quote)?).await?;
         if post.thread.id == id && !post.deleted && !post.hidden {
-            body = posting::quote(&post);
+            // A quote goes under what the draft already holds.
+            if !body.trim().is_empty() {
+                body = format!("{}\n\n", body.trim_end());
+            }
+            body.push_str(&posting::quote(&post));
             // A quote answers the post it quotes.
             to = to.or(Some(post.id));
         }
     }
+    let to = to.or(draft.as_ref().and_then(|d| d.content.reply_to));
     let answering = answering(&state, &thread, to).await?;
-    reply_page(
-        &state,
-        &viewer,
-        &thread,
+    let page = ReplyPage {
         body,
-        FieldErrors::default(),
-        None,
+        errors: FieldErrors::default(),
+        notes: FormNotes::restored(place, draft),
+        preview_html: None,
         answering,
-        StatusCode::OK,
-    )
-    .await
+    };
+    reply_page(&state, &viewer, &thread, page, StatusCode::OK).await
 }
 
 pub async fn reply_submit(
     State(state): State<AppState>,
     viewer: Viewer,
     ip: ClientIp,
+    source: FormSource,
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, AppError> {
     let id = parse_thread_id(&id)?;
     let thread = posting::thread_facts(&state, id).await?;
-    let account = viewer.account.as_deref();
-    posting::check(account, Action::Reply(&thread))?;
+    let place = DraftPlace::Reply(id);
     let reply_to = reply_to_field(form.reply_to.as_deref())?;
-    if form.preview.is_some() {
-        let html = agora_markup::render(&form.body);
-        let answering = answering(&state, &thread, reply_to).await?;
-        return reply_page(
+    let content = drafts::reply_content(&form.body, reply_to);
+    if !viewer.signed_in() {
+        return sign_in_to_keep(
             &state,
             &viewer,
-            &thread,
-            form.body,
-            FieldErrors::default(),
-            Some(html),
-            answering,
-            StatusCode::OK,
-        )
-        .await;
+            place,
+            content,
+            &format!("/thread/{id}/reply"),
+        );
     }
-    match posting::reply(&state, account, ip, &thread, &form.body, reply_to).await? {
-        Ok((_, url)) => Ok(see_other(&url)),
-        Err(errors) => {
-            let answering = answering(&state, &thread, reply_to).await?;
-            reply_page(
-                &state,
-                &viewer,
-                &thread,
-                form.body,
-                errors,
-                None,
-                answering,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+    let account = viewer.account.as_deref();
+    let answering = answering(&state, &thread, reply_to).await?;
+    let mut page = ReplyPage {
+        body: form.body,
+        errors: FieldErrors::default(),
+        notes: FormNotes::at(place),
+        preview_html: None,
+        answering,
+    };
+    if source.cross_site {
+        page.notes = FormNotes::refused(place, RefusalView::cross_site());
+        return reply_page(&state, &viewer, &thread, page, StatusCode::FORBIDDEN).await;
+    }
+    if form.preview.is_some() {
+        if let Err(err) = posting::check(account, Action::Reply(&thread)) {
+            page.notes = refused(&state, &viewer, place, content, &err).await;
+            return reply_page(&state, &viewer, &thread, page, err.status()).await;
+        }
+        page.preview_html = Some(agora_markup::render(&page.body));
+        return reply_page(&state, &viewer, &thread, page, StatusCode::OK).await;
+    }
+    match posting::reply(&state, account, ip, &thread, &page.body, reply_to).await {
+        Ok(Ok((_, url))) => Ok(see_other(&url)),
+        Ok(Err(errors)) => {
+            drafts::keep_refused(&state, account, place, content).await;
+            page.errors = errors;
+            reply_page(&state, &viewer, &thread, page, StatusCode::BAD_REQUEST).await
+        }
+        Err(err) => {
+            page.notes = refused(&state, &viewer, place, content, &err).await;
+            reply_page(&state, &viewer, &thread, page, err.status()).await
         }
     }
 }
@@ -500,6 +753,18 @@ pub struct EditForm {
     pub tags: Option<String>,
 }
 
+impl EditForm {
+    fn content(&self) -> DraftContent {
+        DraftContent {
+            title: self.title.clone().unwrap_or_default(),
+            tags: self.tags.clone().unwrap_or_default(),
+            body: self.body.clone(),
+            reason: self.reason.clone(),
+            ..DraftContent::default()
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "edit.html")]
 struct EditTemplate {
@@ -509,6 +774,7 @@ struct EditTemplate {
     opening: bool,
     form: EditForm,
     errors: FieldErrors,
+    notes: FormNotes,
 }
 
 async fn edit_page(
@@ -517,6 +783,7 @@ async fn edit_page(
     post: &agora_store::PostFacts,
     form: EditForm,
     errors: FieldErrors,
+    notes: FormNotes,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let url = paths::thread(post.thread.id, &post.thread.slug);
@@ -536,8 +803,9 @@ async fn edit_page(
         opening: post.position == 0,
         form,
         errors,
+        notes: notes.clone(),
     })?;
-    Ok(private_page(status, html))
+    Ok(notes.respond(status, html))
 }
 
 pub async fn edit_form(
@@ -550,13 +818,39 @@ pub async fn edit_form(
         return Ok(sign_in_first(&format!("/posts/{id}/edit")));
     }
     let post = posting::post_facts(&state, id).await?;
-    posting::check(viewer.account.as_deref(), Action::EditPost(&post))?;
-    let tag_text = read::tag_slugs(&state, &post.thread.tags).await?;
-    let form = EditForm {
-        body: post.body_md.clone(),
-        reason: String::new(),
-        title: (post.position == 0).then(|| post.thread.title.clone()),
-        tags: (post.position == 0).then_some(tag_text),
+    let place = DraftPlace::Edit(id);
+    let draft = drafts::at(&state, viewer.account.as_deref(), place).await?;
+    let refusal = posting::check(viewer.account.as_deref(), Action::EditPost(&post)).err();
+    if draft.is_none()
+        && let Some(err) = refusal
+    {
+        return Err(err);
+    }
+    let opening = post.position == 0;
+    let form = match &draft {
+        Some(d) => EditForm {
+            body: d.content.body.clone(),
+            reason: d.content.reason.clone(),
+            title: opening.then(|| d.content.title.clone()),
+            tags: opening.then(|| d.content.tags.clone()),
+        },
+        None => {
+            let tag_text = read::tag_slugs(&state, &post.thread.tags).await?;
+            EditForm {
+                body: post.body_md.clone(),
+                reason: String::new(),
+                title: opening.then(|| post.thread.title.clone()),
+                tags: opening.then_some(tag_text),
+            }
+        }
+    };
+    // Refused now (the thread locked meanwhile): the kept draft is shown with the reason.
+    let (notes, status) = match refusal {
+        Some(err) => (
+            FormNotes::refused(place, RefusalView::of(&err, true)),
+            err.status(),
+        ),
+        None => (FormNotes::restored(place, draft), StatusCode::OK),
     };
     edit_page(
         &state,
@@ -564,7 +858,8 @@ pub async fn edit_form(
         &post,
         form,
         FieldErrors::default(),
-        StatusCode::OK,
+        notes,
+        status,
     )
     .await
 }
@@ -572,29 +867,63 @@ pub async fn edit_form(
 pub async fn edit_submit(
     State(state): State<AppState>,
     viewer: Viewer,
+    source: FormSource,
     Path(id): Path<String>,
     Form(form): Form<EditForm>,
 ) -> Result<Response, AppError> {
     let id = parse_post_id(&id)?;
     let post = posting::post_facts(&state, id).await?;
+    let place = DraftPlace::Edit(id);
+    if !viewer.signed_in() {
+        return sign_in_to_keep(
+            &state,
+            &viewer,
+            place,
+            form.content(),
+            &format!("/posts/{id}/edit"),
+        );
+    }
+    if source.cross_site {
+        let notes = FormNotes::refused(place, RefusalView::cross_site());
+        let errors = FieldErrors::default();
+        return edit_page(
+            &state,
+            &viewer,
+            &post,
+            form,
+            errors,
+            notes,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
     let draft = EditDraft {
         body: form.body.clone(),
         reason: form.reason.clone(),
         title: form.title.clone(),
         tags: form.tags.clone(),
     };
-    match posting::edit(&state, viewer.account.as_deref(), &post, &draft).await? {
-        Ok(url) => Ok(see_other(&url)),
-        Err(errors) => {
+    let account = viewer.account.as_deref();
+    match posting::edit(&state, account, &post, &draft).await {
+        Ok(Ok(url)) => Ok(see_other(&url)),
+        Ok(Err(errors)) => {
+            drafts::keep_refused(&state, account, place, form.content()).await;
+            let notes = FormNotes::at(place);
             edit_page(
                 &state,
                 &viewer,
                 &post,
                 form,
                 errors,
+                notes,
                 StatusCode::BAD_REQUEST,
             )
             .await
+        }
+        Err(err) => {
+            let notes = refused(&state, &viewer, place, form.content(), &err).await;
+            let errors = FieldErrors::default();
+            edit_page(&state, &viewer, &post, form, errors, notes, err.status()).await
         }
     }
 }

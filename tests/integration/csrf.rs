@@ -191,6 +191,37 @@ both!(
                     ok: StatusCode::SEE_OTHER,
                 },
                 Route {
+                    name: "new thread",
+                    path: "/new".into(),
+                    content_type: FORM,
+                    body: form(&[
+                        ("subtopic", "app-system-services/networking"),
+                        (
+                            "title",
+                            &format!("Thread {n}: sockets close after a minute"),
+                        ),
+                        ("tags", "network"),
+                        ("kind", "question"),
+                        (
+                            "body",
+                            "Started from the compose form; refused when forged.",
+                        ),
+                    ]),
+                    cookie: Some(cleo.cookie.clone()),
+                    ok: StatusCode::SEE_OTHER,
+                },
+                Route {
+                    name: "edit",
+                    path: format!("/posts/{post}/edit"),
+                    content_type: FORM,
+                    body: form(&[(
+                        "body",
+                        &format!("Edit {n}: our sockets close after exactly one minute idle."),
+                    )]),
+                    cookie: Some(author.cookie.clone()),
+                    ok: StatusCode::SEE_OTHER,
+                },
+                Route {
                     name: "boost",
                     path: format!("/posts/{post}/boost"),
                     content_type: FORM,

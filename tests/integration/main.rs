@@ -14,6 +14,7 @@ mod browser;
 mod change_log;
 mod cli;
 mod csrf;
+mod drafts;
 mod feeds;
 mod flows;
 mod http;

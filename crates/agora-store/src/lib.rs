@@ -286,12 +286,43 @@ macro_rules! write {
     }};
 }
 
+/// A write that changes nothing readers see (a member's draft): one transaction, and the
+/// caches and the indexer are not told.
+macro_rules! write_private {
+    ($self:ident, |$conn:ident| $body:expr) => {{
+        match &$self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |$conn| sqlite::drive(async move { $body }))
+                    .await
+            }
+            Backend::Postgres(db) => {
+                let mut client = db.client().await?;
+                let tx = client.transaction().await?;
+                let value = {
+                    let mut pg = PgConn::Tx(&tx);
+                    let $conn = &mut pg;
+                    $body
+                };
+                match value {
+                    Ok(value) => {
+                        tx.commit().await?;
+                        Ok(value)
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+        }
+    }};
+}
+
 mod site;
 pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
 mod structure;
 pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
+pub mod drafts;
 mod members;
 mod profile;
+pub use drafts::{DraftContent, DraftPlace, DraftRow};
 pub use members::{
     InvitationRow, MemberDeleted, MemberQuery, MemberRow, MemberSort, NewInvitation,
     PublicMemberQuery, PublicMemberRow, PublicMemberSort,
@@ -953,6 +984,45 @@ impl Store {
             write!(self, |conn| accounts::touch_api_token(conn, id).await)?;
         }
         Ok(Some((account, scope)))
+    }
+
+    /// Saves `user`'s draft for `place` (see [`drafts::save_draft`]).
+    pub async fn save_draft(
+        &self,
+        user: UserId,
+        place: DraftPlace,
+        content: DraftContent,
+    ) -> Result<i64, StoreError> {
+        let now = Timestamp::now();
+        write_private!(self, |conn| drafts::save_draft(
+            conn, user, place, &content, now
+        )
+        .await)
+    }
+
+    pub async fn draft_at(
+        &self,
+        user: UserId,
+        place: DraftPlace,
+    ) -> Result<Option<DraftRow>, StoreError> {
+        read!(self, |conn| drafts::draft_at(conn, user, place).await)
+    }
+
+    pub async fn draft_by_id(&self, id: i64) -> Result<Option<DraftRow>, StoreError> {
+        read!(self, |conn| drafts::draft_by_id(conn, id).await)
+    }
+
+    pub async fn drafts_of(&self, user: UserId) -> Result<Vec<DraftRow>, StoreError> {
+        read!(self, |conn| drafts::drafts_of(conn, user).await)
+    }
+
+    pub async fn delete_draft_at(
+        &self,
+        user: UserId,
+        place: DraftPlace,
+    ) -> Result<bool, StoreError> {
+        write_private!(self, |conn| drafts::delete_draft_at(conn, user, place)
+            .await)
     }
 
     pub async fn api_tokens_of(&self, user: UserId) -> Result<Vec<ApiTokenRow>, StoreError> {

@@ -358,6 +358,7 @@ const DELETE_MEMBER: &[&str] = &[
     "DELETE FROM sessions WHERE user_id = ?1",
     "DELETE FROM api_tokens WHERE user_id = ?1",
     "DELETE FROM email_tokens WHERE user_id = ?1",
+    "DELETE FROM drafts WHERE user_id = ?1",
     "DELETE FROM demo_content WHERE kind = 'user' AND id = ?1",
     "DELETE FROM users WHERE id = ?1",
 ];
@@ -629,6 +630,9 @@ impl Store {
             )
             .await?;
             shut_out(conn, user).await?;
+            // What it was writing is its own and goes with its name.
+            conn.execute("DELETE FROM drafts WHERE user_id = ?1", params![user.0])
+                .await?;
             forum::record_audit(conn, &audit).await?;
             queries::append_change(conn, ChangeKind::UserRemoved, actor, None, None).await?;
             for thread in threads_with_posts_by(conn, user).await? {

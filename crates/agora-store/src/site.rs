@@ -373,6 +373,7 @@ impl Store {
                      AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.actor_id = users.id OR a.target_user = users.id) \
                      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = users.id) \
                      AND NOT EXISTS (SELECT 1 FROM api_tokens k WHERE k.user_id = users.id) \
+                     AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.user_id = users.id) \
                      AND NOT EXISTS (SELECT 1 FROM email_tokens e WHERE e.user_id = users.id) \
                      AND NOT EXISTS (SELECT 1 FROM invitations i WHERE i.invited_by = users.id OR i.accepted_by = users.id)",
                     &[],
