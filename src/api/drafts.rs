@@ -64,7 +64,8 @@ fn parse_draft_id(text: &str) -> Result<i64, AppError> {
 /// The caller's drafts.
 #[utoipa::path(get, path = "/api/v1/drafts", tag = "drafts",
     responses((status = 200, body = DraftsView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -132,7 +133,8 @@ pub async fn save(
     params(("id" = i64, Path, description = "A draft of the caller's.", minimum = 1)),
     responses((status = 200, body = DraftView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn show(
     State(state): State<AppState>,
@@ -148,7 +150,8 @@ pub async fn show(
     params(("id" = i64, Path, description = "A draft of the caller's.", minimum = 1)),
     responses((status = 204, description = "Discarded."), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn discard(
     State(state): State<AppState>,

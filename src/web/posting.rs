@@ -449,9 +449,7 @@ pub async fn compose_submit(
     Form(form): Form<ComposeForm>,
 ) -> Result<Response, AppError> {
     let place = DraftPlace::NewThread;
-    if !viewer.signed_in() {
-        return sign_in_to_keep(&state, &viewer, place, form.content(), "/new");
-    }
+    // From another site: shown back, nothing posted or kept (not even through sign-in).
     if source.cross_site {
         let notes = FormNotes::refused(place, RefusalView::cross_site());
         let errors = FieldErrors::default();
@@ -465,6 +463,9 @@ pub async fn compose_submit(
             StatusCode::FORBIDDEN,
         )
         .await;
+    }
+    if !viewer.signed_in() {
+        return sign_in_to_keep(&state, &viewer, place, form.content(), "/new");
     }
     let account = viewer.account.as_deref();
     let draft = ThreadDraft {
@@ -697,15 +698,6 @@ pub async fn reply_submit(
     let place = DraftPlace::Reply(id);
     let reply_to = reply_to_field(form.reply_to.as_deref())?;
     let content = drafts::reply_content(&form.body, reply_to);
-    if !viewer.signed_in() {
-        return sign_in_to_keep(
-            &state,
-            &viewer,
-            place,
-            content,
-            &format!("/thread/{id}/reply"),
-        );
-    }
     let account = viewer.account.as_deref();
     let answering = answering(&state, &thread, reply_to).await?;
     let mut page = ReplyPage {
@@ -715,9 +707,19 @@ pub async fn reply_submit(
         preview_html: None,
         answering,
     };
+    // From another site: shown back, nothing posted or kept (not even through sign-in).
     if source.cross_site {
         page.notes = FormNotes::refused(place, RefusalView::cross_site());
         return reply_page(&state, &viewer, &thread, page, StatusCode::FORBIDDEN).await;
+    }
+    if !viewer.signed_in() {
+        return sign_in_to_keep(
+            &state,
+            &viewer,
+            place,
+            content,
+            &format!("/thread/{id}/reply"),
+        );
     }
     if form.preview.is_some() {
         if let Err(err) = posting::check(account, Action::Reply(&thread)) {
@@ -874,15 +876,7 @@ pub async fn edit_submit(
     let id = parse_post_id(&id)?;
     let post = posting::post_facts(&state, id).await?;
     let place = DraftPlace::Edit(id);
-    if !viewer.signed_in() {
-        return sign_in_to_keep(
-            &state,
-            &viewer,
-            place,
-            form.content(),
-            &format!("/posts/{id}/edit"),
-        );
-    }
+    // From another site: shown back, nothing posted or kept (not even through sign-in).
     if source.cross_site {
         let notes = FormNotes::refused(place, RefusalView::cross_site());
         let errors = FieldErrors::default();
@@ -896,6 +890,15 @@ pub async fn edit_submit(
             StatusCode::FORBIDDEN,
         )
         .await;
+    }
+    if !viewer.signed_in() {
+        return sign_in_to_keep(
+            &state,
+            &viewer,
+            place,
+            form.content(),
+            &format!("/posts/{id}/edit"),
+        );
     }
     let draft = EditDraft {
         body: form.body.clone(),

@@ -280,6 +280,16 @@ async fn site() -> Site {
         &[("body", "A reply I delete again, to leave a gap.")],
     )
     .await;
+    // A draft of the member's, for the settings list, the reply box and the reply page: a
+    // reply too short to post is kept.
+    let kept = app
+        .post_form(
+            &format!("/thread/{rich_id}/reply"),
+            Some(&member.cookie),
+            &[("body", "Half-done")],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::BAD_REQUEST, "{}", kept.text());
     let posts = post_ids(&app, &rich).await;
     let [opening, answer, thanks, deleted] = posts[..] else {
         panic!("expected four posts on {rich}: {posts:?}");
@@ -557,6 +567,35 @@ async fn site() -> Site {
             &[("body", RICH), ("preview", "1")],
             StatusCode::OK,
         ),
+        // Refused and signed-out submits: the form again with the reason, the sign-in form
+        // carrying the text.
+        post(
+            "reply refused (suspended)",
+            Suspended,
+            &rich,
+            &format!("/thread/{rich_id}/reply"),
+            &[("body", SHORT_BODY)],
+            StatusCode::FORBIDDEN,
+        ),
+        post(
+            "reply signed out",
+            Anonymous,
+            &rich,
+            &format!("/thread/{rich_id}/reply"),
+            &[("body", SHORT_BODY)],
+            StatusCode::UNAUTHORIZED,
+        ),
+        Page {
+            headers: vec![("sec-fetch-site".into(), "cross-site".into())],
+            ..post(
+                "reply cross-site",
+                Member,
+                &rich,
+                &format!("/thread/{rich_id}/reply"),
+                &[("body", SHORT_BODY)],
+                StatusCode::FORBIDDEN,
+            )
+        },
         get("edit", Member, &format!("/posts/{opening}/edit")),
         post(
             "edit errors",

@@ -5,11 +5,14 @@
 //! validation, cross-site, signed out) shows the form again with the text and the reason.
 //! And in a real browser: typed, left, back again; locked while typing, the text comes back.
 
+use std::time::{Duration, Instant};
+
 use agora::config::Rate;
 use agora_store::{Role, Timestamp};
 use axum::http::StatusCode;
 use serde_json::json;
 
+use crate::browser::{Browser, Stage, installed, must};
 use crate::util::{Person, TestApp, TestResponse, attrs, both, texts};
 
 const NET: &str = "app-system-services/networking";
@@ -456,6 +459,21 @@ both!(
                 &format!("cross-site {path}"),
             );
         }
+        // Signed out and from another site: refused as cross-site, not carried into sign-in
+        // (where it would become the draft of whoever signs in).
+        let r = app
+            .send_body(
+                "POST",
+                &reply_path,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("sec-fetch-site", "cross-site"),
+                ],
+                crate::util::form_body(&[("body", forged)]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        assert!(attrs(&r.html(), "input[name=held_body]", "value").is_empty());
         assert_eq!(post_count(&app).await, before, "a cross-site form posted");
         let token = app.api_token(&cross, "read").await;
         assert!(
@@ -569,3 +587,157 @@ both!(
         );
     }
 );
+
+// ---------------------------------------------------------------- in a real browser
+
+/// Runs a script in the page and returns what it returns.
+async fn script(browser: &Browser, js: &str) -> serde_json::Value {
+    must(browser.client.execute(js, Vec::new()).await, js)
+}
+
+/// Whether leaving the page now would ask first (the page's `beforeunload` handler).
+async fn leaving_asks(browser: &Browser) -> bool {
+    script(
+        browser,
+        "const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); \
+         return e.defaultPrevented;",
+    )
+    .await
+    .as_bool()
+    .unwrap_or(false)
+}
+
+async fn reply_box_text(browser: &Browser) -> String {
+    script(
+        browser,
+        "return document.querySelector('textarea[name=body]').value",
+    )
+    .await
+    .as_str()
+    .unwrap_or("")
+    .to_string()
+}
+
+/// In chromium against a real server: a reply typed in the thread's box is saved as one types;
+/// leaving before it is saved asks first; left and opened again, the text is back. Then a
+/// moderator locks the thread while the member types, and submitting brings the whole text
+/// back with the reason. Skipped, loudly, without chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_survives_leaving_the_page_and_a_lock_while_typing() {
+    if !installed() {
+        return;
+    }
+    let stage = Stage::demo();
+    let member = stage.browser(&["--window-size=1280,900"], None).await;
+    member.sign_up("dora_drafts").await;
+
+    // A thread to reply in, started from the compose form.
+    member.goto(&format!("/new?subtopic={NET}")).await;
+    member
+        .fill(
+            "input[name=title]",
+            "Drafts in a browser: idle sockets close",
+        )
+        .await;
+    member.fill("input[name=tags]", "network").await;
+    member
+        .fill(
+            "textarea[name=body]",
+            "Our sockets close after a minute of idling. Why?",
+        )
+        .await;
+    member.submit_form_of("title").await;
+    let thread = member.path().await;
+    assert!(
+        thread.starts_with("/thread/"),
+        "{}",
+        member.report("no thread").await
+    );
+
+    // Typed: until the server has it, leaving asks; then it says it is saved and does not.
+    let words = "Half-written: the proxy's idle timeout is sixty seconds";
+    member.fill(".reply-box textarea[name=body]", words).await;
+    assert!(
+        leaving_asks(&member).await,
+        "{}",
+        member.report("leaving with unsaved text did not ask").await
+    );
+    let started = Instant::now();
+    loop {
+        let status = member.find(".reply-box .draft-status").await;
+        let said = status.text().await.unwrap_or_default();
+        if said.contains("Draft saved") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            member
+                .report(&format!("the draft was never saved (status: {said:?})"))
+                .await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !leaving_asks(&member).await,
+        "saved, and leaving still asks"
+    );
+
+    // Left and opened again: the text is back in the box.
+    member.goto("/").await;
+    member.goto(&thread).await;
+    assert_eq!(
+        reply_box_text(&member).await,
+        words,
+        "{}",
+        member.report("the draft did not come back").await
+    );
+
+    // A moderator locks the thread while the member goes on typing.
+    let moderator = stage.browser(&["--window-size=1280,900"], None).await;
+    moderator.sign_up("milo_moderates").await;
+    let role = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+        .arg("--data")
+        .arg(stage.dir.path().join("data"))
+        .args(["user", "set-role", "milo_moderates", "moderator"])
+        .output();
+    let role = must(role, "agora user set-role");
+    assert!(
+        role.status.success(),
+        "{}",
+        String::from_utf8_lossy(&role.stderr)
+    );
+    moderator.goto(&thread).await;
+    moderator.fill("#lock-reason", "Answered in the FAQ").await;
+    moderator.submit_action("/lock").await;
+    let _ = moderator.client.clone().close().await;
+
+    let more = ", and TCP keepalive every 30 s fixes it.";
+    must(
+        member
+            .find(".reply-box textarea[name=body]")
+            .await
+            .send_keys(more)
+            .await,
+        "type more",
+    );
+    member.submit_form_of("body").await;
+    let said = member
+        .find("#refusal")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        said.contains("locked"),
+        "{}",
+        member.report("the refusal does not say locked").await
+    );
+    assert_eq!(
+        reply_box_text(&member).await,
+        format!("{words}{more}"),
+        "{}",
+        member.report("the text did not come back").await
+    );
+    let _ = member.client.clone().close().await;
+}

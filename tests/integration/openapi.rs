@@ -185,8 +185,9 @@ both!(
         // and flow tests; their error bodies are checked here below).
         // 26 forum routes; admin: 3 for the site (`api/admin_site.rs`), 8 for areas,
         // subtopics and tags (`api/admin_structure.rs`), 9 for members and invitations and 1
-        // for the public member directory (`api/admin_members.rs`).
-        assert_eq!(documented.len(), 47, "{documented:?}");
+        // for the public member directory (`api/admin_members.rs`), 2 for the caller's drafts
+        // (`api/drafts.rs`).
+        assert_eq!(documented.len(), 49, "{documented:?}");
         for write in [
             ("/api/v1/threads", "post"),
             ("/api/v1/threads/{id}/posts", "post"),
