@@ -46,7 +46,7 @@ pub struct DraftBody {
     #[schema(schema_with = schema::draft_body)]
     pub body: String,
     /// A reply's answered post.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::extract::optional_integer")]
     #[schema(minimum = 1)]
     pub reply_to: Option<i64>,
     #[serde(default)]

@@ -182,9 +182,33 @@ pub fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Err
     }
 }
 
+/// [`integer`] for a field that may be null or absent (with `#[serde(default)]`).
+pub fn optional_integer<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "integer")] i64);
+    Ok(Option::<Whole>::deserialize(deserializer)?.map(|w| w.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct MaybeId {
+        #[serde(default, deserialize_with = "optional_integer")]
+        id: Option<i64>,
+    }
+
+    #[test]
+    fn optional_integers_too() {
+        let id = |json: &str| serde_json::from_str::<MaybeId>(json).map(|v| v.id).ok();
+        assert_eq!(id(r#"{"id": 7.0}"#), Some(Some(7)));
+        assert_eq!(id(r#"{"id": null}"#), Some(None));
+        assert_eq!(id(r#"{}"#), Some(None));
+        assert_eq!(id(r#"{"id": 7.5}"#), None);
+    }
 
     #[derive(Debug, Deserialize)]
     struct Id {

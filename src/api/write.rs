@@ -158,7 +158,7 @@ pub struct ReplyBody {
     pub body: String,
     /// The post of this thread the reply answers (shown as "In reply to @name"); it must be
     /// neither deleted nor hidden. Null or absent: a reply to the thread.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::extract::optional_integer")]
     #[schema(minimum = 1, example = 7)]
     pub reply_to: Option<i64>,
 }
