@@ -114,6 +114,9 @@ pub struct Viewer {
     /// Open flags awaiting review, for the page header's "Review" link: counted for each
     /// page request of an account that may review flags (None on the API and for others).
     pub open_flags: Option<i64>,
+    /// Unread notifications, for the page header's bell: counted for each page request of a
+    /// signed-in account (None on the API).
+    pub unread: Option<i64>,
 }
 
 impl Viewer {
@@ -167,6 +170,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Vie
                     session_id: None,
                     token_scope: Some(scope),
                     open_flags: None,
+                    unread: None,
                 },
                 None => Viewer::default(),
             },
@@ -202,11 +206,23 @@ async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Vie
     } else {
         None
     };
+    // The bell's count: one count over the unread index, capped (the bell says "99+").
+    let unread = if api {
+        None
+    } else {
+        Some(
+            state
+                .store
+                .unread_count(found.account.brief.id, 100)
+                .await?,
+        )
+    };
     Ok(Viewer {
         account: Some(Arc::new(found.account)),
         session_id: Some(found.session_id),
         token_scope: None,
         open_flags,
+        unread,
     })
 }
 

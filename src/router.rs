@@ -379,6 +379,13 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/settings/tokens", post(web::accounts::create_token))
         .route("/drafts/{id}/discard", post(web::accounts::discard_draft))
+        .route("/notifications", get(web::notifications::list))
+        .route("/notifications/read", post(web::notifications::read_all))
+        .route("/watch", post(web::notifications::watch))
+        .route(
+            "/settings/notifications",
+            post(web::notifications::save_prefs),
+        )
         .route(
             "/settings/tokens/{id}/revoke",
             post(web::accounts::revoke_token),

@@ -121,6 +121,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
     };
 
+    // The notifier follows the change log too: whenever the log moves (this node's writes,
+    // or another node's, heard through the store), and every few seconds regardless.
+    let stop_notifier = std::sync::Arc::new(tokio::sync::Notify::new());
+    let notifier = {
+        let state = state.clone();
+        let stop = stop_notifier.clone();
+        tokio::spawn(async move {
+            let changes = state.store.changes();
+            let mut seen = None;
+            let mut last = std::time::Instant::now();
+            loop {
+                let now = changes.load(std::sync::atomic::Ordering::Acquire);
+                if seen != Some(now) || last.elapsed() >= Duration::from_secs(5) {
+                    seen = Some(now);
+                    last = std::time::Instant::now();
+                    let result = crate::services::notify::catch_up(&state).await;
+                    if let Err(err) = &result {
+                        tracing::warn!(error = %err, "notifications are behind; retrying");
+                    }
+                    state.faults.record("notifier", &result);
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    () = stop.notified() => break,
+                }
+            }
+        })
+    };
+
     // The search indexer follows the change log; writes never wait for it.
     let stop_indexer = std::sync::Arc::new(tokio::sync::Notify::new());
     let indexer = tokio::spawn(
@@ -140,6 +169,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = flusher.await;
     stop_indexer.notify_one();
     let _ = indexer.await;
+    stop_notifier.notify_one();
+    let _ = notifier.await;
     state.finish_background().await;
     postman.abort();
     if let Some(follower) = follower {

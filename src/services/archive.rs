@@ -24,12 +24,29 @@ pub fn render(archive: &mut Archive) {
     for user in &mut archive.users {
         user.signature_html = agora_markup::render(&user.signature);
     }
+    // Mentions link to the archive's own members.
+    let usernames: std::collections::HashMap<String, String> = archive
+        .users
+        .iter()
+        .map(|u| (u.username.to_lowercase(), u.username.clone()))
+        .collect();
     for thread in &mut archive.threads {
         if let Some(first) = thread.posts.first() {
             thread.excerpt = agora_markup::excerpt(&first.body, EXCERPT_CHARS);
         }
         for post in &mut thread.posts {
-            post.body_html = agora_markup::render(&post.body);
+            let members: agora_markup::Mentionable = if post.body.contains('@') {
+                agora_markup::mention_candidates(&post.body)
+                    .into_iter()
+                    .filter_map(|name| {
+                        let user = usernames.get(&name.to_lowercase())?.clone();
+                        Some((name, user))
+                    })
+                    .collect()
+            } else {
+                agora_markup::Mentionable::new()
+            };
+            post.body_html = agora_markup::render_with_mentions(&post.body, &members);
         }
     }
 }
@@ -165,11 +182,14 @@ pub async fn rerender_posts(store: &Store, progress: Option<ProgressBar>) -> any
         };
         after = *last;
         let count = batch.len() as u64;
+        let members =
+            crate::services::mentions::mentionable(store, batch.iter().map(|(_, md)| md.as_str()))
+                .await?;
         // Rendering is CPU work: off the async workers.
         let rendered = tokio::task::spawn_blocking(move || {
             batch
                 .into_iter()
-                .map(|(id, markdown)| (id, agora_markup::render(&markdown)))
+                .map(|(id, markdown)| (id, agora_markup::render_with_mentions(&markdown, &members)))
                 .collect::<Vec<_>>()
         })
         .await?;

@@ -44,6 +44,9 @@ pub enum Action<'a> {
     /// Keep a draft of what one is writing (save it, read it back, discard it). Suspended
     /// members too: what they wrote waits for the end of the suspension.
     KeepDraft,
+    /// Choose how closely to follow a thread, a subtopic or a tag, and what to be told of:
+    /// one's own business, suspended or not.
+    Watch,
     /// Read or discard one stored draft: its author alone. Not moderators either: a draft is
     /// not published, so nobody else has any business with it.
     OwnDraft {
@@ -121,7 +124,7 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
         return Err(Denied::SignIn);
     };
     match action {
-        Action::OwnSettings | Action::KeepDraft => return Ok(()),
+        Action::OwnSettings | Action::KeepDraft | Action::Watch => return Ok(()),
         Action::OwnDraft { author } => {
             return if author == actor.brief.id {
                 Ok(())
@@ -146,6 +149,7 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
     match action {
         Action::OwnSettings
         | Action::KeepDraft
+        | Action::Watch
         | Action::OwnDraft { .. }
         | Action::EditProfile
         | Action::StartThread => Ok(()),

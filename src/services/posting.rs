@@ -162,6 +162,27 @@ fn check_links(state: &AppState, account: &Account, body_html: &str, errors: &mu
     }
 }
 
+/// The most people a new account (in its first day) may mention in one post.
+pub const NEW_ACCOUNT_MENTIONS: usize = 5;
+
+/// A new account may mention only a few people in a post (mass mentions are spam's way in).
+fn check_mentions(account: &Account, body: &str, errors: &mut FieldErrors) {
+    let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
+    let new_member = permissions::limited(account) && account.created_at > day_ago;
+    if new_member && body.contains('@') {
+        let n = agora_markup::mentions(body).len();
+        if n > NEW_ACCOUNT_MENTIONS {
+            errors.add(
+                "body",
+                format!(
+                    "New accounts can mention at most {NEW_ACCOUNT_MENTIONS} people in a post \
+                     for their first day (this one mentions {n})."
+                ),
+            );
+        }
+    }
+}
+
 /// The abuse limits on writing: the rate per account and address, and an account's first day
 /// (a few posts). Staff and moderators are trusted.
 async fn check_posting_limits(
@@ -424,9 +445,10 @@ pub async fn start_thread(
         Err(errors) => return Ok(Err(errors)),
     };
     let body = draft.body.trim_end().to_string();
-    let body_html = agora_markup::render(&body);
+    let body_html = crate::services::mentions::render(&state.store, &body).await?;
     let mut errors = FieldErrors::default();
     check_links(state, account, &body_html, &mut errors);
+    check_mentions(account, &body, &mut errors);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -530,8 +552,9 @@ pub async fn reply(
         check_reply_to(state, thread, answered, &mut errors).await?;
     }
     let body = body.trim_end().to_string();
-    let body_html = agora_markup::render(&body);
+    let body_html = crate::services::mentions::render(&state.store, &body).await?;
     check_links(state, account, &body_html, &mut errors);
+    check_mentions(account, &body, &mut errors);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -691,9 +714,10 @@ pub async fn edit(
         }
     }
     let body = draft.body.trim_end().to_string();
-    let body_html = agora_markup::render(&body);
+    let body_html = crate::services::mentions::render(&state.store, &body).await?;
     // Links added by an edit count like links in a new post.
     check_links(state, account, &body_html, &mut errors);
+    check_mentions(account, &body, &mut errors);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }

@@ -612,6 +612,7 @@ struct SettingsTemplate {
     sessions: Vec<SessionItem>,
     tokens: Vec<TokenItem>,
     drafts: Vec<crate::views::DraftView>,
+    notify: crate::web::notifications::PrefsView,
     new_token: Option<String>,
     notice: Option<String>,
     errors: FieldErrors,
@@ -693,6 +694,9 @@ async fn settings_page(
         sessions,
         tokens,
         drafts,
+        notify: crate::web::notifications::PrefsView::new(
+            &state.store.notify_prefs(account.brief.id).await?,
+        ),
         new_token: extras.new_token,
         notice: extras.notice,
         errors: extras.errors,
@@ -725,10 +729,11 @@ enum Done {
     SessionEnded,
     OthersEnded,
     TokenRevoked,
+    Notifications,
 }
 
 impl Done {
-    const ALL: [(Done, &'static str, &'static str); 6] = [
+    const ALL: [(Done, &'static str, &'static str); 7] = [
         (Done::Profile, "profile", "Profile saved."),
         (
             Done::Password,
@@ -743,6 +748,11 @@ impl Done {
         (Done::SessionEnded, "session", "Session ended."),
         (Done::OthersEnded, "others", "Signed out everywhere else."),
         (Done::TokenRevoked, "token", "Token revoked."),
+        (
+            Done::Notifications,
+            "notifications",
+            "Notification settings saved.",
+        ),
     ];
 
     fn code(self) -> &'static str {

@@ -10,6 +10,7 @@ pub mod feed_routes;
 pub mod feeds;
 pub mod form;
 pub mod moderation;
+pub mod notifications;
 pub mod posting;
 pub mod search;
 pub mod site;
@@ -64,6 +65,8 @@ pub struct ViewerNav {
     pub moderator: bool,
     /// Open flags, shown on the moderator's "Review" link (0 for everyone else).
     pub open_flags: i64,
+    /// Unread notifications, on the bell ("99+" past 99).
+    pub unread: i64,
     pub staff: bool,
     /// Shown the admin link (moderators see the member directory there).
     pub admin: bool,
@@ -83,6 +86,7 @@ impl ViewerNav {
             url: paths::user(&account.brief.username),
             moderator: may(Action::ReviewFlags),
             open_flags: viewer.open_flags.unwrap_or(0),
+            unread: viewer.unread.unwrap_or(0),
             staff: may(Action::ReadAudit),
             admin: may(Action::ManageMembers),
             suspended: account.suspended_at(now).then(|| {

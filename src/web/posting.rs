@@ -46,6 +46,8 @@ pub struct ThreadActions {
     pub reply_draft: Option<crate::views::DraftView>,
     /// The post that draft answers.
     pub reply_draft_to: Option<crate::views::ReplyToView>,
+    /// The reader's level for this thread (chosen, or what their settings give it).
+    pub watch_level: &'static str,
 }
 
 impl ThreadActions {
@@ -125,6 +127,8 @@ pub async fn thread_actions(
                 hidden: p.hidden,
                 thread: facts.clone(),
                 others_replied,
+                reply_to: None,
+                hidden_reason: None,
             };
             let accepted = thread.accepted_post_id == Some(p.id);
             let recommended = thread.recommended_post_id == Some(p.id);
@@ -159,6 +163,29 @@ pub async fn thread_actions(
         reply_draft.as_ref().and_then(|d| d.reply_to).map(PostId),
     )
     .await?;
+    let watch_level = match state
+        .store
+        .watch_level(account.brief.id, agora_store::WatchTarget::Thread(facts.id))
+        .await?
+    {
+        Some(level) => level,
+        None => {
+            let prefs = state.store.notify_prefs(account.brief.id).await?;
+            if facts.author == account.brief.id {
+                prefs.own_threads
+            } else if state
+                .store
+                .participants(facts.id)
+                .await?
+                .contains(&account.brief.id)
+            {
+                prefs.replied
+            } else {
+                agora_store::WatchLevel::Normal
+            }
+        }
+    }
+    .as_str();
     let moderate = allowed(me, Action::Moderate(&facts), now);
     let subtopics = if moderate {
         read::subtopic_choices(state, None).await?
@@ -191,6 +218,7 @@ pub async fn thread_actions(
         posts: post_actions,
         reply_draft,
         reply_draft_to,
+        watch_level,
     })
 }
 
@@ -485,7 +513,7 @@ pub async fn compose_submit(
                     .await;
             }
         };
-        let html = agora_markup::render(&form.body);
+        let html = crate::services::mentions::render(&state.store, &form.body).await?;
         let notes = FormNotes::at(place);
         return compose_page(
             &state,
@@ -726,7 +754,8 @@ pub async fn reply_submit(
             page.notes = refused(&state, &viewer, place, content, &err).await;
             return reply_page(&state, &viewer, &thread, page, err.status()).await;
         }
-        page.preview_html = Some(agora_markup::render(&page.body));
+        page.preview_html =
+            Some(crate::services::mentions::render(&state.store, &page.body).await?);
         return reply_page(&state, &viewer, &thread, page, StatusCode::OK).await;
     }
     match posting::reply(&state, account, ip, &thread, &page.body, reply_to).await {

@@ -92,6 +92,16 @@ pub async fn thread(
         }
         let actions =
             posting::thread_actions(&state, &viewer, &view, &thread_row, &post_rows).await?;
+        // The reader has seen these posts: what told them of them is read.
+        if let Some(account) = viewer.account.as_deref()
+            && viewer.unread.unwrap_or(0) > 0
+        {
+            let shown = post_rows.iter().map(|p| p.id).collect();
+            state
+                .store
+                .mark_read(account.brief.id, Some(id), shown)
+                .await?;
+        }
         let related =
             crate::services::search::related_views(&state, id, &t.title, &t.excerpt).await;
         render(&ThreadTemplate {

@@ -613,6 +613,8 @@ async fn site() -> Site {
         get("edit reply", Admin, &format!("/posts/{answer}/edit")),
         // Signed in: settings and tokens.
         get("settings", Member, "/settings"),
+        get("notifications", Member, "/notifications"),
+        get("notifications", Suspended, "/notifications"),
         get("settings saved", Member, "/settings?done=profile"),
         post(
             "settings profile errors",
@@ -759,6 +761,11 @@ async fn site() -> Site {
             )
         },
     ]);
+    // What the setup's replies, accepts and boosts tell people, for the bell and the list.
+    must(
+        agora::services::notify::catch_up(&app.state).await,
+        "notifier",
+    );
     assert_every_page_route_listed(&pages);
     let people = BTreeMap::from([(Member, member), (Admin, admin), (Suspended, suspended)]);
     Site { app, people, pages }

@@ -19,6 +19,7 @@ mod feeds;
 mod flows;
 mod http;
 mod listings;
+mod notifications;
 mod openapi;
 mod pages;
 mod permissions;

@@ -38,12 +38,212 @@ const TASK_OPEN: &str = "Incomplete task";
 
 /// Renders Markdown to sanitised HTML.
 pub fn render(markdown: &str) -> String {
+    render_with_mentions(markdown, &Mentionable::new())
+}
+
+/// The members a text may mention: each `@name` as written (see [`mention_candidates`]) that
+/// names a member, with that member's username (for the link to their profile).
+pub type Mentionable = HashMap<String, String>;
+
+/// How a mention's link is marked in the tree, until `format_node` writes it as a link to
+/// `/users/NAME` with the class `mention`.
+const MENTION_URL: &str = "agora-mention:/users/";
+
+/// The longest and shortest name a mention may carry (as usernames: 2–30 characters).
+const MENTION_CHARS: (usize, usize) = (2, 30);
+
+fn name_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+/// Every `@name` in `text`, as (byte range of the whole `@name`, the name): an `@` at the start
+/// or after a character that cannot be part of a name or an address (so `a@b.example` is no
+/// mention), then letters or digits of any script, `_`, `.` or `-`, without a trailing `.` or
+/// `-` (the end of a sentence).
+fn mentions_in(text: &str) -> Vec<(std::ops::Range<usize>, &str)> {
+    let mut found = Vec::new();
+    let mut previous: Option<char> = None;
+    for (at, c) in text.char_indices() {
+        let starts = c == '@' && previous.is_none_or(|p| !name_char(p) && p != '@' && p != '/');
+        previous = Some(c);
+        if !starts {
+            continue;
+        }
+        let rest = &text[at + 1..];
+        let end = rest.find(|c: char| !name_char(c)).unwrap_or(rest.len());
+        let name = rest[..end].trim_end_matches(['.', '-']);
+        let n = name.chars().count();
+        if (MENTION_CHARS.0..=MENTION_CHARS.1).contains(&n)
+            && name.chars().next().is_some_and(char::is_alphanumeric)
+        {
+            found.push((at..at + 1 + name.len(), name));
+        }
+    }
+    found
+}
+
+/// Whether `node` sits where a mention is not one: in a link (it already goes somewhere), an
+/// image's text, or raw HTML. Code is never text, so it never holds one.
+fn outside_mentions<'a>(node: &'a AstNode<'a>) -> bool {
+    node.ancestors().skip(1).any(|a| {
+        matches!(
+            a.data().value,
+            NodeValue::Link(_) | NodeValue::Image(_) | NodeValue::HtmlInline(_)
+        )
+    })
+}
+
+/// Whether `node` is inside a quotation, or in the "@name wrote:" line that introduces one (a
+/// quote notifies as a quote, and a mention quoted from someone else notifies nobody).
+fn quoted<'a>(node: &'a AstNode<'a>) -> bool {
+    node.ancestors().skip(1).any(|a| match a.data().value {
+        NodeValue::BlockQuote => true,
+        NodeValue::Paragraph => quote_header(a),
+        _ => false,
+    })
+}
+
+/// Whether a paragraph is a quotation's "@name wrote:" line: it ends so, and a quotation
+/// follows.
+fn quote_header<'a>(paragraph: &'a AstNode<'a>) -> bool {
+    let quotation_follows = paragraph
+        .next_sibling()
+        .is_some_and(|n| matches!(n.data().value, NodeValue::BlockQuote));
+    quotation_follows && paragraph_text(paragraph).trim_end().ends_with("wrote:")
+}
+
+fn paragraph_text<'a>(paragraph: &'a AstNode<'a>) -> String {
+    let mut text = String::new();
+    for part in paragraph.descendants() {
+        if let NodeValue::Text(t) = &part.data().value {
+            text.push_str(t);
+        }
+    }
+    text
+}
+
+/// Every `@name` a Markdown text might mention, as written, outside code and links (a
+/// mention's candidates, for looking up which are members before rendering).
+pub fn mention_candidates(markdown: &str) -> Vec<String> {
+    names_in_text(markdown, false)
+}
+
+/// The `@name`s that mention someone: outside code, links and quotations (the ones that
+/// notify).
+pub fn mentions(markdown: &str) -> Vec<String> {
+    names_in_text(markdown, true)
+}
+
+fn names_in_text(markdown: &str, skip_quoted: bool) -> Vec<String> {
+    let arena = Arena::new();
+    let root = parse_document(&arena, markdown, &options());
+    let mut names: Vec<String> = Vec::new();
+    for node in root.descendants() {
+        let text = match &node.data().value {
+            NodeValue::Text(text) => text.to_string(),
+            _ => continue,
+        };
+        if outside_mentions(node) || (skip_quoted && quoted(node)) {
+            continue;
+        }
+        for (_, name) in mentions_in(&text) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The people a post quotes: the `@name` of each "@name wrote:" line right before a
+/// quotation (how the forum's Quote writes one, linked or bold).
+pub fn quoted_names(markdown: &str) -> Vec<String> {
+    let arena = Arena::new();
+    let root = parse_document(&arena, markdown, &options());
+    let mut names: Vec<String> = Vec::new();
+    for node in root.descendants() {
+        if !matches!(node.data().value, NodeValue::BlockQuote) {
+            continue;
+        }
+        let Some(before) = node.previous_sibling() else {
+            continue;
+        };
+        if !matches!(before.data().value, NodeValue::Paragraph) {
+            continue;
+        }
+        let text = paragraph_text(before);
+        let text = text.trim();
+        if let Some(head) = text.strip_suffix("wrote:")
+            && let Some((_, name)) = mentions_in(head.trim()).first()
+            && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// Turns each known `@name` in text nodes into a link to the member's profile
+/// (`<a class="mention" href="/users/NAME">`), leaving links, images and code alone.
+fn link_mentions<'a>(arena: &'a Arena<'a>, root: &'a AstNode<'a>, members: &Mentionable) {
+    let texts: Vec<&'a AstNode<'a>> = root
+        .descendants()
+        .filter(|n| matches!(n.data().value, NodeValue::Text(_)))
+        .filter(|n| !outside_mentions(n))
+        .collect();
+    for node in texts {
+        let text = match &node.data().value {
+            NodeValue::Text(text) => text.to_string(),
+            _ => continue,
+        };
+        let found: Vec<_> = mentions_in(&text)
+            .into_iter()
+            .filter_map(|(range, name)| members.get(name).map(|user| (range, user.clone())))
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        let mut last = 0;
+        for (range, user) in found {
+            if range.start > last {
+                let before =
+                    arena.alloc(NodeValue::Text(text[last..range.start].to_string().into()).into());
+                node.insert_before(before);
+            }
+            let link = arena.alloc(
+                NodeValue::Link(Box::new(comrak::nodes::NodeLink {
+                    url: format!("{MENTION_URL}{user}"),
+                    title: String::new(),
+                }))
+                .into(),
+            );
+            link.append(
+                arena.alloc(NodeValue::Text(text[range.clone()].to_string().into()).into()),
+            );
+            node.insert_before(link);
+            last = range.end;
+        }
+        if last < text.len() {
+            node.insert_before(
+                arena.alloc(NodeValue::Text(text[last..].to_string().into()).into()),
+            );
+        }
+        node.detach();
+    }
+}
+
+/// Renders Markdown to sanitised HTML, with each `@name` of `members` a link to that
+/// member's profile.
+pub fn render_with_mentions(markdown: &str, members: &Mentionable) -> String {
     let options = options();
     let highlighter = Highlighter;
     let mut plugins = Plugins::default();
     plugins.render.codefence_syntax_highlighter = Some(&highlighter);
     let arena = Arena::new();
     let root = parse_document(&arena, markdown, &options);
+    if !members.is_empty() {
+        link_mentions(&arena, root, members);
+    }
     let mut raw = String::with_capacity(markdown.len() * 2);
     // Writing to a String cannot fail.
     let _ = comrak::html::format_document_with_formatter(
@@ -66,6 +266,16 @@ fn format_node<'a>(
 ) -> Result<ChildRendering, fmt::Error> {
     let checked = match &node.data().value {
         NodeValue::TaskItem(item) => item.symbol.is_some(),
+        NodeValue::Link(link) if link.url.starts_with(MENTION_URL) => {
+            if entering {
+                context.write_str("<a class=\"mention\" href=\"")?;
+                context.escape_href(&link.url["agora-mention:".len()..])?;
+                context.write_str("\">")?;
+            } else {
+                context.write_str("</a>")?;
+            }
+            return Ok(ChildRendering::HTML);
+        }
         _ => return comrak::html::format_node_default(context, node, entering),
     };
     // As comrak writes it (`render_task_item`), with the name added.
@@ -258,7 +468,8 @@ fn options() -> Options<'static> {
 /// out differently (a new language highlighted, a sanitiser rule), so stored posts are
 /// rendered again (`agora posts rerender`, and on start-up when the database's version differs).
 /// 1: syntect's default syntaxes. 2: two-face's (Swift, Kotlin, shell, TOML, YAML…).
-pub const VERSION: i64 = 2;
+/// 3: `@name` mentions of members are links to their profiles.
+pub const VERSION: i64 = 3;
 
 /// The syntaxes: two-face's set (bat's curation, made for fancy-regex), a superset of syntect's
 /// defaults. Loaded once, on first use (about 1 MB of definitions, linked into the binary).
@@ -426,6 +637,8 @@ const KNOWN_CLASSES: &[&str] = &[
     "task-list-item",
     "contains-task-list",
     "task-list-item-checkbox",
+    // A link to a mentioned member's profile (`link_mentions`).
+    "mention",
 ];
 
 fn keep_class(class: &str) -> bool {
@@ -819,5 +1032,60 @@ mod fuzz {
         }
         assert_eq!(html_text("R&D 🎉🎉"), "R&D 🎉🎉");
         assert_eq!(html_text("a&amp;中"), "a&中");
+    }
+}
+
+#[cfg(test)]
+mod mention_tests {
+    use super::*;
+
+    fn members(names: &[&str]) -> Mentionable {
+        names
+            .iter()
+            .map(|n| (n.to_string(), n.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn mentions_become_profile_links_outside_code_and_links() {
+        let html = render_with_mentions(
+            "@eskimo any idea? Mail a@b.example, see `@eskimo` and [@eskimo](https://x.example).\n\n```\n@eskimo\n```",
+            &members(&["eskimo"]),
+        );
+        assert_eq!(
+            html.matches("<a class=\"mention\" href=\"/users/eskimo\"")
+                .count(),
+            1,
+            "{html}"
+        );
+        assert!(
+            html.contains("rel=\"nofollow ugc noopener\">@eskimo</a> any idea?"),
+            "{html}"
+        );
+        assert!(html.contains("<code>@eskimo</code>"), "{html}");
+        assert!(!html.contains("agora-mention"), "{html}");
+    }
+
+    #[test]
+    fn unknown_names_stay_text_and_any_script_counts() {
+        let html = render_with_mentions("Thanks @李明 and @nobody.", &members(&["李明"]));
+        assert!(html.contains(">@李明</a>"), "{html}");
+        assert!(html.contains("and @nobody."), "{html}");
+        assert_eq!(
+            mention_candidates("Thanks @李明 and @nobody."),
+            ["李明", "nobody"]
+        );
+    }
+
+    #[test]
+    fn quoted_and_coded_mentions_do_not_mention() {
+        let md = "**@ann** wrote:\n\n> ask @ben about it\n\n@cleo, and `@dan`";
+        assert_eq!(mentions(md), ["cleo"]);
+        assert_eq!(quoted_names(md), ["ann"]);
+        assert_eq!(
+            quoted_names("[@ann](/thread/1/x#post-2) wrote:\n\n> text"),
+            ["ann"]
+        );
+        assert!(mentions("a@b.example and me@home").is_empty());
     }
 }

@@ -64,7 +64,8 @@ pub async fn post_facts<C: Conn>(
         "SELECT {THREAD_FACTS}, p.id, p.position, p.author_id, u.username, p.body_md, \
          p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL, \
          EXISTS (SELECT 1 FROM posts o WHERE o.thread_id = p.thread_id AND o.position > 0 \
-                 AND o.author_id <> p.author_id AND o.deleted_at IS NULL) \
+                 AND o.author_id <> p.author_id AND o.deleted_at IS NULL), \
+         p.reply_to, p.hidden_reason \
          FROM posts p JOIN threads t ON t.id = p.thread_id JOIN users u ON u.id = p.author_id \
          WHERE p.id = ?1"
     );
@@ -83,6 +84,8 @@ pub async fn post_facts<C: Conn>(
         deleted: row.bool(w + 5)?,
         hidden: row.bool(w + 6)?,
         others_replied: row.bool(w + 7)?,
+        reply_to: row.opt_int(w + 8)?.map(PostId),
+        hidden_reason: row.opt_text(w + 9)?,
     }))
 }
 

@@ -320,6 +320,8 @@ pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
 mod structure;
 pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
 pub mod drafts;
+pub mod notifications;
+pub use notifications::{NewNotification, NotificationRow, NotifyPrefs, WatchLevel, WatchTarget};
 mod members;
 mod profile;
 pub use drafts::{DraftContent, DraftPlace, DraftRow};
@@ -831,6 +833,46 @@ impl Store {
         read!(self, |conn| accounts::account(conn, id).await)
     }
 
+    /// The usernames some names stand for (matched as usernames are, ignoring case): each
+    /// name given, with the username of the member it names. Names nobody has are left out.
+    /// At most 100 names are looked up.
+    pub async fn usernames_named(
+        &self,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let names: Vec<String> = names.into_iter().take(100).collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        read!(self, |conn| {
+            let keys: Vec<String> = names.iter().map(|n| archive::username_key(n)).collect();
+            let marks = (1..=keys.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let values: Vec<db::Value> = keys.iter().map(db::Value::from).collect();
+            let rows = conn
+                .query(
+                    &format!(
+                        "SELECT username_key, username FROM users WHERE username_key IN ({marks})"
+                    ),
+                    &values,
+                )
+                .await?;
+            let mut found = Vec::new();
+            for row in rows {
+                let key = row.text(0)?;
+                let username = row.text(1)?;
+                for (name, k) in names.iter().zip(&keys) {
+                    if *k == key {
+                        found.push((name.clone(), username.clone()));
+                    }
+                }
+            }
+            Ok(found)
+        })
+    }
+
     pub async fn account_by_name(&self, username: &str) -> Result<Option<Account>, StoreError> {
         let username = username.to_string();
         read!(self, |conn| accounts::account_by_name(conn, &username)
@@ -1023,6 +1065,109 @@ impl Store {
     ) -> Result<bool, StoreError> {
         write_private!(self, |conn| drafts::delete_draft_at(conn, user, place)
             .await)
+    }
+
+    pub async fn set_watch(
+        &self,
+        user: UserId,
+        target: WatchTarget,
+        level: WatchLevel,
+    ) -> Result<(), StoreError> {
+        write_private!(self, |conn| notifications::set_watch(
+            conn, user, target, level
+        )
+        .await)
+    }
+
+    pub async fn watch_level(
+        &self,
+        user: UserId,
+        target: WatchTarget,
+    ) -> Result<Option<WatchLevel>, StoreError> {
+        read!(self, |conn| notifications::watch_level(conn, user, target)
+            .await)
+    }
+
+    pub async fn watches_on(
+        &self,
+        targets: Vec<WatchTarget>,
+    ) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
+        read!(self, |conn| notifications::watches_on(conn, &targets).await)
+    }
+
+    pub async fn participants(&self, thread: ThreadId) -> Result<Vec<UserId>, StoreError> {
+        read!(self, |conn| notifications::participants(conn, thread).await)
+    }
+
+    pub async fn notify_prefs(&self, user: UserId) -> Result<NotifyPrefs, StoreError> {
+        read!(self, |conn| notifications::notify_prefs(conn, user).await)
+    }
+
+    pub async fn set_notify_prefs(
+        &self,
+        user: UserId,
+        prefs: NotifyPrefs,
+    ) -> Result<(), StoreError> {
+        write_private!(self, |conn| notifications::set_notify_prefs(
+            conn, user, &prefs
+        )
+        .await)
+    }
+
+    pub async fn notifier_position(&self) -> Result<i64, StoreError> {
+        read!(self, |conn| notifications::notifier_position(conn).await)
+    }
+
+    /// See [`notifications::record_notifications`].
+    pub async fn record_notifications(
+        &self,
+        from: i64,
+        to: i64,
+        rows: Vec<NewNotification>,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        write_private!(self, |conn| notifications::record_notifications(
+            conn, from, to, &rows, now
+        )
+        .await)
+    }
+
+    pub async fn notifications_of(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        read!(self, |conn| notifications::notifications_of(
+            conn, user, before, limit
+        )
+        .await)
+    }
+
+    pub async fn unread_count(&self, user: UserId, cap: i64) -> Result<i64, StoreError> {
+        read!(self, |conn| notifications::unread_count(conn, user, cap)
+            .await)
+    }
+
+    pub async fn mark_read(
+        &self,
+        user: UserId,
+        thread: Option<ThreadId>,
+        posts: Vec<PostId>,
+    ) -> Result<u64, StoreError> {
+        write_private!(self, |conn| notifications::mark_read(
+            conn, user, thread, &posts
+        )
+        .await)
+    }
+
+    pub async fn lock_reason(&self, thread: ThreadId) -> Result<Option<String>, StoreError> {
+        read!(self, |conn| notifications::lock_reason(conn, thread).await)
+    }
+
+    pub async fn is_suspended(&self, user: UserId) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        read!(self, |conn| notifications::suspended(conn, user, now).await)
     }
 
     pub async fn api_tokens_of(&self, user: UserId) -> Result<Vec<ApiTokenRow>, StoreError> {

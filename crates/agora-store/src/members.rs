@@ -324,6 +324,10 @@ const DELETE_MEMBER: &[&str] = &[
     "DELETE FROM boosts WHERE user_id = ?1",
     "DELETE FROM flags WHERE user_id = ?1",
     // Everything hanging off its posts and the posts in its threads.
+    "DELETE FROM notifications WHERE thread_id IN (SELECT id FROM threads WHERE author_id = ?1) \
+       OR post_id IN (SELECT id FROM posts WHERE author_id = ?1)",
+    "DELETE FROM watches WHERE target_kind = 'thread' AND target_id IN \
+       (SELECT id FROM threads WHERE author_id = ?1)",
     "DELETE FROM flags WHERE post_id IN (SELECT p.id FROM posts p JOIN threads t \
        ON t.id = p.thread_id WHERE t.author_id = ?1 OR p.author_id = ?1)",
     "DELETE FROM boosts WHERE post_id IN (SELECT p.id FROM posts p JOIN threads t \
@@ -359,6 +363,10 @@ const DELETE_MEMBER: &[&str] = &[
     "DELETE FROM api_tokens WHERE user_id = ?1",
     "DELETE FROM email_tokens WHERE user_id = ?1",
     "DELETE FROM drafts WHERE user_id = ?1",
+    "DELETE FROM notifications WHERE user_id = ?1",
+    "UPDATE notifications SET actor_id = NULL WHERE actor_id = ?1",
+    "DELETE FROM watches WHERE user_id = ?1",
+    "DELETE FROM notify_prefs WHERE user_id = ?1",
     "DELETE FROM demo_content WHERE kind = 'user' AND id = ?1",
     "DELETE FROM users WHERE id = ?1",
 ];
@@ -631,8 +639,14 @@ impl Store {
             .await?;
             shut_out(conn, user).await?;
             // What it was writing is its own and goes with its name.
-            conn.execute("DELETE FROM drafts WHERE user_id = ?1", params![user.0])
-                .await?;
+            for private in [
+                "DELETE FROM drafts WHERE user_id = ?1",
+                "DELETE FROM notifications WHERE user_id = ?1",
+                "DELETE FROM watches WHERE user_id = ?1",
+                "DELETE FROM notify_prefs WHERE user_id = ?1",
+            ] {
+                conn.execute(private, params![user.0]).await?;
+            }
             forum::record_audit(conn, &audit).await?;
             queries::append_change(conn, ChangeKind::UserRemoved, actor, None, None).await?;
             for thread in threads_with_posts_by(conn, user).await? {

@@ -499,6 +499,10 @@ pub struct PostFacts {
     pub thread: ThreadFacts,
     /// Whether other people have replied (an author may not delete such a thread).
     pub others_replied: bool,
+    /// The post this one answers.
+    pub reply_to: Option<PostId>,
+    /// A moderator's reason, when hidden.
+    pub hidden_reason: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -1,0 +1,441 @@
+//! Watching and notifications: members' levels for threads, subtopics and tags, what they are
+//! told, and how far the notifier has read the change log. None of it changes what readers see
+//! of the forum, so it is written without entering the change log or invalidating pages.
+
+use crate::StoreError;
+use crate::db::{Conn, Row, Value, params};
+use crate::model::{PostId, ThreadId, Timestamp, UserId};
+
+/// How closely a member follows a thread, a subtopic or a tag (Discourse's levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WatchLevel {
+    /// Told of every new post.
+    Watching,
+    /// Subtopics and tags: told of each new thread, not of its replies.
+    WatchingFirstPost,
+    /// Told only when someone answers, quotes or mentions them.
+    Tracking,
+    /// As tracking (the default for anything not chosen).
+    Normal,
+    /// Never told anything about it.
+    Muted,
+}
+
+impl WatchLevel {
+    pub const ALL: [WatchLevel; 5] = [
+        WatchLevel::Watching,
+        WatchLevel::WatchingFirstPost,
+        WatchLevel::Tracking,
+        WatchLevel::Normal,
+        WatchLevel::Muted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Watching => "watching",
+            Self::WatchingFirstPost => "watching_first_post",
+            Self::Tracking => "tracking",
+            Self::Normal => "normal",
+            Self::Muted => "muted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+}
+
+/// What a watch is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WatchTarget {
+    Thread(ThreadId),
+    Subtopic(i64),
+    Tag(i64),
+}
+
+impl WatchTarget {
+    fn columns(self) -> (&'static str, i64) {
+        match self {
+            Self::Thread(t) => ("thread", t.0),
+            Self::Subtopic(s) => ("subtopic", s),
+            Self::Tag(t) => ("tag", t),
+        }
+    }
+}
+
+/// A notification to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewNotification {
+    pub user: UserId,
+    pub kind: String,
+    pub thread: ThreadId,
+    pub post: Option<PostId>,
+    pub actor: Option<UserId>,
+    pub reason: Option<String>,
+    /// The change-log entry that caused it.
+    pub source: i64,
+}
+
+/// A notification as a member's list shows it.
+#[derive(Clone, Debug)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub kind: String,
+    pub thread: ThreadId,
+    pub thread_title: String,
+    pub thread_slug: String,
+    pub post: Option<PostId>,
+    /// The post's place in its thread (for its permalink).
+    pub position: Option<i64>,
+    pub actor: Option<String>,
+    pub count: i64,
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
+    pub read: bool,
+}
+
+/// A member's notification settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyPrefs {
+    /// The level of threads they start.
+    pub own_threads: WatchLevel,
+    /// The level of threads they reply in.
+    pub replied: WatchLevel,
+    /// Kinds they do not want to be told of.
+    pub off_kinds: Vec<String>,
+}
+
+impl Default for NotifyPrefs {
+    fn default() -> Self {
+        Self {
+            own_threads: WatchLevel::Watching,
+            replied: WatchLevel::Tracking,
+            off_kinds: Vec::new(),
+        }
+    }
+}
+
+pub async fn set_watch<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    target: WatchTarget,
+    level: WatchLevel,
+) -> Result<(), StoreError> {
+    let (kind, id) = target.columns();
+    conn.execute(
+        "INSERT INTO watches (user_id, target_kind, target_id, level, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, target_kind, target_id) \
+         DO UPDATE SET level = excluded.level, updated_at = excluded.updated_at",
+        params![user.0, kind, id, level.as_str(), Timestamp::now().micros()],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn watch_level<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    target: WatchTarget,
+) -> Result<Option<WatchLevel>, StoreError> {
+    let (kind, id) = target.columns();
+    let row = conn
+        .query_opt(
+            "SELECT level FROM watches WHERE user_id = ?1 AND target_kind = ?2 AND target_id = ?3",
+            params![user.0, kind, id],
+        )
+        .await?;
+    Ok(row
+        .and_then(|r| r.text(0).ok())
+        .and_then(|l| WatchLevel::parse(&l)))
+}
+
+/// Every explicit watch on `targets`: (member, target, level).
+pub async fn watches_on<C: Conn>(
+    conn: &mut C,
+    targets: &[WatchTarget],
+) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
+    let mut out = Vec::new();
+    for target in targets {
+        let (kind, id) = target.columns();
+        let rows = conn
+            .query(
+                "SELECT user_id, level FROM watches WHERE target_kind = ?1 AND target_id = ?2",
+                params![kind, id],
+            )
+            .await?;
+        for row in rows {
+            if let Some(level) = WatchLevel::parse(&row.text(1)?) {
+                out.push((UserId(row.int(0)?), *target, level));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The members who wrote a visible post in `thread` (its participants), the first to write
+/// first.
+pub async fn participants<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+) -> Result<Vec<UserId>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT author_id, MIN(position) AS first FROM posts WHERE thread_id = ?1 \
+             AND deleted_at IS NULL GROUP BY author_id ORDER BY first",
+            params![thread.0],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(UserId(r.int(0)?))).collect()
+}
+
+pub async fn notify_prefs<C: Conn>(conn: &mut C, user: UserId) -> Result<NotifyPrefs, StoreError> {
+    let row = conn
+        .query_opt(
+            "SELECT own_threads, replied, off_kinds FROM notify_prefs WHERE user_id = ?1",
+            params![user.0],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(NotifyPrefs::default());
+    };
+    let defaults = NotifyPrefs::default();
+    Ok(NotifyPrefs {
+        own_threads: WatchLevel::parse(&row.text(0)?).unwrap_or(defaults.own_threads),
+        replied: WatchLevel::parse(&row.text(1)?).unwrap_or(defaults.replied),
+        off_kinds: row
+            .text(2)?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+pub async fn set_notify_prefs<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    prefs: &NotifyPrefs,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO notify_prefs (user_id, own_threads, replied, off_kinds) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id) DO UPDATE SET \
+         own_threads = excluded.own_threads, replied = excluded.replied, \
+         off_kinds = excluded.off_kinds",
+        params![
+            user.0,
+            prefs.own_threads.as_str(),
+            prefs.replied.as_str(),
+            prefs.off_kinds.join(" ")
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn notifier_position<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
+    match conn
+        .query_opt("SELECT position FROM notifier_state WHERE id = 1", &[])
+        .await?
+    {
+        Some(row) => row.int(0),
+        None => Ok(0),
+    }
+}
+
+/// Writes `rows` and moves the notifier from `from` to `to`, in one transaction; nothing when
+/// another node moved it first (false: that node wrote these).
+pub async fn record_notifications<C: Conn>(
+    conn: &mut C,
+    from: i64,
+    to: i64,
+    rows: &[NewNotification],
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let moved = conn
+        .execute(
+            "UPDATE notifier_state SET position = ?2 WHERE id = 1 AND position = ?1",
+            params![from, to],
+        )
+        .await?;
+    if moved == 0 {
+        return Ok(false);
+    }
+    for row in rows {
+        if row.kind == "boost" {
+            // Boosts of one post gather in its unread notification: "3 people boosted".
+            let grouped = conn
+                .execute(
+                    "UPDATE notifications SET count = count + 1, actor_id = ?3, created_at = ?4, \
+                     source = ?5 WHERE user_id = ?1 AND kind = 'boost' AND post_id = ?2 \
+                     AND read_at IS NULL",
+                    params![
+                        row.user.0,
+                        row.post.map(|p| p.0),
+                        row.actor.map(|a| a.0),
+                        now.micros(),
+                        row.source
+                    ],
+                )
+                .await?;
+            if grouped > 0 {
+                continue;
+            }
+        }
+        conn.execute(
+            "INSERT INTO notifications (user_id, kind, thread_id, post_id, actor_id, reason, \
+             source, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (user_id, source, kind) DO NOTHING",
+            params![
+                row.user.0,
+                row.kind.as_str(),
+                row.thread.0,
+                row.post.map(|p| p.0),
+                row.actor.map(|a| a.0),
+                row.reason.clone(),
+                row.source,
+                now.micros()
+            ],
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+const COLUMNS: &str = "n.id, n.kind, n.thread_id, t.title, t.slug, n.post_id, p.position, \
+     a.username, n.count, n.reason, n.created_at, n.read_at IS NOT NULL";
+
+fn read_row(row: &Row) -> Result<NotificationRow, StoreError> {
+    Ok(NotificationRow {
+        id: row.int(0)?,
+        kind: row.text(1)?,
+        thread: ThreadId(row.int(2)?),
+        thread_title: row.text(3)?,
+        thread_slug: row.text(4)?,
+        post: row.opt_int(5)?.map(PostId),
+        position: row.opt_int(6)?,
+        actor: row.opt_text(7)?,
+        count: row.int(8)?,
+        reason: row.opt_text(9)?,
+        created_at: Timestamp::from_micros(row.int(10)?),
+        read: row.bool(11)?,
+    })
+}
+
+/// A member's notifications, newest first, `limit` of them below the id `before`. Those about
+/// a thread or post that is gone (removed, deleted, hidden) are left out.
+pub async fn notifications_of<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, StoreError> {
+    let rows = conn
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM notifications n JOIN threads t ON t.id = n.thread_id \
+                 LEFT JOIN posts p ON p.id = n.post_id LEFT JOIN users a ON a.id = n.actor_id \
+                 WHERE n.user_id = ?1 AND n.id < ?2 AND t.removed_at IS NULL \
+                 AND (n.post_id IS NULL OR (p.deleted_at IS NULL AND p.hidden_at IS NULL) \
+                      OR n.kind = 'moderated') \
+                 ORDER BY n.id DESC LIMIT ?3"
+            ),
+            params![user.0, before.unwrap_or(i64::MAX), limit],
+        )
+        .await?;
+    rows.iter().map(read_row).collect()
+}
+
+/// How many unread notifications a member has (counted up to `cap`).
+pub async fn unread_count<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    cap: i64,
+) -> Result<i64, StoreError> {
+    conn.query_one(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = ?1 \
+         AND read_at IS NULL LIMIT ?2) unread",
+        params![user.0, cap],
+    )
+    .await?
+    .int(0)
+}
+
+/// Marks read: every notification of the member, or those about `posts` of `thread` (the
+/// posts a page showed them), or about the thread itself. Returns how many.
+pub async fn mark_read<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    thread: Option<ThreadId>,
+    posts: &[PostId],
+) -> Result<u64, StoreError> {
+    let now = Timestamp::now().micros();
+    match thread {
+        None => {
+            conn.execute(
+                "UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
+                params![user.0, now],
+            )
+            .await
+        }
+        Some(thread) => {
+            let mut values: Vec<Value> = vec![user.0.into(), now.into(), thread.0.into()];
+            let marks: Vec<String> = posts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    values.push(p.0.into());
+                    format!("?{}", i + 4)
+                })
+                .collect();
+            let posts_clause = if marks.is_empty() {
+                "post_id IS NULL".to_string()
+            } else {
+                format!("(post_id IS NULL OR post_id IN ({}))", marks.join(", "))
+            };
+            conn.execute(
+                &format!(
+                    "UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND thread_id = ?3 \
+                     AND read_at IS NULL AND {posts_clause}"
+                ),
+                &values,
+            )
+            .await
+        }
+    }
+}
+
+/// Whether a member is suspended now (the notifier tells suspended accounts nothing).
+pub async fn suspended<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let row = conn
+        .query_opt(
+            "SELECT suspended_until FROM users WHERE id = ?1",
+            params![user.0],
+        )
+        .await?;
+    Ok(match row {
+        Some(row) => row.opt_int(0)?.is_some_and(|until| until > now.micros()),
+        None => true,
+    })
+}
+
+/// Why a thread is locked (what its author is told).
+pub async fn lock_reason<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+) -> Result<Option<String>, StoreError> {
+    Ok(
+        match conn
+            .query_opt(
+                "SELECT lock_reason FROM threads WHERE id = ?1",
+                params![thread.0],
+            )
+            .await?
+        {
+            Some(row) => row.opt_text(0)?,
+            None => None,
+        },
+    )
+}

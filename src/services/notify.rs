@@ -1,0 +1,318 @@
+//! The notifier: follows the change log and tells members what concerns them. Writes never
+//! wait for it (it reads what they logged, after they committed); several nodes may run it,
+//! and each entry's notifications are written once, in the same transaction that moves the
+//! notifier's position past it (`Store::record_notifications`).
+//!
+//! What notifies: a reply in a thread one watches, or to one's post; a quote of one's post; an
+//! @mention; one's answer accepted or recommended; a staff answer in one's thread; a new thread
+//! in a watched subtopic or tag; boosts (grouped); a moderator's action on one's post or thread,
+//! to its author alone, with the reason. Never: one's own actions, a mention in code or a
+//! quotation, an edit, anything about a post or thread that is removed, deleted or hidden, or
+//! anything to a suspended account. One notification per member and post: the most direct kind.
+
+use std::collections::HashMap;
+
+use agora_store::{
+    ChangeKind, ChangeRow, NewNotification, NotifyPrefs, PostFacts, PostId, ThreadFacts, ThreadId,
+    UserId, WatchLevel, WatchTarget,
+};
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// Every kind a member may be told of, with what settings call it, in the order settings show
+/// them.
+pub const KINDS: &[(&str, &str)] = &[
+    ("mention", "Someone mentions you (@name)"),
+    ("quote", "Someone quotes your post"),
+    ("reply", "Someone replies to your post"),
+    ("staff_answer", "Staff answer your thread"),
+    ("watched", "A new reply in a thread you watch"),
+    ("new_thread", "A new thread in a subtopic or tag you watch"),
+    ("accepted", "Your answer is accepted"),
+    ("recommended", "Staff recommend your answer"),
+    ("boost", "People boost your post"),
+    ("moderated", "A moderator acts on your post or thread"),
+];
+
+/// How many change-log entries one round reads.
+const BATCH: usize = 100;
+
+/// Reads the change log from where the notifier stopped, writes what each entry notifies, and
+/// moves on, until it is caught up. Returns how many notifications it wrote.
+pub async fn catch_up(state: &AppState) -> Result<usize, AppError> {
+    let mut written = 0;
+    loop {
+        let from = state.store.notifier_position().await?;
+        let changes = state.store.changes_after(from, BATCH).await?;
+        let Some(last) = changes.last() else {
+            return Ok(written);
+        };
+        let to = last.seq;
+        let mut rows = Vec::new();
+        for change in &changes {
+            rows.extend(for_change(state, change).await?);
+        }
+        let count = rows.len();
+        // Another node moved first: it wrote these; read on from where it is.
+        if state.store.record_notifications(from, to, rows).await? {
+            written += count;
+        }
+    }
+}
+
+/// The notifications one change-log entry causes.
+async fn for_change(
+    state: &AppState,
+    change: &ChangeRow,
+) -> Result<Vec<NewNotification>, AppError> {
+    let Some(actor) = change.actor else {
+        // Imports and operator tooling tell nobody.
+        return Ok(Vec::new());
+    };
+    let note = |user: UserId, kind: &str, thread: ThreadId, post: Option<PostId>| NewNotification {
+        user,
+        kind: kind.to_string(),
+        thread,
+        post,
+        actor: Some(actor),
+        reason: None,
+        source: change.seq,
+    };
+    let mut out = Vec::new();
+    match change.kind {
+        ChangeKind::ThreadCreated | ChangeKind::PostCreated => {
+            let Some(post) = post(state, change).await? else {
+                return Ok(out);
+            };
+            for (user, kind) in recipients_of_post(state, &post, actor).await? {
+                out.push(note(user, kind, post.thread.id, Some(post.id)));
+            }
+        }
+        ChangeKind::AnswerMarked => {
+            let Some(post) = post(state, change).await? else {
+                return Ok(out);
+            };
+            let kind = if post.thread.accepted_post == Some(post.id) {
+                "accepted"
+            } else if post.thread.recommended_post == Some(post.id) {
+                "recommended"
+            } else {
+                return Ok(out);
+            };
+            out.push(note(post.author, kind, post.thread.id, Some(post.id)));
+        }
+        ChangeKind::PostBoosted => {
+            let Some(post) = post(state, change).await? else {
+                return Ok(out);
+            };
+            // A boost taken back tells nobody.
+            if state
+                .store
+                .boosted_by(actor, vec![post.id])
+                .await?
+                .contains(&post.id)
+            {
+                out.push(note(post.author, "boost", post.thread.id, Some(post.id)));
+            }
+        }
+        ChangeKind::PostHidden | ChangeKind::PostDeleted => {
+            let Some(id) = change.post else {
+                return Ok(out);
+            };
+            let Some(post) = state.store.post_facts(id).await? else {
+                return Ok(out);
+            };
+            let reason = if change.kind == ChangeKind::PostHidden {
+                if !post.hidden {
+                    return Ok(out);
+                }
+                format!(
+                    "A moderator hid your post: {}",
+                    post.hidden_reason.clone().unwrap_or_default()
+                )
+            } else {
+                "A moderator deleted your post.".to_string()
+            };
+            out.push(NewNotification {
+                reason: Some(reason),
+                ..note(post.author, "moderated", post.thread.id, Some(post.id))
+            });
+        }
+        ChangeKind::ThreadLockChanged => {
+            let Some(thread) = change.thread else {
+                return Ok(out);
+            };
+            let Some(facts) = state.store.thread_facts(thread).await? else {
+                return Ok(out);
+            };
+            if facts.locked {
+                let reason = state.store.lock_reason(thread).await?.unwrap_or_default();
+                out.push(NewNotification {
+                    reason: Some(format!("A moderator locked your thread: {reason}")),
+                    ..note(facts.author, "moderated", thread, None)
+                });
+            }
+        }
+        _ => {}
+    }
+    keep_allowed(state, out, actor).await
+}
+
+/// The post an entry names, when readers can still see it.
+async fn post(state: &AppState, change: &ChangeRow) -> Result<Option<PostFacts>, AppError> {
+    let Some(id) = change.post else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .post_facts(id)
+        .await?
+        .filter(|p| !p.deleted && !p.hidden && !p.thread.removed))
+}
+
+/// Who a new post tells, and of what: one kind per member, the most direct.
+async fn recipients_of_post(
+    state: &AppState,
+    post: &PostFacts,
+    actor: UserId,
+) -> Result<Vec<(UserId, &'static str)>, AppError> {
+    let thread = &post.thread;
+    let mut kinds: HashMap<UserId, &'static str> = HashMap::new();
+    // Most direct first: `give` keeps the first kind a member is given.
+    for username in crate::services::mentions::mentioned(&state.store, &post.body_md).await? {
+        if let Some(account) = state.store.account_by_name(&username).await? {
+            give(&mut kinds, account.brief.id, "mention");
+        }
+    }
+    let quoted = agora_markup::quoted_names(&post.body_md);
+    for (_, username) in state.store.usernames_named(quoted).await? {
+        if let Some(account) = state.store.account_by_name(&username).await? {
+            give(&mut kinds, account.brief.id, "quote");
+        }
+    }
+    let first = post.position == 0;
+    if let Some(answered) = post.reply_to
+        && let Some(answered) = state.store.post_facts(answered).await?
+    {
+        give(&mut kinds, answered.author, "reply");
+    }
+    // Watches on the thread, its subtopic and its tags.
+    let mut targets = vec![
+        WatchTarget::Thread(thread.id),
+        WatchTarget::Subtopic(thread.subtopic.0),
+    ];
+    targets.extend(thread.tags.iter().map(|t| WatchTarget::Tag(t.0)));
+    let watches = state.store.watches_on(targets).await?;
+    let participants = if first {
+        Vec::new()
+    } else {
+        state.store.participants(thread.id).await?
+    };
+    if !first {
+        let staff_answer = state
+            .store
+            .account(actor)
+            .await?
+            .is_some_and(|a| a.brief.role.is_staff());
+        if staff_answer {
+            give(&mut kinds, thread.author, "staff_answer");
+        }
+    }
+    // Everyone who might watch: the author, the participants, every explicit watcher.
+    let mut candidates: Vec<UserId> = vec![thread.author];
+    candidates.extend(participants.iter().copied());
+    candidates.extend(watches.iter().map(|(u, _, _)| *u));
+    candidates.sort_by_key(|u| u.0);
+    candidates.dedup();
+    let mut levels: HashMap<UserId, WatchLevel> = HashMap::new();
+    for user in candidates
+        .iter()
+        .copied()
+        .chain(kinds.keys().copied().collect::<Vec<_>>())
+    {
+        if levels.contains_key(&user) {
+            continue;
+        }
+        let prefs = state.store.notify_prefs(user).await?;
+        let level = level_of(user, thread, &participants, &watches, &prefs);
+        levels.insert(user, level);
+    }
+    for user in candidates {
+        let level = levels.get(&user).copied().unwrap_or(WatchLevel::Normal);
+        if first {
+            // A new thread: those watching its subtopic or tags (first posts or everything).
+            let watching_place = watches.iter().any(|(u, t, l)| {
+                *u == user
+                    && !matches!(t, WatchTarget::Thread(_))
+                    && matches!(l, WatchLevel::Watching | WatchLevel::WatchingFirstPost)
+            });
+            if watching_place && level != WatchLevel::Muted {
+                give(&mut kinds, user, "new_thread");
+            }
+        } else if level == WatchLevel::Watching {
+            give(&mut kinds, user, "watched");
+        }
+    }
+    Ok(kinds
+        .into_iter()
+        .filter(|(user, _)| *user != actor)
+        .filter(|(user, _)| levels.get(user) != Some(&WatchLevel::Muted))
+        .collect())
+}
+
+/// Gives `user` the notification `kind`, unless a more direct one came first.
+fn give(kinds: &mut HashMap<UserId, &'static str>, user: UserId, kind: &'static str) {
+    kinds.entry(user).or_insert(kind);
+}
+
+/// A member's level for a thread: what they chose for it; else muted when they muted its
+/// subtopic or a tag; else their setting for threads they started or replied in; else watching
+/// when they watch its subtopic or a tag; else normal.
+fn level_of(
+    user: UserId,
+    thread: &ThreadFacts,
+    participants: &[UserId],
+    watches: &[(UserId, WatchTarget, WatchLevel)],
+    prefs: &NotifyPrefs,
+) -> WatchLevel {
+    let mine = || watches.iter().filter(move |(u, _, _)| *u == user);
+    if let Some((_, _, level)) = mine().find(|(_, t, _)| matches!(t, WatchTarget::Thread(_))) {
+        return *level;
+    }
+    let places: Vec<WatchLevel> = mine()
+        .filter(|(_, t, _)| !matches!(t, WatchTarget::Thread(_)))
+        .map(|(_, _, l)| *l)
+        .collect();
+    if places.contains(&WatchLevel::Muted) {
+        WatchLevel::Muted
+    } else if thread.author == user {
+        prefs.own_threads
+    } else if participants.contains(&user) {
+        prefs.replied
+    } else if places.contains(&WatchLevel::Watching) {
+        WatchLevel::Watching
+    } else {
+        WatchLevel::Normal
+    }
+}
+
+/// Leaves out the actor, suspended members, and kinds a member turned off.
+async fn keep_allowed(
+    state: &AppState,
+    rows: Vec<NewNotification>,
+    actor: UserId,
+) -> Result<Vec<NewNotification>, AppError> {
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.user == actor || state.store.is_suspended(row.user).await? {
+            continue;
+        }
+        let prefs = state.store.notify_prefs(row.user).await?;
+        if prefs.off_kinds.contains(&row.kind) {
+            continue;
+        }
+        kept.push(row);
+    }
+    Ok(kept)
+}

@@ -1,0 +1,331 @@
+//! `/notifications` (what a member was told, grouped by thread, paged, "mark all read"), the
+//! watch control of threads, subtopics and tags, and the notification settings. Thin handlers
+//! over `services::notify` and the store; every form works without JavaScript.
+
+use agora_store::{NotificationRow, NotifyPrefs, Timestamp, WatchLevel, WatchTarget};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::Viewer;
+use crate::error::AppError;
+use crate::paths;
+use crate::services::notify::KINDS;
+use crate::services::permissions::Action;
+use crate::services::posting;
+use crate::services::read::post_url;
+use crate::views::TimeView;
+use crate::web::form::Form;
+use crate::web::{Layout, private_page, render, see_other};
+
+/// Notifications on one page.
+const PAGE: i64 = 30;
+
+/// One notification as the list shows it.
+pub struct NotificationView {
+    pub id: i64,
+    pub kind: String,
+    /// What happened, in a sentence (the thread's title follows it as a link).
+    pub text: String,
+    pub url: String,
+    pub reason: Option<String>,
+    pub created_at: TimeView,
+    pub read: bool,
+}
+
+/// The notifications of one thread, in a row on the page.
+pub struct NotificationGroup {
+    pub thread_title: String,
+    pub thread_url: String,
+    pub items: Vec<NotificationView>,
+}
+
+fn sentence(row: &NotificationRow) -> String {
+    let who = row
+        .actor
+        .as_deref()
+        .map_or("Someone".to_string(), |a| format!("@{a}"));
+    match row.kind.as_str() {
+        "mention" => format!("{who} mentioned you"),
+        "quote" => format!("{who} quoted your post"),
+        "reply" => format!("{who} replied to your post"),
+        "staff_answer" => format!("{who} (staff) answered your thread"),
+        "watched" => format!("{who} replied in a thread you watch"),
+        "new_thread" => format!("{who} started a thread where you watch"),
+        "accepted" => format!("{who} accepted your answer"),
+        "recommended" => format!("{who} recommended your answer"),
+        "boost" if row.count > 1 => {
+            let others = row.count - 1;
+            format!(
+                "{who} and {} boosted your post",
+                crate::views::format::plural(others, "other", "others")
+            )
+        }
+        "boost" => format!("{who} boosted your post"),
+        "moderated" => "A moderator acted on your post or thread".to_string(),
+        other => format!("{who}: {other}"),
+    }
+}
+
+fn view_of(row: &NotificationRow, now: Timestamp) -> NotificationView {
+    let url = match (row.post, row.position) {
+        (Some(post), Some(position)) => post_url(row.thread, &row.thread_slug, position, post),
+        _ => paths::thread(row.thread, &row.thread_slug),
+    };
+    NotificationView {
+        id: row.id,
+        kind: row.kind.clone(),
+        text: sentence(row),
+        url,
+        reason: row.reason.clone(),
+        created_at: TimeView::new(row.created_at, now),
+        read: row.read,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsTemplate {
+    layout: Layout,
+    groups: Vec<NotificationGroup>,
+    unread: i64,
+    older: Option<String>,
+    newer: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NotificationsQuery {
+    pub before: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<NotificationsQuery>,
+) -> Result<Response, AppError> {
+    let Some(account) = viewer.account.as_deref() else {
+        return Ok(see_other("/signin?next=/notifications"));
+    };
+    let before = match query.before.as_deref().filter(|b| !b.is_empty()) {
+        None => None,
+        Some(text) => Some(text.parse::<i64>().ok().filter(|b| *b > 0).ok_or_else(|| {
+            AppError::bad_param("before", "A page starts below a notification's id.")
+        })?),
+    };
+    let rows = state
+        .store
+        .notifications_of(account.brief.id, before, PAGE + 1)
+        .await?;
+    let more = rows.len() as i64 > PAGE;
+    let now = Timestamp::now();
+    let mut groups: Vec<NotificationGroup> = Vec::new();
+    let mut last_id = None;
+    for row in rows.iter().take(PAGE as usize) {
+        last_id = Some(row.id);
+        let view = view_of(row, now);
+        let url = paths::thread(row.thread, &row.thread_slug);
+        match groups.last_mut() {
+            Some(group) if group.thread_url == url => group.items.push(view),
+            _ => groups.push(NotificationGroup {
+                thread_title: row.thread_title.clone(),
+                thread_url: url,
+                items: vec![view],
+            }),
+        }
+    }
+    let mut layout = Layout::new(
+        &state,
+        &viewer,
+        "Notifications",
+        "Notifications",
+        "/notifications",
+    );
+    layout.noindex = true;
+    let html = render(&NotificationsTemplate {
+        layout,
+        groups,
+        unread: viewer.unread.unwrap_or(0),
+        older: more
+            .then_some(last_id)
+            .flatten()
+            .map(|id| format!("/notifications?before={id}")),
+        newer: before.is_some(),
+    })?;
+    Ok(private_page(StatusCode::OK, html))
+}
+
+/// "Mark all read".
+pub async fn read_all(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    let account = viewer.require()?;
+    state
+        .store
+        .mark_read(account.brief.id, None, Vec::new())
+        .await?;
+    Ok(see_other("/notifications"))
+}
+
+// ---------------------------------------------------------------- watching
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WatchForm {
+    /// `thread`, `subtopic` or `tag`.
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub level: String,
+    /// The page to go back to.
+    pub next: Option<String>,
+}
+
+/// The watch control's choices for a thread (which has no "first post only").
+pub fn thread_levels() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("watching", "Watching: every new reply"),
+        ("tracking", "Tracking: replies to me, quotes and mentions"),
+        ("normal", "Normal: replies to me, quotes and mentions"),
+        ("muted", "Muted: nothing at all"),
+    ]
+}
+
+/// The watch control's choices for a subtopic or a tag.
+pub fn place_levels() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("watching", "Watching: every new post"),
+        (
+            "watching_first_post",
+            "Watching first post: every new thread",
+        ),
+        ("tracking", "Tracking"),
+        ("normal", "Normal"),
+        ("muted", "Muted: nothing from here"),
+    ]
+}
+
+/// Sets the reader's level for a thread, a subtopic or a tag, then goes back.
+pub async fn watch(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<WatchForm>,
+) -> Result<Response, AppError> {
+    let next = paths::safe_next(form.next.as_deref());
+    if !viewer.signed_in() {
+        return Ok(see_other(&format!(
+            "/signin?next={}",
+            paths::encode_query(&next)
+        )));
+    }
+    let account = viewer.require()?;
+    posting::check(Some(account), Action::Watch)?;
+    let level = WatchLevel::parse(&form.level).ok_or_else(|| {
+        AppError::bad_param("level", "Choose watching, tracking, normal or muted.")
+    })?;
+    // A thread by its id, a subtopic by `area/subtopic`, a tag by its slug.
+    let missing = || AppError::not_found(format!("There is no {} {:?}.", form.target, form.id));
+    let target = match form.target.as_str() {
+        "thread" => {
+            if level == WatchLevel::WatchingFirstPost {
+                return Err(AppError::bad_param(
+                    "level",
+                    "A thread has no first post to watch for.",
+                ));
+            }
+            let id = crate::paths::parse_thread_id(&form.id)?;
+            let thread = posting::thread_facts(&state, id).await?;
+            WatchTarget::Thread(thread.id)
+        }
+        "subtopic" => {
+            let (area, slug) = form.id.split_once('/').ok_or_else(missing)?;
+            let id = state
+                .store
+                .subtopic_id(area, slug)
+                .await?
+                .ok_or_else(missing)?;
+            WatchTarget::Subtopic(id.0)
+        }
+        "tag" => {
+            let found = state.store.tag_ids(vec![form.id.clone()]).await?;
+            let (_, id) = found.into_iter().next().ok_or_else(missing)?;
+            WatchTarget::Tag(id.0)
+        }
+        _ => {
+            return Err(AppError::bad_param(
+                "target",
+                "Watch a thread, a subtopic or a tag.",
+            ));
+        }
+    };
+    state
+        .store
+        .set_watch(account.brief.id, target, level)
+        .await?;
+    Ok(see_other(&next))
+}
+
+// ---------------------------------------------------------------- settings
+
+/// The notification settings, as the settings page shows them.
+pub struct PrefsView {
+    pub own_threads: &'static str,
+    pub replied: &'static str,
+    /// (kind, label, on)
+    pub kinds: Vec<(&'static str, &'static str, bool)>,
+}
+
+impl PrefsView {
+    pub fn new(prefs: &NotifyPrefs) -> Self {
+        Self {
+            own_threads: prefs.own_threads.as_str(),
+            replied: prefs.replied.as_str(),
+            kinds: KINDS
+                .iter()
+                .map(|(kind, label)| (*kind, *label, !prefs.off_kinds.iter().any(|k| k == kind)))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PrefsForm {
+    #[serde(default)]
+    pub own_threads: String,
+    #[serde(default)]
+    pub replied: String,
+    /// The kinds left on (checkboxes named `on_KIND`).
+    #[serde(flatten)]
+    pub on: std::collections::HashMap<String, String>,
+}
+
+pub async fn save_prefs(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<PrefsForm>,
+) -> Result<Response, AppError> {
+    let account = viewer.require()?;
+    posting::check(Some(account), Action::Watch)?;
+    let level = |text: &str, field: &str| {
+        WatchLevel::parse(text)
+            .filter(|l| *l != WatchLevel::WatchingFirstPost)
+            .ok_or_else(|| {
+                AppError::bad_param(field, "Choose watching, tracking, normal or muted.")
+            })
+    };
+    let prefs = NotifyPrefs {
+        own_threads: level(&form.own_threads, "own_threads")?,
+        replied: level(&form.replied, "replied")?,
+        off_kinds: KINDS
+            .iter()
+            .filter(|(kind, _)| !form.on.contains_key(&format!("on_{kind}")))
+            .map(|(kind, _)| kind.to_string())
+            .collect(),
+    };
+    state
+        .store
+        .set_notify_prefs(account.brief.id, prefs)
+        .await?;
+    Ok(see_other("/settings?done=notifications#s-notifications"))
+}
