@@ -46,6 +46,9 @@ pub fn build(state: AppState) -> Router {
         .route("/posts/{id}/revisions", get(api::revisions))
         .route("/me", get(api::write::me))
         .route("/drafts", get(api::drafts::list).put(api::drafts::save))
+        .route("/notifications", get(api::notifications::list))
+        .route("/notifications/read", post(api::notifications::read))
+        .route("/watches", put(api::notifications::watch))
         .route(
             "/drafts/{id}",
             get(api::drafts::show).delete(api::drafts::discard),

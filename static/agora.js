@@ -412,6 +412,117 @@
     });
   })();
 
+  // ---- @mentions: typing "@" and the start of a name offers members, the thread's own
+  // participants first, then the member directory's matches. Arrow keys or Tab choose, Enter
+  // takes, Escape closes. Without this script "@name" is typed in full and works the same.
+  (function () {
+    var areas = document.querySelectorAll("form[data-draft] textarea[name=body]");
+    if (!areas.length) { return; }
+    var participants = [];
+    document.querySelectorAll("li.post[data-author]").forEach(function (post) {
+      var name = post.getAttribute("data-author");
+      if (name && participants.indexOf(name) < 0) { participants.push(name); }
+    });
+    var nameChar = /[\p{L}\p{N}_.\-]/u;
+    areas.forEach(function (area, n) {
+      var list = document.createElement("ul");
+      list.className = "mention-suggestions";
+      list.id = "mention-suggestions-" + n;
+      list.setAttribute("aria-label", "Members to mention");
+      list.hidden = true;
+      area.parentNode.insertBefore(list, area.nextSibling);
+      var status = document.createElement("p");
+      status.className = "sr-only";
+      status.setAttribute("role", "status");
+      area.parentNode.insertBefore(status, list.nextSibling);
+      var start = -1;
+      var active = -1;
+      var asked = "";
+
+      function typed() {
+        var at = area.selectionStart;
+        var i = at;
+        while (i > 0 && nameChar.test(area.value.charAt(i - 1))) { i--; }
+        if (i === 0 || area.value.charAt(i - 1) !== "@") { return null; }
+        var before = i > 1 ? area.value.charAt(i - 2) : "";
+        if (before && (nameChar.test(before) || before === "@")) { return null; }
+        start = i;
+        return area.value.slice(i, at);
+      }
+      function close() {
+        list.hidden = true;
+        list.textContent = "";
+        active = -1;
+        start = -1;
+      }
+      function choose(name) {
+        var at = area.selectionStart;
+        var text = name + " ";
+        area.value = area.value.slice(0, start) + text + area.value.slice(at);
+        var caret = start + text.length;
+        close();
+        area.focus();
+        area.selectionStart = area.selectionEnd = caret;
+        area.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+      function mark(i) {
+        var items = list.querySelectorAll("button");
+        if (!items.length) { return; }
+        active = (i + items.length) % items.length;
+        items.forEach(function (b, j) { b.setAttribute("aria-current", j === active ? "true" : "false"); });
+      }
+      function show(names) {
+        list.textContent = "";
+        names.slice(0, 6).forEach(function (name) {
+          var li = document.createElement("li");
+          var b = document.createElement("button");
+          b.type = "button";
+          b.className = "secondary";
+          b.textContent = "@" + name;
+          b.addEventListener("mousedown", function (e) { e.preventDefault(); });
+          b.addEventListener("click", function () { choose(name); });
+          li.appendChild(b);
+          list.appendChild(li);
+        });
+        list.hidden = names.length === 0;
+        status.textContent = names.length ? names.length + " members to mention: arrow keys choose, Enter takes" : "";
+        if (names.length) { mark(0); }
+      }
+      var lookup = debounce(function (prefix) {
+        var lower = prefix.toLowerCase();
+        var names = participants.filter(function (p) { return p.toLowerCase().indexOf(lower) === 0; });
+        show(names);
+        if (!prefix) { return; }
+        asked = prefix;
+        fetch("/api/v1/users?q=" + encodeURIComponent(prefix), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+          .then(function (res) {
+            if (asked !== prefix || start < 0) { return; }
+            (res.members || []).forEach(function (m) {
+              if (names.indexOf(m.username) < 0) { names.push(m.username); }
+            });
+            show(names);
+          }).catch(function () {});
+      }, 150);
+      area.addEventListener("input", function () {
+        var prefix = typed();
+        if (prefix === null || prefix.length > 30) { close(); return; }
+        lookup(prefix);
+      });
+      area.addEventListener("keydown", function (e) {
+        if (list.hidden) { return; }
+        var items = list.querySelectorAll("button");
+        if (e.key === "ArrowDown") { e.preventDefault(); mark(active + 1); }
+        else if (e.key === "ArrowUp") { e.preventDefault(); mark(active - 1); }
+        else if ((e.key === "Enter" || e.key === "Tab") && active >= 0 && items[active]) {
+          e.preventDefault();
+          choose(items[active].textContent.slice(1));
+        } else if (e.key === "Escape") { e.preventDefault(); close(); }
+      });
+      area.addEventListener("blur", function () { setTimeout(close, 150); });
+    });
+  })();
+
   function badge(text, kind) {
     var span = document.createElement("span");
     span.className = "badge " + kind;

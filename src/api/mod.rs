@@ -6,6 +6,7 @@ pub mod admin_site;
 pub mod admin_structure;
 pub mod drafts;
 pub mod extract;
+pub mod notifications;
 pub mod schema;
 pub mod write;
 
@@ -90,6 +91,7 @@ pub fn openapi_json() -> String {
     doc.merge(admin_site::Doc::openapi());
     doc.merge(admin_members::Doc::openapi());
     doc.merge(drafts::Doc::openapi());
+    doc.merge(notifications::Doc::openapi());
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 

@@ -110,3 +110,13 @@ pub fn filter_param() -> Object {
         .default(Some(ListingFilter::All.as_str().into()))
         .build()
 }
+
+/// What a watch is on.
+pub fn watch_target() -> Object {
+    one_of(["thread", "subtopic", "tag"]).build()
+}
+
+/// How closely to watch.
+pub fn watch_level() -> Object {
+    one_of(agora_store::WatchLevel::ALL.iter().map(|l| l.as_str())).build()
+}

@@ -70,7 +70,7 @@ fn sentence(row: &NotificationRow) -> String {
     }
 }
 
-fn view_of(row: &NotificationRow, now: Timestamp) -> NotificationView {
+pub fn view_of(row: &NotificationRow, now: Timestamp) -> NotificationView {
     let url = match (row.post, row.position) {
         (Some(post), Some(position)) => post_url(row.thread, &row.thread_slug, position, post),
         _ => paths::thread(row.thread, &row.thread_slug),
@@ -224,9 +224,24 @@ pub async fn watch(
     let level = WatchLevel::parse(&form.level).ok_or_else(|| {
         AppError::bad_param("level", "Choose watching, tracking, normal or muted.")
     })?;
-    // A thread by its id, a subtopic by `area/subtopic`, a tag by its slug.
-    let missing = || AppError::not_found(format!("There is no {} {:?}.", form.target, form.id));
-    let target = match form.target.as_str() {
+    let target = watch_target(&state, &form.target, &form.id, level).await?;
+    state
+        .store
+        .set_watch(account.brief.id, target, level)
+        .await?;
+    Ok(see_other(&next))
+}
+
+/// What a watch names: a thread by its id, a subtopic by `area/subtopic`, a tag by its slug
+/// (404 when there is no such thing; a thread has no "first post" level).
+pub async fn watch_target(
+    state: &AppState,
+    kind: &str,
+    id: &str,
+    level: WatchLevel,
+) -> Result<WatchTarget, AppError> {
+    let missing = || AppError::not_found(format!("There is no {kind} {id:?}."));
+    Ok(match kind {
         "thread" => {
             if level == WatchLevel::WatchingFirstPost {
                 return Err(AppError::bad_param(
@@ -234,12 +249,12 @@ pub async fn watch(
                     "A thread has no first post to watch for.",
                 ));
             }
-            let id = crate::paths::parse_thread_id(&form.id)?;
-            let thread = posting::thread_facts(&state, id).await?;
+            let id = crate::paths::parse_thread_id(id)?;
+            let thread = posting::thread_facts(state, id).await?;
             WatchTarget::Thread(thread.id)
         }
         "subtopic" => {
-            let (area, slug) = form.id.split_once('/').ok_or_else(missing)?;
+            let (area, slug) = id.split_once('/').ok_or_else(missing)?;
             let id = state
                 .store
                 .subtopic_id(area, slug)
@@ -248,7 +263,7 @@ pub async fn watch(
             WatchTarget::Subtopic(id.0)
         }
         "tag" => {
-            let found = state.store.tag_ids(vec![form.id.clone()]).await?;
+            let found = state.store.tag_ids(vec![id.to_string()]).await?;
             let (_, id) = found.into_iter().next().ok_or_else(missing)?;
             WatchTarget::Tag(id.0)
         }
@@ -258,12 +273,7 @@ pub async fn watch(
                 "Watch a thread, a subtopic or a tag.",
             ));
         }
-    };
-    state
-        .store
-        .set_watch(account.brief.id, target, level)
-        .await?;
-    Ok(see_other(&next))
+    })
 }
 
 // ---------------------------------------------------------------- settings

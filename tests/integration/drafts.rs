@@ -654,6 +654,32 @@ async fn a_reply_survives_leaving_the_page_and_a_lock_while_typing() {
         member.report("no thread").await
     );
 
+    // "@" and the start of a name offers the thread's participants; Enter takes one.
+    member
+        .fill(".reply-box textarea[name=body]", "Thanks @dor")
+        .await;
+    let started = Instant::now();
+    while !member
+        .exists_xpath("//ul[contains(@class,'mention-suggestions')]//button[.='@dora_drafts']")
+        .await
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            member.report("no mention suggestion").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    must(
+        member
+            .find(".reply-box textarea[name=body]")
+            .await
+            .send_keys("\u{E007}")
+            .await,
+        "press Enter",
+    );
+    assert_eq!(reply_box_text(&member).await, "Thanks @dora_drafts ");
+
     // Typed: until the server has it, leaving asks; then it says it is saved and does not.
     let words = "Half-written: the proxy's idle timeout is sixty seconds";
     member.fill(".reply-box textarea[name=body]", words).await;

@@ -405,3 +405,103 @@ both!(
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     }
 );
+
+both!(
+    async fn the_api_lists_marks_read_and_watches(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let ann = app.person("ann_api", Role::Member).await;
+        let ben = app.person("ben_api", Role::Member).await;
+        let thread = start_thread(
+            &app,
+            &ann,
+            "API notifications: a thread",
+            "A question asked through the forms.",
+        )
+        .await;
+        reply(
+            &app,
+            &ben,
+            thread,
+            "An answer that tells @ann_api something.",
+        )
+        .await;
+        notify(&app).await;
+        let token = app.api_token(&ann, "write").await;
+        let list = app
+            .api("GET", "/api/v1/notifications", Some(&token), None)
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text());
+        let json = list.json();
+        assert_eq!(json["unread"], serde_json::json!(1));
+        assert_eq!(
+            json["notifications"][0]["kind"],
+            serde_json::json!("mention")
+        );
+        assert_eq!(
+            json["notifications"][0]["actor"],
+            serde_json::json!("ben_api")
+        );
+        assert!(
+            json["notifications"][0]["url"]
+                .as_str()
+                .unwrap_or("")
+                .contains("#post-")
+        );
+        let read = app
+            .api(
+                "POST",
+                "/api/v1/notifications/read",
+                Some(&token),
+                Some(serde_json::json!({})),
+            )
+            .await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+        assert_eq!(read.json()["marked"], serde_json::json!(1));
+        assert_eq!(read.json()["unread"], serde_json::json!(0));
+        // Watches: a thread muted through the API tells nothing more.
+        let muted = app
+            .api(
+                "PUT",
+                "/api/v1/watches",
+                Some(&token),
+                Some(serde_json::json!({ "target": "thread", "id": thread.to_string(), "level": "muted" })),
+            )
+            .await;
+        assert_eq!(muted.status, StatusCode::OK, "{}", muted.text());
+        reply(
+            &app,
+            &ben,
+            thread,
+            "Another answer for @ann_api, muted now.",
+        )
+        .await;
+        notify(&app).await;
+        let list = app
+            .api("GET", "/api/v1/notifications", Some(&token), None)
+            .await;
+        assert_eq!(
+            list.json()["unread"],
+            serde_json::json!(0),
+            "{}",
+            list.text()
+        );
+        // Bad requests: 400 naming the field, 404 for nothing there, 401 without a caller.
+        for (body, status) in [
+            (
+                serde_json::json!({ "target": "thread", "id": thread.to_string(), "level": "loud" }),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                serde_json::json!({ "target": "tag", "id": "no-such-tag", "level": "watching" }),
+                StatusCode::NOT_FOUND,
+            ),
+        ] {
+            let r = app
+                .api("PUT", "/api/v1/watches", Some(&token), Some(body))
+                .await;
+            assert_eq!(r.status, status, "{}", r.text());
+        }
+        let r = app.api("GET", "/api/v1/notifications", None, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+);
