@@ -20,6 +20,8 @@ use std::time::Duration;
 use agora_store::{Job, Timestamp};
 
 use crate::app::AppState;
+use crate::error::AppError;
+use crate::services::permissions::{self, Action};
 
 /// Every kind of job this build runs, by the name the `jobs` table stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +207,51 @@ pub async fn run_forever(state: AppState) {
             () = tokio::time::sleep(Duration::from_secs(10)) => {}
         }
     }
+}
+
+// ---------------------------------------------------------------- staff
+
+/// How many jobs are dead, and how many failed and wait to be tried again (the dashboard's
+/// and `/healthz`'s numbers).
+pub async fn health(state: &AppState) -> Result<agora_store::JobHealth, AppError> {
+    Ok(state.store.job_health().await?)
+}
+
+/// The dead jobs staff see on `/admin`, newest first (at most 50), if `actor` may see them.
+pub async fn dead(
+    state: &AppState,
+    actor: &agora_store::Account,
+) -> Result<Vec<agora_store::DeadJob>, AppError> {
+    permissions::check(Some(actor), Action::RetryJobs, Timestamp::now())?;
+    Ok(state.store.dead_jobs().await?)
+}
+
+/// Makes a dead job due again, its attempts counted afresh (staff; audited as `job.retry`),
+/// and wakes this node's runner. False when there is no such dead job (another member of
+/// staff retried it first).
+pub async fn retry(
+    state: &AppState,
+    actor: Option<&agora_store::Account>,
+    id: i64,
+) -> Result<bool, AppError> {
+    permissions::check(actor, Action::RetryJobs, Timestamp::now())?;
+    let Some(actor) = actor else {
+        return Err(AppError::Unauthorized);
+    };
+    let audit = agora_store::Audit {
+        actor: actor.brief.id,
+        action: "job.retry",
+        thread: None,
+        post: None,
+        target_user: None,
+        details: format!("job {id}"),
+    };
+    let revived = state.store.revive_job(id, audit).await?;
+    if let Some(kind) = &revived {
+        tracing::info!(job = id, kind = %kind, by = %actor.brief.username, "a dead job is retried");
+        state.jobs_queued.notify_one();
+    }
+    Ok(revived.is_some())
 }
 
 #[cfg(test)]
