@@ -173,9 +173,7 @@ async fn run_one(
                 error = %why,
                 "a job failed; it will be tried again"
             );
-            store
-                .reschedule_job(job.id, &state.node, at, &why)
-                .await?;
+            store.reschedule_job(job.id, &state.node, at, &why).await?;
             round.retried += 1;
         }
         Err(err) => {

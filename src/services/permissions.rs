@@ -356,7 +356,9 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
             if role.is_staff() {
                 Ok(())
             } else {
-                Err(Denied::Forbidden("Only staff can see and retry failed jobs."))
+                Err(Denied::Forbidden(
+                    "Only staff can see and retry failed jobs.",
+                ))
             }
         }
     }

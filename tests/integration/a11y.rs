@@ -767,6 +767,12 @@ async fn site() -> Site {
         "notifier",
     );
     assert_every_page_route_listed(&pages);
+    // A job that failed for good, so the dashboard lists one with its retry button.
+    app.store()
+        .enqueue_job("email", "a payload no email handler can read")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(app.state.run_jobs().await.dead, 1);
     let people = BTreeMap::from([(Member, member), (Admin, admin), (Suspended, suspended)]);
     Site { app, people, pages }
 }
