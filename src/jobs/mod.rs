@@ -105,10 +105,11 @@ pub struct Round {
     pub dead: usize,
 }
 
-/// Runs every job due at `now` of the kinds this build knows, until none is left; the error
-/// is the store's, when the queue cannot be read or written (the round stops there).
+/// Runs every job due at `now` of the kinds this build knows, until none is left, or until a
+/// job of a kind fails and will be retried (the rest of that kind waits for the next round);
+/// the error is the store's, when the queue cannot be read or written (the round stops there).
 pub async fn run_due(state: &AppState, now: Timestamp) -> (Round, Result<(), String>) {
-    let kinds: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+    let mut kinds: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
     let lease = JobKind::ALL
         .iter()
         .map(|k| k.lease())
@@ -128,9 +129,20 @@ pub async fn run_due(state: &AppState, now: Timestamp) -> (Round, Result<(), Str
                 return (round, Err(format!("cannot claim jobs: {err}")));
             }
         };
+        let retried = round.retried;
+        let kind = job.kind.clone();
         if let Err(err) = run_one(state, job, now, &mut round).await {
             tracing::warn!(error = %err, "cannot record how a job went");
             return (round, Err(format!("cannot record how a job went: {err}")));
+        }
+        if round.retried > retried {
+            // What failed for a passing reason (the SMTP server away) would most likely fail
+            // for the next job of its kind too: leave them for the next round rather than
+            // spend their attempts (and the round's time) on it.
+            kinds.retain(|k| *k != kind);
+            if kinds.is_empty() {
+                return (round, Ok(()));
+            }
         }
     }
 }

@@ -210,6 +210,45 @@ both!(
 );
 
 both!(
+    /// When a job fails for a passing reason (the SMTP server away), the rest of its kind
+    /// waits for the next round instead of spending attempts on the same failure.
+    async fn a_failing_kind_waits_for_the_next_round(b: Backend) {
+        let app = TestApp::configured(b, |c| c.email.smtp_url = NOWHERE.into()).await;
+        for to in ["a@example.test", "b@example.test", "c@example.test"] {
+            app.store()
+                .enqueue_job("email", &email_to(to))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let now = Timestamp::now();
+        assert_eq!(
+            run_at(&app, now).await,
+            Round {
+                done: 0,
+                retried: 1,
+                dead: 0
+            }
+        );
+        let health = app
+            .store()
+            .job_health()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((health.retrying, health.dead), (1, 0));
+        // The other two were never tried: due now, at their first attempt.
+        for _ in 0..2 {
+            let job = app
+                .store()
+                .claim_job_at("test", Duration::from_secs(60), &["email"], now)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("an untried email is not due"));
+            assert_eq!(job.attempts, 1);
+        }
+    }
+);
+
+both!(
     /// A job that can never succeed (a payload that does not parse) is dead at its first
     /// attempt, and says why; one that succeeds is done and forgets its payload's link.
     async fn a_job_that_cannot_succeed_dies_at_once(b: Backend) {
