@@ -11,7 +11,7 @@ use crate::assets::Assets;
 use crate::config::Config;
 use crate::http_cache::PageCache;
 use crate::limits::Limits;
-use crate::services::mail::{self, Mailer};
+use crate::services::mail::Mailer;
 use crate::services::search::Search;
 use crate::services::settings::Site;
 use crate::services::view_counter::ViewCounter;
@@ -35,8 +35,8 @@ pub struct Inner {
     pub mailer: Mailer,
     /// This node's search index and its indexer.
     pub search: Arc<Search>,
-    /// Woken when an email is queued, so the sender does not wait for its next round.
-    pub mail_queued: tokio::sync::Notify,
+    /// Woken when a job is queued here, so the job runner does not wait for its next round.
+    pub jobs_queued: tokio::sync::Notify,
     /// This node's name in the job table.
     pub node: String,
     /// See `auth::dummy_hash`.
@@ -82,7 +82,7 @@ impl AppState {
                 assets: Assets::new(),
                 mailer,
                 search,
-                mail_queued: tokio::sync::Notify::new(),
+                jobs_queued: tokio::sync::Notify::new(),
                 node,
                 dummy_hash: tokio::sync::OnceCell::new(),
                 faults: crate::health::Faults::default(),
@@ -154,13 +154,14 @@ impl AppState {
         }
     }
 
-    /// Sends every queued email now (the server also does this in the background).
-    pub async fn deliver_mail(&self) -> usize {
+    /// Runs every job that is due now (emails among them), after the background work
+    /// requests started (which may queue some). The server's job runner calls this; tests
+    /// call it instead of waiting for it.
+    pub async fn run_jobs(&self) -> crate::jobs::Round {
         self.finish_background().await;
-        let (sent, result) =
-            mail::deliver(&self.store, &self.mailer, &self.config, &self.node).await;
+        let (round, result) = crate::jobs::run_due(self, agora_store::Timestamp::now()).await;
         self.faults.record("job runner", &result);
-        sent
+        round
     }
 
     /// Writes buffered views; the cached pages then show the new counts.

@@ -2,8 +2,9 @@
 //! wrong with its background work.
 //!
 //! `status` is `ok`, or `degraded` when the node serves but some background work is failing
-//! (the search indexer, view counting, the job runner): each such problem is named in
-//! `problems` until the work succeeds again. When the database cannot be reached the answer is
+//! (the search indexer, view counting, the job runner) or jobs failed: each such problem is
+//! named in `problems` until the work succeeds again, and dead jobs (`dead_jobs`) until staff
+//! retry them from `/admin`. When the database cannot be reached the answer is
 //! 503 with `Retry-After`, like every other route then.
 
 use std::collections::BTreeMap;
@@ -27,6 +28,10 @@ pub struct Health {
     pub database: &'static str,
     pub change_head: i64,
     pub pending_views: i64,
+    /// Jobs that failed for good and wait for staff (listed on `/admin`).
+    pub dead_jobs: i64,
+    /// Jobs that failed and will be tried again.
+    pub retrying_jobs: i64,
     /// This node's search index: documents, position and lag behind the change log.
     pub search: Option<crate::services::search::SearchStatus>,
 }
@@ -71,6 +76,7 @@ impl Faults {
 
 pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
     let change_head = state.store.change_head().await?;
+    let jobs = state.store.job_health().await?;
     let search = match state.search.status(&state.store).await {
         Ok(status) => Some(status),
         Err(err) => {
@@ -89,6 +95,18 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
     };
     let mut problems = state.faults.list();
     problems.extend(state.search.problems());
+    if jobs.dead > 0 {
+        problems.push(format!(
+            "jobs: {} failed for good and will not run again until staff retry them on /admin",
+            jobs.dead
+        ));
+    }
+    if jobs.retrying > 0 {
+        problems.push(format!(
+            "jobs: {} failed and will be tried again",
+            jobs.retrying
+        ));
+    }
     let health = Health {
         status: if problems.is_empty() {
             "ok"
@@ -99,6 +117,8 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
         database: state.store.backend_name(),
         change_head,
         pending_views: state.views.pending(),
+        dead_jobs: jobs.dead,
+        retrying_jobs: jobs.retrying,
         search,
     };
     Ok((StatusCode::OK, Json(health)).into_response())

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod http_cache;
+pub mod jobs;
 pub mod limits;
 pub mod paths;
 pub mod router;

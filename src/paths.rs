@@ -86,6 +86,11 @@ pub fn admin_tag(slug: &str) -> String {
     format!("/admin/tags/{}", seg(slug))
 }
 
+/// Where staff retry a dead job (`/admin`).
+pub fn retry_job(id: i64) -> String {
+    format!("/admin/jobs/{id}/retry")
+}
+
 pub fn tag_feed(slug: &str, kind: &str) -> String {
     format!("{}/feed.{kind}", tag(slug))
 }

@@ -240,6 +240,7 @@ pub fn build(state: AppState) -> Router {
             post(web::admin::settings::remove_demo),
         )
         .route("/admin/test-email", post(web::admin::test_email))
+        .route("/admin/jobs/{id}/retry", post(web::admin::retry_job))
         .route("/admin/structure", get(web::admin::structure::overview))
         .route(
             "/admin/structure/areas",

@@ -105,21 +105,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
     };
 
-    // Email goes out when it is queued (this node) or within 10 seconds (queued elsewhere, or
-    // a retry). Aborted on shutdown: an unfinished job is claimed again when its lease ends.
-    let postman = {
-        let state = state.clone();
-        tokio::spawn(async move {
-            loop {
-                state.deliver_mail().await;
-                state.limits().tidy();
-                tokio::select! {
-                    () = state.mail_queued.notified() => {}
-                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
-                }
-            }
-        })
-    };
+    // The one job runner (email and every other kind): a round when a job is queued here,
+    // and every 10 seconds for jobs queued elsewhere and retries coming due.
+    let runner = tokio::spawn(crate::jobs::run_forever(state.clone()));
 
     // The notifier follows the change log too: whenever the log moves (this node's writes,
     // or another node's, heard through the store), and every few seconds regardless.
@@ -172,7 +160,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     stop_notifier.notify_one();
     let _ = notifier.await;
     state.finish_background().await;
-    postman.abort();
+    runner.abort();
     if let Some(follower) = follower {
         follower.abort();
     }

@@ -325,7 +325,7 @@ async fn queue_link_email(
                 .await?
         }
     }
-    state.mail_queued.notify_one();
+    state.jobs_queued.notify_one();
     Ok(())
 }
 

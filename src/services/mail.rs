@@ -1,18 +1,15 @@
 //! Email: queued as jobs in the same transaction as what caused them (so several nodes send
-//! each message once, and a crash loses none), then delivered by SMTP, or written as .eml files
-//! to `<data_dir>/outbox` when no SMTP server is configured.
+//! each message once, and a crash loses none), then sent by the job runner's email handler
+//! (`jobs::email`) by SMTP, or written as .eml files to `<data_dir>/outbox` when no SMTP
+//! server is configured.
 
 use std::path::PathBuf;
 
-use agora_store::Store;
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-
-/// The job kind an email is queued as.
-pub const EMAIL_JOB: &str = "email";
 
 /// One email, as the job payload carries it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -47,7 +44,8 @@ impl Mailer {
         }
     }
 
-    async fn send(&self, from: &str, email: &Email) -> anyhow::Result<()> {
+    /// Sends one message now (the job runner calls this; everything else queues a job).
+    pub async fn send(&self, from: &str, email: &Email) -> anyhow::Result<()> {
         let message = Message::builder()
             .from(from.parse()?)
             .to(email.to.parse()?)
@@ -69,50 +67,6 @@ impl Mailer {
             }
         }
         Ok(())
-    }
-}
-
-/// Delivers every queued email that is due; returns how many were sent. A failed delivery is
-/// retried when its lease runs out.
-/// Sends queued email until none is left or one fails; returns how many went out, and the
-/// failure that stopped the round (for `/healthz`).
-pub async fn deliver(
-    store: &Store,
-    mailer: &Mailer,
-    config: &Config,
-    worker: &str,
-) -> (usize, Result<(), String>) {
-    let mut sent = 0;
-    loop {
-        let job = match store
-            .claim_job(worker, std::time::Duration::from_secs(300), &[EMAIL_JOB])
-            .await
-        {
-            Ok(Some(job)) => job,
-            Ok(None) => return (sent, Ok(())),
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot claim jobs");
-                return (sent, Err(format!("cannot claim jobs: {err}")));
-            }
-        };
-        if job.kind != EMAIL_JOB {
-            // Never claimed (the claim names the kinds this node runs); never marked done.
-            continue;
-        }
-        let result = match serde_json::from_str::<Email>(&job.payload) {
-            Ok(email) => mailer.send(&config.email.from, &email).await,
-            Err(err) => Err(anyhow::anyhow!("bad email job: {err}")),
-        };
-        match result {
-            Ok(()) => {
-                let _ = store.finish_job(job.id, worker).await;
-                sent += 1;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, job = job.id, "email not sent; will retry");
-                return (sent, Err(format!("email not sent (will retry): {err}")));
-            }
-        }
     }
 }
 
@@ -138,7 +92,10 @@ pub async fn send_test(
             account.brief.display_name, site.settings.name, site.settings.base_url
         ),
     };
-    state.store.enqueue_job("email", &email.to_job()).await?;
-    state.mail_queued.notify_one();
+    state
+        .store
+        .enqueue_job(crate::jobs::JobKind::Email.as_str(), &email.to_job())
+        .await?;
+    state.jobs_queued.notify_one();
     Ok(())
 }

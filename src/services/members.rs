@@ -813,7 +813,7 @@ async fn send_invitation(
             job.to_job(),
         )
         .await?;
-    state.mail_queued.notify_one();
+    state.jobs_queued.notify_one();
     Ok(Ok(()))
 }
 

@@ -74,6 +74,9 @@ pub enum Action<'a> {
     AdministerMember {
         user: UserId,
     },
+    /// See the jobs that failed for good (their errors may name addresses) and retry one:
+    /// staff and administrators, as for the audit log.
+    RetryJobs,
     /// Invite someone by email with a role: moderators may invite members, administrators
     /// anyone.
     Invite {
@@ -347,6 +350,15 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
                 Ok(())
             } else {
                 Err(Denied::Forbidden("Only staff can read the audit log."))
+            }
+        }
+        Action::RetryJobs => {
+            if role.is_staff() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden(
+                    "Only staff can see and retry failed jobs.",
+                ))
             }
         }
     }

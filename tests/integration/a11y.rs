@@ -767,6 +767,17 @@ async fn site() -> Site {
         "notifier",
     );
     assert_every_page_route_listed(&pages);
+    // A job that failed for good, so the dashboard lists one with its retry button. (The
+    // reset token above queued an empty email job too, which dies beside it.)
+    let dead = must(
+        app.store()
+            .enqueue_job("email", "a payload no email handler can read")
+            .await,
+        "job",
+    );
+    app.state.run_jobs().await;
+    let listed = must(app.store().dead_jobs().await, "dead jobs");
+    assert!(listed.iter().any(|j| j.id == dead), "{listed:?}");
     let people = BTreeMap::from([(Member, member), (Admin, admin), (Suspended, suspended)]);
     Site { app, people, pages }
 }

@@ -870,7 +870,7 @@ async fn unknown_job_kinds_wait_for_a_node_that_runs_them() {
         .enqueue_job("webhook.from-the-future", "{}")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    app.state.deliver_mail().await;
+    app.state.run_jobs().await;
     let newer = app
         .store()
         .claim_job(

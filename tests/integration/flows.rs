@@ -444,7 +444,7 @@ fn mail_links(app: &TestApp, to: &str, route: &str) -> Vec<String> {
 
 /// Sends the queued mail and returns the one new `/{route}/…` link to `to`.
 async fn delivered_link(app: &TestApp, to: &str, route: &str, seen: &[String]) -> String {
-    let sent = app.state.deliver_mail().await;
+    let sent = app.state.run_jobs().await.done;
     assert!(sent >= 1, "no email was queued for {to}");
     let new: Vec<String> = mail_links(app, to, route)
         .into_iter()
@@ -694,7 +694,7 @@ both!(
         let rosa = app.person("rosa", Role::Member).await;
         let other_session = new_session(&app, "rosa", PASSWORD, "Other browser").await;
         // The verification email goes first, so only reset emails follow.
-        app.state.deliver_mail().await;
+        app.state.run_jobs().await;
 
         // An unknown address gets the same answer, and no email.
         let unknown = app

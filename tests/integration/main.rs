@@ -18,6 +18,7 @@ mod drafts;
 mod feeds;
 mod flows;
 mod http;
+mod jobs;
 mod listings;
 mod notifications;
 mod openapi;

@@ -25,7 +25,7 @@ pub use accounts::email_key;
 pub use archive::{Archive, ArchiveError, name_skeleton};
 pub use check::forbidden_char;
 pub use model::*;
-pub use queries::{IdMaps, Job};
+pub use queries::{DeadJob, IdMaps, Job, JobHealth};
 pub use sqlite::Synchronous;
 
 use db::Conn;
@@ -286,8 +286,8 @@ macro_rules! write {
     }};
 }
 
-/// A write that changes nothing readers see (a member's draft): one transaction, and the
-/// caches and the indexer are not told.
+/// A write that changes nothing readers see (a member's draft, the job queue): one
+/// transaction, and the caches and the indexer are not told.
 macro_rules! write_private {
     ($self:ident, |$conn:ident| $body:expr) => {{
         match &$self.backend {
@@ -782,10 +782,12 @@ impl Store {
         }
     }
 
-    /// Queues work that must happen once, whichever node does it.
+    /// Queues work that must happen once, whichever node does it. Jobs are nothing readers
+    /// see, so queueing, claiming and finishing them are private writes: a node polling its
+    /// queue keeps its cached pages.
     pub async fn enqueue_job(&self, kind: &str, payload: &str) -> Result<i64, StoreError> {
         let (kind, payload) = (kind.to_string(), payload.to_string());
-        write!(self, |conn| queries::enqueue_job(
+        write_private!(self, |conn| queries::enqueue_job(
             conn,
             &kind,
             &payload,
@@ -795,25 +797,94 @@ impl Store {
     }
 
     /// Claims the next ready job of one of `kinds` (the kinds this node runs) for `worker` for
-    /// `lease`; no other worker gets it meanwhile. Other kinds (a newer node's) are left.
+    /// `lease`; no other worker gets it meanwhile. Other kinds (a newer node's) are left, and
+    /// so are dead jobs.
     pub async fn claim_job(
         &self,
         worker: &str,
         lease: std::time::Duration,
         kinds: &[&str],
     ) -> Result<Option<Job>, StoreError> {
+        self.claim_job_at(worker, lease, kinds, Timestamp::now())
+            .await
+    }
+
+    /// [`Store::claim_job`] as of `now`: jobs due by then, leases counted from then.
+    pub async fn claim_job_at(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+        kinds: &[&str],
+        now: Timestamp,
+    ) -> Result<Option<Job>, StoreError> {
         let worker = worker.to_string();
         let lease = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
         let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
-        write!(self, |conn| queries::claim_job(
-            conn, &worker, lease, &kinds
+        write_private!(self, |conn| queries::claim_job(
+            conn, &worker, lease, &kinds, now
         )
         .await)
     }
 
+    /// Marks a claimed job done; false if `worker` no longer holds it (its lease ran out and
+    /// another worker took it).
     pub async fn finish_job(&self, id: i64, worker: &str) -> Result<bool, StoreError> {
         let worker = worker.to_string();
-        write!(self, |conn| queries::finish_job(conn, id, &worker).await)
+        write_private!(self, |conn| queries::finish_job(conn, id, &worker).await)
+    }
+
+    /// Lets go of a claimed job after a failed attempt: tried again from `run_after`, with
+    /// `error` kept as its last error. False if `worker` no longer holds it.
+    pub async fn reschedule_job(
+        &self,
+        id: i64,
+        worker: &str,
+        run_after: Timestamp,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let (worker, error) = (worker.to_string(), error.to_string());
+        write_private!(self, |conn| queries::reschedule_job(
+            conn, id, &worker, run_after, &error
+        )
+        .await)
+    }
+
+    /// Marks a claimed job dead: never claimed again until staff retry it. False if `worker`
+    /// no longer holds it.
+    pub async fn kill_job(
+        &self,
+        id: i64,
+        worker: &str,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let (worker, error) = (worker.to_string(), error.to_string());
+        write_private!(self, |conn| queries::kill_job(
+            conn, id, &worker, at, &error
+        )
+        .await)
+    }
+
+    /// Makes a dead job due again, its attempts counted afresh, with its audit entry in the
+    /// same transaction. Returns its kind, or None when there is no such dead job.
+    pub async fn revive_job(&self, id: i64, audit: Audit) -> Result<Option<String>, StoreError> {
+        write_private!(self, |conn| {
+            let kind = queries::revive_job(conn, id, Timestamp::now()).await?;
+            if kind.is_some() {
+                forum::record_audit(conn, &audit).await?;
+            }
+            Ok(kind)
+        })
+    }
+
+    /// The newest 50 dead jobs, newest first.
+    pub async fn dead_jobs(&self) -> Result<Vec<DeadJob>, StoreError> {
+        read!(self, |conn| queries::dead_jobs(conn).await)
+    }
+
+    /// How many jobs are dead, and how many failed and wait to be tried again.
+    pub async fn job_health(&self) -> Result<JobHealth, StoreError> {
+        read!(self, |conn| queries::job_health(conn).await)
     }
 
     // ------------------------------------------------------------ accounts

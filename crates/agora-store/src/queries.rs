@@ -1115,6 +1115,25 @@ pub struct Job {
     pub id: i64,
     pub kind: String,
     pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// A job that will not be tried again until staff retry it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadJob {
+    pub id: i64,
+    pub kind: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub failed_at: Timestamp,
+}
+
+/// The job queue's trouble: dead jobs, and live ones that failed and wait to be tried again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobHealth {
+    pub dead: i64,
+    pub retrying: i64,
 }
 
 pub async fn enqueue_job<C: Conn>(
@@ -1134,8 +1153,9 @@ pub async fn claim_job<C: Conn>(
     worker: &str,
     lease_micros: i64,
     kinds: &[String],
+    now: Timestamp,
 ) -> Result<Option<Job>, StoreError> {
-    let now = Timestamp::now().micros();
+    let now = now.micros();
     let query = sql::claim_job(conn.dialect() == Dialect::Postgres, kinds.len());
     let mut values = vec![
         crate::db::Value::from(worker),
@@ -1152,6 +1172,7 @@ pub async fn claim_job<C: Conn>(
             id: r.int(0)?,
             kind: r.text(1)?,
             payload: r.text(2)?,
+            attempts: r.int(3)?,
         })
     })
     .transpose()
@@ -1166,6 +1187,83 @@ pub async fn finish_job<C: Conn>(conn: &mut C, id: i64, worker: &str) -> Result<
         )
         .await?
         == 1)
+}
+
+/// Lets go of a claimed job after a failed attempt, to be tried again at `run_after`; false
+/// if this worker no longer holds it.
+pub async fn reschedule_job<C: Conn>(
+    conn: &mut C,
+    id: i64,
+    worker: &str,
+    run_after: Timestamp,
+    error: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .execute(
+            sql::RESCHEDULE_JOB,
+            params![id, run_after.micros(), worker, error],
+        )
+        .await?
+        == 1)
+}
+
+/// Marks a claimed job dead (never claimed again); false if this worker no longer holds it.
+pub async fn kill_job<C: Conn>(
+    conn: &mut C,
+    id: i64,
+    worker: &str,
+    at: Timestamp,
+    error: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .execute(sql::KILL_JOB, params![id, at.micros(), worker, error])
+        .await?
+        == 1)
+}
+
+/// Makes a dead job due again with its attempts counted afresh; its kind, or None when there
+/// is no such dead job (already retried, or never dead).
+pub async fn revive_job<C: Conn>(
+    conn: &mut C,
+    id: i64,
+    now: Timestamp,
+) -> Result<Option<String>, StoreError> {
+    let Some(kind) = conn.query_opt(sql::DEAD_JOB_KIND, params![id]).await? else {
+        return Ok(None);
+    };
+    let kind = kind.text(0)?;
+    if conn
+        .execute(sql::REVIVE_JOB, params![id, now.micros()])
+        .await?
+        == 1
+    {
+        Ok(Some(kind))
+    } else {
+        Ok(None)
+    }
+}
+
+pub async fn dead_jobs<C: Conn>(conn: &mut C) -> Result<Vec<DeadJob>, StoreError> {
+    let rows = conn.query(sql::DEAD_JOBS, &[]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeadJob {
+                id: r.int(0)?,
+                kind: r.text(1)?,
+                attempts: r.int(2)?,
+                last_error: r.opt_text(3)?.unwrap_or_default(),
+                failed_at: Timestamp::from_micros(r.int(4)?),
+            })
+        })
+        .collect()
+}
+
+pub async fn job_health<C: Conn>(conn: &mut C) -> Result<JobHealth, StoreError> {
+    let row = conn.query_one(sql::JOB_HEALTH, &[]).await?;
+    Ok(JobHealth {
+        dead: row.int(0)?,
+        retrying: row.int(1)?,
+    })
 }
 
 // ---------------------------------------------------------------- moderation

@@ -411,7 +411,8 @@ pub struct Dashboard {
     pub posts: i64,
     pub open_flags: i64,
     pub pending_approval: i64,
-    /// Emails queued and not yet sent, and how many of those failed at least once.
+    /// Emails queued and not yet sent, and how many of those failed at least once (dead ones
+    /// are counted apart, with every other dead job, by [`Store::job_health`]).
     pub email_queued: i64,
     pub email_retrying: i64,
     /// The database's size on disk, in bytes.
@@ -470,14 +471,16 @@ impl Store {
             )?;
             let email_queued = count(
                 conn.query_opt(
-                    "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND kind = 'email'",
+                    "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND failed_at IS NULL \
+                     AND kind = 'email'",
                     &[],
                 )
                 .await?,
             )?;
             let email_retrying = count(
                 conn.query_opt(
-                    "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND kind = 'email' AND attempts > 1",
+                    "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND failed_at IS NULL \
+                     AND kind = 'email' AND last_error IS NOT NULL",
                     &[],
                 )
                 .await?,

@@ -308,16 +308,36 @@ pub fn claim_job(skip_locked: bool, kinds: usize) -> String {
         .join(", ");
     format!(
         "UPDATE jobs SET claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1 WHERE id = \
-         (SELECT id FROM jobs WHERE done_at IS NULL AND run_after <= ?2 \
+         (SELECT id FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_after <= ?2 \
           AND (claimed_at IS NULL OR claimed_at < ?3) AND kind IN ({kinds}) \
           ORDER BY run_after, id LIMIT 1{lock}) \
-         RETURNING id, kind, payload"
+         RETURNING id, kind, payload, attempts"
     )
 }
 /// A finished job forgets its payload: an email's payload carries a one-time link, which must
 /// not outlive its sending in the database (or its backups).
 pub const FINISH_JOB: &str =
     "UPDATE jobs SET done_at = ?2, payload = '' WHERE id = ?1 AND claimed_by = ?3";
+/// A failed attempt: let go of the job and try again at `?2`, saying why (`?4`).
+pub const RESCHEDULE_JOB: &str = "UPDATE jobs SET run_after = ?2, claimed_by = NULL, \
+     claimed_at = NULL, last_error = ?4 WHERE id = ?1 AND claimed_by = ?3 AND done_at IS NULL";
+/// The last attempt failed (or the job can never succeed): dead, never claimed again. The
+/// payload stays, so staff can retry it.
+pub const KILL_JOB: &str = "UPDATE jobs SET failed_at = ?2, claimed_by = NULL, \
+     claimed_at = NULL, last_error = ?4 WHERE id = ?1 AND claimed_by = ?3 AND done_at IS NULL";
+/// Staff retry a dead job: due now, with its attempts counted afresh.
+pub const REVIVE_JOB: &str = "UPDATE jobs SET failed_at = NULL, attempts = 0, run_after = ?2, \
+     last_error = NULL WHERE id = ?1 AND failed_at IS NOT NULL AND done_at IS NULL";
+pub const DEAD_JOB_KIND: &str =
+    "SELECT kind FROM jobs WHERE id = ?1 AND failed_at IS NOT NULL AND done_at IS NULL";
+/// The newest 50 dead jobs (a limit written into the SQL: SQLite re-plans a bound one).
+pub const DEAD_JOBS: &str = "SELECT id, kind, attempts, last_error, failed_at FROM jobs \
+     WHERE failed_at IS NOT NULL AND done_at IS NULL ORDER BY failed_at DESC, id DESC LIMIT 50";
+/// How many jobs are dead, and how many live ones failed before and wait to be tried again.
+pub const JOB_HEALTH: &str = "SELECT \
+     (SELECT COUNT(*) FROM jobs WHERE failed_at IS NOT NULL AND done_at IS NULL), \
+     (SELECT COUNT(*) FROM jobs WHERE failed_at IS NULL AND done_at IS NULL \
+      AND last_error IS NOT NULL)";
 
 // ---- moderation ----
 

@@ -95,6 +95,36 @@ pub struct DayRow {
     pub posts_pct: i64,
 }
 
+/// One dead job on the dashboard.
+pub struct DeadJobRow {
+    pub id: i64,
+    pub kind: String,
+    /// "8 attempts".
+    pub attempts_text: String,
+    /// The last error, cut to a few lines.
+    pub last_error: String,
+    pub failed: crate::views::TimeView,
+    pub retry_url: String,
+}
+
+impl DeadJobRow {
+    fn new(job: agora_store::DeadJob, now: Timestamp) -> Self {
+        const SHOWN: usize = 300;
+        let mut last_error: String = job.last_error.chars().take(SHOWN).collect();
+        if job.last_error.chars().count() > SHOWN {
+            last_error.push('…');
+        }
+        Self {
+            retry_url: crate::paths::retry_job(job.id),
+            id: job.id,
+            kind: job.kind,
+            attempts_text: crate::views::format::plural(job.attempts, "attempt", "attempts"),
+            last_error,
+            failed: crate::views::TimeView::new(job.failed_at, now),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct DashboardTemplate {
@@ -114,6 +144,10 @@ struct DashboardTemplate {
     base_url_is_default: bool,
     may_administer: bool,
     checklist: Vec<(&'static str, &'static str, bool)>,
+    /// Jobs that failed for good, all of them counted.
+    dead_count: i64,
+    /// The newest of them, for staff (None: this viewer may not see them).
+    dead_jobs: Option<Vec<DeadJobRow>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -174,6 +208,18 @@ pub async fn dashboard(
             }
         })
         .collect();
+    let dead_count = crate::jobs::health(&state).await?.dead;
+    let dead_jobs = if permissions::allowed(Some(account), Action::RetryJobs, now) {
+        Some(
+            crate::jobs::dead(&state, account)
+                .await?
+                .into_iter()
+                .map(|job| DeadJobRow::new(job, now))
+                .collect(),
+        )
+    } else {
+        None
+    };
     let search = state.search.status(&state.store).await.ok();
     let live = state.site();
     let may_administer = permissions::allowed(Some(account), Action::Administer, now);
@@ -209,6 +255,8 @@ pub async fn dashboard(
             "A test email is queued to {}. It appears under Email below until it is sent.",
             account.email.clone().unwrap_or_default()
         )),
+        (_, Some("retried")) => Some("The job is queued again: it runs within seconds, with its attempts counted afresh.".to_string()),
+        (_, Some("not-dead")) => Some("That job is not waiting to be retried any more (someone retried it first).".to_string()),
         _ => None,
     };
     let html = render(&DashboardTemplate {
@@ -230,6 +278,8 @@ pub async fn dashboard(
         base_url_is_default: live.settings.base_url_is_default(),
         may_administer,
         checklist,
+        dead_count,
+        dead_jobs,
     })?;
     Ok(private_page(StatusCode::OK, html))
 }
@@ -243,4 +293,18 @@ pub async fn test_email(
     let account = guard(&viewer, Action::Administer)?;
     crate::services::mail::send_test(&state, account).await?;
     Ok(Redirect::to("/admin?done=email").into_response())
+}
+
+/// `POST /admin/jobs/{id}/retry`: a dead job is queued again (staff; audited).
+pub async fn retry_job(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::not_found("There is no such job."))?;
+    let retried = crate::jobs::retry(&state, viewer.account.as_deref(), id).await?;
+    let done = if retried { "retried" } else { "not-dead" };
+    Ok(Redirect::to(&format!("/admin?done={done}#s-jobs")).into_response())
 }
