@@ -37,6 +37,8 @@ pub struct Inner {
     pub search: Arc<Search>,
     /// Woken when a job is queued here, so the job runner does not wait for its next round.
     pub jobs_queued: tokio::sync::Notify,
+    /// When this node last wrote each account's `last_seen_at` (at most once a minute each).
+    pub seen: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
     /// This node's name in the job table.
     pub node: String,
     /// See `auth::dummy_hash`.
@@ -55,6 +57,25 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// Whether to write that `user` was seen now: once a minute per account on this node
+    /// (notification email asks whether someone is away). Forgets accounts idle for an hour.
+    pub fn seen_due(&self, user: i64) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| now.duration_since(*at).as_secs() < 3600);
+        }
+        match seen.get(&user) {
+            Some(at) if now.duration_since(*at).as_secs() < 60 => false,
+            _ => {
+                seen.insert(user, now);
+                true
+            }
+        }
+    }
+
     pub fn new(store: Store, config: Config) -> anyhow::Result<Self> {
         let cache = PageCache::new(
             config.cache.max_pages,
@@ -83,6 +104,7 @@ impl AppState {
                 mailer,
                 search,
                 jobs_queued: tokio::sync::Notify::new(),
+                seen: std::sync::Mutex::new(std::collections::HashMap::new()),
                 node,
                 dummy_hash: tokio::sync::OnceCell::new(),
                 faults: crate::health::Faults::default(),

@@ -206,6 +206,13 @@ async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Vie
     } else {
         None
     };
+    // Seen on a page: not away (notification email waits for that), written once a minute.
+    if !api && state.seen_due(found.account.brief.id.0) {
+        state
+            .store
+            .touch_last_seen(found.account.brief.id, now)
+            .await?;
+    }
     // The bell's count: one count over the unread index, capped (the bell says "99+").
     let unread = if api {
         None

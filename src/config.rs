@@ -60,6 +60,13 @@ pub struct EmailConfig {
     pub smtp_url: String,
     /// The From address of every email.
     pub from: String,
+    /// Seconds a notification waits before it is emailed (cancelled if it is read meanwhile,
+    /// or its post goes); several of one thread go out as one message.
+    pub notify_delay_secs: u64,
+    /// Someone seen on the forum within this many seconds is not emailed (they see the bell).
+    pub away_secs: u64,
+    /// The most notification emails one account gets in a day.
+    pub daily_cap: u32,
 }
 
 /// Abuse limits: each is "at most `n` per `secs` seconds"; 0 turns one off.
@@ -272,6 +279,9 @@ impl Default for EmailConfig {
         Self {
             smtp_url: String::new(),
             from: "Agora <agora@localhost>".into(),
+            notify_delay_secs: 600,
+            away_secs: 300,
+            daily_cap: 20,
         }
     }
 }

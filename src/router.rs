@@ -387,6 +387,10 @@ pub fn build(state: AppState) -> Router {
         .route("/notifications/read", post(web::notifications::read_all))
         .route("/watch", post(web::notifications::watch))
         .route(
+            "/unsubscribe/{token}",
+            get(web::notifications::unsubscribe_form).post(web::notifications::unsubscribe),
+        )
+        .route(
             "/settings/notifications",
             post(web::notifications::save_prefs),
         )
@@ -439,8 +443,9 @@ pub fn build(state: AppState) -> Router {
         // The writing forms are let through to handlers that check the same way
         // (`web::form::FormSource`) and show the form again, text kept, changing nothing.
         .layer(
-            csrf(|| AppError::CrossSite.into_response())
-                .with_insecure_bypass(web::form::keeps_text),
+            csrf(|| AppError::CrossSite.into_response()).with_insecure_bypass(|method, uri| {
+                web::form::keeps_text(method, uri) || web::form::one_click(method, uri)
+            }),
         )
         .layer(middleware::from_fn(crate::body::limit_body))
         .layer(CatchPanicLayer::custom(crate::error::panicked))

@@ -14,6 +14,7 @@
 //! Adding a kind is one variant of [`JobKind`] (with its name) and one arm in [`handle`].
 
 pub mod email;
+pub mod notification_email;
 
 use std::time::Duration;
 
@@ -28,16 +29,20 @@ use crate::services::permissions::{self, Action};
 pub enum JobKind {
     /// An email ([`crate::services::mail::Email`] as JSON), sent by [`email::run`].
     Email,
+    /// A member's notifications about one thread, emailed together if they are still unread
+    /// and the member is away ([`notification_email::run`]).
+    NotificationEmail,
 }
 
 impl JobKind {
     /// The kinds this build claims.
-    pub const ALL: &'static [JobKind] = &[JobKind::Email];
+    pub const ALL: &'static [JobKind] = &[JobKind::Email, JobKind::NotificationEmail];
 
     /// The name stored in `jobs.kind` (never changed once released: old rows keep it).
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Email => "email",
+            JobKind::NotificationEmail => "notification_email",
         }
     }
 
@@ -50,7 +55,7 @@ impl JobKind {
     /// that died holding it).
     fn lease(self) -> Duration {
         match self {
-            JobKind::Email => Duration::from_secs(300),
+            JobKind::Email | JobKind::NotificationEmail => Duration::from_secs(300),
         }
     }
 }
@@ -76,6 +81,7 @@ impl std::fmt::Display for JobError {
 async fn handle(state: &AppState, kind: JobKind, payload: &str) -> Result<(), JobError> {
     match kind {
         JobKind::Email => email::run(state, payload).await,
+        JobKind::NotificationEmail => notification_email::run(state, payload).await,
     }
 }
 

@@ -301,6 +301,7 @@ async fn queue_link_email(
         to: to.to_string(),
         subject,
         body,
+        ..Email::default()
     };
     let expires = Timestamp::from_micros(Timestamp::now().micros() + lifetime_minutes * 60_000_000);
     let hash = auth::secret_hash(&token);

@@ -12,11 +12,36 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 
 /// One email, as the job payload carries it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Email {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// An HTML part beside the text (`multipart/alternative`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Threading and list headers (notification email).
+    #[serde(default, skip_serializing_if = "MailHeaders::is_empty")]
+    pub headers: MailHeaders,
+}
+
+/// The headers that make a notification email a good citizen of a mailbox: `Message-ID`,
+/// `In-Reply-To` and `References` (one conversation per thread), `List-Id`, and RFC 8058's
+/// one-click `List-Unsubscribe` with `List-Unsubscribe-Post`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MailHeaders {
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Option<String>,
+    pub list_id: Option<String>,
+    /// The one-click unsubscribe URL (HTTPS or HTTP), without angle brackets.
+    pub unsubscribe: Option<String>,
+}
+
+impl MailHeaders {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Email {
@@ -46,12 +71,47 @@ impl Mailer {
 
     /// Sends one message now (the job runner calls this; everything else queues a job).
     pub async fn send(&self, from: &str, email: &Email) -> anyhow::Result<()> {
-        let message = Message::builder()
+        use lettre::message::header::{HeaderName, HeaderValue};
+        let mut builder = Message::builder()
             .from(from.parse()?)
             .to(email.to.parse()?)
-            .subject(email.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.body.clone())?;
+            .subject(email.subject.clone());
+        let h = &email.headers;
+        if let Some(id) = &h.message_id {
+            builder = builder.message_id(Some(id.clone()));
+        }
+        if let Some(id) = &h.in_reply_to {
+            builder = builder.in_reply_to(id.clone());
+        }
+        if let Some(ids) = &h.references {
+            builder = builder.references(ids.clone());
+        }
+        if let Some(list) = &h.list_id {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Id"),
+                list.clone(),
+            ));
+        }
+        if let Some(url) = &h.unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let message = match &email.html {
+            Some(html) => builder.multipart(lettre::message::MultiPart::alternative_plain_html(
+                email.body.clone(),
+                html.clone(),
+            ))?,
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.body.clone())?,
+        };
         match self {
             Self::Smtp(transport) => {
                 transport.send(message).await?;
@@ -91,6 +151,7 @@ pub async fn send_test(
              are reading it, email from the forum works.\n\n{}\n",
             account.brief.display_name, site.settings.name, site.settings.base_url
         ),
+        ..Email::default()
     };
     state
         .store

@@ -790,6 +790,7 @@ async fn send_invitation(
                 format!(" as {role}")
             },
         ),
+        ..Email::default()
     };
     let expires_at =
         Timestamp::from_micros(Timestamp::now().micros() + INVITATION_DAYS * 86_400_000_000);

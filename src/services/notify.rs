@@ -55,7 +55,19 @@ pub async fn catch_up(state: &AppState) -> Result<usize, AppError> {
         }
         let count = rows.len();
         // Another node moved first: it wrote these; read on from where it is.
-        if state.store.record_notifications(from, to, rows).await? {
+        let email = agora_store::EmailJobs {
+            kind: crate::jobs::JobKind::NotificationEmail.as_str().to_string(),
+            run_after: agora_store::Timestamp::from_micros(
+                agora_store::Timestamp::now().micros()
+                    + (state.config.email.notify_delay_secs as i64).saturating_mul(1_000_000),
+            ),
+        };
+        if state
+            .store
+            .record_notifications(from, to, rows, email)
+            .await?
+        {
+            state.jobs_queued.notify_one();
             written += count;
         }
     }

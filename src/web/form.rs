@@ -81,3 +81,9 @@ pub fn keeps_text(method: &axum::http::Method, uri: &axum::http::Uri) -> bool {
         ["", "new"] | ["", "thread", _, "reply"] | ["", "posts", _, "edit"]
     )
 }
+
+/// RFC 8058's one-click unsubscribe: a mail provider posts it from its own servers, from no
+/// page of ours. Its token is the whole authority, and it only turns notification email off.
+pub fn one_click(method: &axum::http::Method, uri: &axum::http::Uri) -> bool {
+    method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
+}

@@ -280,6 +280,7 @@ pub async fn watch_target(
 
 /// The notification settings, as the settings page shows them.
 pub struct PrefsView {
+    pub email: bool,
     pub own_threads: &'static str,
     pub replied: &'static str,
     /// (kind, label, on)
@@ -289,6 +290,7 @@ pub struct PrefsView {
 impl PrefsView {
     pub fn new(prefs: &NotifyPrefs) -> Self {
         Self {
+            email: prefs.email,
             own_threads: prefs.own_threads.as_str(),
             replied: prefs.replied.as_str(),
             kinds: KINDS
@@ -301,6 +303,9 @@ impl PrefsView {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PrefsForm {
+    /// `away` (email when not on the forum) or `never`.
+    #[serde(default)]
+    pub email: String,
     #[serde(default)]
     pub own_threads: String,
     #[serde(default)]
@@ -332,10 +337,113 @@ pub async fn save_prefs(
             .filter(|(kind, _)| !form.on.contains_key(&format!("on_{kind}")))
             .map(|(kind, _)| kind.to_string())
             .collect(),
+        email: form.email != "never",
     };
     state
         .store
         .set_notify_prefs(account.brief.id, prefs)
         .await?;
     Ok(see_other("/settings?done=notifications#s-notifications"))
+}
+
+// ---------------------------------------------------------------- unsubscribing
+
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+struct UnsubscribeTemplate {
+    layout: Layout,
+    heading: &'static str,
+    message: String,
+    ask: bool,
+    action: String,
+}
+
+fn unsubscribe_page(
+    state: &AppState,
+    viewer: &Viewer,
+    token: &str,
+    status: StatusCode,
+    heading: &'static str,
+    message: String,
+    ask: bool,
+) -> Result<Response, AppError> {
+    let mut layout = Layout::new(state, viewer, heading, heading, "/unsubscribe");
+    layout.noindex = true;
+    let html = render(&UnsubscribeTemplate {
+        layout,
+        heading,
+        message,
+        ask,
+        action: format!("/unsubscribe/{}", paths::encode_query(token)),
+    })?;
+    Ok(private_page(status, html))
+}
+
+const USED: &str = "This link was used already, or it never existed. Choose what is emailed in \
+                    your notification settings.";
+
+/// `GET /unsubscribe/{token}` (the link in an email's footer): asks first, as a link that
+/// anything may fetch (a mail scanner) must change nothing.
+pub async fn unsubscribe_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let hash = crate::auth::secret_hash(&token);
+    if state.store.unsubscribe_token_valid(&hash).await? {
+        unsubscribe_page(
+            &state,
+            &viewer,
+            &token,
+            StatusCode::OK,
+            "Stop notification emails?",
+            "You will still see notifications on the forum, under the bell.".into(),
+            true,
+        )
+    } else {
+        unsubscribe_page(
+            &state,
+            &viewer,
+            &token,
+            StatusCode::NOT_FOUND,
+            "Link used",
+            USED.into(),
+            false,
+        )
+    }
+}
+
+/// `POST /unsubscribe/{token}`: RFC 8058's one-click unsubscribe (a mail client posts
+/// `List-Unsubscribe=One-Click`, with no session), or the button above. The token works once
+/// and does only this: notification email off.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let hash = crate::auth::secret_hash(&token);
+    let Some(user) = state.store.use_unsubscribe_token(&hash).await? else {
+        return unsubscribe_page(
+            &state,
+            &viewer,
+            &token,
+            StatusCode::NOT_FOUND,
+            "Link used",
+            USED.into(),
+            false,
+        );
+    };
+    let mut prefs = state.store.notify_prefs(user).await?;
+    prefs.email = false;
+    state.store.set_notify_prefs(user, prefs).await?;
+    unsubscribe_page(
+        &state,
+        &viewer,
+        &token,
+        StatusCode::OK,
+        "Unsubscribed",
+        "No more notification emails. You can turn them on again in your notification settings."
+            .into(),
+        false,
+    )
 }

@@ -21,6 +21,7 @@ fn email_to(to: &str) -> String {
         to: to.to_string(),
         subject: "Hello".into(),
         body: "A message from the job tests.\n".into(),
+        ..Email::default()
     }
     .to_job()
 }

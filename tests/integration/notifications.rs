@@ -505,3 +505,274 @@ both!(
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
 );
+
+// ---------------------------------------------------------------- email, through real SMTP
+
+/// A real SMTP server (aiosmtpd, installed into target/aiosmtpd by `.ci/run`) writing what it
+/// receives to a maildir; stopped when dropped.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start() -> Option<Self> {
+        let python =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/aiosmtpd/bin/python");
+        if !python.exists() {
+            eprintln!(
+                "\n!!! aiosmtpd is not installed ({}): the notification email test was SKIPPED. \
+                 `.ci/run` installs it (python3 -m venv target/aiosmtpd && target/aiosmtpd/bin/pip \
+                 install aiosmtpd==1.4.6).\n",
+                python.display()
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("a free port: {e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let child = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path().join("mail"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start aiosmtpd: {e}"));
+        let server = Self { child, port, dir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("aiosmtpd did not start on port {port}");
+    }
+
+    /// Every notification email received so far, raw (sign-up confirmations left out).
+    fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.dir.path().join("mail").join(sub)) {
+                for entry in entries.flatten() {
+                    if let Ok(text) = std::fs::read_to_string(entry.path())
+                        && text.contains("\nSubject: [Agora]")
+                    {
+                        out.push(text);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A message's headers, unfolded, by lower-cased name.
+fn headers_of(message: &str) -> Vec<(String, String)> {
+    let head = message
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .split("\n\n")
+        .next()
+        .unwrap_or("");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            out.push((name.trim().to_lowercase(), value.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn run_jobs(app: &TestApp) {
+    let (_, result) = agora::jobs::run_due(&app.state, Timestamp::now()).await;
+    result.unwrap_or_else(|e| panic!("jobs: {e}"));
+}
+
+/// The notification emails received, once `count` are there or a moment has passed (a job's
+/// send has finished when `run_jobs` returns: SMTP's answer to DATA means the server has it).
+async fn wait_for_mail(smtp: &SmtpServer, count: usize) -> Vec<String> {
+    for _ in 0..10 {
+        let messages = smtp.messages();
+        if messages.len() >= count {
+            return messages;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    smtp.messages()
+}
+
+both!(
+    async fn away_members_get_one_threaded_email_per_thread_with_one_click_unsubscribe(b: Backend) {
+        let Some(smtp) = SmtpServer::start() else {
+            return;
+        };
+        let port = smtp.port;
+        let app = TestApp::configured(b, |c| {
+            c.email.smtp_url = format!("smtp://127.0.0.1:{port}");
+            c.email.notify_delay_secs = 0;
+            c.email.away_secs = 0;
+        })
+        .await;
+        agora::services::archive::load_demo_if_empty(app.store())
+            .await
+            .unwrap_or_else(|e| panic!("demo: {e:#}"));
+        let ann = app.person("ann_mail", Role::Member).await;
+        let ben = app.person("ben_mail", Role::Member).await;
+        let cleo = app.person("cleo_mail", Role::Member).await;
+        let thread = start_thread(
+            &app,
+            &ann,
+            "Email test: sockets idle out",
+            "Our sockets close after a minute.",
+        )
+        .await;
+        // Two notifications for one thread before the job runs: one message.
+        reply(
+            &app,
+            &ben,
+            thread,
+            "@ann_mail the proxy's idle timeout is 60 s.",
+        )
+        .await;
+        reply(&app, &cleo, thread, "Same here; keepalive fixed it for us.").await;
+        notify(&app).await;
+        run_jobs(&app).await;
+        let messages = wait_for_mail(&smtp, 1).await;
+        assert_eq!(
+            messages.len(),
+            1,
+            "one message for one thread: {messages:?}"
+        );
+        let message = &messages[0];
+        let headers = headers_of(message);
+        assert_eq!(header(&headers, "to"), Some("ann_mail@example.test"));
+        assert!(
+            header(&headers, "subject")
+                .unwrap_or("")
+                .contains("Email test: sockets idle out")
+        );
+        let conversation = format!("<thread-{thread}@127.0.0.1>");
+        assert_eq!(header(&headers, "in-reply-to"), Some(conversation.as_str()));
+        assert_eq!(header(&headers, "references"), Some(conversation.as_str()));
+        assert!(header(&headers, "message-id").is_some_and(|id| id.starts_with("<notification-")));
+        assert!(
+            header(&headers, "list-id").is_some_and(|id| id.contains("<notifications.127.0.0.1>"))
+        );
+        assert_eq!(
+            header(&headers, "list-unsubscribe-post"),
+            Some("List-Unsubscribe=One-Click")
+        );
+        assert!(
+            header(&headers, "content-type")
+                .unwrap_or("")
+                .starts_with("multipart/alternative")
+        );
+        assert!(message.contains("Content-Type: text/plain"), "{message}");
+        assert!(message.contains("Content-Type: text/html"), "{message}");
+        assert!(message.contains("mentioned you"), "{message}");
+        assert!(
+            message.contains("replied in a thread you watch"),
+            "{message}"
+        );
+        // Sent once: running the jobs again sends nothing more.
+        run_jobs(&app).await;
+        assert_eq!(wait_for_mail(&smtp, 2).await.len(), 1);
+
+        // One click unsubscribes, with no session, once.
+        let link = header(&headers, "list-unsubscribe")
+            .unwrap_or("")
+            .trim_matches(['<', '>'])
+            .to_string();
+        let path = link.split_once("://").map_or("", |(_, rest)| rest);
+        let path = &path[path.find('/').unwrap_or(0)..];
+        assert!(path.starts_with("/unsubscribe/"), "{link}");
+        let scanner = app.get(path).await;
+        assert_eq!(
+            scanner.status,
+            StatusCode::OK,
+            "a GET only asks: {}",
+            scanner.text()
+        );
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let click = app
+            .send_body("POST", path, &form, b"List-Unsubscribe=One-Click".to_vec())
+            .await;
+        assert_eq!(click.status, StatusCode::OK, "{}", click.text());
+        let again = app
+            .send_body("POST", path, &form, b"List-Unsubscribe=One-Click".to_vec())
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "the link worked twice");
+        let settings = app.get_as("/settings", &ann).await;
+        assert_eq!(
+            attrs(
+                &settings.html(),
+                "#f-notify-email option[selected]",
+                "value"
+            ),
+            ["never"]
+        );
+        reply(
+            &app,
+            &ben,
+            thread,
+            "@ann_mail one more thing: check the load balancer.",
+        )
+        .await;
+        notify(&app).await;
+        run_jobs(&app).await;
+        assert_eq!(
+            wait_for_mail(&smtp, 2).await.len(),
+            1,
+            "mailed after unsubscribing"
+        );
+
+        // Read in the browser before the email goes: no email.
+        reply(
+            &app,
+            &cleo,
+            thread,
+            "@ben_mail did the load balancer matter for you?",
+        )
+        .await;
+        notify(&app).await;
+        let (url, _) = app.follow(&format!("/thread/{thread}")).await;
+        app.get_as(&url, &ben).await;
+        run_jobs(&app).await;
+        assert_eq!(
+            wait_for_mail(&smtp, 2).await.len(),
+            1,
+            "a read notification was mailed"
+        );
+    }
+);

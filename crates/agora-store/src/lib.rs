@@ -321,7 +321,9 @@ mod structure;
 pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
 pub mod drafts;
 pub mod notifications;
-pub use notifications::{NewNotification, NotificationRow, NotifyPrefs, WatchLevel, WatchTarget};
+pub use notifications::{
+    EmailJobs, NewNotification, NotificationRow, NotifyPrefs, WatchLevel, WatchTarget,
+};
 mod members;
 mod profile;
 pub use drafts::{DraftContent, DraftPlace, DraftRow};
@@ -1195,10 +1197,69 @@ impl Store {
         from: i64,
         to: i64,
         rows: Vec<NewNotification>,
+        email: notifications::EmailJobs,
     ) -> Result<bool, StoreError> {
         let now = Timestamp::now();
         write_private!(self, |conn| notifications::record_notifications(
-            conn, from, to, &rows, now
+            conn, from, to, &rows, &email, now
+        )
+        .await)
+    }
+
+    pub async fn unemailed(
+        &self,
+        user: UserId,
+        thread: ThreadId,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        read!(self, |conn| notifications::unemailed(conn, user, thread)
+            .await)
+    }
+
+    pub async fn mark_emailed(&self, ids: Vec<i64>) -> Result<(), StoreError> {
+        let now = Timestamp::now();
+        write_private!(self, |conn| notifications::mark_emailed(conn, &ids, now)
+            .await)
+    }
+
+    pub async fn emails_since(&self, user: UserId, since: Timestamp) -> Result<i64, StoreError> {
+        read!(self, |conn| notifications::emails_since(conn, user, since)
+            .await)
+    }
+
+    pub async fn touch_last_seen(&self, user: UserId, now: Timestamp) -> Result<(), StoreError> {
+        write_private!(self, |conn| notifications::touch_last_seen(conn, user, now)
+            .await)
+    }
+
+    pub async fn last_seen(&self, user: UserId) -> Result<Option<Timestamp>, StoreError> {
+        read!(self, |conn| notifications::last_seen(conn, user).await)
+    }
+
+    /// Stores an unsubscribe link's token, by the hash the caller computed.
+    pub async fn create_unsubscribe_token(
+        &self,
+        user: UserId,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        let hash = hash.to_string();
+        write_private!(self, |conn| notifications::create_unsubscribe_token(
+            conn, user, &hash
+        )
+        .await)
+    }
+
+    pub async fn use_unsubscribe_token(&self, hash: &str) -> Result<Option<UserId>, StoreError> {
+        let hash = hash.to_string();
+        write_private!(self, |conn| notifications::use_unsubscribe_token(
+            conn, &hash
+        )
+        .await)
+    }
+
+    pub async fn unsubscribe_token_valid(&self, hash: &str) -> Result<bool, StoreError> {
+        let hash = hash.to_string();
+        read!(self, |conn| notifications::unsubscribe_token_valid(
+            conn, &hash
         )
         .await)
     }

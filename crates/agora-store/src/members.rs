@@ -367,6 +367,7 @@ const DELETE_MEMBER: &[&str] = &[
     "UPDATE notifications SET actor_id = NULL WHERE actor_id = ?1",
     "DELETE FROM watches WHERE user_id = ?1",
     "DELETE FROM notify_prefs WHERE user_id = ?1",
+    "DELETE FROM unsubscribe_tokens WHERE user_id = ?1",
     "DELETE FROM demo_content WHERE kind = 'user' AND id = ?1",
     "DELETE FROM users WHERE id = ?1",
 ];
@@ -644,6 +645,7 @@ impl Store {
                 "DELETE FROM notifications WHERE user_id = ?1",
                 "DELETE FROM watches WHERE user_id = ?1",
                 "DELETE FROM notify_prefs WHERE user_id = ?1",
+                "DELETE FROM unsubscribe_tokens WHERE user_id = ?1",
             ] {
                 conn.execute(private, params![user.0]).await?;
             }

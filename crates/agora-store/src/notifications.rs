@@ -103,6 +103,8 @@ pub struct NotifyPrefs {
     pub replied: WatchLevel,
     /// Kinds they do not want to be told of.
     pub off_kinds: Vec<String>,
+    /// Whether notifications are emailed when they are away (else never).
+    pub email: bool,
 }
 
 impl Default for NotifyPrefs {
@@ -111,6 +113,7 @@ impl Default for NotifyPrefs {
             own_threads: WatchLevel::Watching,
             replied: WatchLevel::Tracking,
             off_kinds: Vec::new(),
+            email: true,
         }
     }
 }
@@ -191,7 +194,7 @@ pub async fn participants<C: Conn>(
 pub async fn notify_prefs<C: Conn>(conn: &mut C, user: UserId) -> Result<NotifyPrefs, StoreError> {
     let row = conn
         .query_opt(
-            "SELECT own_threads, replied, off_kinds FROM notify_prefs WHERE user_id = ?1",
+            "SELECT own_threads, replied, off_kinds, email FROM notify_prefs WHERE user_id = ?1",
             params![user.0],
         )
         .await?;
@@ -207,6 +210,7 @@ pub async fn notify_prefs<C: Conn>(conn: &mut C, user: UserId) -> Result<NotifyP
             .split_whitespace()
             .map(str::to_string)
             .collect(),
+        email: row.text(3)? != "never",
     })
 }
 
@@ -216,15 +220,16 @@ pub async fn set_notify_prefs<C: Conn>(
     prefs: &NotifyPrefs,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO notify_prefs (user_id, own_threads, replied, off_kinds) \
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id) DO UPDATE SET \
+        "INSERT INTO notify_prefs (user_id, own_threads, replied, off_kinds, email) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id) DO UPDATE SET \
          own_threads = excluded.own_threads, replied = excluded.replied, \
-         off_kinds = excluded.off_kinds",
+         off_kinds = excluded.off_kinds, email = excluded.email",
         params![
             user.0,
             prefs.own_threads.as_str(),
             prefs.replied.as_str(),
-            prefs.off_kinds.join(" ")
+            prefs.off_kinds.join(" "),
+            if prefs.email { "away" } else { "never" }
         ],
     )
     .await?;
@@ -248,6 +253,7 @@ pub async fn record_notifications<C: Conn>(
     from: i64,
     to: i64,
     rows: &[NewNotification],
+    email: &EmailJobs,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let moved = conn
@@ -297,7 +303,169 @@ pub async fn record_notifications<C: Conn>(
         )
         .await?;
     }
+    // One email job per member and thread, due after the delay; a job already waiting for
+    // that thread takes these too (one message for several notifications).
+    let mut queued: Vec<(i64, i64)> = Vec::new();
+    for row in rows {
+        let key = (row.user.0, row.thread.0);
+        if queued.contains(&key) {
+            continue;
+        }
+        queued.push(key);
+        let payload = format!("{{\"user\":{},\"thread\":{}}}", row.user.0, row.thread.0);
+        let waiting = conn
+            .query_opt(
+                "SELECT 1 FROM jobs WHERE kind = ?1 AND payload = ?2 AND done_at IS NULL \
+                 AND failed_at IS NULL AND claimed_at IS NULL",
+                params![email.kind.as_str(), payload.as_str()],
+            )
+            .await?
+            .is_some();
+        if !waiting {
+            conn.execute(
+                "INSERT INTO jobs (kind, payload, run_after) VALUES (?1, ?2, ?3)",
+                params![email.kind.as_str(), payload, email.run_after.micros()],
+            )
+            .await?;
+        }
+    }
     Ok(true)
+}
+
+/// The email jobs [`record_notifications`] queues: their kind and when they are due.
+#[derive(Clone, Debug)]
+pub struct EmailJobs {
+    pub kind: String,
+    pub run_after: Timestamp,
+}
+
+/// A member's unread notifications about `thread` not yet emailed, oldest first (those about
+/// a post that is gone are left out).
+pub async fn unemailed<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    thread: ThreadId,
+) -> Result<Vec<NotificationRow>, StoreError> {
+    let rows = conn
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM notifications n JOIN threads t ON t.id = n.thread_id \
+                 LEFT JOIN posts p ON p.id = n.post_id LEFT JOIN users a ON a.id = n.actor_id \
+                 WHERE n.user_id = ?1 AND n.thread_id = ?2 AND n.read_at IS NULL \
+                 AND n.emailed_at IS NULL AND t.removed_at IS NULL \
+                 AND (n.post_id IS NULL OR (p.deleted_at IS NULL AND p.hidden_at IS NULL) \
+                      OR n.kind = 'moderated') \
+                 ORDER BY n.id"
+            ),
+            params![user.0, thread.0],
+        )
+        .await?;
+    rows.iter().map(read_row).collect()
+}
+
+/// Marks notifications as settled by email (sent, or not to be sent).
+pub async fn mark_emailed<C: Conn>(
+    conn: &mut C,
+    ids: &[i64],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for id in ids {
+        conn.execute(
+            "UPDATE notifications SET emailed_at = ?2 WHERE id = ?1",
+            params![*id, now.micros()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// How many notification emails a member was sent since `since` (for the daily cap): the
+/// distinct times their notifications were emailed.
+pub async fn emails_since<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    since: Timestamp,
+) -> Result<i64, StoreError> {
+    conn.query_one(
+        "SELECT COUNT(DISTINCT emailed_at) FROM notifications WHERE user_id = ?1 \
+         AND emailed_at > ?2 AND read_at IS NULL",
+        params![user.0, since.micros()],
+    )
+    .await?
+    .int(0)
+}
+
+pub async fn touch_last_seen<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE users SET last_seen_at = ?2 WHERE id = ?1",
+        params![user.0, now.micros()],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn last_seen<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+) -> Result<Option<Timestamp>, StoreError> {
+    Ok(
+        match conn
+            .query_opt(
+                "SELECT last_seen_at FROM users WHERE id = ?1",
+                params![user.0],
+            )
+            .await?
+        {
+            Some(row) => row.opt_int(0)?.map(Timestamp::from_micros),
+            None => None,
+        },
+    )
+}
+
+pub async fn create_unsubscribe_token<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO unsubscribe_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+        params![token_hash, user.0, Timestamp::now().micros()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Uses an unsubscribe link once: its member, or None when it was used or never existed.
+pub async fn use_unsubscribe_token<C: Conn>(
+    conn: &mut C,
+    token_hash: &str,
+) -> Result<Option<UserId>, StoreError> {
+    let row = conn
+        .query_opt(
+            "UPDATE unsubscribe_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL \
+             RETURNING user_id",
+            params![token_hash, Timestamp::now().micros()],
+        )
+        .await?;
+    row.map(|r| Ok(UserId(r.int(0)?))).transpose()
+}
+
+/// Whether an unsubscribe link is one that still works (for the page that asks first).
+pub async fn unsubscribe_token_valid<C: Conn>(
+    conn: &mut C,
+    token_hash: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM unsubscribe_tokens WHERE token_hash = ?1 AND used_at IS NULL",
+            params![token_hash],
+        )
+        .await?
+        .is_some())
 }
 
 const COLUMNS: &str = "n.id, n.kind, n.thread_id, t.title, t.slug, n.post_id, p.position, \
