@@ -37,6 +37,8 @@ pub struct Inner {
     pub search: Arc<Search>,
     /// Woken when a job is queued here, so the job runner does not wait for its next round.
     pub jobs_queued: tokio::sync::Notify,
+    /// Live updates: the change log handed to every open `/events` stream.
+    pub live: std::sync::Arc<crate::services::live::Live>,
     /// When this node last wrote each account's `last_seen_at` (at most once a minute each).
     pub seen: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
     /// This node's name in the job table.
@@ -104,6 +106,7 @@ impl AppState {
                 mailer,
                 search,
                 jobs_queued: tokio::sync::Notify::new(),
+                live: std::sync::Arc::new(crate::services::live::Live::new()),
                 seen: std::sync::Mutex::new(std::collections::HashMap::new()),
                 node,
                 dummy_hash: tokio::sync::OnceCell::new(),

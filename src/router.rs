@@ -386,6 +386,7 @@ pub fn build(state: AppState) -> Router {
         .route("/notifications", get(web::notifications::list))
         .route("/notifications/read", post(web::notifications::read_all))
         .route("/watch", post(web::notifications::watch))
+        .route("/events", get(web::live::events))
         .route(
             "/unsubscribe/{token}",
             get(web::notifications::unsubscribe_form).post(web::notifications::unsubscribe),

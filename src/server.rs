@@ -138,6 +138,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
     };
 
+    // Live updates follow the change log for every open page's stream.
+    let live = tokio::spawn(crate::services::live::follow(state.clone()));
+
     // The search indexer follows the change log; writes never wait for it.
     let stop_indexer = std::sync::Arc::new(tokio::sync::Notify::new());
     let indexer = tokio::spawn(
@@ -150,7 +153,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app =
         router::build(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown({
+            // Open event streams never end by themselves: end them, or shutdown would wait.
+            let live = state.live.clone();
+            async move {
+                shutdown_signal().await;
+                live.close();
+            }
+        })
         .await?;
 
     stop_flusher.notify_one();
@@ -159,6 +169,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = indexer.await;
     stop_notifier.notify_one();
     let _ = notifier.await;
+    let _ = live.await;
     state.finish_background().await;
     runner.abort();
     if let Some(follower) = follower {

@@ -523,6 +523,81 @@
     });
   })();
 
+  // ---- Live updates: a thread page hears of new replies and edits, a listing of new
+  // threads, and the bell of the reader's unread count, through one event stream per page
+  // (/events). New things wait behind a bar instead of moving the page. The browser
+  // reconnects by itself and the server replays what it missed (Last-Event-ID).
+  (function () {
+    if (!window.EventSource) { return; }
+    var holder = document.querySelector("[data-live]");
+    var bell = document.querySelector(".nav-bell");
+    if (!holder && !bell) { return; }
+    var query = holder ? holder.getAttribute("data-live") : "";
+    var source = new EventSource("/events" + (query ? "?" + query : ""));
+    var bar = null;
+    var count = 0;
+    function showBar(text, href) {
+      if (!bar) {
+        bar = document.createElement("p");
+        bar.className = "live-bar";
+        bar.setAttribute("role", "status");
+        var main = document.querySelector("main") || document.body;
+        main.insertBefore(bar, main.firstChild);
+      }
+      bar.textContent = "";
+      var link = document.createElement("a");
+      link.href = href;
+      link.textContent = text;
+      link.addEventListener("click", function (e) {
+        // Already on that page: load it again at the new post.
+        if (link.pathname === location.pathname) { e.preventDefault(); location.href = href; location.reload(); }
+      });
+      bar.appendChild(link);
+    }
+    source.addEventListener("post", function (e) {
+      var data = JSON.parse(e.data);
+      if (document.getElementById("post-" + data.post)) { return; }
+      count++;
+      showBar(count === 1 ? "1 new reply — show" : count + " new replies — show", data.url);
+    });
+    source.addEventListener("edited", function (e) {
+      var data = JSON.parse(e.data);
+      var post = document.getElementById("post-" + data.post);
+      if (!post || post.querySelector(".live-edited")) { return; }
+      var note = document.createElement("a");
+      note.className = "live-edited badge";
+      note.href = post.getAttribute("data-url") || location.href;
+      note.textContent = "Edited — reload to see";
+      var meta = post.querySelector(".post-time") || post.firstChild;
+      meta.parentNode.insertBefore(note, meta.nextSibling);
+    });
+    source.addEventListener("thread", function () {
+      count++;
+      showBar(count === 1 ? "1 new thread — show" : count + " new threads — show", location.pathname + location.search);
+    });
+    source.addEventListener("unread", function (e) {
+      if (!bell) { return; }
+      var n = parseInt(e.data, 10) || 0;
+      var badgeEl = bell.querySelector(".nav-count");
+      bell.classList.toggle("has-unread", n > 0);
+      bell.setAttribute("data-unread", String(n));
+      if (n === 0) { if (badgeEl) { badgeEl.parentNode.removeChild(badgeEl); } return; }
+      if (!badgeEl) {
+        badgeEl = document.createElement("span");
+        badgeEl.className = "nav-count";
+        bell.appendChild(document.createTextNode(" "));
+        bell.appendChild(badgeEl);
+      }
+      badgeEl.textContent = n > 99 ? "99+" : String(n);
+      var sr = document.createElement("span");
+      sr.className = "sr-only";
+      sr.textContent = " unread";
+      badgeEl.appendChild(sr);
+    });
+    source.addEventListener("reload", function () { showBar("New activity — reload", location.href); });
+    window.addEventListener("pagehide", function () { source.close(); });
+  })();
+
   function badge(text, kind) {
     var span = document.createElement("span");
     span.className = "badge " + kind;

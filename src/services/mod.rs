@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod archive;
 pub mod drafts;
 pub mod generate;
+pub mod live;
 pub mod mail;
 pub mod members;
 pub mod mentions;

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod feed_routes;
 pub mod feeds;
 pub mod form;
+pub mod live;
 pub mod moderation;
 pub mod notifications;
 pub mod posting;

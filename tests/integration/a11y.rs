@@ -369,6 +369,16 @@ async fn site() -> Site {
             .await,
         "reset token",
     );
+    // An unsubscribe link, as a notification email carries one.
+    must(
+        app.store()
+            .create_unsubscribe_token(
+                account.brief.id,
+                &agora::auth::secret_hash("a11yunsubscribetoken0123456789"),
+            )
+            .await,
+        "unsubscribe token",
+    );
     // The site's own pages, a footer link and an accent colour, as an administrator sets them.
     let mut settings = app.state.site().settings.clone();
     settings.about = "# About us\n\nA forum for **network** developers.".into();
@@ -614,6 +624,11 @@ async fn site() -> Site {
         // Signed in: settings and tokens.
         get("settings", Member, "/settings"),
         get("notifications", Member, "/notifications"),
+        get(
+            "unsubscribe",
+            Anonymous,
+            "/unsubscribe/a11yunsubscribetoken0123456789",
+        ),
         get("notifications", Suspended, "/notifications"),
         get("settings saved", Member, "/settings?done=profile"),
         post(
@@ -1394,6 +1409,8 @@ const NOT_PAGES: &[&str] = &[
     // Answers 404 once an administrator exists, as here; the setup form itself goes through
     // axe and the screenshots in the browser journey (admin.rs).
     "/setup",
+    // A server-sent-events stream, not a page (live.rs tests it).
+    "/events",
 ];
 
 /// The page routes' paths, as `src/router.rs` spells them, with whether they answer GET.

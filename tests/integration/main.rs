@@ -20,6 +20,7 @@ mod flows;
 mod http;
 mod jobs;
 mod listings;
+mod live;
 mod notifications;
 mod openapi;
 mod pages;
