@@ -113,9 +113,19 @@ impl Drop for StreamGuard {
 pub async fn follow(state: AppState) {
     let mut closing = state.live.closing();
     let counter = state.store.changes();
-    let mut position = match state.store.change_head().await {
-        Ok(head) => head,
-        Err(_) => 0,
+    // From the log's head: streams replay older entries themselves (Last-Event-ID). A
+    // database that is away now is asked again, never answered with "from the start".
+    let mut position = loop {
+        match state.store.change_head().await {
+            Ok(head) => break head,
+            Err(err) => {
+                tracing::warn!(error = %err, "live updates wait for the change log");
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = closing.changed() => return,
+                }
+            }
+        }
     };
     let mut seen = None;
     let mut idle = 0u32;
