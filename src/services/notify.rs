@@ -237,19 +237,20 @@ async fn recipients_of_post(
     candidates.extend(watches.iter().map(|(u, _, _)| *u));
     candidates.sort_by_key(|u| u.0);
     candidates.dedup();
-    let mut levels: HashMap<UserId, WatchLevel> = HashMap::new();
-    for user in candidates
+    // Everyone's settings in a few queries, not one per member (10,000 watchers are common).
+    let mut everyone: Vec<UserId> = candidates.clone();
+    everyone.extend(kinds.keys().copied());
+    everyone.sort_by_key(|u| u.0);
+    everyone.dedup();
+    let prefs = state.store.notify_prefs_of(everyone.clone()).await?;
+    let default_prefs = NotifyPrefs::default();
+    let levels: HashMap<UserId, WatchLevel> = everyone
         .iter()
-        .copied()
-        .chain(kinds.keys().copied().collect::<Vec<_>>())
-    {
-        if levels.contains_key(&user) {
-            continue;
-        }
-        let prefs = state.store.notify_prefs(user).await?;
-        let level = level_of(user, thread, &participants, &watches, &prefs);
-        levels.insert(user, level);
-    }
+        .map(|user| {
+            let p = prefs.get(user).unwrap_or(&default_prefs);
+            (*user, level_of(*user, thread, &participants, &watches, p))
+        })
+        .collect();
     for user in candidates {
         let level = levels.get(&user).copied().unwrap_or(WatchLevel::Normal);
         if first {
@@ -315,16 +316,18 @@ async fn keep_allowed(
     rows: Vec<NewNotification>,
     actor: UserId,
 ) -> Result<Vec<NewNotification>, AppError> {
-    let mut kept = Vec::with_capacity(rows.len());
-    for row in rows {
-        if row.user == actor || state.store.is_suspended(row.user).await? {
-            continue;
-        }
-        let prefs = state.store.notify_prefs(row.user).await?;
-        if prefs.off_kinds.contains(&row.kind) {
-            continue;
-        }
-        kept.push(row);
-    }
-    Ok(kept)
+    let mut users: Vec<UserId> = rows.iter().map(|r| r.user).collect();
+    users.sort_by_key(|u| u.0);
+    users.dedup();
+    let suspended = state.store.suspended_of(users.clone()).await?;
+    let prefs = state.store.notify_prefs_of(users).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.user != actor && !suspended.contains(&row.user))
+        .filter(|row| {
+            prefs
+                .get(&row.user)
+                .is_none_or(|p| !p.off_kinds.contains(&row.kind))
+        })
+        .collect())
 }

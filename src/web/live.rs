@@ -166,12 +166,15 @@ async fn next(mut s: Stream) -> Option<(Result<Event, Infallible>, Stream)> {
             _ = s.closing.changed() => return None,
             received = s.changes.recv() => match received {
                 Ok(change) => {
+                    // Boxed: the work runs rarely, and an idle stream's future stays small
+                    // (memory per open page is what bounds how many a node holds).
                     if change.seq > s.replayed
-                        && let Some(event) = event_for(&s.state, s.follows, &change).await
+                        && let Some(event) =
+                            Box::pin(event_for(&s.state, s.follows, &change)).await
                     {
                         s.pending.push_back(event);
                     }
-                    s.check_unread().await;
+                    Box::pin(s.check_unread()).await;
                 }
                 // Too slow to keep up: the page is told to reload rather than miss things.
                 Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -179,7 +182,7 @@ async fn next(mut s: Stream) -> Option<(Result<Event, Infallible>, Stream)> {
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             },
-            _ = s.tick.tick() => s.check_unread().await,
+            _ = s.tick.tick() => Box::pin(s.check_unread()).await,
         }
     }
 }

@@ -250,3 +250,204 @@ async fn a_reply_shows_up_on_the_askers_open_page_with_the_bell() {
     let _ = asker.client.clone().close().await;
     let _ = answerer.client.clone().close().await;
 }
+
+// ---------------------------------------------------------------- measurements
+// Run by hand (`cargo test --test integration measure_ -- --ignored --nocapture`); their
+// numbers are in BENCHMARKS.md. They assert nothing about time.
+
+/// Resident memory of a process, in KB (`VmRSS`).
+fn rss_kb(pid: u32) -> i64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run by hand, numbers in BENCHMARKS.md"]
+async fn measure_memory_of_10k_idle_streams() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // MEASURE_BIN=target/release/agora measures the release build.
+    let node = match std::env::var_os("MEASURE_BIN") {
+        Some(bin) => Node::serve_binary(std::path::Path::new(&bin), &[], &dir.path().join("data")),
+        None => Node::serve(&[], &dir.path().join("data")),
+    };
+    let pid = node.child.id();
+    let address: std::net::SocketAddr = node.address.parse().unwrap_or_else(|e| panic!("{e}"));
+    // Warm: one stream, so the stream machinery's one-time allocations are in the baseline.
+    let mut warm = EventStream::open(&node.address, "/events?home=1", None);
+    warm.wait_for("text/event-stream");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kb(pid);
+    let n = 10_000u32;
+    let mut streams = Vec::with_capacity(n as usize);
+    let request = format!(
+        "GET /events?home=1 HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    for i in 0..n {
+        // 16 streams per client address: spread over loopback addresses.
+        let ip = std::net::Ipv4Addr::new(127, 1, (i / 16 / 250) as u8, (i / 16 % 250 + 1) as u8);
+        let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+        socket
+            .bind(std::net::SocketAddr::new(ip.into(), 0))
+            .unwrap_or_else(|e| panic!("bind {ip}: {e}"));
+        let mut stream = socket
+            .connect(address)
+            .await
+            .unwrap_or_else(|e| panic!("connect {i}: {e}"));
+        tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        streams.push(stream);
+    }
+    // Every stream answered (its headers read).
+    let mut buffer = [0u8; 512];
+    let mut open = 0;
+    for stream in &mut streams {
+        if let Ok(Ok(read)) = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::io::AsyncReadExt::read(stream, &mut buffer),
+        )
+        .await
+            && String::from_utf8_lossy(&buffer[..read]).contains("200 OK")
+        {
+            open += 1;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kb(pid);
+    eprintln!(
+        "measure: {open} idle streams open; node RSS {before} KB -> {after} KB: {:.1} KB per stream",
+        (after - before) as f64 / f64::from(open.max(1))
+    );
+    assert_eq!(open, n, "not every stream was admitted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run by hand, numbers in BENCHMARKS.md"]
+async fn measure_a_reply_to_10k_watchers() {
+    use agora_store::{NewUser, WatchLevel, WatchTarget};
+    let backend = if postgres_url().is_some() && std::env::var_os("MEASURE_POSTGRES").is_some() {
+        crate::util::Backend::Postgres
+    } else {
+        crate::util::Backend::Sqlite
+    };
+    let app = TestApp::demo(backend).await;
+    let asker = app.person("asker", Role::Member).await;
+    let writer = app.person("writer", Role::Member).await;
+    let ask = |title: &'static str, subtopic: &'static str| {
+        let app = &app;
+        let cookie = asker.cookie.clone();
+        async move {
+            let r = app
+                .post_form(
+                    "/new",
+                    Some(&cookie),
+                    &[
+                        ("subtopic", subtopic),
+                        ("title", title),
+                        ("tags", "network"),
+                        ("kind", "question"),
+                        ("body", "A thread for measuring notification fan-out."),
+                    ],
+                )
+                .await;
+            let at = r.header("location").unwrap_or_default().to_string();
+            at.trim_start_matches("/thread/")
+                .split('/')
+                .next()
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or_else(|| panic!("no thread: {}", r.text()))
+        }
+    };
+    let watched = ask(
+        "Fan-out: a thread 10,000 people watch",
+        "app-system-services/networking",
+    )
+    .await;
+    let quiet = ask(
+        "Fan-out: a thread nobody watches",
+        "app-system-services/storage",
+    )
+    .await;
+    let subtopic = app
+        .store()
+        .subtopic_id("app-system-services", "networking")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no subtopic"));
+    for i in 0..10_000 {
+        let id = app
+            .store()
+            .create_user(NewUser {
+                username: format!("watcher{i}"),
+                display_name: format!("Watcher {i}"),
+                email: format!("watcher{i}@example.test"),
+                password_hash: String::new(),
+                role: Role::Member,
+                staff_title: None,
+                email_verified: true,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        app.store()
+            .set_watch(id, WatchTarget::Subtopic(subtopic.0), WatchLevel::Watching)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    agora::services::notify::catch_up(&app.state)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reply_ms = |thread: i64| {
+        let app = &app;
+        let cookie = writer.cookie.clone();
+        async move {
+            let started = Instant::now();
+            let r = app
+                .post_form(
+                    &format!("/thread/{thread}/reply"),
+                    Some(&cookie),
+                    &[("body", "A reply whose notifications are measured.")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            started.elapsed().as_secs_f64() * 1000.0
+        }
+    };
+    let mut quiet_ms = Vec::new();
+    let mut watched_ms = Vec::new();
+    for _ in 0..5 {
+        quiet_ms.push(reply_ms(quiet).await);
+        agora::services::notify::catch_up(&app.state)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut fan_out_ms = Vec::new();
+    let mut rows = 0;
+    for _ in 0..5 {
+        watched_ms.push(reply_ms(watched).await);
+        let started = Instant::now();
+        rows = agora::services::notify::catch_up(&app.state)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        fan_out_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    eprintln!(
+        "measure ({}): reply commit {:.1} ms with nobody watching, {:.1} ms with 10,000 watching; \
+         every notification row written {:.0} ms after ({rows} rows a reply)",
+        app.store().backend_name(),
+        median(&mut quiet_ms),
+        median(&mut watched_ms),
+        median(&mut fan_out_ms)
+    );
+    assert!(rows >= 10_000, "{rows} notifications for 10,000 watchers");
+}

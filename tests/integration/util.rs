@@ -452,8 +452,17 @@ impl Node {
     /// Starts `agora serve --listen 127.0.0.1:0 --data DIR EXTRA…` and waits until it says
     /// where it listens.
     pub fn serve(extra: &[&str], data: &std::path::Path) -> Self {
+        Self::serve_binary(
+            std::path::Path::new(env!("CARGO_BIN_EXE_agora")),
+            extra,
+            data,
+        )
+    }
+
+    /// As [`Node::serve`], with another build of the binary (a measurement's release build).
+    pub fn serve_binary(binary: &std::path::Path, extra: &[&str], data: &std::path::Path) -> Self {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+        let mut child = std::process::Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(extra)

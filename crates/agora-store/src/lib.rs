@@ -1297,6 +1297,23 @@ impl Store {
         read!(self, |conn| notifications::lock_reason(conn, thread).await)
     }
 
+    pub async fn notify_prefs_of(
+        &self,
+        users: Vec<UserId>,
+    ) -> Result<std::collections::HashMap<UserId, NotifyPrefs>, StoreError> {
+        read!(self, |conn| notifications::notify_prefs_of(conn, &users)
+            .await)
+    }
+
+    pub async fn suspended_of(
+        &self,
+        users: Vec<UserId>,
+    ) -> Result<std::collections::HashSet<UserId>, StoreError> {
+        let now = Timestamp::now();
+        read!(self, |conn| notifications::suspended_of(conn, &users, now)
+            .await)
+    }
+
     pub async fn is_suspended(&self, user: UserId) -> Result<bool, StoreError> {
         let now = Timestamp::now();
         read!(self, |conn| notifications::suspended(conn, user, now).await)

@@ -313,11 +313,16 @@ pub async fn record_notifications<C: Conn>(
         }
         queued.push(key);
         let payload = format!("{{\"user\":{},\"thread\":{}}}", row.user.0, row.thread.0);
+        // The kind is written into the query (it is the code's own name, not input) so the
+        // partial index `jobs_notification_waiting` answers it.
+        let kind = email.kind.replace('\'', "");
         let waiting = conn
             .query_opt(
-                "SELECT 1 FROM jobs WHERE kind = ?1 AND payload = ?2 AND done_at IS NULL \
-                 AND failed_at IS NULL AND claimed_at IS NULL",
-                params![email.kind.as_str(), payload.as_str()],
+                &format!(
+                    "SELECT 1 FROM jobs WHERE kind = '{kind}' AND payload = ?1 \
+                     AND done_at IS NULL AND claimed_at IS NULL AND failed_at IS NULL"
+                ),
+                params![payload.as_str()],
             )
             .await?
             .is_some();
@@ -606,4 +611,76 @@ pub async fn lock_reason<C: Conn>(
             None => None,
         },
     )
+}
+
+/// The notification settings of many members at once (defaults for those who chose none).
+pub async fn notify_prefs_of<C: Conn>(
+    conn: &mut C,
+    users: &[UserId],
+) -> Result<std::collections::HashMap<UserId, NotifyPrefs>, StoreError> {
+    let mut out: std::collections::HashMap<UserId, NotifyPrefs> =
+        users.iter().map(|u| (*u, NotifyPrefs::default())).collect();
+    let defaults = NotifyPrefs::default();
+    for chunk in users.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let values: Vec<Value> = chunk.iter().map(|u| Value::from(u.0)).collect();
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT user_id, own_threads, replied, off_kinds, email FROM notify_prefs \
+                     WHERE user_id IN ({})",
+                    marks.join(", ")
+                ),
+                &values,
+            )
+            .await?;
+        for row in rows {
+            out.insert(
+                UserId(row.int(0)?),
+                NotifyPrefs {
+                    own_threads: WatchLevel::parse(&row.text(1)?).unwrap_or(defaults.own_threads),
+                    replied: WatchLevel::parse(&row.text(2)?).unwrap_or(defaults.replied),
+                    off_kinds: row
+                        .text(3)?
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect(),
+                    email: row.text(4)? != "never",
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `users` are suspended now (or gone).
+pub async fn suspended_of<C: Conn>(
+    conn: &mut C,
+    users: &[UserId],
+    now: Timestamp,
+) -> Result<std::collections::HashSet<UserId>, StoreError> {
+    let mut present = std::collections::HashSet::new();
+    let mut suspended = std::collections::HashSet::new();
+    for chunk in users.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let values: Vec<Value> = chunk.iter().map(|u| Value::from(u.0)).collect();
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT id, suspended_until FROM users WHERE id IN ({})",
+                    marks.join(", ")
+                ),
+                &values,
+            )
+            .await?;
+        for row in rows {
+            let id = UserId(row.int(0)?);
+            present.insert(id);
+            if row.opt_int(1)?.is_some_and(|until| until > now.micros()) {
+                suspended.insert(id);
+            }
+        }
+    }
+    suspended.extend(users.iter().filter(|u| !present.contains(u)).copied());
+    Ok(suspended)
 }

@@ -19,3 +19,8 @@ CREATE TABLE unsubscribe_tokens (
     created_at BIGINT  NOT NULL,
     used_at    BIGINT
 );
+
+-- The notifier asks, for each member and thread, whether an email job is already waiting
+-- (it then takes the new notifications too): one index probe, however many jobs wait.
+CREATE INDEX jobs_notification_waiting ON jobs (payload)
+    WHERE kind = 'notification_email' AND done_at IS NULL AND claimed_at IS NULL;
