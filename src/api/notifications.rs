@@ -52,10 +52,42 @@ pub struct NotificationsView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationsQuery {
     /// Notifications older than this id (the previous page's `before`).
-    #[param(minimum = 1)]
-    pub before: Option<i64>,
+    #[param(schema_with = before_schema)]
+    pub before: Option<String>,
+}
+
+fn before_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(i64::MAX))
+        .description(Some(
+            "Notifications older than this id (a page's `before`).",
+        ))
+        .build()
+}
+
+/// `before`: absent, or decimal digits (no sign) from 1 to the largest id.
+fn parse_before(text: Option<&str>) -> Result<Option<i64>, AppError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    text.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| text.parse::<i64>().ok())
+        .flatten()
+        .filter(|n| *n >= 1)
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::bad_param(
+                "before",
+                format!("{text:?} is not a notification id (1 or more)."),
+            )
+        })
 }
 
 /// The caller's notifications, 30 a page.
@@ -70,15 +102,11 @@ pub async fn list(
     ApiQuery(query): ApiQuery<NotificationsQuery>,
 ) -> Result<Response, ApiError> {
     let account = viewer.require()?;
-    if query.before.is_some_and(|b| b < 1) {
-        return Err(
-            AppError::bad_param("before", "A page starts below a notification's id.").into(),
-        );
-    }
+    let before = parse_before(query.before.as_deref())?;
     const PAGE: i64 = 30;
     let mut rows = state
         .store
-        .notifications_of(account.brief.id, query.before, PAGE + 1)
+        .notifications_of(account.brief.id, before, PAGE + 1)
         .await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
