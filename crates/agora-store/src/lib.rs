@@ -254,38 +254,6 @@ macro_rules! read {
     };
 }
 
-/// Runs shared write code in one transaction, then tells the caches.
-macro_rules! write {
-    ($self:ident, |$conn:ident| $body:expr) => {{
-        let result = match &$self.backend {
-            Backend::Sqlite(db) => {
-                db.write(move |$conn| sqlite::drive(async move { $body }))
-                    .await
-            }
-            Backend::Postgres(db) => {
-                let mut client = db.client().await?;
-                let tx = client.transaction().await?;
-                let value = {
-                    let mut pg = PgConn::Tx(&tx);
-                    let $conn = &mut pg;
-                    $body
-                };
-                match value {
-                    Ok(value) => {
-                        tx.commit().await?;
-                        Ok(value)
-                    }
-                    Err(err) => Err(err),
-                }
-            }
-        };
-        if result.is_ok() {
-            $self.changes.fetch_add(1, Ordering::AcqRel);
-        }
-        result
-    }};
-}
-
 /// A write that changes nothing readers see (a member's draft, the job queue): one
 /// transaction, and the caches and the indexer are not told.
 macro_rules! write_private {
@@ -312,6 +280,17 @@ macro_rules! write_private {
                 }
             }
         }
+    }};
+}
+
+/// Runs shared write code in one transaction, then tells the caches.
+macro_rules! write {
+    ($self:ident, |$conn:ident| $body:expr) => {{
+        let result = write_private!($self, |$conn| $body);
+        if result.is_ok() {
+            $self.changes.fetch_add(1, Ordering::AcqRel);
+        }
+        result
     }};
 }
 

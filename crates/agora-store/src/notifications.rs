@@ -192,26 +192,10 @@ pub async fn participants<C: Conn>(
 }
 
 pub async fn notify_prefs<C: Conn>(conn: &mut C, user: UserId) -> Result<NotifyPrefs, StoreError> {
-    let row = conn
-        .query_opt(
-            "SELECT own_threads, replied, off_kinds, email FROM notify_prefs WHERE user_id = ?1",
-            params![user.0],
-        )
-        .await?;
-    let Some(row) = row else {
-        return Ok(NotifyPrefs::default());
-    };
-    let defaults = NotifyPrefs::default();
-    Ok(NotifyPrefs {
-        own_threads: WatchLevel::parse(&row.text(0)?).unwrap_or(defaults.own_threads),
-        replied: WatchLevel::parse(&row.text(1)?).unwrap_or(defaults.replied),
-        off_kinds: row
-            .text(2)?
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        email: row.text(3)? != "never",
-    })
+    Ok(notify_prefs_of(conn, &[user])
+        .await?
+        .remove(&user)
+        .unwrap_or_default())
 }
 
 pub async fn set_notify_prefs<C: Conn>(
