@@ -3,7 +3,7 @@
 //! notifier's business (`services::notify`); this is only what a post shows.
 
 use agora_markup::Mentionable;
-use agora_store::{Store, StoreError};
+use agora_store::{Store, StoreError, UserId};
 
 /// The members the texts mention, for [`agora_markup::render_with_mentions`].
 pub async fn mentionable<'a>(
@@ -21,7 +21,12 @@ pub async fn mentionable<'a>(
             }
         }
     }
-    Ok(store.usernames_named(names).await?.into_iter().collect())
+    Ok(store
+        .usernames_named(names)
+        .await?
+        .into_iter()
+        .map(|(name, username, _)| (name, username))
+        .collect())
 }
 
 /// A post's HTML, its mentions of members linked.
@@ -30,14 +35,17 @@ pub async fn render(store: &Store, markdown: &str) -> Result<String, StoreError>
     Ok(agora_markup::render_with_mentions(markdown, &members))
 }
 
-/// The members a text mentions (not in code, links or quotations), as usernames.
-pub async fn mentioned(store: &Store, markdown: &str) -> Result<Vec<String>, StoreError> {
-    let names = agora_markup::mentions(markdown);
-    let found = store.usernames_named(names).await?;
-    let mut users: Vec<String> = Vec::new();
-    for (_, username) in found {
-        if !users.contains(&username) {
-            users.push(username);
+/// The members a text mentions (not in code, links or quotations).
+pub async fn mentioned(store: &Store, markdown: &str) -> Result<Vec<UserId>, StoreError> {
+    members_named(store, agora_markup::mentions(markdown)).await
+}
+
+/// The members some `@name`s stand for, each once.
+pub async fn members_named(store: &Store, names: Vec<String>) -> Result<Vec<UserId>, StoreError> {
+    let mut users: Vec<UserId> = Vec::new();
+    for (_, _, id) in store.usernames_named(names).await? {
+        if !users.contains(&id) {
+            users.push(id);
         }
     }
     Ok(users)

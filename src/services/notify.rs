@@ -92,14 +92,18 @@ async fn for_change(
         source: change.seq,
     };
     let mut out = Vec::new();
+    // The settings read while choosing recipients, so they are not read again below.
+    let mut known_prefs = HashMap::new();
     match change.kind {
         ChangeKind::ThreadCreated | ChangeKind::PostCreated => {
             let Some(post) = post(state, change).await? else {
                 return Ok(out);
             };
-            for (user, kind) in recipients_of_post(state, &post, actor).await? {
+            let (recipients, prefs) = recipients_of_post(state, &post, actor).await?;
+            for (user, kind) in recipients {
                 out.push(note(user, kind, post.thread.id, Some(post.id)));
             }
+            known_prefs = prefs;
         }
         ChangeKind::AnswerMarked => {
             let Some(post) = post(state, change).await? else {
@@ -168,7 +172,7 @@ async fn for_change(
         }
         _ => {}
     }
-    keep_allowed(state, out, actor).await
+    keep_allowed(state, out, actor, known_prefs).await
 }
 
 /// The post an entry names, when readers can still see it.
@@ -188,20 +192,16 @@ async fn recipients_of_post(
     state: &AppState,
     post: &PostFacts,
     actor: UserId,
-) -> Result<Vec<(UserId, &'static str)>, AppError> {
+) -> Result<(Vec<(UserId, &'static str)>, HashMap<UserId, NotifyPrefs>), AppError> {
     let thread = &post.thread;
     let mut kinds: HashMap<UserId, &'static str> = HashMap::new();
     // Most direct first: `give` keeps the first kind a member is given.
-    for username in crate::services::mentions::mentioned(&state.store, &post.body_md).await? {
-        if let Some(account) = state.store.account_by_name(&username).await? {
-            give(&mut kinds, account.brief.id, "mention");
-        }
+    for user in crate::services::mentions::mentioned(&state.store, &post.body_md).await? {
+        give(&mut kinds, user, "mention");
     }
     let quoted = agora_markup::quoted_names(&post.body_md);
-    for (_, username) in state.store.usernames_named(quoted).await? {
-        if let Some(account) = state.store.account_by_name(&username).await? {
-            give(&mut kinds, account.brief.id, "quote");
-        }
+    for user in crate::services::mentions::members_named(&state.store, quoted).await? {
+        give(&mut kinds, user, "quote");
     }
     let first = post.position == 0;
     if let Some(answered) = post.reply_to
@@ -210,12 +210,7 @@ async fn recipients_of_post(
         give(&mut kinds, answered.author, "reply");
     }
     // Watches on the thread, its subtopic and its tags.
-    let mut targets = vec![
-        WatchTarget::Thread(thread.id),
-        WatchTarget::Subtopic(thread.subtopic.0),
-    ];
-    targets.extend(thread.tags.iter().map(|t| WatchTarget::Tag(t.0)));
-    let watches = state.store.watches_on(targets).await?;
+    let watches = state.store.watches_on(targets_of(thread)).await?;
     let participants = if first {
         Vec::new()
     } else {
@@ -267,16 +262,44 @@ async fn recipients_of_post(
             give(&mut kinds, user, "watched");
         }
     }
-    Ok(kinds
+    let recipients = kinds
         .into_iter()
         .filter(|(user, _)| *user != actor)
         .filter(|(user, _)| levels.get(user) != Some(&WatchLevel::Muted))
-        .collect())
+        .collect();
+    Ok((recipients, prefs))
 }
 
 /// Gives `user` the notification `kind`, unless a more direct one came first.
 fn give(kinds: &mut HashMap<UserId, &'static str>, user: UserId, kind: &'static str) {
     kinds.entry(user).or_insert(kind);
+}
+
+/// The targets whose watches decide a thread's level: it, its subtopic, its tags.
+fn targets_of(thread: &ThreadFacts) -> Vec<WatchTarget> {
+    let mut targets = vec![
+        WatchTarget::Thread(thread.id),
+        WatchTarget::Subtopic(thread.subtopic.0),
+    ];
+    targets.extend(thread.tags.iter().map(|t| WatchTarget::Tag(t.0)));
+    targets
+}
+
+/// One member's level for a thread, by the same rule the notifier applies (for the thread
+/// page's watch control).
+pub async fn level_for(
+    state: &AppState,
+    user: UserId,
+    thread: &ThreadFacts,
+) -> Result<WatchLevel, AppError> {
+    let watches = state.store.watches_by(user, targets_of(thread)).await?;
+    let posted = if thread.author != user && state.store.has_posted_in(user, thread.id).await? {
+        vec![user]
+    } else {
+        Vec::new()
+    };
+    let prefs = state.store.notify_prefs(user).await?;
+    Ok(level_of(user, thread, &posted, &watches, &prefs))
 }
 
 /// A member's level for a thread: what they chose for it; else muted when they muted its
@@ -310,17 +333,25 @@ fn level_of(
     }
 }
 
-/// Leaves out the actor, suspended members, and kinds a member turned off.
+/// Leaves out the actor, suspended members, and kinds a member turned off (`prefs`: settings
+/// already read; the others are read here).
 async fn keep_allowed(
     state: &AppState,
     rows: Vec<NewNotification>,
     actor: UserId,
+    mut prefs: HashMap<UserId, NotifyPrefs>,
 ) -> Result<Vec<NewNotification>, AppError> {
     let mut users: Vec<UserId> = rows.iter().map(|r| r.user).collect();
     users.sort_by_key(|u| u.0);
     users.dedup();
     let suspended = state.store.suspended_of(users.clone()).await?;
-    let prefs = state.store.notify_prefs_of(users).await?;
+    let missing: Vec<UserId> = users
+        .into_iter()
+        .filter(|u| !prefs.contains_key(u))
+        .collect();
+    if !missing.is_empty() {
+        prefs.extend(state.store.notify_prefs_of(missing).await?);
+    }
     Ok(rows
         .into_iter()
         .filter(|row| row.user != actor && !suspended.contains(&row.user))

@@ -163,29 +163,9 @@ pub async fn thread_actions(
         reply_draft.as_ref().and_then(|d| d.reply_to).map(PostId),
     )
     .await?;
-    let watch_level = match state
-        .store
-        .watch_level(account.brief.id, agora_store::WatchTarget::Thread(facts.id))
+    let watch_level = crate::services::notify::level_for(state, account.brief.id, &facts)
         .await?
-    {
-        Some(level) => level,
-        None => {
-            let prefs = state.store.notify_prefs(account.brief.id).await?;
-            if facts.author == account.brief.id {
-                prefs.own_threads
-            } else if state
-                .store
-                .participants(facts.id)
-                .await?
-                .contains(&account.brief.id)
-            {
-                prefs.replied
-            } else {
-                agora_store::WatchLevel::Normal
-            }
-        }
-    }
-    .as_str();
+        .as_str();
     let moderate = allowed(me, Action::Moderate(&facts), now);
     let subtopics = if moderate {
         read::subtopic_choices(state, None).await?

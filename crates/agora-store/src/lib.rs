@@ -885,13 +885,13 @@ impl Store {
         read!(self, |conn| accounts::account(conn, id).await)
     }
 
-    /// The usernames some names stand for (matched as usernames are, ignoring case): each
-    /// name given, with the username of the member it names. Names nobody has are left out.
+    /// The members some names stand for (matched as usernames are, ignoring case): each name
+    /// given, with the username and id of the member it names. Names nobody has are left out.
     /// At most 100 names are looked up.
     pub async fn usernames_named(
         &self,
         names: Vec<String>,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<(String, String, UserId)>, StoreError> {
         let names: Vec<String> = names.into_iter().take(100).collect();
         if names.is_empty() {
             return Ok(Vec::new());
@@ -906,7 +906,7 @@ impl Store {
             let rows = conn
                 .query(
                     &format!(
-                        "SELECT username_key, username FROM users WHERE username_key IN ({marks})"
+                        "SELECT username_key, username, id FROM users WHERE username_key IN ({marks})"
                     ),
                     &values,
                 )
@@ -915,9 +915,10 @@ impl Store {
             for row in rows {
                 let key = row.text(0)?;
                 let username = row.text(1)?;
+                let id = UserId(row.int(2)?);
                 for (name, k) in names.iter().zip(&keys) {
                     if *k == key {
-                        found.push((name.clone(), username.clone()));
+                        found.push((name.clone(), username.clone(), id));
                     }
                 }
             }
@@ -1145,6 +1146,22 @@ impl Store {
         targets: Vec<WatchTarget>,
     ) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
         read!(self, |conn| notifications::watches_on(conn, &targets).await)
+    }
+
+    pub async fn has_posted_in(&self, user: UserId, thread: ThreadId) -> Result<bool, StoreError> {
+        read!(self, |conn| notifications::has_posted_in(
+            conn, user, thread
+        )
+        .await)
+    }
+
+    pub async fn watches_by(
+        &self,
+        user: UserId,
+        targets: Vec<WatchTarget>,
+    ) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
+        read!(self, |conn| notifications::watches_by(conn, user, &targets)
+            .await)
     }
 
     pub async fn participants(&self, thread: ThreadId) -> Result<Vec<UserId>, StoreError> {

@@ -358,10 +358,22 @@ pub async fn mark_emailed<C: Conn>(
     ids: &[i64],
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    for id in ids {
+    for chunk in ids.chunks(500) {
+        let mut values: Vec<Value> = vec![now.micros().into()];
+        let marks: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                values.push((*id).into());
+                format!("?{}", i + 2)
+            })
+            .collect();
         conn.execute(
-            "UPDATE notifications SET emailed_at = ?2 WHERE id = ?1",
-            params![*id, now.micros()],
+            &format!(
+                "UPDATE notifications SET emailed_at = ?1 WHERE id IN ({})",
+                marks.join(", ")
+            ),
+            &values,
         )
         .await?;
     }
@@ -667,4 +679,36 @@ pub async fn suspended_of<C: Conn>(
     }
     suspended.extend(users.iter().filter(|u| !present.contains(u)).copied());
     Ok(suspended)
+}
+
+/// Whether `user` wrote a visible post in `thread` (their settings for threads they replied in
+/// then apply).
+pub async fn has_posted_in<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    thread: ThreadId,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM posts WHERE author_id = ?1 AND thread_id = ?2 AND deleted_at IS NULL \
+             LIMIT 1",
+            params![user.0, thread.0],
+        )
+        .await?
+        .is_some())
+}
+
+/// One member's explicit watches among `targets`.
+pub async fn watches_by<C: Conn>(
+    conn: &mut C,
+    user: UserId,
+    targets: &[WatchTarget],
+) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
+    let mut out = Vec::new();
+    for target in targets {
+        if let Some(level) = watch_level(conn, user, *target).await? {
+            out.push((user, *target, level));
+        }
+    }
+    Ok(out)
 }
