@@ -536,7 +536,13 @@
     var source = new EventSource("/events" + (query ? "?" + query : ""));
     var bar = null;
     var count = 0;
-    function showBar(text, href) {
+    var list = document.querySelector("ol.posts");
+    function removeBar() {
+      if (bar && bar.parentNode) { bar.parentNode.removeChild(bar); }
+      bar = null;
+      count = 0;
+    }
+    function showBar(text, href, onShow) {
       if (!bar) {
         bar = document.createElement("p");
         bar.className = "live-bar";
@@ -549,27 +555,71 @@
       link.href = href;
       link.textContent = text;
       link.addEventListener("click", function (e) {
+        if (onShow) { e.preventDefault(); onShow(link); return; }
         // Already on that page: load it again at the new post.
         if (link.pathname === location.pathname) { e.preventDefault(); location.href = href; location.reload(); }
       });
       bar.appendChild(link);
     }
+    // The page a post is on, as this reader sees it (their own buttons included).
+    function fetchPage(href) {
+      return fetch(href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+        .then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+    }
+    function samePage(href) {
+      var u = new URL(href, location.href);
+      return u.pathname === location.pathname && u.search === location.search;
+    }
+    // New replies on this page are put in place, under the others, without a reload (what
+    // is being typed stays); on another page of the thread the link goes there.
+    var pending = [];
+    function showReplies(link) {
+      var here = pending.every(function (p) { return samePage(p.url); });
+      if (!here || !list) { location.href = link.href; return; }
+      fetchPage(location.pathname + location.search).then(function (doc) {
+        var first = null;
+        doc.querySelectorAll("ol.posts > li.post").forEach(function (li) {
+          if (document.getElementById(li.id)) { return; }
+          var node = document.importNode(li, true);
+          node.classList.add("is-new");
+          list.appendChild(node);
+          if (!first) { first = node; }
+        });
+        pending = [];
+        removeBar();
+        if (first) {
+          first.setAttribute("tabindex", "-1");
+          first.focus();
+        }
+      }).catch(function () { location.href = link.href; });
+    }
     source.addEventListener("post", function (e) {
       var data = JSON.parse(e.data);
       if (document.getElementById("post-" + data.post)) { return; }
+      pending.push(data);
       count++;
-      showBar(count === 1 ? "1 new reply — show" : count + " new replies — show", data.url);
+      showBar(count === 1 ? "1 new reply — show" : count + " new replies — show", data.url, list ? showReplies : null);
     });
+    // An edit replaces the post's text in place, marked, unless the reader is in it.
     source.addEventListener("edited", function (e) {
       var data = JSON.parse(e.data);
       var post = document.getElementById("post-" + data.post);
-      if (!post || post.querySelector(".live-edited")) { return; }
-      var note = document.createElement("a");
-      note.className = "live-edited badge";
-      note.href = post.getAttribute("data-url") || location.href;
-      note.textContent = "Edited — reload to see";
-      var meta = post.querySelector(".post-time") || post.firstChild;
-      meta.parentNode.insertBefore(note, meta.nextSibling);
+      if (!post) { return; }
+      fetchPage(post.getAttribute("data-url") || location.href).then(function (doc) {
+        var fresh = doc.getElementById("post-" + data.post);
+        var body = post.querySelector(".post-body");
+        var freshBody = fresh && fresh.querySelector(".post-body");
+        if (!body || !freshBody || post.contains(document.activeElement)) { return; }
+        body.innerHTML = freshBody.innerHTML;
+        if (!post.querySelector(".live-edited")) {
+          var note = document.createElement("span");
+          note.className = "live-edited badge";
+          note.textContent = "edited just now";
+          var meta = post.querySelector(".post-time") || post.firstChild;
+          meta.parentNode.insertBefore(note, meta.nextSibling);
+        }
+      }).catch(function () {});
     });
     source.addEventListener("thread", function () {
       count++;

@@ -1,5 +1,5 @@
-//! The job runner: work that must happen once however many nodes run (email today;
-//! notifications, digests and reminders next), each kind with its handler.
+//! The job runner: work that must happen once however many nodes run (email, notification
+//! email, the weekly digest), each kind with its handler.
 //!
 //! Jobs wait in the store's `jobs` table. One loop per node ([`run_forever`]) claims the due
 //! jobs of the kinds this build knows ([`JobKind::ALL`]), each for a lease, and hands each to
@@ -13,6 +13,7 @@
 //!
 //! Adding a kind is one variant of [`JobKind`] (with its name) and one arm in [`handle`].
 
+pub mod digest;
 pub mod email;
 pub mod notification_email;
 
@@ -32,17 +33,21 @@ pub enum JobKind {
     /// A member's notifications about one thread, emailed together if they are still unread
     /// and the member is away ([`notification_email::run`]).
     NotificationEmail,
+    /// A member's weekly digest ([`digest::run`]), which queues the next.
+    Digest,
 }
 
 impl JobKind {
     /// The kinds this build claims.
-    pub const ALL: &'static [JobKind] = &[JobKind::Email, JobKind::NotificationEmail];
+    pub const ALL: &'static [JobKind] =
+        &[JobKind::Email, JobKind::NotificationEmail, JobKind::Digest];
 
     /// The name stored in `jobs.kind` (never changed once released: old rows keep it).
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Email => "email",
             JobKind::NotificationEmail => "notification_email",
+            JobKind::Digest => "digest",
         }
     }
 
@@ -55,7 +60,9 @@ impl JobKind {
     /// that died holding it).
     fn lease(self) -> Duration {
         match self {
-            JobKind::Email | JobKind::NotificationEmail => Duration::from_secs(300),
+            JobKind::Email | JobKind::NotificationEmail | JobKind::Digest => {
+                Duration::from_secs(300)
+            }
         }
     }
 }
@@ -82,6 +89,7 @@ async fn handle(state: &AppState, kind: JobKind, payload: &str) -> Result<(), Jo
     match kind {
         JobKind::Email => email::run(state, payload).await,
         JobKind::NotificationEmail => notification_email::run(state, payload).await,
+        JobKind::Digest => digest::run(state, payload).await,
     }
 }
 

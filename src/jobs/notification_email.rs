@@ -25,20 +25,6 @@ fn retry(err: impl std::fmt::Display) -> JobError {
     JobError::Retry(err.to_string())
 }
 
-/// The host part of message ids and the list id: the forum's public address without scheme.
-fn host(base_url: &str) -> String {
-    let rest = base_url
-        .split_once("://")
-        .map_or(base_url, |(_, rest)| rest)
-        .trim_end_matches('/');
-    let host = rest.split(['/', ':']).next().unwrap_or("localhost");
-    if host.is_empty() {
-        "localhost".into()
-    } else {
-        host.to_string()
-    }
-}
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -69,7 +55,9 @@ pub async fn run(state: &AppState, payload: &str) -> Result<(), JobError> {
         }
         None => true,
     };
-    let Some(to) = account.email.clone() else {
+    // Only to an address its owner confirmed: an account signed up with someone else's
+    // address cannot have the forum mail them.
+    let Some(to) = account.email.clone().filter(|_| account.email_verified) else {
         return settle().await;
     };
     if !prefs.email || account.suspended_at(now) || !away {
@@ -83,7 +71,11 @@ pub async fn run(state: &AppState, payload: &str) -> Result<(), JobError> {
     }
     let token = crate::auth::new_secret().map_err(retry)?;
     store
-        .create_unsubscribe_token(user, &crate::auth::secret_hash(&token))
+        .create_unsubscribe_token(
+            user,
+            &crate::auth::secret_hash(&token),
+            agora_store::MailList::Notifications,
+        )
         .await
         .map_err(retry)?;
     let email = compose(state, &to, &account.brief.display_name, &rows, &token);
@@ -100,7 +92,7 @@ fn compose(state: &AppState, to: &str, name: &str, rows: &[NotificationRow], tok
     let site = state.site();
     let forum = site.settings.name.clone();
     let base = site.settings.base_url.trim_end_matches('/').to_string();
-    let host = host(&base);
+    let host = crate::services::mail::host_of(&base);
     let now = Timestamp::now();
     let first = &rows[0];
     let title = first.thread_title.clone();
@@ -161,17 +153,5 @@ fn compose(state: &AppState, to: &str, name: &str, rows: &[NotificationRow], tok
             list_id: Some(format!("{forum} notifications <notifications.{host}>")),
             unsubscribe: Some(unsubscribe),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_host_of_a_base_url() {
-        assert_eq!(host("https://forum.example.com/"), "forum.example.com");
-        assert_eq!(host("http://127.0.0.1:8080"), "127.0.0.1");
-        assert_eq!(host(""), "localhost");
     }
 }

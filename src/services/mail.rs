@@ -160,3 +160,29 @@ pub async fn send_test(
     state.jobs_queued.notify_one();
     Ok(())
 }
+
+/// The host part of message ids and the list id: the forum's public address without scheme.
+pub fn host_of(base_url: &str) -> String {
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest)
+        .trim_end_matches('/');
+    let host = rest.split(['/', ':']).next().unwrap_or("localhost");
+    if host.is_empty() {
+        "localhost".into()
+    } else {
+        host.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_of_a_base_url() {
+        assert_eq!(host_of("https://forum.example.com/"), "forum.example.com");
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_of(""), "localhost");
+    }
+}

@@ -2,7 +2,7 @@
 //! watch control of threads, subtopics and tags, and the notification settings. Thin handlers
 //! over `services::notify` and the store; every form works without JavaScript.
 
-use agora_store::{NotificationRow, NotifyPrefs, Timestamp, WatchLevel, WatchTarget};
+use agora_store::{MailList, NotificationRow, NotifyPrefs, Timestamp, WatchLevel, WatchTarget};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -281,6 +281,7 @@ pub async fn watch_target(
 /// The notification settings, as the settings page shows them.
 pub struct PrefsView {
     pub email: bool,
+    pub digest: bool,
     pub own_threads: &'static str,
     pub replied: &'static str,
     /// (kind, label, on)
@@ -291,6 +292,7 @@ impl PrefsView {
     pub fn new(prefs: &NotifyPrefs) -> Self {
         Self {
             email: prefs.email,
+            digest: prefs.digest,
             own_threads: prefs.own_threads.as_str(),
             replied: prefs.replied.as_str(),
             kinds: KINDS
@@ -306,6 +308,9 @@ pub struct PrefsForm {
     /// `away` (email when not on the forum) or `never`.
     #[serde(default)]
     pub email: String,
+    /// `weekly` or `off`.
+    #[serde(default)]
+    pub digest: String,
     #[serde(default)]
     pub own_threads: String,
     #[serde(default)]
@@ -338,11 +343,16 @@ pub async fn save_prefs(
             .map(|(kind, _)| kind.to_string())
             .collect(),
         email: form.email != "never",
+        digest: form.digest == "weekly",
     };
+    let digest = prefs.digest;
     state
         .store
         .set_notify_prefs(account.brief.id, prefs)
         .await?;
+    if digest {
+        crate::jobs::digest::schedule(&state, account.brief.id).await?;
+    }
     Ok(see_other("/settings?done=notifications#s-notifications"))
 }
 
@@ -382,6 +392,34 @@ fn unsubscribe_page(
 const USED: &str = "This link was used already, or it never existed. Choose what is emailed in \
                     your notification settings.";
 
+/// The page's heading and text before and after an unsubscribe link is used.
+fn unsubscribe_words(list: MailList) -> [(&'static str, &'static str); 2] {
+    match list {
+        MailList::Notifications => [
+            (
+                "Stop notification emails?",
+                "You will still see notifications on the forum, under the bell.",
+            ),
+            (
+                "Unsubscribed",
+                "No more notification emails. You can turn them on again in your notification \
+                 settings.",
+            ),
+        ],
+        MailList::Digest => [
+            (
+                "Stop the weekly digest?",
+                "Notification emails and the bell stay as they are.",
+            ),
+            (
+                "Unsubscribed",
+                "No more weekly digests. You can turn the digest on again in your notification \
+                 settings.",
+            ),
+        ],
+    }
+}
+
 /// `GET /unsubscribe/{token}` (the link in an email's footer): asks first, as a link that
 /// anything may fetch (a mail scanner) must change nothing.
 pub async fn unsubscribe_form(
@@ -390,18 +428,20 @@ pub async fn unsubscribe_form(
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<Response, AppError> {
     let hash = crate::auth::secret_hash(&token);
-    if state.store.unsubscribe_token_valid(&hash).await? {
-        unsubscribe_page(
-            &state,
-            &viewer,
-            &token,
-            StatusCode::OK,
-            "Stop notification emails?",
-            "You will still see notifications on the forum, under the bell.".into(),
-            true,
-        )
-    } else {
-        unsubscribe_page(
+    match state.store.unsubscribe_token_valid(&hash).await? {
+        Some(list) => {
+            let [(heading, message), _] = unsubscribe_words(list);
+            unsubscribe_page(
+                &state,
+                &viewer,
+                &token,
+                StatusCode::OK,
+                heading,
+                message.into(),
+                true,
+            )
+        }
+        None => unsubscribe_page(
             &state,
             &viewer,
             &token,
@@ -409,20 +449,20 @@ pub async fn unsubscribe_form(
             "Link used",
             USED.into(),
             false,
-        )
+        ),
     }
 }
 
 /// `POST /unsubscribe/{token}`: RFC 8058's one-click unsubscribe (a mail client posts
 /// `List-Unsubscribe=One-Click`, with no session), or the button above. The token works once
-/// and does only this: notification email off.
+/// and does only this: the email it came in (notifications, or the digest) off.
 pub async fn unsubscribe(
     State(state): State<AppState>,
     viewer: Viewer,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<Response, AppError> {
     let hash = crate::auth::secret_hash(&token);
-    let Some(user) = state.store.use_unsubscribe_token(&hash).await? else {
+    let Some((user, list)) = state.store.use_unsubscribe_token(&hash).await? else {
         return unsubscribe_page(
             &state,
             &viewer,
@@ -434,16 +474,19 @@ pub async fn unsubscribe(
         );
     };
     let mut prefs = state.store.notify_prefs(user).await?;
-    prefs.email = false;
+    match list {
+        MailList::Notifications => prefs.email = false,
+        MailList::Digest => prefs.digest = false,
+    }
     state.store.set_notify_prefs(user, prefs).await?;
+    let [_, (heading, message)] = unsubscribe_words(list);
     unsubscribe_page(
         &state,
         &viewer,
         &token,
         StatusCode::OK,
-        "Unsubscribed",
-        "No more notification emails. You can turn them on again in your notification settings."
-            .into(),
+        heading,
+        message.into(),
         false,
     )
 }

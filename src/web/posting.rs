@@ -163,7 +163,19 @@ pub async fn thread_actions(
         reply_draft.as_ref().and_then(|d| d.reply_to).map(PostId),
     )
     .await?;
-    let watch_level = crate::services::notify::level_for(state, account.brief.id, &facts)
+    // The page's row names its tags by slug; the watch rule needs their ids (a tag watched).
+    let mut watch_facts = facts.clone();
+    if !thread.summary.tags.is_empty() {
+        let slugs = thread.summary.tags.iter().map(|t| t.slug.clone()).collect();
+        watch_facts.tags = state
+            .store
+            .tag_ids(slugs)
+            .await?
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+    }
+    let watch_level = crate::services::notify::level_for(state, account.brief.id, &watch_facts)
         .await?
         .as_str();
     let moderate = allowed(me, Action::Moderate(&facts), now);

@@ -375,6 +375,7 @@ async fn site() -> Site {
             .create_unsubscribe_token(
                 account.brief.id,
                 &agora::auth::secret_hash("a11yunsubscribetoken0123456789"),
+                agora_store::MailList::Notifications,
             )
             .await,
         "unsubscribe token",

@@ -247,6 +247,58 @@ async fn a_reply_shows_up_on_the_askers_open_page_with_the_bell() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(asker.path().await, thread, "the page moved");
+
+    // "Show" puts the reply in place under the question: no reload (what the asker was
+    // typing is still in the box), the new post focused.
+    asker
+        .fill(
+            ".reply-box textarea[name=body]",
+            "Typed while the answer came",
+        )
+        .await;
+    must(
+        asker
+            .client
+            .execute("window.__notReloaded = true; return true;", Vec::new())
+            .await,
+        "mark the page",
+    );
+    asker
+        .click_xpath("//p[contains(@class,'live-bar')]//a", "the live bar")
+        .await;
+    let started = Instant::now();
+    loop {
+        let state = must(
+            asker
+                .client
+                .execute(
+                    "const posts = document.querySelectorAll('ol.posts > li.post');                      const last = posts[posts.length - 1];                      return [posts.length, window.__notReloaded === true,                        last ? last.textContent.includes('keepalive below') : false,                        document.querySelector('.reply-box textarea[name=body]').value,                        !document.querySelector('.live-bar')];",
+                    Vec::new(),
+                )
+                .await,
+            "read the thread",
+        );
+        if state[2].as_bool() == Some(true) {
+            assert_eq!(state[0].as_i64(), Some(2), "{state}");
+            assert_eq!(state[1].as_bool(), Some(true), "the page reloaded: {state}");
+            assert_eq!(
+                state[3].as_str(),
+                Some("Typed while the answer came"),
+                "the typed text went: {state}"
+            );
+            assert_eq!(state[4].as_bool(), Some(true), "the bar stayed: {state}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            asker
+                .report(&format!("the reply was not put in place: {state}"))
+                .await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(asker.path().await, thread, "the page moved");
     let _ = asker.client.clone().close().await;
     let _ = answerer.client.clone().close().await;
 }

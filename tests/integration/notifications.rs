@@ -378,6 +378,18 @@ both!(
         notify(&app).await;
         assert_eq!(kinds(&app, &fay).await, ["new_thread"]);
         assert_eq!(kinds(&app, &gus).await, ["watched", "new_thread"]);
+        // The thread page's control says what the notifier does: watching, by the tag (and
+        // muted, by the subtopic, for Hal).
+        let (url, _) = app.follow(&format!("/thread/{thread}")).await;
+        for (person, level) in [(&gus, "watching"), (&hal, "muted"), (&fay, "normal")] {
+            let page = app.get_as(&url, person).await;
+            assert_eq!(
+                attrs(&page.html(), "#watch-level option[selected]", "value"),
+                [level],
+                "{}",
+                person.username
+            );
+        }
         // Bad watch requests change nothing.
         let r = app
             .post_form(
@@ -650,6 +662,11 @@ both!(
         let ann = app.person("ann_mail", Role::Member).await;
         let ben = app.person("ben_mail", Role::Member).await;
         let cleo = app.person("cleo_mail", Role::Member).await;
+        for person in [&ann, &ben, &cleo] {
+            app.confirm_email(person).await;
+        }
+        // Dora never confirmed her address: the forum does not mail it.
+        let dora = app.person("dora_mail", Role::Member).await;
         let thread = start_thread(
             &app,
             &ann,
@@ -665,14 +682,21 @@ both!(
             "@ann_mail the proxy's idle timeout is 60 s.",
         )
         .await;
-        reply(&app, &cleo, thread, "Same here; keepalive fixed it for us.").await;
+        reply(
+            &app,
+            &cleo,
+            thread,
+            "Same here; keepalive fixed it for us. @dora_mail?",
+        )
+        .await;
         notify(&app).await;
+        assert_eq!(kinds(&app, &dora).await, ["mention"]);
         run_jobs(&app).await;
-        let messages = wait_for_mail(&smtp, 1).await;
+        let messages = wait_for_mail(&smtp, 2).await;
         assert_eq!(
             messages.len(),
             1,
-            "one message for one thread: {messages:?}"
+            "one message for one thread, none to an unconfirmed address: {messages:?}"
         );
         let message = &messages[0];
         let headers = headers_of(message);
@@ -774,5 +798,217 @@ both!(
             1,
             "a read notification was mailed"
         );
+    }
+);
+
+/// Turns the weekly digest on or off through the settings form (the rest as defaults).
+async fn set_digest(app: &TestApp, person: &Person, digest: &str) {
+    let mut fields = vec![
+        ("own_threads", "watching"),
+        ("replied", "tracking"),
+        ("email", "away"),
+        ("digest", digest),
+    ];
+    let on: Vec<String> = agora::services::notify::KINDS
+        .iter()
+        .map(|(kind, _)| format!("on_{kind}"))
+        .collect();
+    fields.extend(on.iter().map(|name| (name.as_str(), "1")));
+    act(app, person, "/settings/notifications", &fields).await;
+}
+
+/// The digests received so far (to whom, and the message).
+async fn digests(smtp: &SmtpServer) -> Vec<(String, String)> {
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    smtp.messages()
+        .into_iter()
+        .filter(|m| m.contains("\nSubject: [Agora] This week"))
+        .map(|m| {
+            let to = header(&headers_of(&m), "to").unwrap_or("").to_string();
+            (to, m)
+        })
+        .collect()
+}
+
+/// Runs the jobs due `days` from now.
+async fn run_jobs_in(app: &TestApp, days: i64) {
+    let at = Timestamp::from_micros(Timestamp::now().micros() + days * 86_400_000_000 + 60_000_000);
+    let (_, result) = agora::jobs::run_due(&app.state, at).await;
+    result.unwrap_or_else(|e| panic!("jobs: {e}"));
+}
+
+both!(
+    async fn the_weekly_digest_goes_to_those_who_asked_weekly_and_unsubscribes_alone(b: Backend) {
+        let Some(smtp) = SmtpServer::start() else {
+            return;
+        };
+        let port = smtp.port;
+        let app = TestApp::configured(b, |c| {
+            c.email.smtp_url = format!("smtp://127.0.0.1:{port}");
+        })
+        .await;
+        agora::services::archive::load_demo_if_empty(app.store())
+            .await
+            .unwrap_or_else(|e| panic!("demo: {e:#}"));
+        // Ann watches nothing (the whole forum); Dan watches Networking alone; Ben never
+        // confirmed his address; Eve did not ask for a digest.
+        let ann = app.person("ann_digest", Role::Member).await;
+        let dan = app.person("dan_digest", Role::Member).await;
+        let ben = app.person("ben_digest", Role::Member).await;
+        let eve = app.person("eve_digest", Role::Member).await;
+        let cleo = app.person("cleo_digest", Role::Member).await;
+        for person in [&ann, &dan, &eve] {
+            app.confirm_email(person).await;
+        }
+        let _ = (&eve, "confirmed, but never asked for a digest");
+        // Off and on again, twice saved: still one digest a week.
+        set_digest(&app, &ann, "weekly").await;
+        set_digest(&app, &ann, "off").await;
+        set_digest(&app, &ann, "weekly").await;
+        set_digest(&app, &ann, "weekly").await;
+        set_digest(&app, &dan, "weekly").await;
+        set_digest(&app, &ben, "weekly").await;
+        let settings = app.get_as("/settings", &ann).await;
+        assert_eq!(
+            attrs(
+                &settings.html(),
+                "#f-notify-digest option[selected]",
+                "value"
+            ),
+            ["weekly"]
+        );
+        act(
+            &app,
+            &dan,
+            "/watch",
+            &[
+                ("target", "subtopic"),
+                ("id", NET),
+                ("level", "watching"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+        let net = start_thread(
+            &app,
+            &cleo,
+            "Digest test: sockets reset under load",
+            "Connections reset when the pool is full.",
+        )
+        .await;
+        act(
+            &app,
+            &cleo,
+            "/new",
+            &[
+                ("subtopic", "app-system-services/storage"),
+                ("title", "Digest test: the disk fills with logs"),
+                ("tags", "network"),
+                ("kind", "discussion"),
+                ("body", "Rotating logs never frees the space."),
+            ],
+        )
+        .await;
+        start_thread(
+            &app,
+            &ann,
+            "Digest test: Ann's own question",
+            "Ann asks; her digest leaves it out.",
+        )
+        .await;
+        reply(&app, &ann, net, "Raising the pool size helped here.").await;
+
+        // Nothing before the week is out.
+        run_jobs_in(&app, 6).await;
+        assert!(digests(&smtp).await.is_empty(), "a digest came early");
+
+        run_jobs_in(&app, 7).await;
+        let sent = digests(&smtp).await;
+        let to: Vec<&str> = sent.iter().map(|(to, _)| to.as_str()).collect();
+        assert_eq!(to.len(), 2, "one digest each for Ann and Dan: {to:?}");
+        assert!(to.contains(&"ann_digest@example.test"), "{to:?}");
+        assert!(to.contains(&"dan_digest@example.test"), "{to:?}");
+        let ann_mail = &sent
+            .iter()
+            .find(|(to, _)| to == "ann_digest@example.test")
+            .unwrap_or_else(|| panic!("no digest for Ann"))
+            .1;
+        let dan_mail = &sent
+            .iter()
+            .find(|(to, _)| to == "dan_digest@example.test")
+            .unwrap_or_else(|| panic!("no digest for Dan"))
+            .1;
+        // The most replied first; her own thread left out.
+        let sockets = ann_mail.find("Digest test: sockets reset under load");
+        let disk = ann_mail.find("Digest test: the disk fills with logs");
+        assert!(sockets.is_some() && disk.is_some(), "{ann_mail}");
+        assert!(sockets < disk, "the busier thread comes first: {ann_mail}");
+        assert!(!ann_mail.contains("Ann's own question"), "{ann_mail}");
+        assert!(ann_mail.contains("1 reply"), "{ann_mail}");
+        // Dan watches Networking: the storage thread is not his.
+        assert!(dan_mail.contains("sockets reset under load"), "{dan_mail}");
+        assert!(!dan_mail.contains("disk fills with logs"), "{dan_mail}");
+        let headers = headers_of(ann_mail);
+        assert!(header(&headers, "list-id").is_some_and(|id| id.contains("<digest.127.0.0.1>")));
+        assert!(header(&headers, "message-id").is_some_and(|id| id.starts_with("<digest-")));
+        assert_eq!(
+            header(&headers, "list-unsubscribe-post"),
+            Some("List-Unsubscribe=One-Click")
+        );
+        assert!(ann_mail.contains("Content-Type: text/plain"), "{ann_mail}");
+        assert!(ann_mail.contains("Content-Type: text/html"), "{ann_mail}");
+        assert!(
+            ann_mail.contains(&format!("/thread/{net}/")),
+            "no link to the thread: {ann_mail}"
+        );
+
+        // The same time again sends nothing; the next week has nothing new, so nothing.
+        run_jobs_in(&app, 7).await;
+        run_jobs_in(&app, 14).await;
+        assert_eq!(digests(&smtp).await.len(), 2, "a digest twice");
+
+        // Ann's one-click link turns the digest off, and notification email stays on.
+        let link = header(&headers, "list-unsubscribe")
+            .unwrap_or("")
+            .trim_matches(['<', '>'])
+            .to_string();
+        let path = link.split_once("://").map_or("", |(_, rest)| rest);
+        let path = &path[path.find('/').unwrap_or(0)..];
+        let asked = app.get(path).await;
+        assert!(
+            asked.text().contains("Stop the weekly digest?"),
+            "{}",
+            asked.text()
+        );
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let click = app
+            .send_body("POST", path, &form, b"List-Unsubscribe=One-Click".to_vec())
+            .await;
+        assert_eq!(click.status, StatusCode::OK, "{}", click.text());
+        let settings = app.get_as("/settings", &ann).await.html();
+        assert_eq!(
+            attrs(&settings, "#f-notify-digest option[selected]", "value"),
+            ["off"]
+        );
+        assert_eq!(
+            attrs(&settings, "#f-notify-email option[selected]", "value"),
+            ["away"]
+        );
+        // Her queued digest now finds nothing to do; Dan's is still a week ahead.
+        let due = |name: &'static str| {
+            let app = &app;
+            async move {
+                let account = app.store().account_by_name(name).await.ok().flatten();
+                let id = account
+                    .map(|a| a.brief.id)
+                    .unwrap_or_else(|| panic!("{name}"));
+                app.store()
+                    .digest_due(id)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        assert_eq!(due("ann_digest").await, None);
+        assert!(due("dan_digest").await.is_some());
     }
 );

@@ -659,6 +659,42 @@ impl TestApp {
         }
     }
 
+    /// Confirms `person`'s address, as following the link in the confirmation email does.
+    pub async fn confirm_email(&self, person: &Person) {
+        let account = self
+            .store()
+            .account_by_name(&person.username)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no account {}", person.username));
+        let token = format!("confirm-{}-0123456789abcdef", person.username);
+        let letter = agora::services::mail::Email {
+            to: account.email.clone().unwrap_or_default(),
+            subject: "Confirm your address".into(),
+            body: "(test)".into(),
+            html: None,
+            headers: Default::default(),
+        };
+        self.store()
+            .create_email_token(
+                account.brief.id,
+                agora_store::EmailPurpose::Verify,
+                &agora::auth::secret_hash(&token),
+                agora_store::Timestamp::from_micros(
+                    agora_store::Timestamp::now().micros() + 3_600_000_000,
+                ),
+                serde_json::to_string(&letter).unwrap_or_else(|e| panic!("{e}")),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            agora::services::accounts::confirm_email(&self.state, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            "the confirmation link did not work"
+        );
+    }
+
     /// Creates an API token for `person` through the settings form; returns it.
     pub async fn api_token(&self, person: &Person, scope: &str) -> String {
         let response = self

@@ -298,10 +298,12 @@ mod site;
 pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
 mod structure;
 pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
+pub mod digest;
+pub use digest::DigestThread;
 pub mod drafts;
 pub mod notifications;
 pub use notifications::{
-    EmailJobs, NewNotification, NotificationRow, NotifyPrefs, WatchLevel, WatchTarget,
+    EmailJobs, MailList, NewNotification, NotificationRow, NotifyPrefs, WatchLevel, WatchTarget,
 };
 mod members;
 mod profile;
@@ -1236,15 +1238,19 @@ impl Store {
         &self,
         user: UserId,
         hash: &str,
+        list: MailList,
     ) -> Result<(), StoreError> {
         let hash = hash.to_string();
         write_private!(self, |conn| notifications::create_unsubscribe_token(
-            conn, user, &hash
+            conn, user, &hash, list
         )
         .await)
     }
 
-    pub async fn use_unsubscribe_token(&self, hash: &str) -> Result<Option<UserId>, StoreError> {
+    pub async fn use_unsubscribe_token(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(UserId, MailList)>, StoreError> {
         let hash = hash.to_string();
         write_private!(self, |conn| notifications::use_unsubscribe_token(
             conn, &hash
@@ -1252,7 +1258,10 @@ impl Store {
         .await)
     }
 
-    pub async fn unsubscribe_token_valid(&self, hash: &str) -> Result<bool, StoreError> {
+    pub async fn unsubscribe_token_valid(
+        &self,
+        hash: &str,
+    ) -> Result<Option<MailList>, StoreError> {
         let hash = hash.to_string();
         read!(self, |conn| notifications::unsubscribe_token_valid(
             conn, &hash

@@ -105,6 +105,8 @@ pub struct NotifyPrefs {
     pub off_kinds: Vec<String>,
     /// Whether notifications are emailed when they are away (else never).
     pub email: bool,
+    /// Whether they get the weekly digest (off unless they ask).
+    pub digest: bool,
 }
 
 impl Default for NotifyPrefs {
@@ -114,6 +116,7 @@ impl Default for NotifyPrefs {
             replied: WatchLevel::Tracking,
             off_kinds: Vec::new(),
             email: true,
+            digest: false,
         }
     }
 }
@@ -204,16 +207,19 @@ pub async fn set_notify_prefs<C: Conn>(
     prefs: &NotifyPrefs,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO notify_prefs (user_id, own_threads, replied, off_kinds, email) \
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id) DO UPDATE SET \
+        "INSERT INTO notify_prefs (user_id, own_threads, replied, off_kinds, email, digest) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (user_id) DO UPDATE SET \
          own_threads = excluded.own_threads, replied = excluded.replied, \
-         off_kinds = excluded.off_kinds, email = excluded.email",
+         off_kinds = excluded.off_kinds, email = excluded.email, digest = excluded.digest, \
+         digest_due_at = CASE WHEN excluded.digest = 'off' THEN NULL \
+         ELSE notify_prefs.digest_due_at END",
         params![
             user.0,
             prefs.own_threads.as_str(),
             prefs.replied.as_str(),
             prefs.off_kinds.join(" "),
-            if prefs.email { "away" } else { "never" }
+            if prefs.email { "away" } else { "never" },
+            if prefs.digest { "weekly" } else { "off" }
         ],
     )
     .await?;
@@ -427,46 +433,77 @@ pub async fn last_seen<C: Conn>(
     )
 }
 
+/// What an unsubscribe link turns off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailList {
+    /// Notification email (`notify_prefs.email`).
+    Notifications,
+    /// The weekly digest (`notify_prefs.digest`).
+    Digest,
+}
+
+impl MailList {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailList::Notifications => "notifications",
+            MailList::Digest => "digest",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        if text == "digest" {
+            MailList::Digest
+        } else {
+            MailList::Notifications
+        }
+    }
+}
+
 pub async fn create_unsubscribe_token<C: Conn>(
     conn: &mut C,
     user: UserId,
     token_hash: &str,
+    list: MailList,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO unsubscribe_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
-        params![token_hash, user.0, Timestamp::now().micros()],
+        "INSERT INTO unsubscribe_tokens (token_hash, user_id, created_at, scope) \
+         VALUES (?1, ?2, ?3, ?4)",
+        params![token_hash, user.0, Timestamp::now().micros(), list.as_str()],
     )
     .await?;
     Ok(())
 }
 
-/// Uses an unsubscribe link once: its member, or None when it was used or never existed.
+/// Uses an unsubscribe link once: its member and what it turns off, or None when it was used
+/// or never existed.
 pub async fn use_unsubscribe_token<C: Conn>(
     conn: &mut C,
     token_hash: &str,
-) -> Result<Option<UserId>, StoreError> {
+) -> Result<Option<(UserId, MailList)>, StoreError> {
     let row = conn
         .query_opt(
             "UPDATE unsubscribe_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL \
-             RETURNING user_id",
+             RETURNING user_id, scope",
             params![token_hash, Timestamp::now().micros()],
         )
         .await?;
-    row.map(|r| Ok(UserId(r.int(0)?))).transpose()
+    row.map(|r| Ok((UserId(r.int(0)?), MailList::parse(&r.text(1)?))))
+        .transpose()
 }
 
-/// Whether an unsubscribe link is one that still works (for the page that asks first).
+/// What an unsubscribe link that still works would turn off (for the page that asks first);
+/// None when it was used or never existed.
 pub async fn unsubscribe_token_valid<C: Conn>(
     conn: &mut C,
     token_hash: &str,
-) -> Result<bool, StoreError> {
-    Ok(conn
+) -> Result<Option<MailList>, StoreError> {
+    let row = conn
         .query_opt(
-            "SELECT 1 FROM unsubscribe_tokens WHERE token_hash = ?1 AND used_at IS NULL",
+            "SELECT scope FROM unsubscribe_tokens WHERE token_hash = ?1 AND used_at IS NULL",
             params![token_hash],
         )
-        .await?
-        .is_some())
+        .await?;
+    row.map(|r| Ok(MailList::parse(&r.text(0)?))).transpose()
 }
 
 const COLUMNS: &str = "n.id, n.kind, n.thread_id, t.title, t.slug, n.post_id, p.position, \
@@ -623,7 +660,7 @@ pub async fn notify_prefs_of<C: Conn>(
         let rows = conn
             .query(
                 &format!(
-                    "SELECT user_id, own_threads, replied, off_kinds, email FROM notify_prefs \
+                    "SELECT user_id, own_threads, replied, off_kinds, email, digest FROM notify_prefs \
                      WHERE user_id IN ({})",
                     marks.join(", ")
                 ),
@@ -642,6 +679,7 @@ pub async fn notify_prefs_of<C: Conn>(
                         .map(str::to_string)
                         .collect(),
                     email: row.text(4)? != "never",
+                    digest: row.text(5)? == "weekly",
                 },
             );
         }
