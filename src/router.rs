@@ -386,7 +386,6 @@ pub fn build(state: AppState) -> Router {
         .route("/notifications", get(web::notifications::list))
         .route("/notifications/read", post(web::notifications::read_all))
         .route("/watch", post(web::notifications::watch))
-        .route("/events", get(web::live::events))
         .route(
             "/unsubscribe/{token}",
             get(web::notifications::unsubscribe_form).post(web::notifications::unsubscribe),
@@ -461,15 +460,23 @@ pub fn build(state: AppState) -> Router {
         .hsts()
         .and_then(|value| HeaderValue::from_str(&value).ok());
 
+    // Event streams stay open for as long as a page does: outside the compression layer,
+    // whose body wrapper (5.8 KB, allocated whatever the encoding) would be held by each one
+    // (event streams are never compressed anyway).
+    let live = Router::new()
+        .route("/events", get(web::live::events))
+        .layer(CatchPanicLayer::custom(crate::error::panicked));
+
     Router::new()
         .merge(pages)
         .nest("/api/v1", api)
         .route("/healthz", get(health::health))
+        .layer(CompressionLayer::new())
+        .merge(live)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client_ip::middleware,
         ))
-        .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -498,3 +505,4 @@ pub fn build(state: AppState) -> Router {
         ))
         .with_state(state)
 }
+
