@@ -236,6 +236,9 @@ pub async fn notifier_position<C: Conn>(conn: &mut C) -> Result<i64, StoreError>
     }
 }
 
+/// Rows per multi-row INSERT (8 values each: well under SQLite's and PostgreSQL's limits).
+const INSERT_CHUNK: usize = 500;
+
 /// Writes `rows` and moves the notifier from `from` to `to`, in one transaction; nothing when
 /// another node moved it first (false: that node wrote these).
 pub async fn record_notifications<C: Conn>(
@@ -255,6 +258,7 @@ pub async fn record_notifications<C: Conn>(
     if moved == 0 {
         return Ok(false);
     }
+    let mut plain: Vec<&NewNotification> = Vec::with_capacity(rows.len());
     for row in rows {
         if row.kind == "boost" {
             // Boosts of one post gather in its unread notification: "3 people boosted".
@@ -272,59 +276,115 @@ pub async fn record_notifications<C: Conn>(
                     ],
                 )
                 .await?;
-            if grouped > 0 {
-                continue;
+            if grouped == 0 {
+                // Written now, not with the others: the next boost of the post in this batch
+                // gathers into it.
+                insert_notifications(conn, &[row], now).await?;
             }
+        } else {
+            plain.push(row);
         }
-        conn.execute(
-            "INSERT INTO notifications (user_id, kind, thread_id, post_id, actor_id, reason, \
-             source, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-             ON CONFLICT (user_id, source, kind) DO NOTHING",
-            params![
-                row.user.0,
-                row.kind.as_str(),
-                row.thread.0,
-                row.post.map(|p| p.0),
-                row.actor.map(|a| a.0),
-                row.reason.clone(),
-                row.source,
-                now.micros()
-            ],
-        )
-        .await?;
+    }
+    // Many rows per statement: a reply to a subtopic with 10,000 watchers is 10,000 rows.
+    for chunk in plain.chunks(INSERT_CHUNK) {
+        insert_notifications(conn, chunk, now).await?;
     }
     // One email job per member and thread, due after the delay; a job already waiting for
     // that thread takes these too (one message for several notifications).
-    let mut queued: Vec<(i64, i64)> = Vec::new();
-    for row in rows {
-        let key = (row.user.0, row.thread.0);
-        if queued.contains(&key) {
-            continue;
-        }
-        queued.push(key);
-        let payload = format!("{{\"user\":{},\"thread\":{}}}", row.user.0, row.thread.0);
-        // The kind is written into the query (it is the code's own name, not input) so the
-        // partial index `jobs_notification_waiting` answers it.
-        let kind = email.kind.replace('\'', "");
-        let waiting = conn
-            .query_opt(
+    let mut seen = std::collections::HashSet::new();
+    let payloads: Vec<String> = rows
+        .iter()
+        .filter(|row| seen.insert((row.user.0, row.thread.0)))
+        .map(|row| format!("{{\"user\":{},\"thread\":{}}}", row.user.0, row.thread.0))
+        .collect();
+    // The kind is written into the query (it is the code's own name, not input) so the
+    // partial index `jobs_notification_waiting` answers it.
+    let kind = email.kind.replace('\'', "");
+    for chunk in payloads.chunks(INSERT_CHUNK) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let values: Vec<Value> = chunk.iter().map(|p| Value::from(p.as_str())).collect();
+        let waiting: std::collections::HashSet<String> = conn
+            .query(
                 &format!(
-                    "SELECT 1 FROM jobs WHERE kind = '{kind}' AND payload = ?1 \
-                     AND done_at IS NULL AND claimed_at IS NULL AND failed_at IS NULL"
+                    "SELECT payload FROM jobs WHERE kind = '{kind}' AND payload IN ({}) \
+                     AND done_at IS NULL AND claimed_at IS NULL AND failed_at IS NULL",
+                    marks.join(", ")
                 ),
-                params![payload.as_str()],
+                &values,
             )
             .await?
-            .is_some();
-        if !waiting {
-            conn.execute(
-                "INSERT INTO jobs (kind, payload, run_after) VALUES (?1, ?2, ?3)",
-                params![email.kind.as_str(), payload, email.run_after.micros()],
-            )
-            .await?;
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<_, _>>()?;
+        let missing: Vec<&String> = chunk.iter().filter(|p| !waiting.contains(*p)).collect();
+        if missing.is_empty() {
+            continue;
         }
+        let mut values: Vec<Value> = Vec::with_capacity(missing.len() * 3);
+        let mut tuples: Vec<String> = Vec::with_capacity(missing.len());
+        for payload in missing {
+            let at = values.len();
+            tuples.push(format!("(?{}, ?{}, ?{})", at + 1, at + 2, at + 3));
+            values.extend([
+                Value::from(email.kind.as_str()),
+                Value::from(payload.as_str()),
+                Value::from(email.run_after.micros()),
+            ]);
+        }
+        conn.execute(
+            &format!(
+                "INSERT INTO jobs (kind, payload, run_after) VALUES {}",
+                tuples.join(", ")
+            ),
+            &values,
+        )
+        .await?;
     }
     Ok(true)
+}
+
+/// Inserts `rows` in one statement (a row already written for the same entry is left).
+async fn insert_notifications<C: Conn>(
+    conn: &mut C,
+    rows: &[&NewNotification],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 8);
+    let mut tuples: Vec<String> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let at = values.len();
+        tuples.push(format!(
+            "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+            at + 1,
+            at + 2,
+            at + 3,
+            at + 4,
+            at + 5,
+            at + 6,
+            at + 7,
+            at + 8
+        ));
+        values.extend([
+            Value::from(row.user.0),
+            Value::from(row.kind.as_str()),
+            Value::from(row.thread.0),
+            Value::from(row.post.map(|p| p.0)),
+            Value::from(row.actor.map(|a| a.0)),
+            Value::from(row.reason.clone()),
+            Value::from(row.source),
+            Value::from(now.micros()),
+        ]);
+    }
+    conn.execute(
+        &format!(
+            "INSERT INTO notifications (user_id, kind, thread_id, post_id, actor_id, reason, \
+             source, created_at) VALUES {} ON CONFLICT (user_id, source, kind) DO NOTHING",
+            tuples.join(", ")
+        ),
+        &values,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The email jobs [`record_notifications`] queues: their kind and when they are due.
