@@ -505,4 +505,3 @@ pub fn build(state: AppState) -> Router {
         ))
         .with_state(state)
 }
-

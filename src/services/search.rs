@@ -986,7 +986,7 @@ pub async fn search_page(
         .await
         .map_err(crate::error::AppError::Internal)?;
     let now = agora_store::Timestamp::now();
-    let items = results
+    let items: Vec<SearchResultView> = results
         .items
         .iter()
         .map(|m| {
@@ -1036,6 +1036,7 @@ pub async fn search_page(
         query: q.to_string(),
         notices: query.notices.clone(),
         did_you_mean,
+        partial: results.found.partial && !items.is_empty(),
         results: items,
         page,
         prev_url: (page > 1).then(|| paths::search(q, page - 1)),

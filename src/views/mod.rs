@@ -803,6 +803,9 @@ pub struct SearchPageView {
     /// The query with misspelt words corrected, when a word matched nothing and a word one
     /// edit away did (results are already for the correction).
     pub did_you_mean: Option<SearchLinkView>,
+    /// No thread holds every word of the query: the results are the closest matches, those
+    /// holding the most of its distinctive words first.
+    pub partial: bool,
     pub results: Vec<SearchResultView>,
     pub page: u32,
     pub prev_url: Option<String>,

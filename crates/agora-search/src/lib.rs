@@ -7,6 +7,7 @@ mod index;
 pub mod query;
 mod search;
 mod snippet;
+pub mod words;
 
 pub use index::{
     IndexStatus, Mark, PostDoc, SearchError, SearchIndex, ThreadDoc, current_generation,

@@ -38,6 +38,13 @@ const RECENCY_WEIGHT: f32 = 0.03;
 /// Words at least this long that match nothing are looked for one edit away.
 const FUZZY_MIN_CHARS: usize = 5;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// The least share of a query's weight a thread must hold to be shown when no thread holds
+/// every word.
+const PARTIAL_FLOOR: f32 = 0.4;
+/// The least share for a near miss shown beside threads that hold every word.
+const NEAR_MISS_FLOOR: f32 = 0.7;
+/// Ranked matches scoring under this share of the best are left out.
+const WEAK_SHARE: f32 = 0.2;
 /// How much a word found only in the title a reply carries counts, against its own text.
 const CONTEXT_WEIGHT: f32 = 0.5;
 
@@ -50,6 +57,8 @@ pub struct Hit {
     pub thread_id: i64,
     pub post_id: i64,
     pub score: f32,
+    /// The share of the query's weight (idf) the thread holds: 1 when it has every word.
+    pub coverage: f32,
 }
 
 /// A word that matched nothing and what was searched instead.
@@ -68,6 +77,9 @@ pub struct Found {
     pub corrections: Vec<Correction>,
     /// The analysed terms to highlight in snippets.
     pub highlight: Highlight,
+    /// No thread holds every word: these are the closest, ranked by how much of the query
+    /// (its distinctive words most) each matches.
+    pub partial: bool,
 }
 
 /// Terms a snippet highlights.
@@ -214,6 +226,27 @@ fn text_query(
     }
 }
 
+/// The threads of both passes, each once with its better score, best first.
+fn merge(strict: Vec<Hit>, ranked: Vec<Hit>) -> Vec<Hit> {
+    let mut by_thread: HashMap<i64, Hit> = HashMap::new();
+    for hit in strict.into_iter().chain(ranked) {
+        match by_thread.get_mut(&hit.thread_id) {
+            Some(kept) if kept.score >= hit.score => {}
+            Some(kept) => *kept = hit,
+            None => {
+                by_thread.insert(hit.thread_id, hit);
+            }
+        }
+    }
+    let mut out: Vec<Hit> = by_thread.into_values().collect();
+    out.sort_by(|x, y| {
+        y.score
+            .total_cmp(&x.score)
+            .then(x.thread_id.cmp(&y.thread_id))
+    });
+    out
+}
+
 /// Surface forms one edit away from `word` (deletion, transposition, substitution, insertion).
 fn one_edit_away(word: &str) -> Vec<String> {
     let chars: Vec<char> = word.chars().collect();
@@ -262,6 +295,8 @@ impl SearchIndex {
         if query.is_empty() || limit == 0 {
             return Ok(found);
         }
+        // Question and function words never decide what matches.
+        let query = &crate::words::content_of(query);
         let Some((strict, words)) = self.build(&searcher, query, false, &mut found)? else {
             return Ok(found);
         };
@@ -272,6 +307,7 @@ impl SearchIndex {
             (_, sort) => sort,
         };
         let mut grouped = self.threads_of(&searcher, &*strict, sort, wanted, &found.highlight)?;
+        let every_word = grouped.len();
         if words >= 2 && grouped.len() < wanted {
             let mut scratch = Found::default();
             if let Some((relaxed, _)) = self.build(&searcher, query, true, &mut scratch)? {
@@ -280,9 +316,207 @@ impl SearchIndex {
                 grouped.extend(more.into_iter().filter(|h| !seen.contains(&h.thread_id)));
             }
         }
+        // The strict pass answers clearly when every-word matches fill the page; otherwise
+        // the ranked pass, words optional, finds the threads that match the most of the
+        // query's distinctive words, and the best of both lead.
+        if sort == Sort::Relevance && words >= 1 && every_word < wanted {
+            let (mut ranked, unknown) = self.ranked(&searcher, query, wanted, &mut found)?;
+            // Beside threads that hold every word, only near misses; alone, the closest.
+            let floor = if grouped.is_empty() {
+                PARTIAL_FLOOR
+            } else {
+                NEAR_MISS_FLOOR
+            };
+            let best = ranked.first().map_or(0.0, |h| h.score);
+            ranked.retain(|h| h.coverage >= floor && h.score >= best * WEAK_SHARE);
+            grouped = merge(grouped, ranked);
+            // Said when no thread holds every word (a word the forum never uses included).
+            found.partial =
+                !grouped.is_empty() && (unknown || grouped.iter().all(|h| h.coverage < 0.999));
+        }
         found.more = grouped.len() > offset + limit;
         found.hits = grouped.into_iter().skip(offset).take(limit).collect();
         Ok(found)
+    }
+
+    /// The ranked pass: every content term optional, BM25 over text (and, on replies, the
+    /// thread's title), then each thread scored by its best post times the square of its
+    /// coverage, the share of the query's idf that the thread's matching posts hold together
+    /// (so words spread across question and answer count, and the distinctive words lead).
+    fn ranked(
+        &self,
+        searcher: &Searcher,
+        query: &Query,
+        wanted: usize,
+        found: &mut Found,
+    ) -> Result<(Vec<Hit>, bool), SearchError> {
+        let f = self.fields;
+        let mut a = Analysers::new();
+        let total = searcher.num_docs().max(1) as f32;
+        // A word none of whose terms is in the index.
+        let mut unknown = false;
+        // Distinct terms that exist, with their idf.
+        let mut terms: Vec<(String, f32)> = Vec::new();
+        // Exact phrases (and lone CJK characters) stay required; a CJK run counts more where it
+        // stands together.
+        let mut phrases: Vec<Box<dyn TantivyQuery>> = Vec::new();
+        let mut runs: Vec<Box<dyn TantivyQuery>> = Vec::new();
+        for text in &query.required {
+            let raw = match text {
+                Text::Word(w) => found
+                    .corrections
+                    .iter()
+                    .find(|c| &c.typed == w)
+                    .map_or(w.clone(), |c| c.instead.clone()),
+                Text::Phrase(_) => {
+                    let mut unused = Highlight::default();
+                    if let Some(q) = text_query(&f, &mut a, text, &mut unused, false) {
+                        phrases.push(q);
+                    }
+                    continue;
+                }
+            };
+            let analysed = match terms_of(&mut a, &raw) {
+                Terms::Text(analysed) => analysed,
+                // One CJK character alone is typed on purpose: required, as a phrase is.
+                Terms::Cjk1(c) => {
+                    phrases.push(term_query(Term::from_field_text(f.cjk1, &c)));
+                    continue;
+                }
+                Terms::Nothing => continue,
+            };
+            let mut known = false;
+            if analysed.len() > 1 && analysed.iter().all(|(_, t)| t.chars().all(is_cjk)) {
+                runs.push(Box::new(PhraseQuery::new_with_offset(
+                    analysed
+                        .iter()
+                        .map(|(p, t)| (*p, Term::from_field_text(f.text, t)))
+                        .collect(),
+                )));
+            }
+            for (_, term) in analysed.iter().cloned() {
+                if terms.iter().any(|(t, _)| *t == term) {
+                    known = true;
+                    continue;
+                }
+                let df = searcher.doc_freq(&Term::from_field_text(f.text, &term))?;
+                if df == 0 {
+                    continue;
+                }
+                known = true;
+                let idf = (1.0 + (total - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+                found.highlight.text.insert(term.clone());
+                terms.push((term, idf));
+            }
+            unknown |= !known;
+        }
+        if terms.is_empty() {
+            return Ok((Vec::new(), unknown));
+        }
+        let mut should: Vec<(Occur, Box<dyn TantivyQuery>)> = terms
+            .iter()
+            .map(|(t, _)| (Occur::Should, text_term(&f, t, true)))
+            .collect();
+        should.extend(runs.into_iter().map(|q| (Occur::Should, q)));
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        clauses.extend(phrases.into_iter().map(|q| (Occur::Must, q)));
+        self.filters(&mut a, query, &mut clauses);
+        let q = BooleanQuery::new(clauses);
+        let candidates = (wanted * 10).clamp(200, MAX_CANDIDATES);
+        let top = searcher.search(&q, &TopDocs::with_limit(candidates).order_by_score())?;
+        let top = self.rerank(searcher, &found.highlight, top)?;
+        // Which terms each candidate holds (its text, or the title a reply carries).
+        let mut held: Vec<u64> = vec![0; top.len()];
+        let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, (_, addr)) in top.iter().enumerate() {
+            by_segment.entry(addr.segment_ord).or_default().push(i);
+        }
+        for (segment_ord, mut indexes) in by_segment {
+            indexes.sort_by_key(|&i| top[i].1.doc_id);
+            let segment = searcher.segment_reader(segment_ord);
+            for field in [f.text, f.context] {
+                let inverted = segment.inverted_index(field)?;
+                for (bit, (term, _)) in terms.iter().enumerate().take(64) {
+                    let Some(mut postings) = inverted.read_postings(
+                        &Term::from_field_text(field, term),
+                        IndexRecordOption::Basic,
+                    )?
+                    else {
+                        continue;
+                    };
+                    for &i in &indexes {
+                        let doc = top[i].1.doc_id;
+                        if postings.doc() <= doc && postings.seek(doc) == doc {
+                            held[i] |= 1 << bit;
+                        }
+                    }
+                }
+            }
+        }
+        // Threads: the best post's score, the terms of all their candidate posts together.
+        let thread_of = self.thread_and_post_ids(searcher, &top)?;
+        let mut threads: Vec<(i64, i64, f32, u64)> = Vec::new();
+        let mut at: HashMap<i64, usize> = HashMap::new();
+        for (i, (score, _)) in top.iter().enumerate() {
+            let (thread, post) = thread_of[i];
+            match at.get(&thread) {
+                Some(&k) => threads[k].3 |= held[i],
+                None => {
+                    at.insert(thread, threads.len());
+                    threads.push((thread, post, *score, held[i]));
+                }
+            }
+        }
+        let all: f32 = terms.iter().map(|(_, idf)| idf).sum();
+        let mut hits: Vec<Hit> = threads
+            .into_iter()
+            .map(|(thread_id, post_id, score, held)| {
+                let matched: f32 = terms
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| *bit < 64 && held & (1 << bit) != 0)
+                    .map(|(_, (_, idf))| idf)
+                    .sum();
+                let coverage = if all > 0.0 { matched / all } else { 0.0 };
+                Hit {
+                    thread_id,
+                    post_id,
+                    score: score * coverage * coverage,
+                    coverage,
+                }
+            })
+            .collect();
+        hits.sort_by(|x, y| y.score.total_cmp(&x.score));
+        Ok((hits, unknown))
+    }
+
+    /// The thread and post id of each scored document.
+    fn thread_and_post_ids(
+        &self,
+        searcher: &Searcher,
+        docs: &[(f32, DocAddress)],
+    ) -> Result<Vec<(i64, i64)>, SearchError> {
+        let mut columns = HashMap::new();
+        let mut out = Vec::with_capacity(docs.len());
+        for (_, addr) in docs {
+            let (threads, posts) = match columns.get(&addr.segment_ord) {
+                Some(c) => c,
+                None => {
+                    let segment = searcher.segment_reader(addr.segment_ord);
+                    let c = (
+                        segment.fast_fields().u64("thread_id")?,
+                        segment.fast_fields().u64("post_id")?,
+                    );
+                    columns.entry(addr.segment_ord).or_insert(c)
+                }
+            };
+            out.push((
+                threads.first(addr.doc_id).unwrap_or(0) as i64,
+                posts.first(addr.doc_id).unwrap_or(0) as i64,
+            ));
+        }
+        Ok(out)
     }
 
     /// At least `wanted` threads (if there are that many) for a query, best first. Posts are
@@ -331,9 +565,33 @@ impl SearchIndex {
             }
         }
         let words = clauses.len();
+        self.filters(&mut a, query, &mut clauses);
+        if words == 0 && !query.has_filters() {
+            // Only words that analyse to nothing (punctuation) or exclusions.
+            return Ok(None);
+        }
+        if words == 0 {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let q: Box<dyn TantivyQuery> = if clauses.len() == 1 && clauses[0].0 == Occur::Must {
+            clauses.remove(0).1
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        Ok(Some((q, words)))
+    }
+
+    /// The clauses of a query's exclusions and filters.
+    fn filters(
+        &self,
+        a: &mut Analysers,
+        query: &Query,
+        clauses: &mut Vec<(Occur, Box<dyn TantivyQuery>)>,
+    ) {
+        let f = self.fields;
         let mut unused = Highlight::default();
         for text in &query.excluded {
-            if let Some(q) = text_query(&f, &mut a, text, &mut unused, false) {
+            if let Some(q) = text_query(&f, a, text, &mut unused, false) {
                 clauses.push((Occur::MustNot, q));
             }
         }
@@ -372,19 +630,6 @@ impl SearchIndex {
             });
             clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
         }
-        if words == 0 && !query.has_filters() {
-            // Only words that analyse to nothing (punctuation) or exclusions.
-            return Ok(None);
-        }
-        if words == 0 {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
-        }
-        let q: Box<dyn TantivyQuery> = if clauses.len() == 1 && clauses[0].0 == Occur::Must {
-            clauses.remove(0).1
-        } else {
-            Box::new(BooleanQuery::new(clauses))
-        };
-        Ok(Some((q, words)))
     }
 
     /// The best `candidates` posts for a query in the given order, scored for grouping.
@@ -583,6 +828,7 @@ impl SearchIndex {
                     thread_id,
                     post_id,
                     score,
+                    coverage: 1.0,
                 });
             }
         }
