@@ -203,6 +203,7 @@ pub fn build(state: AppState) -> Router {
         .route("/posts/{id}/revisions", get(web::threads::revisions))
         .route("/users", get(web::users::members))
         .route("/users/{username}", get(web::users::user))
+        .route("/users/{username}/bookmarks", get(web::bookmarks::list))
         // A member's feeds and the site's have fixed names.
         .route(
             "/users/{username}/feed.rss",
@@ -386,6 +387,8 @@ pub fn build(state: AppState) -> Router {
         .route("/notifications", get(web::notifications::list))
         .route("/notifications/read", post(web::notifications::read_all))
         .route("/watch", post(web::notifications::watch))
+        .route("/bookmarks", post(web::bookmarks::save))
+        .route("/bookmarks/{id}/delete", post(web::bookmarks::remove))
         .route(
             "/unsubscribe/{token}",
             get(web::notifications::unsubscribe_form).post(web::notifications::unsubscribe),
@@ -505,4 +508,3 @@ pub fn build(state: AppState) -> Router {
         ))
         .with_state(state)
 }
-
