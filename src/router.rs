@@ -50,6 +50,14 @@ pub fn build(state: AppState) -> Router {
         .route("/notifications/read", post(api::notifications::read))
         .route("/watches", put(api::notifications::watch))
         .route(
+            "/bookmarks",
+            get(api::bookmarks::list).put(api::bookmarks::save),
+        )
+        .route(
+            "/bookmarks/{id}",
+            axum::routing::delete(api::bookmarks::remove),
+        )
+        .route(
             "/drafts/{id}",
             get(api::drafts::show).delete(api::drafts::discard),
         )
