@@ -171,6 +171,15 @@ pub fn user(username: &str) -> String {
     format!("/users/{}", seg(username))
 }
 
+/// A member's bookmarks (their owner's alone), page `page`.
+pub fn bookmarks(username: &str, page: u32) -> String {
+    if page > 1 {
+        format!("{}/bookmarks?page={page}", user(username))
+    } else {
+        format!("{}/bookmarks", user(username))
+    }
+}
+
 /// A member's feed of their posts (`rss` or `atom`).
 pub fn user_feed(username: &str, kind: &str) -> String {
     format!("{}/feed.{kind}", user(username))

@@ -50,6 +50,14 @@ pub fn build(state: AppState) -> Router {
         .route("/notifications/read", post(api::notifications::read))
         .route("/watches", put(api::notifications::watch))
         .route(
+            "/bookmarks",
+            get(api::bookmarks::list).put(api::bookmarks::save),
+        )
+        .route(
+            "/bookmarks/{id}",
+            axum::routing::delete(api::bookmarks::remove),
+        )
+        .route(
             "/drafts/{id}",
             get(api::drafts::show).delete(api::drafts::discard),
         )
@@ -203,6 +211,7 @@ pub fn build(state: AppState) -> Router {
         .route("/posts/{id}/revisions", get(web::threads::revisions))
         .route("/users", get(web::users::members))
         .route("/users/{username}", get(web::users::user))
+        .route("/users/{username}/bookmarks", get(web::bookmarks::list))
         // A member's feeds and the site's have fixed names.
         .route(
             "/users/{username}/feed.rss",
@@ -386,6 +395,8 @@ pub fn build(state: AppState) -> Router {
         .route("/notifications", get(web::notifications::list))
         .route("/notifications/read", post(web::notifications::read_all))
         .route("/watch", post(web::notifications::watch))
+        .route("/bookmarks", post(web::bookmarks::save))
+        .route("/bookmarks/{id}/delete", post(web::bookmarks::remove))
         .route(
             "/unsubscribe/{token}",
             get(web::notifications::unsubscribe_form).post(web::notifications::unsubscribe),

@@ -648,6 +648,15 @@
     window.addEventListener("pagehide", function () { source.close(); });
   })();
 
+  // Bookmarks: the reminder's date and time, and "tomorrow" and "next week", are read in the
+  // reader's own time zone (without this file they are UTC, and the form says so).
+  document.querySelectorAll("input[data-tz-offset]").forEach(function (input) {
+    input.value = String(-new Date().getTimezoneOffset());
+  });
+  document.querySelectorAll("[data-tz-name]").forEach(function (el) {
+    el.textContent = "(your time)";
+  });
+
   function badge(text, kind) {
     var span = document.createElement("span");
     span.className = "badge " + kind;

@@ -4,6 +4,7 @@
 pub mod admin_members;
 pub mod admin_site;
 pub mod admin_structure;
+pub mod bookmarks;
 pub mod drafts;
 pub mod extract;
 pub mod notifications;
@@ -92,6 +93,7 @@ pub fn openapi_json() -> String {
     doc.merge(admin_members::Doc::openapi());
     doc.merge(drafts::Doc::openapi());
     doc.merge(notifications::Doc::openapi());
+    doc.merge(bookmarks::Doc::openapi());
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 

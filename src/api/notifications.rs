@@ -21,8 +21,8 @@ use crate::views::TimeView;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: i64,
-    /// mention, quote, reply, staff_answer, watched, new_thread, accepted, recommended, boost
-    /// or moderated.
+    /// mention, quote, reply, staff_answer, watched, new_thread, accepted, recommended, boost,
+    /// moderated or reminder.
     pub kind: String,
     /// What happened, in a sentence.
     pub text: String,
@@ -35,7 +35,7 @@ pub struct NotificationView {
     pub actor: Option<String>,
     /// How many (boosts); 1 otherwise.
     pub count: i64,
-    /// A moderator's reason.
+    /// A moderator's reason, or a reminder's note.
     pub reason: Option<String>,
     pub created_at: TimeView,
     pub read: bool,

@@ -223,6 +223,27 @@ pub fn draft_place() -> Object {
         .build()
 }
 
+/// A bookmark's note: at most [`crate::services::bookmarks::NOTE_CHARS`] characters, no
+/// forbidden control characters.
+pub fn bookmark_note() -> Object {
+    draft_text(crate::services::bookmarks::NOTE_CHARS)
+}
+
+/// When a bookmark's reminder is due: an RFC 3339 date-time in the future (at most
+/// [`crate::services::bookmarks::MAX_AHEAD_DAYS`] days ahead), or null for none.
+pub fn remind_at() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        .description(Some(format!(
+            "When to be reminded, RFC 3339, in the future and at most {} days ahead; null or \
+             absent: no reminder (a reminder set before is cleared).",
+            crate::services::bookmarks::MAX_AHEAD_DAYS
+        )))
+        .examples(["2031-01-31T09:00:00Z"])
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

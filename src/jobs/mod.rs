@@ -1,5 +1,5 @@
 //! The job runner: work that must happen once however many nodes run (email, notification
-//! email, the weekly digest), each kind with its handler.
+//! email, the weekly digest, bookmarks' reminders), each kind with its handler.
 //!
 //! Jobs wait in the store's `jobs` table. One loop per node ([`run_forever`]) claims the due
 //! jobs of the kinds this build knows ([`JobKind::ALL`]), each for a lease, and hands each to
@@ -16,6 +16,7 @@
 pub mod digest;
 pub mod email;
 pub mod notification_email;
+pub mod reminder;
 
 use std::time::Duration;
 
@@ -35,12 +36,19 @@ pub enum JobKind {
     NotificationEmail,
     /// A member's weekly digest ([`digest::run`]), which queues the next.
     Digest,
+    /// A bookmark's reminder, due at its time: a notification to its owner, if the bookmark
+    /// still wants it ([`reminder::run`]).
+    Reminder,
 }
 
 impl JobKind {
     /// The kinds this build claims.
-    pub const ALL: &'static [JobKind] =
-        &[JobKind::Email, JobKind::NotificationEmail, JobKind::Digest];
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::Email,
+        JobKind::NotificationEmail,
+        JobKind::Digest,
+        JobKind::Reminder,
+    ];
 
     /// The name stored in `jobs.kind` (never changed once released: old rows keep it).
     pub fn as_str(self) -> &'static str {
@@ -48,6 +56,7 @@ impl JobKind {
             JobKind::Email => "email",
             JobKind::NotificationEmail => "notification_email",
             JobKind::Digest => "digest",
+            JobKind::Reminder => "reminder",
         }
     }
 
@@ -60,7 +69,7 @@ impl JobKind {
     /// that died holding it).
     fn lease(self) -> Duration {
         match self {
-            JobKind::Email | JobKind::NotificationEmail | JobKind::Digest => {
+            JobKind::Email | JobKind::NotificationEmail | JobKind::Digest | JobKind::Reminder => {
                 Duration::from_secs(300)
             }
         }
@@ -90,6 +99,7 @@ async fn handle(state: &AppState, kind: JobKind, payload: &str) -> Result<(), Jo
         JobKind::Email => email::run(state, payload).await,
         JobKind::NotificationEmail => notification_email::run(state, payload).await,
         JobKind::Digest => digest::run(state, payload).await,
+        JobKind::Reminder => reminder::run(state, payload).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod archive;
+pub mod bookmarks;
 pub mod drafts;
 pub mod generate;
 pub mod live;

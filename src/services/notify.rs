@@ -9,6 +9,9 @@
 //! to its author alone, with the reason. Never: one's own actions, a mention in code or a
 //! quotation, an edit, anything about a post or thread that is removed, deleted or hidden, or
 //! anything to a suspended account. One notification per member and post: the most direct kind.
+//!
+//! A bookmark's reminder is a notification too, under the same "never" rules, but it is
+//! written by the `reminder` job (`jobs::reminder`) when it comes due, not from the change log.
 
 use std::collections::HashMap;
 
@@ -33,6 +36,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("recommended", "Staff recommend your answer"),
     ("boost", "People boost your post"),
     ("moderated", "A moderator acts on your post or thread"),
+    ("reminder", "A bookmark's reminder comes due"),
 ];
 
 /// How many change-log entries one round reads.
@@ -55,21 +59,27 @@ pub async fn catch_up(state: &AppState) -> Result<usize, AppError> {
         }
         let count = rows.len();
         // Another node moved first: it wrote these; read on from where it is.
-        let email = agora_store::EmailJobs {
-            kind: crate::jobs::JobKind::NotificationEmail.as_str().to_string(),
-            run_after: agora_store::Timestamp::from_micros(
-                agora_store::Timestamp::now().micros()
-                    + (state.config.email.notify_delay_secs as i64).saturating_mul(1_000_000),
-            ),
-        };
         if state
             .store
-            .record_notifications(from, to, rows, email)
+            .record_notifications(from, to, rows, email_jobs(state))
             .await?
         {
             state.jobs_queued.notify_one();
             written += count;
         }
+    }
+}
+
+/// The email jobs written beside new notifications: one per member and thread, due after
+/// `email.notify_delay_secs` (the reminder job queues its notification's email this way too).
+pub fn email_jobs(state: &AppState) -> agora_store::EmailJobs {
+    agora_store::EmailJobs {
+        kind: crate::jobs::JobKind::NotificationEmail.as_str().to_string(),
+        run_after: agora_store::Timestamp::from_micros(
+            agora_store::Timestamp::now().micros().saturating_add(
+                (state.config.email.notify_delay_secs as i64).saturating_mul(1_000_000),
+            ),
+        ),
     }
 }
 

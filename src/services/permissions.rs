@@ -52,6 +52,12 @@ pub enum Action<'a> {
     OwnDraft {
         author: UserId,
     },
+    /// Keep, list, change or remove the bookmarks of `owner`: that member alone, suspended
+    /// or not (a bookmark is private, like a draft). Not moderators or staff either: what
+    /// someone saved to read later is nobody else's business.
+    OwnBookmarks {
+        owner: UserId,
+    },
     /// Change what others see of one (display name, signature) or make API tokens: adds
     /// access or speaks to others, so not while suspended.
     EditProfile,
@@ -137,6 +143,15 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
                 ))
             };
         }
+        Action::OwnBookmarks { owner } => {
+            return if owner == actor.brief.id {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden(
+                    "Those bookmarks are someone else's: bookmarks belong to their owner alone.",
+                ))
+            };
+        }
         _ => {}
     }
     if actor.suspended_at(now) {
@@ -154,6 +169,7 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
         | Action::KeepDraft
         | Action::Watch
         | Action::OwnDraft { .. }
+        | Action::OwnBookmarks { .. }
         | Action::EditProfile
         | Action::StartThread => Ok(()),
         Action::StartThreadIn { archived: true, .. } => Err(Denied::Forbidden(

@@ -596,21 +596,7 @@ pub async fn user_page(
     }
     let now = format::now();
     let name = &user.brief.username;
-    let tabs = ProfileTab::ALL
-        .iter()
-        .map(|&tab| {
-            let (label, one, many) = profile_tab_words(tab);
-            let count = CountView::new(counts.of(tab));
-            ProfileTabView {
-                tab,
-                label,
-                count_text: count.of(one, many),
-                count,
-                url: profile_url(name, tab, 1),
-                current: tab == params.tab,
-            }
-        })
-        .collect();
+    let tabs = profile_tabs(name, &counts, Some(params.tab));
     let items = rows
         .iter()
         .map(|row| {
@@ -640,6 +626,50 @@ pub async fn user_page(
         feed_rss: paths::user_feed(name, "rss"),
         feed_atom: paths::user_feed(name, "atom"),
         user: view,
+        user_id: id,
+    })
+}
+
+/// A profile's tabs with their counts; `current` is the one shown (None: none of them, as on
+/// the owner's bookmarks).
+fn profile_tabs(
+    username: &str,
+    counts: &agora_store::ProfileCounts,
+    current: Option<ProfileTab>,
+) -> Vec<ProfileTabView> {
+    ProfileTab::ALL
+        .iter()
+        .map(|&tab| {
+            let (label, one, many) = profile_tab_words(tab);
+            let count = CountView::new(counts.of(tab));
+            ProfileTabView {
+                tab,
+                label,
+                count_text: count.of(one, many),
+                count,
+                url: profile_url(username, tab, 1),
+                current: current == Some(tab),
+            }
+        })
+        .collect()
+}
+
+/// A member's profile header and tabs, without a tab's items: what the owner's bookmarks page
+/// shows above its list.
+pub async fn profile_head(state: &AppState, username: &str) -> Result<ProfileHeadView, AppError> {
+    let user = state
+        .store
+        .user(username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no user “{username}”.")))?;
+    let counts = state.store.profile_counts(user.brief.id).await?;
+    let name = &user.brief.username;
+    Ok(ProfileHeadView {
+        user_id: user.brief.id,
+        tabs: profile_tabs(name, &counts, None),
+        feed_rss: paths::user_feed(name, "rss"),
+        feed_atom: paths::user_feed(name, "atom"),
+        user: UserView::new(&user, format::now()),
     })
 }
 

@@ -2,12 +2,14 @@
 //! both the HTML templates and the JSON API, so the two cannot drift apart. Fields marked
 //! `serde(skip)` are presentation (compact counts, relative times) the JSON leaves to clients.
 
+mod bookmarks;
 mod drafts;
 pub mod format;
 mod members;
 mod moderation;
 pub mod schema;
 
+pub use bookmarks::*;
 pub use drafts::*;
 pub use members::*;
 pub use moderation::*;
@@ -723,6 +725,19 @@ pub struct UserPageView {
     #[serde(skip)]
     pub feed_rss: String,
     #[serde(skip)]
+    pub feed_atom: String,
+    /// Whose profile it is (for the owner's own tabs).
+    #[serde(skip)]
+    pub user_id: agora_store::UserId,
+}
+
+/// A profile's header and tabs without a tab's items (the owner's bookmarks page).
+#[derive(Clone, Debug)]
+pub struct ProfileHeadView {
+    pub user_id: agora_store::UserId,
+    pub user: UserView,
+    pub tabs: Vec<ProfileTabView>,
+    pub feed_rss: String,
     pub feed_atom: String,
 }
 

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod bookmarks;
 pub mod errors;
 pub mod feed_routes;
 pub mod feeds;

@@ -66,6 +66,8 @@ fn sentence(row: &NotificationRow) -> String {
         }
         "boost" => format!("{who} boosted your post"),
         "moderated" => "A moderator acted on your post or thread".to_string(),
+        "reminder" if row.post.is_some() => "Reminder: a post you bookmarked".to_string(),
+        "reminder" => "Reminder: a thread you bookmarked".to_string(),
         other => format!("{who}: {other}"),
     }
 }

@@ -48,6 +48,8 @@ pub struct ThreadActions {
     pub reply_draft_to: Option<crate::views::ReplyToView>,
     /// The reader's level for this thread (chosen, or what their settings give it).
     pub watch_level: &'static str,
+    /// The reader's bookmark control for the whole thread.
+    pub thread_bookmark: Option<crate::views::BookmarkControl>,
 }
 
 impl ThreadActions {
@@ -71,6 +73,8 @@ pub struct PostActions {
     pub flag: bool,
     pub hide: bool,
     pub unhide: bool,
+    /// The reader's bookmark control for this post (not on a deleted or hidden one).
+    pub bookmark: Option<crate::views::BookmarkControl>,
 }
 
 fn facts_of_thread(t: &ThreadRow) -> agora_store::ThreadFacts {
@@ -108,6 +112,14 @@ pub async fn thread_actions(
     let reply = posting::check(me, Action::Reply(&facts));
     let boosted: HashSet<PostId> =
         posting::boosted_by(state, account, posts.iter().map(|p| p.id).collect()).await?;
+    // The reader's bookmarks here: of the thread, and of its posts.
+    let bookmarks = crate::services::bookmarks::in_thread(state, me, facts.id).await?;
+    let bookmark_of = |post: Option<PostId>| {
+        bookmarks
+            .iter()
+            .find(|b| b.post == post)
+            .map(|b| crate::views::BookmarkView::new(b, now))
+    };
     // Whether others replied decides if an author may delete their opening post; on a
     // one-page thread it is read off the page, beyond that somebody surely has.
     let others_replied = view.total_pages > 1
@@ -148,6 +160,15 @@ pub async fn thread_actions(
                 flag: allowed(me, Action::Flag(&pf), now),
                 hide: hide && !p.hidden && !p.deleted,
                 unhide: hide && p.hidden,
+                bookmark: (!p.deleted && !p.hidden).then(|| {
+                    crate::views::BookmarkControl::new(
+                        format!("p{}", p.id.0),
+                        facts.id.0,
+                        Some(p.id.0),
+                        read::post_url(facts.id, &facts.slug, p.position, p.id),
+                        bookmark_of(Some(p.id)),
+                    )
+                }),
             }
         })
         .collect();
@@ -211,6 +232,13 @@ pub async fn thread_actions(
         reply_draft,
         reply_draft_to,
         watch_level,
+        thread_bookmark: Some(crate::views::BookmarkControl::new(
+            "thread".into(),
+            facts.id.0,
+            None,
+            view.thread.url.clone(),
+            bookmark_of(None),
+        )),
     })
 }
 

@@ -10,6 +10,8 @@ use crate::services::read::{ProfileParams, RawProfileParams};
 struct UserTemplate<'a> {
     layout: Layout,
     view: &'a UserPageView,
+    /// The owner's own "Bookmarks" tab (None for everyone else).
+    bookmarks_tab: Option<BookmarksTabView>,
 }
 
 pub async fn user(
@@ -36,9 +38,20 @@ pub async fn user(
                 &view.feed_rss,
                 &view.feed_atom,
             );
+        // Only the owner, signed in, gets it: such a page is rendered for them alone, never
+        // cached (`cached` renders signed-in readers' pages privately).
+        let bookmarks_tab = crate::services::bookmarks::tab(
+            &state,
+            viewer.account.as_deref(),
+            view.user_id,
+            &view.user.username,
+            false,
+        )
+        .await?;
         render(&UserTemplate {
             layout,
             view: &view,
+            bookmarks_tab,
         })
     })
     .await

@@ -332,6 +332,22 @@ async fn site() -> Site {
         &[("reason", "Please check the link")],
     )
     .await;
+    // Bookmarks of the member's: the answer with a note and a reminder, and the whole thread
+    // (the controls on the thread page show them; the list on the profile is theirs alone).
+    let rich_text = rich_id.to_string();
+    let answer_text = answer.to_string();
+    for fields in [
+        vec![
+            ("thread", rich_text.as_str()),
+            ("post", answer_text.as_str()),
+            ("note", "Try waitsForConnectivity on Monday"),
+            ("remind", "3days"),
+            ("next", "/"),
+        ],
+        vec![("thread", rich_text.as_str()), ("next", "/")],
+    ] {
+        act(&app, &member, "/bookmarks", &fields).await;
+    }
     let demo_thread = thread_url(&app.follow("/thread/1").await.0);
     act(
         &app,
@@ -625,6 +641,23 @@ async fn site() -> Site {
         // Signed in: settings and tokens.
         get("settings", Member, "/settings"),
         get("notifications", Member, "/notifications"),
+        get("bookmarks", Member, "/users/ada_asks/bookmarks"),
+        with_status(
+            get(
+                "bookmarks of someone else",
+                Admin,
+                "/users/ada_asks/bookmarks",
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        post(
+            "bookmark errors",
+            Member,
+            &rich,
+            "/bookmarks",
+            &[("thread", &rich_id.to_string()), ("remind_at", "soon")],
+            bad,
+        ),
         get(
             "unsubscribe",
             Anonymous,

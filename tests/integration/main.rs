@@ -10,6 +10,7 @@ mod admin_members;
 mod admin_structure;
 mod archive;
 mod backends;
+mod bookmarks;
 mod browser;
 mod change_log;
 mod cli;

@@ -298,6 +298,7 @@ mod site;
 pub use site::{Dashboard, DemoRemoved, FileChange, SettingsRow, SiteFile};
 mod structure;
 pub use structure::{AreaInput, Direction, RedirectKind, SubtopicInput, SubtopicRules, TagInput};
+pub mod bookmarks;
 pub mod digest;
 pub use digest::DigestThread;
 pub mod drafts;
@@ -307,6 +308,7 @@ pub use notifications::{
 };
 mod members;
 mod profile;
+pub use bookmarks::{BookmarkRow, NewBookmark, SavedBookmark};
 pub use drafts::{DraftContent, DraftPlace, DraftRow};
 pub use members::{
     InvitationRow, MemberDeleted, MemberQuery, MemberRow, MemberSort, NewInvitation,
@@ -1120,6 +1122,99 @@ impl Store {
     ) -> Result<bool, StoreError> {
         write_private!(self, |conn| drafts::delete_draft_at(conn, user, place)
             .await)
+    }
+
+    /// Saves a bookmark, queueing a `reminder_kind` job when its reminder is new or changed
+    /// (see [`bookmarks::save_bookmark`]).
+    pub async fn save_bookmark(
+        &self,
+        new: NewBookmark,
+        reminder_kind: &str,
+    ) -> Result<SavedBookmark, StoreError> {
+        let now = Timestamp::now();
+        let kind = reminder_kind.to_string();
+        write_private!(self, |conn| bookmarks::save_bookmark(
+            conn, &new, &kind, now
+        )
+        .await)
+    }
+
+    /// Deletes `user`'s bookmark `id`; whether there was one.
+    pub async fn delete_bookmark(
+        &self,
+        user: UserId,
+        id: i64,
+        reminder_kind: &str,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        let kind = reminder_kind.to_string();
+        write_private!(self, |conn| bookmarks::delete_bookmark(
+            conn, user, id, &kind, now
+        )
+        .await)
+    }
+
+    pub async fn bookmark_by_id(&self, id: i64) -> Result<Option<BookmarkRow>, StoreError> {
+        read!(self, |conn| bookmarks::bookmark_by_id(conn, id).await)
+    }
+
+    pub async fn bookmark_at(
+        &self,
+        user: UserId,
+        thread: ThreadId,
+        post: Option<PostId>,
+    ) -> Result<Option<BookmarkRow>, StoreError> {
+        read!(self, |conn| bookmarks::bookmark_at(
+            conn, user, thread, post
+        )
+        .await)
+    }
+
+    pub async fn bookmarks_of(
+        &self,
+        user: UserId,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<BookmarkRow>, StoreError> {
+        read!(self, |conn| bookmarks::bookmarks_of(
+            conn, user, offset, limit
+        )
+        .await)
+    }
+
+    pub async fn bookmark_count(&self, user: UserId) -> Result<i64, StoreError> {
+        read!(self, |conn| bookmarks::bookmark_count(conn, user).await)
+    }
+
+    pub async fn bookmarks_in_thread(
+        &self,
+        user: UserId,
+        thread: ThreadId,
+    ) -> Result<Vec<BookmarkRow>, StoreError> {
+        read!(self, |conn| bookmarks::bookmarks_in_thread(
+            conn, user, thread
+        )
+        .await)
+    }
+
+    /// See [`bookmarks::record_reminder`].
+    pub async fn record_reminder(
+        &self,
+        id: i64,
+        remind_at: Timestamp,
+        note: Option<NewNotification>,
+        email: EmailJobs,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        write_private!(self, |conn| bookmarks::record_reminder(
+            conn,
+            id,
+            remind_at,
+            note.as_ref(),
+            &email,
+            now
+        )
+        .await)
     }
 
     pub async fn set_watch(

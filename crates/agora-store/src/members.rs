@@ -328,6 +328,8 @@ const DELETE_MEMBER: &[&str] = &[
        OR post_id IN (SELECT id FROM posts WHERE author_id = ?1)",
     "DELETE FROM watches WHERE target_kind = 'thread' AND target_id IN \
        (SELECT id FROM threads WHERE author_id = ?1)",
+    "DELETE FROM bookmarks WHERE thread_id IN (SELECT id FROM threads WHERE author_id = ?1) \
+       OR post_id IN (SELECT id FROM posts WHERE author_id = ?1)",
     "DELETE FROM flags WHERE post_id IN (SELECT p.id FROM posts p JOIN threads t \
        ON t.id = p.thread_id WHERE t.author_id = ?1 OR p.author_id = ?1)",
     "DELETE FROM boosts WHERE post_id IN (SELECT p.id FROM posts p JOIN threads t \
@@ -368,6 +370,7 @@ const DELETE_MEMBER: &[&str] = &[
     "DELETE FROM watches WHERE user_id = ?1",
     "DELETE FROM notify_prefs WHERE user_id = ?1",
     "DELETE FROM unsubscribe_tokens WHERE user_id = ?1",
+    "DELETE FROM bookmarks WHERE user_id = ?1",
     "DELETE FROM demo_content WHERE kind = 'user' AND id = ?1",
     "DELETE FROM users WHERE id = ?1",
 ];
@@ -646,6 +649,7 @@ impl Store {
                 "DELETE FROM watches WHERE user_id = ?1",
                 "DELETE FROM notify_prefs WHERE user_id = ?1",
                 "DELETE FROM unsubscribe_tokens WHERE user_id = ?1",
+                "DELETE FROM bookmarks WHERE user_id = ?1",
             ] {
                 conn.execute(private, params![user.0]).await?;
             }

@@ -289,8 +289,17 @@ pub async fn record_notifications<C: Conn>(
     for chunk in plain.chunks(INSERT_CHUNK) {
         insert_notifications(conn, chunk, now).await?;
     }
-    // One email job per member and thread, due after the delay; a job already waiting for
-    // that thread takes these too (one message for several notifications).
+    queue_email_jobs(conn, rows, email).await?;
+    Ok(true)
+}
+
+/// One email job per member and thread of `rows`, due after the delay; a job already waiting
+/// for that thread takes these too (one message for several notifications).
+pub(crate) async fn queue_email_jobs<C: Conn>(
+    conn: &mut C,
+    rows: &[NewNotification],
+    email: &EmailJobs,
+) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::new();
     let payloads: Vec<String> = rows
         .iter()
@@ -340,11 +349,11 @@ pub async fn record_notifications<C: Conn>(
         )
         .await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Inserts `rows` in one statement (a row already written for the same entry is left).
-async fn insert_notifications<C: Conn>(
+pub(crate) async fn insert_notifications<C: Conn>(
     conn: &mut C,
     rows: &[&NewNotification],
     now: Timestamp,
