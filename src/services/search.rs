@@ -22,6 +22,10 @@ use crate::config::SearchConfig;
 
 /// Changes read from the log per batch.
 const BATCH: usize = 2_000;
+/// How much a solved thread's similarity counts over an unsolved one's (staff-answered: half
+/// that): a tie-breaker, never a sort key ahead of a better match.
+const SOLVED_BOOST: f32 = 0.1;
+
 /// Threads read per chunk in a full rebuild.
 const REBUILD_CHUNK: usize = 500;
 
@@ -369,6 +373,13 @@ impl Search {
         let Some(mark) = index.mark()? else {
             return Ok(History::Unbuilt);
         };
+        if mark.format != agora_search::FORMAT {
+            return Ok(History::Diverged(format!(
+                "the index holds format {} and this version searches format {}",
+                mark.format,
+                agora_search::FORMAT
+            )));
+        }
         if mark.database.as_deref() != Some(database) {
             return Ok(History::Diverged(match mark.database {
                 None => "the index was built before indexes recorded their database".into(),
@@ -412,6 +423,7 @@ impl Search {
             position,
             at,
             database: Some(database.to_string()),
+            format: agora_search::FORMAT,
         })
     }
 
@@ -765,7 +777,8 @@ impl Search {
             .collect())
     }
 
-    /// Threads like `text`, read back from the database, solved and staff-answered first.
+    /// Threads like `text`, read back from the database, best match first (answered threads
+    /// a little ahead of equal matches).
     pub async fn similar(
         &self,
         store: &Store,
@@ -777,14 +790,28 @@ impl Search {
             return Ok(Vec::new());
         }
         let hits = self.index().similar(text, exclude.map(|t| t.0), limit)?;
-        let mut items: Vec<ThreadSummary> = hydrate(store, &hits, None)
+        let scores: HashMap<ThreadId, f32> = hits
+            .iter()
+            .map(|h| (ThreadId(h.thread_id), h.score))
+            .collect();
+        let mut items: Vec<(f32, ThreadSummary)> = hydrate(store, &hits, None)
             .await?
             .into_iter()
-            .map(|r| r.thread)
+            .map(|r| {
+                let score = scores.get(&r.thread.id).copied().unwrap_or(0.0);
+                // An answered thread is worth a little more; never more than a better match.
+                let answered = 1.0
+                    + if r.thread.solved { SOLVED_BOOST } else { 0.0 }
+                    + if r.thread.staff_answered {
+                        SOLVED_BOOST / 2.0
+                    } else {
+                        0.0
+                    };
+                (score * answered, r.thread)
+            })
             .collect();
-        // Stable: within each group the index's order stays.
-        items.sort_by_key(|t| std::cmp::Reverse((t.solved, t.staff_answered)));
-        Ok(items)
+        items.sort_by(|x, y| y.0.total_cmp(&x.0));
+        Ok(items.into_iter().map(|(_, t)| t).collect())
     }
 }
 

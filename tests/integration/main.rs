@@ -30,6 +30,7 @@ mod phone;
 mod reliability;
 mod review;
 mod search;
+mod search_eval;
 mod search_index;
 mod seed;
 mod snapshots;

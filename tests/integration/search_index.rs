@@ -23,7 +23,7 @@ struct RelevanceSet {
 }
 
 /// The demo forum with the seed's 21 threads added to its Networking subtopic.
-fn demo_and_seed() -> Archive {
+pub(crate) fn demo_and_seed() -> Archive {
     let mut archive = demo_archive();
     let seed = crate::seed::seed_archive();
     let thread_base = archive.threads.iter().map(|t| t.id).max().unwrap_or(0) + 1000;

@@ -204,10 +204,22 @@ fn split_mixed(text: &str) -> Vec<Token> {
         // A compound: word characters joined by single `_` or `.` with word characters on both
         // sides (`snake_case`, `dotted.names`, `1.2.3`).
         while i < chars.len() {
-            let joiner = matches!(chars[i].1, '_' | '.')
-                && i > start
-                && is_word(chars[i - 1].1)
-                && chars.get(i + 1).is_some_and(|(_, n)| is_word(*n));
+            let joiner = i > start
+                && match chars[i].1 {
+                    '_' | '.' => {
+                        is_word(chars[i - 1].1)
+                            && chars.get(i + 1).is_some_and(|(_, n)| is_word(*n))
+                    }
+                    // Between letters only: `10-20` is a range, not a word.
+                    '-' => {
+                        chars[i - 1].1.is_alphabetic()
+                            && !is_cjk(chars[i - 1].1)
+                            && chars
+                                .get(i + 1)
+                                .is_some_and(|(_, n)| n.is_alphabetic() && !is_cjk(*n))
+                    }
+                    _ => false,
+                };
             if is_word(chars[i].1) || joiner {
                 i += 1;
             } else {
@@ -218,7 +230,14 @@ fn split_mixed(text: &str) -> Vec<Token> {
         let whole = &text[from..to];
         let parts = code_parts(whole, from);
         if parts.len() > 1 || negative {
-            out.push(token(from, to, position, whole.to_lowercase()));
+            // A hyphenated word is also its joined spelling: `Wi-Fi` is `wifi`, `e-mail` is
+            // `email` (the leading minus of a number stays).
+            let joined = if negative {
+                whole.to_lowercase()
+            } else {
+                whole.to_lowercase().replace('-', "")
+            };
+            out.push(token(from, to, position, joined));
         }
         // In `config.waitsForConnectivity`, `waitsForConnectivity` is a whole word too.
         let segments = segments(whole, from);
@@ -396,8 +415,9 @@ mod tests {
         );
         // A trailing full stop is punctuation, not a separator.
         assert_eq!(texts("the end."), ["the", "end"]);
-        // A hyphen between words is not a minus sign.
-        assert_eq!(texts("wi-fi 10-20"), ["wi", "fi", "10", "20"]);
+        // A hyphen between words is not a minus sign; a hyphenated word is also joined.
+        assert_eq!(texts("wi-fi 10-20"), ["wifi", "wi", "fi", "10", "20"]);
+        assert_eq!(texts("e-mail"), ["email", "e", "mail"]);
     }
 
     #[test]

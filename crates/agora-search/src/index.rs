@@ -232,6 +232,10 @@ fn build_doc(f: &Fields, thread: &ThreadDoc, post: &PostDoc) -> TantivyDocument 
     doc
 }
 
+/// The version of what the index holds per document (the analyzer's terms, the fields): an
+/// index whose mark names another is rebuilt. 2: hyphenated words also joined (`wifi`).
+pub const FORMAT: u32 = 2;
+
 /// Where in which database's history an index stands: the last change applied, when that
 /// change was written, and the identity of the database it came from. A follower compares all
 /// three with the database before going on, so a restored backup or a database that lost its
@@ -243,12 +247,15 @@ pub struct Mark {
     pub at: Option<i64>,
     /// The database's identity, `None` for an index from before marks.
     pub database: Option<String>,
+    /// The [`FORMAT`] the index was built with (1 for indexes from before formats).
+    pub format: u32,
 }
 
 impl Mark {
     fn payload(&self) -> String {
         format!(
-            "v2 {} {} {}",
+            "v3 {} {} {} {}",
+            self.format,
             self.position,
             self.at.map_or_else(|| "-".to_string(), |a| a.to_string()),
             self.database.as_deref().unwrap_or("-")
@@ -257,17 +264,31 @@ impl Mark {
 
     fn parse(payload: &str) -> Option<Mark> {
         let mut parts = payload.split(' ');
-        match (parts.next()?, parts.next(), parts.next(), parts.next()) {
-            ("v2", Some(position), Some(at), Some(database)) => Some(Mark {
+        match (
+            parts.next()?,
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
+            ("v3", Some(format), Some(position), Some(at), Some(database)) => Some(Mark {
                 position: position.parse().ok()?,
                 at: at.parse().ok(),
                 database: Some(database.to_string()).filter(|d| d != "-"),
+                format: format.parse().ok()?,
+            }),
+            ("v2", Some(position), Some(at), Some(database), None) => Some(Mark {
+                position: position.parse().ok()?,
+                at: at.parse().ok(),
+                database: Some(database.to_string()).filter(|d| d != "-"),
+                format: 1,
             }),
             // The first format: the position alone.
-            (position, None, None, None) => Some(Mark {
+            (position, None, None, None, None) => Some(Mark {
                 position: position.parse().ok()?,
                 at: None,
                 database: None,
+                format: 1,
             }),
             _ => None,
         }
@@ -629,5 +650,26 @@ pub fn remove_old_generations(root: &Path, keep: &str) {
                 tracing::warn!(path = %path.display(), error = %e, "could not remove an old search index");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_read_back_with_their_format_and_older_ones_as_format_one() {
+        let mark = Mark {
+            position: 42,
+            at: Some(7),
+            database: Some("db1".into()),
+            format: FORMAT,
+        };
+        assert_eq!(Mark::parse(&mark.payload()), Some(mark));
+        // Written before formats: format 1, which this version rebuilds.
+        let old = Mark::parse("v2 42 7 db1").unwrap_or_else(|| panic!("v2 mark"));
+        assert_eq!((old.position, old.format), (42, 1));
+        assert_eq!(Mark::parse("42").map(|m| m.format), Some(1));
+        assert_ne!(FORMAT, 1);
     }
 }

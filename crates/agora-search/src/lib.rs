@@ -10,7 +10,7 @@ mod snippet;
 pub mod words;
 
 pub use index::{
-    IndexStatus, Mark, PostDoc, SearchError, SearchIndex, ThreadDoc, current_generation,
+    FORMAT, IndexStatus, Mark, PostDoc, SearchError, SearchIndex, ThreadDoc, current_generation,
     remove_old_generations,
 };
 pub use query::{Query, Sort, State, Text, parse};
@@ -84,7 +84,7 @@ mod fuzz {
                 let post = PostDoc { id, position: 0, author: "a".into(), created: 1, boosts: 0, text: text.clone() };
                 index.replace_thread(&thread(id), &[post]).map_err(|e| TestCaseError::fail(e.to_string()))?;
             }
-            index.commit(&Mark { position: 1, at: None, database: None }).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            index.commit(&Mark { position: 1, at: None, database: None, format: index::FORMAT }).map_err(|e| TestCaseError::fail(e.to_string()))?;
             // Query with pieces of the posts themselves, so searches match and snippets are cut.
             for text in &texts {
                 let words: Vec<&str> = text.split_whitespace().take(3).collect();

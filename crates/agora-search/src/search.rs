@@ -31,6 +31,8 @@ const MAX_WIDENED_CANDIDATES: usize = 50_000;
 const MIN_CANDIDATES: usize = 100;
 /// How much a title holding every query word adds (as a fraction of the text score).
 const TITLE_WEIGHT: f32 = 0.6;
+/// How much a title holding the whole question adds in the ranked pass (on top of the above).
+const RANKED_TITLE_WEIGHT: f32 = 1.0;
 /// How much an accepted or a staff-recommended answer adds.
 const ANSWER_WEIGHT: f32 = 0.08;
 /// How much a post from today adds over a very old one.
@@ -40,11 +42,11 @@ const FUZZY_MIN_CHARS: usize = 5;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// The least share of a query's weight a thread must hold to be shown when no thread holds
 /// every word.
-const PARTIAL_FLOOR: f32 = 0.4;
+const PARTIAL_FLOOR: f32 = 0.25;
 /// The least share for a near miss shown beside threads that hold every word.
 const NEAR_MISS_FLOOR: f32 = 0.7;
 /// Ranked matches scoring under this share of the best are left out.
-const WEAK_SHARE: f32 = 0.2;
+const WEAK_SHARE: f32 = 0.1;
 /// How much a word found only in the title a reply carries counts, against its own text.
 const CONTEXT_WEIGHT: f32 = 0.5;
 
@@ -226,6 +228,151 @@ fn text_query(
     }
 }
 
+/// The most terms the ranked pass weighs (a bit each).
+const MAX_RANKED_TERMS: usize = 128;
+
+/// What the ranked pass looks for: the distinct terms that exist (with idf), the typed words
+/// as units of weight over them, and variants that stand in for some of those terms.
+struct Plan {
+    total: f32,
+    terms: Vec<(String, f32)>,
+    units: Vec<Unit>,
+    alternatives: Vec<Alternative>,
+}
+
+struct Unit {
+    terms: Vec<usize>,
+    /// A CJK run: held in the share of its bigrams present; a word: held when any term is.
+    run: bool,
+}
+
+/// When a document holds every term of `needs`, it counts as holding `covers`.
+struct Alternative {
+    needs: Vec<usize>,
+    covers: Vec<usize>,
+}
+
+impl Plan {
+    fn new(total: f32) -> Self {
+        Plan {
+            total,
+            terms: Vec::new(),
+            units: Vec::new(),
+            alternatives: Vec::new(),
+        }
+    }
+
+    /// The index of `term` among the weighed terms; None when no document holds it (or too
+    /// many terms are weighed already).
+    fn term(
+        &mut self,
+        searcher: &Searcher,
+        f: &Fields,
+        term: &str,
+    ) -> Result<Option<usize>, SearchError> {
+        if let Some(i) = self.terms.iter().position(|(t, _)| t == term) {
+            return Ok(Some(i));
+        }
+        if self.terms.len() >= MAX_RANKED_TERMS {
+            return Ok(None);
+        }
+        let df = searcher.doc_freq(&Term::from_field_text(f.text, term))?;
+        if df == 0 {
+            return Ok(None);
+        }
+        let idf = (1.0 + (self.total - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+        self.terms.push((term.to_string(), idf));
+        Ok(Some(self.terms.len() - 1))
+    }
+
+    fn unit(&mut self, terms: Vec<usize>, run: bool) {
+        self.units.push(Unit { terms, run });
+    }
+
+    /// Adds `text` (analysed) as a stand-in for the weighed terms `covers` picks, when all of
+    /// its terms exist.
+    fn alternative(
+        &mut self,
+        searcher: &Searcher,
+        f: &Fields,
+        a: &mut Analysers,
+        text: &str,
+        covers: impl Fn(&str) -> bool,
+    ) -> Result<(), SearchError> {
+        let Terms::Text(analysed) = terms_of(a, text) else {
+            return Ok(());
+        };
+        let mut needs = Vec::new();
+        for (_, term) in &analysed {
+            match self.term(searcher, f, term)? {
+                Some(i) => needs.push(i),
+                None => return Ok(()),
+            }
+        }
+        let covered: Vec<usize> = self
+            .terms
+            .iter()
+            .enumerate()
+            .filter(|(i, (t, _))| !needs.contains(i) && covers(t))
+            .map(|(i, _)| i)
+            .collect();
+        if !needs.is_empty() {
+            self.alternatives.push(Alternative {
+                needs,
+                covers: covered,
+            });
+        }
+        Ok(())
+    }
+
+    /// The terms the alternatives added since the `from`th need.
+    fn needs_since(&self, from: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self.alternatives[from.min(self.alternatives.len())..]
+            .iter()
+            .flat_map(|alt| alt.needs.iter().copied())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The share of the query's weight a set of held terms carries.
+    fn coverage(&self, mut held: u128) -> f32 {
+        for alt in &self.alternatives {
+            if alt.needs.iter().all(|&i| held & (1 << i) != 0) {
+                for &i in &alt.covers {
+                    held |= 1 << i;
+                }
+            }
+        }
+        let idf = |i: usize| self.terms[i].1;
+        let mut all = 0.0;
+        let mut matched = 0.0;
+        for unit in self.units.iter().filter(|u| !u.terms.is_empty()) {
+            if unit.run {
+                let weight: f32 =
+                    unit.terms.iter().map(|&i| idf(i)).sum::<f32>() / unit.terms.len() as f32;
+                let sum: f32 = unit.terms.iter().map(|&i| idf(i)).sum();
+                let present: f32 = unit
+                    .terms
+                    .iter()
+                    .filter(|&&i| held & (1 << i) != 0)
+                    .map(|&i| idf(i))
+                    .sum();
+                all += weight;
+                matched += weight * present / sum.max(f32::EPSILON);
+            } else {
+                let weight = unit.terms.iter().map(|&i| idf(i)).fold(0.0, f32::max);
+                all += weight;
+                if unit.terms.iter().any(|&i| held & (1 << i) != 0) {
+                    matched += weight;
+                }
+            }
+        }
+        if all > 0.0 { matched / all } else { 0.0 }
+    }
+}
+
 /// The threads of both passes, each once with its better score, best first.
 fn merge(strict: Vec<Hit>, ranked: Vec<Hit>) -> Vec<Hit> {
     let mut by_thread: HashMap<i64, Hit> = HashMap::new();
@@ -341,8 +488,12 @@ impl SearchIndex {
 
     /// The ranked pass: every content term optional, BM25 over text (and, on replies, the
     /// thread's title), then each thread scored by its best post times the square of its
-    /// coverage, the share of the query's idf that the thread's matching posts hold together
-    /// (so words spread across question and answer count, and the distinctive words lead).
+    /// coverage: the share of the query's weight that the thread's matching posts hold
+    /// together (so words spread across question and answer count, and the distinctive words
+    /// lead). Each typed word is one unit of weight (its idf); a CJK run is one unit, held in
+    /// the share of its bigrams present. Variants stand in for what they replace: a spelling
+    /// joined from two typed words (`set up` → `setup`), an abbreviation or its expansion, an
+    /// English term for a Chinese or Japanese one.
     fn ranked(
         &self,
         searcher: &Searcher,
@@ -352,15 +503,15 @@ impl SearchIndex {
     ) -> Result<(Vec<Hit>, bool), SearchError> {
         let f = self.fields;
         let mut a = Analysers::new();
-        let total = searcher.num_docs().max(1) as f32;
+        let mut plan = Plan::new(searcher.num_docs().max(1) as f32);
         // A word none of whose terms is in the index.
         let mut unknown = false;
-        // Distinct terms that exist, with their idf.
-        let mut terms: Vec<(String, f32)> = Vec::new();
         // Exact phrases (and lone CJK characters) stay required; a CJK run counts more where it
         // stands together.
         let mut phrases: Vec<Box<dyn TantivyQuery>> = Vec::new();
         let mut runs: Vec<Box<dyn TantivyQuery>> = Vec::new();
+        // The single term of each plain word, in order (for joined spellings).
+        let mut plain: Vec<Option<(String, String)>> = Vec::new();
         for text in &query.required {
             let raw = match text {
                 Text::Word(w) => found
@@ -373,20 +524,28 @@ impl SearchIndex {
                     if let Some(q) = text_query(&f, &mut a, text, &mut unused, false) {
                         phrases.push(q);
                     }
+                    plain.push(None);
                     continue;
                 }
             };
             let analysed = match terms_of(&mut a, &raw) {
                 Terms::Text(analysed) => analysed,
-                // One CJK character alone is typed on purpose: required, as a phrase is.
+                // One CJK character alone: in a few words, typed on purpose (required, as a
+                // phrase is); in a question, a particle or a verb (用, 后, 上) left out.
                 Terms::Cjk1(c) => {
-                    phrases.push(term_query(Term::from_field_text(f.cjk1, &c)));
+                    if query.required.len() <= 3 {
+                        phrases.push(term_query(Term::from_field_text(f.cjk1, &c)));
+                    }
+                    plain.push(None);
                     continue;
                 }
-                Terms::Nothing => continue,
+                Terms::Nothing => {
+                    plain.push(None);
+                    continue;
+                }
             };
-            let mut known = false;
-            if analysed.len() > 1 && analysed.iter().all(|(_, t)| t.chars().all(is_cjk)) {
+            let cjk = analysed.iter().all(|(_, t)| t.chars().all(is_cjk));
+            if cjk && analysed.len() > 1 {
                 runs.push(Box::new(PhraseQuery::new_with_offset(
                     analysed
                         .iter()
@@ -394,26 +553,73 @@ impl SearchIndex {
                         .collect(),
                 )));
             }
-            for (_, term) in analysed.iter().cloned() {
-                if terms.iter().any(|(t, _)| *t == term) {
-                    known = true;
-                    continue;
+            let mut unit = Vec::new();
+            for (_, term) in &analysed {
+                if let Some(i) = plan.term(searcher, &f, term)? {
+                    unit.push(i);
                 }
-                let df = searcher.doc_freq(&Term::from_field_text(f.text, &term))?;
-                if df == 0 {
-                    continue;
-                }
-                known = true;
-                let idf = (1.0 + (total - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
-                found.highlight.text.insert(term.clone());
-                terms.push((term, idf));
             }
-            unknown |= !known;
+            plain.push(match analysed.as_slice() {
+                [(_, term)] if !cjk => Some((raw.to_lowercase(), term.clone())),
+                _ => None,
+            });
+            let before = plan.alternatives.len();
+            if cjk {
+                // English terms for the Chinese and Japanese ones in the run.
+                for (native, english) in crate::words::glossary_in(&raw) {
+                    plan.alternative(searcher, &f, &mut a, english, |t| {
+                        native.chars().count() >= 2
+                            && raw.contains(native)
+                            && t.chars().all(is_cjk)
+                            && native.contains(t)
+                    })?;
+                }
+            } else {
+                for variant in crate::words::variants_of(&raw.to_lowercase()) {
+                    let covered: Vec<String> = analysed.iter().map(|(_, t)| t.clone()).collect();
+                    plan.alternative(searcher, &f, &mut a, &variant, |t| {
+                        covered.iter().any(|c| c == t)
+                    })?;
+                }
+            }
+            if unit.is_empty() {
+                // A word the forum writes only another way (`ble` where posts say "Bluetooth
+                // Low Energy"): the other way is the unit.
+                unit = plan.needs_since(before);
+            }
+            unknown |= unit.is_empty();
+            plan.unit(unit, cjk);
         }
-        if terms.is_empty() {
+        // Two typed words that the forum writes as one (`set up` → `setup`, `wi fi` → `wifi`).
+        for pair in plain.windows(2) {
+            if let [Some((w1, t1)), Some((w2, t2))] = pair {
+                let joined = format!("{w1}{w2}");
+                let (t1, t2) = (t1.clone(), t2.clone());
+                plan.alternative(searcher, &f, &mut a, &joined, |t| t == t1 || t == t2)?;
+            }
+        }
+        // Two-word expansions typed out (`low energy` after `bluetooth`), as one abbreviation.
+        let typed: Vec<String> = plain
+            .iter()
+            .map(|p| p.as_ref().map_or(String::new(), |(w, _)| w.clone()))
+            .collect();
+        for (short, long) in crate::words::expansions_in(&typed.join(" ")) {
+            let long_terms: Vec<String> = match terms_of(&mut a, long) {
+                Terms::Text(t) => t.into_iter().map(|(_, t)| t).collect(),
+                _ => Vec::new(),
+            };
+            plan.alternative(searcher, &f, &mut a, short, |t| {
+                long_terms.iter().any(|l| l == t)
+            })?;
+        }
+        if plan.units.iter().all(|u| u.terms.is_empty()) && plan.alternatives.is_empty() {
             return Ok((Vec::new(), unknown));
         }
-        let mut should: Vec<(Occur, Box<dyn TantivyQuery>)> = terms
+        for (term, _) in &plan.terms {
+            found.highlight.text.insert(term.clone());
+        }
+        let mut should: Vec<(Occur, Box<dyn TantivyQuery>)> = plan
+            .terms
             .iter()
             .map(|(t, _)| (Occur::Should, text_term(&f, t, true)))
             .collect();
@@ -426,8 +632,10 @@ impl SearchIndex {
         let candidates = (wanted * 10).clamp(200, MAX_CANDIDATES);
         let top = searcher.search(&q, &TopDocs::with_limit(candidates).order_by_score())?;
         let top = self.rerank(searcher, &found.highlight, top)?;
-        // Which terms each candidate holds (its text, or the title a reply carries).
-        let mut held: Vec<u64> = vec![0; top.len()];
+        // Which terms each candidate holds (its text, or the title a reply carries), and which
+        // its thread's title holds.
+        let mut held: Vec<u128> = vec![0; top.len()];
+        let mut in_title: Vec<u128> = vec![0; top.len()];
         let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
         for (i, (_, addr)) in top.iter().enumerate() {
             by_segment.entry(addr.segment_ord).or_default().push(i);
@@ -435,9 +643,9 @@ impl SearchIndex {
         for (segment_ord, mut indexes) in by_segment {
             indexes.sort_by_key(|&i| top[i].1.doc_id);
             let segment = searcher.segment_reader(segment_ord);
-            for field in [f.text, f.context] {
+            for field in [f.text, f.context, f.title] {
                 let inverted = segment.inverted_index(field)?;
-                for (bit, (term, _)) in terms.iter().enumerate().take(64) {
+                for (bit, (term, _)) in plan.terms.iter().enumerate() {
                     let Some(mut postings) = inverted.read_postings(
                         &Term::from_field_text(field, term),
                         IndexRecordOption::Basic,
@@ -449,6 +657,9 @@ impl SearchIndex {
                         let doc = top[i].1.doc_id;
                         if postings.doc() <= doc && postings.seek(doc) == doc {
                             held[i] |= 1 << bit;
+                            if field != f.text {
+                                in_title[i] |= 1 << bit;
+                            }
                         }
                     }
                 }
@@ -456,33 +667,31 @@ impl SearchIndex {
         }
         // Threads: the best post's score, the terms of all their candidate posts together.
         let thread_of = self.thread_and_post_ids(searcher, &top)?;
-        let mut threads: Vec<(i64, i64, f32, u64)> = Vec::new();
+        let mut threads: Vec<(i64, i64, f32, u128, u128)> = Vec::new();
         let mut at: HashMap<i64, usize> = HashMap::new();
         for (i, (score, _)) in top.iter().enumerate() {
             let (thread, post) = thread_of[i];
             match at.get(&thread) {
-                Some(&k) => threads[k].3 |= held[i],
+                Some(&k) => {
+                    threads[k].3 |= held[i];
+                    threads[k].4 |= in_title[i];
+                }
                 None => {
                     at.insert(thread, threads.len());
-                    threads.push((thread, post, *score, held[i]));
+                    threads.push((thread, post, *score, held[i], in_title[i]));
                 }
             }
         }
-        let all: f32 = terms.iter().map(|(_, idf)| idf).sum();
         let mut hits: Vec<Hit> = threads
             .into_iter()
-            .map(|(thread_id, post_id, score, held)| {
-                let matched: f32 = terms
-                    .iter()
-                    .enumerate()
-                    .filter(|(bit, _)| *bit < 64 && held & (1 << bit) != 0)
-                    .map(|(_, (_, idf))| idf)
-                    .sum();
-                let coverage = if all > 0.0 { matched / all } else { 0.0 };
+            .map(|(thread_id, post_id, score, held, in_title)| {
+                let coverage = plan.coverage(held);
+                // A title that states most of the question says the thread is about it.
+                let title = plan.coverage(in_title);
                 Hit {
                     thread_id,
                     post_id,
-                    score: score * coverage * coverage,
+                    score: score * coverage * coverage * (1.0 + RANKED_TITLE_WEIGHT * title),
                     coverage,
                 }
             })

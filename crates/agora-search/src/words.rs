@@ -279,6 +279,342 @@ pub fn strip_cjk_stopwords(text: &str) -> String {
     out
 }
 
+/// Abbreviations a developer forum uses and what they stand for (lowercase). Reviewed: each
+/// expansion is the one meant in Apple-platform and general networking talk.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("ble", "bluetooth low energy"),
+    ("tls", "transport layer security"),
+    ("ssl", "secure sockets layer"),
+    ("vpn", "virtual private network"),
+    ("ats", "app transport security"),
+    ("mdm", "mobile device management"),
+    ("dns", "domain name system"),
+    ("api", "application programming interface"),
+    ("sdk", "software development kit"),
+    ("ui", "user interface"),
+    ("ci", "continuous integration"),
+    ("pac", "proxy auto config"),
+    ("mtu", "maximum transmission unit"),
+    ("nat", "network address translation"),
+    ("ipc", "inter process communication"),
+    ("uuid", "universally unique identifier"),
+    ("ca", "certificate authority"),
+    ("mitm", "man in the middle"),
+    ("cdn", "content delivery network"),
+    ("ttl", "time to live"),
+    ("http", "hypertext transfer protocol"),
+    ("url", "uniform resource locator"),
+    ("os", "operating system"),
+    ("ide", "integrated development environment"),
+    ("faq", "frequently asked questions"),
+    ("se", "stack exchange"),
+    ("so", "stack overflow"),
+    ("cw", "community wiki"),
+    ("rep", "reputation"),
+    ("q&a", "questions and answers"),
+];
+
+/// British spellings and their American forms (lowercase), both directions searched.
+const SPELLINGS: &[(&str, &str)] = &[
+    ("behaviour", "behavior"),
+    ("behaviours", "behaviors"),
+    ("colour", "color"),
+    ("colours", "colors"),
+    ("favour", "favor"),
+    ("favourite", "favorite"),
+    ("favourites", "favorites"),
+    ("honour", "honor"),
+    ("honours", "honors"),
+    ("neighbour", "neighbor"),
+    ("flavour", "flavor"),
+    ("labour", "labor"),
+    ("licence", "license"),
+    ("licences", "licenses"),
+    ("defence", "defense"),
+    ("centre", "center"),
+    ("centres", "centers"),
+    ("catalogue", "catalog"),
+    ("dialogue", "dialog"),
+    ("dialogues", "dialogs"),
+    ("analyse", "analyze"),
+    ("analysed", "analyzed"),
+    ("analysing", "analyzing"),
+    ("cancelled", "canceled"),
+    ("cancelling", "canceling"),
+    ("labelled", "labeled"),
+    ("labelling", "labeling"),
+    ("modelling", "modeling"),
+    ("modelled", "modeled"),
+    ("travelling", "traveling"),
+    ("signalling", "signaling"),
+    ("grey", "gray"),
+    ("judgement", "judgment"),
+    ("programme", "program"),
+    ("artefact", "artifact"),
+    ("artefacts", "artifacts"),
+    ("sceptical", "skeptical"),
+    ("enrol", "enroll"),
+    ("fulfil", "fulfill"),
+    ("misspelt", "misspelled"),
+    ("spelt", "spelled"),
+    ("learnt", "learned"),
+    ("whilst", "while"),
+    ("aluminium", "aluminum"),
+    ("offence", "offense"),
+];
+
+/// Stems spelt -is- in British English and -iz- in American (`optimise`, `optimisation`).
+const IZE_STEMS: &[&str] = &[
+    "optimi",
+    "initiali",
+    "seriali",
+    "deseriali",
+    "synchroni",
+    "organi",
+    "recogni",
+    "authori",
+    "customi",
+    "normali",
+    "utili",
+    "minimi",
+    "maximi",
+    "prioriti",
+    "visuali",
+    "reali",
+    "speciali",
+    "finali",
+    "categori",
+    "characteri",
+    "parametri",
+    "tokeni",
+    "saniti",
+    "summari",
+    "standardi",
+    "virtuali",
+    "locali",
+    "internationali",
+    "memori",
+    "randomi",
+    "moderni",
+    "apologi",
+    "criti",
+    "emphasi",
+    "capitali",
+    "symboli",
+];
+
+/// Other spellings of a typed word (lowercase): its abbreviation's expansion, and its British
+/// or American form.
+pub fn variants_of(word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (short, long) in ABBREVIATIONS {
+        if word == *short {
+            out.push((*long).to_string());
+        }
+    }
+    for (british, american) in SPELLINGS {
+        if word == *british {
+            out.push((*american).to_string());
+        } else if word == *american {
+            out.push((*british).to_string());
+        }
+    }
+    for stem in IZE_STEMS {
+        if let Some(rest) = word.strip_prefix(stem) {
+            if let Some(tail) = rest.strip_prefix('s') {
+                out.push(format!("{stem}z{tail}"));
+            } else if let Some(tail) = rest.strip_prefix('z') {
+                out.push(format!("{stem}s{tail}"));
+            }
+        }
+    }
+    out
+}
+
+/// Abbreviations whose expansion is written out in `typed` (lowercase words, space-separated):
+/// (abbreviation, expansion).
+pub fn expansions_in(typed: &str) -> Vec<(&'static str, &'static str)> {
+    let padded = format!(" {typed} ");
+    ABBREVIATIONS
+        .iter()
+        .filter(|(_, long)| padded.contains(&format!(" {long} ")))
+        .map(|(short, long)| (*short, *long))
+        .collect()
+}
+
+/// Chinese and Japanese technical terms and their English words, for finding an English
+/// thread from a question asked in Chinese or Japanese. Reviewed by hand; a term is here only
+/// when its English is what English threads say.
+const GLOSSARY: &[(&str, &str)] = &[
+    ("网络", "network"),
+    ("網絡", "network"),
+    ("网路", "network"),
+    ("ネットワーク", "network"),
+    ("连接", "connection"),
+    ("連接", "connection"),
+    ("接続", "connection"),
+    ("后台", "background"),
+    ("後台", "background"),
+    ("バックグラウンド", "background"),
+    ("证书", "certificate"),
+    ("證書", "certificate"),
+    ("証明書", "certificate"),
+    ("蓝牙", "bluetooth"),
+    ("藍牙", "bluetooth"),
+    ("ブルートゥース", "bluetooth"),
+    ("扫描", "scan"),
+    ("スキャン", "scan"),
+    ("超时", "timeout"),
+    ("超時", "timeout"),
+    ("タイムアウト", "timeout"),
+    ("请求", "request"),
+    ("請求", "request"),
+    ("リクエスト", "request"),
+    ("服务器", "server"),
+    ("伺服器", "server"),
+    ("サーバー", "server"),
+    ("代理", "proxy"),
+    ("プロキシ", "proxy"),
+    ("设备", "device"),
+    ("設備", "device"),
+    ("デバイス", "device"),
+    ("测试", "test"),
+    ("測試", "test"),
+    ("テスト", "test"),
+    ("单元测试", "unit test"),
+    ("单元", "unit"),
+    ("编译", "build"),
+    ("コンパイル", "compile"),
+    ("ビルド", "build"),
+    ("迁移", "migration"),
+    ("遷移", "migration"),
+    ("マイグレーション", "migration"),
+    ("数据库", "database"),
+    ("資料庫", "database"),
+    ("データベース", "database"),
+    ("同步", "sync"),
+    ("同期", "sync"),
+    ("推送", "push"),
+    ("通知", "notification"),
+    ("プッシュ", "push"),
+    ("下载", "download"),
+    ("下載", "download"),
+    ("ダウンロード", "download"),
+    ("上传", "upload"),
+    ("上傳", "upload"),
+    ("アップロード", "upload"),
+    ("崩溃", "crash"),
+    ("クラッシュ", "crash"),
+    ("内存", "memory"),
+    ("記憶體", "memory"),
+    ("メモリ", "memory"),
+    ("磁盘", "disk"),
+    ("存储", "storage"),
+    ("ストレージ", "storage"),
+    ("空间", "space"),
+    ("加密", "encryption"),
+    ("暗号化", "encryption"),
+    ("密钥", "key"),
+    ("钥匙串", "keychain"),
+    ("键盘", "keyboard"),
+    ("屏幕", "screen"),
+    ("锁屏", "lock screen"),
+    ("流量", "traffic"),
+    ("隧道", "tunnel"),
+    ("トンネル", "tunnel"),
+    ("防火墙", "firewall"),
+    ("局域网", "local network"),
+    ("ローカルネットワーク", "local network"),
+    ("权限", "permission"),
+    ("権限", "permission"),
+    ("弹窗", "prompt"),
+    ("提示", "prompt"),
+    ("发现", "discover"),
+    ("発見", "discover"),
+    ("检测", "detect"),
+    ("检查", "check"),
+    ("可达性", "reachability"),
+    ("模拟器", "simulator"),
+    ("シミュレータ", "simulator"),
+    ("真机", "device"),
+    ("签名", "signing"),
+    ("署名", "signing"),
+    ("证书链", "certificate chain"),
+    ("信任", "trust"),
+    ("失败", "fails"),
+    ("失敗", "fails"),
+    ("错误", "error"),
+    ("錯誤", "error"),
+    ("エラー", "error"),
+    ("报错", "error"),
+    ("静态库", "static library"),
+    ("静的ライブラリ", "static library"),
+    ("库", "library"),
+    ("框架", "framework"),
+    ("フレームワーク", "framework"),
+    ("模块", "modules"),
+    ("モジュール", "modules"),
+    ("视频", "video"),
+    ("動画", "video"),
+    ("投屏", "airplay"),
+    ("图片", "image"),
+    ("画像", "image"),
+    ("聊天", "chat"),
+    ("チャット", "chat"),
+    ("删除", "delete"),
+    ("削除", "delete"),
+    ("标签", "tag"),
+    ("タグ", "tag"),
+    ("搜索", "search"),
+    ("検索", "search"),
+    ("问题", "question"),
+    ("質問", "question"),
+    ("回答", "answer"),
+    ("答案", "answer"),
+    ("评论", "comment"),
+    ("コメント", "comment"),
+    ("投票", "vote"),
+    ("声望", "reputation"),
+    ("悬赏", "bounty"),
+    ("懸賞", "bounty"),
+    ("重复", "duplicate"),
+    ("重複", "duplicate"),
+    ("关闭", "close"),
+    ("编辑", "edit"),
+    ("編集", "edit"),
+    ("版主", "moderator"),
+    ("モデレーター", "moderator"),
+    ("审核", "review"),
+    ("レビュー", "review"),
+    ("来源", "source"),
+    ("出典", "source"),
+    ("引用", "citation"),
+    ("历史", "history"),
+    ("歴史", "history"),
+    ("轮询", "polling"),
+    ("ポーリング", "polling"),
+    ("套接字", "socket"),
+    ("ソケット", "socket"),
+    ("线程", "thread"),
+    ("スレッド", "thread"),
+    ("异步", "async"),
+    ("非同期", "async"),
+    ("任务", "task"),
+    ("タスク", "task"),
+    ("配置", "configuration"),
+    ("設定", "settings"),
+    ("设置", "settings"),
+];
+
+/// The glossary's entries whose Chinese or Japanese term is in `text`.
+pub fn glossary_in(text: &str) -> Vec<(&'static str, &'static str)> {
+    GLOSSARY
+        .iter()
+        .filter(|(native, _)| text.contains(native))
+        .map(|(native, english)| (*native, *english))
+        .collect()
+}
+
 /// The words of `query` that decide what matches: question and function words left out (an
 /// exact phrase keeps them), CJK runs without theirs; all of them when nothing else is left.
 pub fn content_of(query: &crate::query::Query) -> crate::query::Query {
@@ -310,6 +646,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spelling_variants_go_both_ways() {
+        assert!(variants_of("optimise").contains(&"optimize".to_string()));
+        assert!(variants_of("optimization").contains(&"optimisation".to_string()));
+        assert!(variants_of("behaviour").contains(&"behavior".to_string()));
+        assert!(variants_of("color").contains(&"colour".to_string()));
+        assert!(variants_of("ble").contains(&"bluetooth low energy".to_string()));
+        assert!(variants_of("exercise").is_empty());
+        assert!(variants_of("promise").is_empty());
+        assert_eq!(
+            expansions_in("scan bluetooth low energy devices"),
+            [("ble", "bluetooth low energy")]
+        );
+    }
+
+    #[test]
     fn question_words_are_stopwords_and_subjects_are_not() {
         for w in ["How", "do", "I", "why", "the", "of", "without", "What's"] {
             assert!(is_stopword(w), "{w}");
@@ -330,6 +681,10 @@ mod tests {
             "バックグラウンド ネットワーク 使う"
         );
         assert_eq!(strip_cjk_stopwords("URLSession 超时"), "URLSession 超时");
+        assert_eq!(
+            glossary_in("蓝牙扫描"),
+            [("蓝牙", "bluetooth"), ("扫描", "scan")]
+        );
         assert_eq!(strip_cjk_stopwords("会话地址"), "会话地址");
         assert_eq!(strip_cjk_stopwords("見つからない").trim(), "見つからない");
     }
