@@ -431,6 +431,8 @@ async fn compose_page(
 pub struct ComposeQuery {
     pub subtopic: Option<String>,
     pub tag: Option<String>,
+    /// A title to start from ("Ask this as a new question" on a search that found little).
+    pub title: Option<String>,
 }
 
 pub async fn compose(
@@ -456,7 +458,11 @@ pub async fn compose(
             } else {
                 d.content.subtopic.clone()
             },
-            title: d.content.title.clone(),
+            title: if d.content.title.trim().is_empty() {
+                query.title.clone().unwrap_or_default()
+            } else {
+                d.content.title.clone()
+            },
             tags: if d.content.tags.trim().is_empty() {
                 query.tag.unwrap_or_default()
             } else {
@@ -473,6 +479,13 @@ pub async fn compose(
         None => ComposeForm {
             subtopic: query.subtopic.unwrap_or_default(),
             tags: query.tag.unwrap_or_default(),
+            title: query
+                .title
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
             kind: "question".into(),
             ..ComposeForm::default()
         },

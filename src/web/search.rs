@@ -22,6 +22,24 @@ struct SearchTemplate<'a> {
     layout: Layout,
     view: &'a SearchPageView,
     tags: Vec<(String, String)>,
+    /// When the search found little: threads like the query that it did not list.
+    similar: Vec<crate::views::ThreadSummaryView>,
+    /// When the search found little: the compose form with the query as its title.
+    ask_url: Option<String>,
+}
+
+/// The words of a query as a question's title (filters and exclusions left out).
+fn as_title(q: &str) -> String {
+    let query = agora_search::parse(q);
+    let words: Vec<String> = query
+        .required
+        .iter()
+        .map(|t| match t {
+            agora_search::Text::Word(w) => w.clone(),
+            agora_search::Text::Phrase(p) => p.clone(),
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// `/search`: the results, or the search help when there is no query yet.
@@ -64,10 +82,28 @@ pub async fn search(
     } else {
         Vec::new()
     };
+    // No dead end: when the search found little, threads like the query, and a way to ask.
+    let title = as_title(&q);
+    let found_little = page == 1 && (view.results.len() < 3 || view.partial);
+    let (similar, ask_url) = if found_little && !title.trim().is_empty() {
+        let listed: std::collections::HashSet<i64> =
+            view.results.iter().map(|r| r.thread.id).collect();
+        let similar = crate::services::search::similar_views(&state, &title, "", None)
+            .await
+            .into_iter()
+            .filter(|t| !listed.contains(&t.id))
+            .collect();
+        let ask = format!("/new?title={}", crate::paths::encode_query(&title));
+        (similar, Some(ask))
+    } else {
+        (Vec::new(), None)
+    };
     let html = render(&SearchTemplate {
         layout,
         view: &view,
         tags,
+        similar,
+        ask_url,
     })?;
     Ok(private_page(StatusCode::OK, html))
 }

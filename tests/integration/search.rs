@@ -1338,8 +1338,22 @@ both!(
             ["Pages: the quuxpage thread"]
         );
         assert_eq!(texts(&near, "p.partial-note").len(), 1);
+        // No dead end: a way to ask, the query as the question's title.
+        assert_eq!(
+            attrs(&near, "section.no-dead-end a.button", "href"),
+            ["/new?title=quuxpage%20zyzzogeton"]
+        );
         // No results: said plainly.
         let none = search_page(&app, "zyzzogeton qwxvbnmz").await;
+        assert_eq!(texts(&none, "section.no-dead-end a.button").len(), 1);
+        let compose = app
+            .get_as("/new?title=quuxpage%20zyzzogeton", &ann)
+            .await
+            .html();
+        assert_eq!(
+            attrs(&compose, "input[name=title]", "value"),
+            ["quuxpage zyzzogeton"]
+        );
         assert!(texts(&none, "ol.results li").is_empty());
         assert_eq!(texts(&none, "p.empty").len(), 1);
         // No query: the help.
