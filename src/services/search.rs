@@ -122,8 +122,17 @@ fn thread_doc(t: &IndexThreadRow) -> ThreadDoc {
 /// A post's document, or why it cannot be made: reading its text is guarded, so one post
 /// that trips a bug is skipped instead of stopping the indexer for every later post.
 fn post_doc(p: &IndexPostRow) -> Result<PostDoc, String> {
-    let text = std::panic::catch_unwind(|| agora_markup::html_text(&p.body_html))
-        .map_err(|panic| agora_search::analyzer::panic_message(panic.as_ref()))?;
+    // The readable text, then the words of its link addresses (searchable, never shown).
+    let text = std::panic::catch_unwind(|| {
+        let links = agora_markup::link_words(&p.body_html);
+        let text = agora_markup::html_text(&p.body_html);
+        if links.is_empty() {
+            text
+        } else {
+            format!("{text}\n{links}")
+        }
+    })
+    .map_err(|panic| agora_search::analyzer::panic_message(panic.as_ref()))?;
     Ok(PostDoc {
         id: p.id.0,
         position: p.position,

@@ -1929,3 +1929,24 @@ both!(
         assert_eq!(by_boosts.first(), Some(&rival.title), "{by_boosts:?}");
     }
 );
+
+both!(
+    /// A documentation link's address is searchable by its words (never shown in snippets).
+    async fn words_in_link_addresses_are_searchable(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let p = people(&app).await;
+        let linked = start(
+            &app,
+            &p.ann,
+            "Links: where the answer lives",
+            "Read [the reference](https://developer.example.com/documentation/quuxlinkpath/setup-guide) first.",
+        )
+        .await;
+        expect_found(&app, "quuxlinkpath", &[&linked]).await;
+        let found = app.search("quuxlinkpath").await;
+        assert!(
+            !snippets(&found)[0].contains("developer.example.com"),
+            "the address is not in the snippet: {found}"
+        );
+    }
+);

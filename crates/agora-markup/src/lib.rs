@@ -350,6 +350,38 @@ pub fn plain_text(markdown: &str) -> String {
     collapse_whitespace(&xml_safe(&out))
 }
 
+/// The words of the link addresses in HTML this crate rendered, for search: a documentation
+/// link's path says what it is about (`…/documentation/network/nwconnection`). The host's
+/// name is kept without `www` and its last label; the query and fragment are left out.
+pub fn link_words(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("href=\"") {
+        rest = &rest[at + 6..];
+        let end = rest.find('"').unwrap_or(rest.len());
+        let url = rest[..end].replace("&amp;", "&");
+        rest = &rest[end..];
+        let Some((_, after)) = url.split_once("://") else {
+            continue;
+        };
+        let address = after.split(['?', '#']).next().unwrap_or("");
+        let (host, path) = address.split_once('/').unwrap_or((address, ""));
+        let labels: Vec<&str> = host.split('.').collect();
+        let keep = labels.len().saturating_sub(1);
+        for label in labels.iter().take(keep).filter(|l| **l != "www") {
+            out.push_str(label);
+            out.push(' ');
+        }
+        for word in path.split(|c: char| !c.is_alphanumeric()) {
+            if !word.is_empty() {
+                out.push_str(word);
+                out.push(' ');
+            }
+        }
+    }
+    out.trim_end().to_string()
+}
+
 /// The readable text of HTML this crate rendered (sanitised, well formed), code included:
 /// what search indexes and quotes in snippets. Block elements separate words; inline ones
 /// (highlighting spans, links, emphasis) do not, so `foo<span>.</span>bar` stays `foo.bar`.
@@ -685,6 +717,15 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn link_addresses_give_their_words() {
+        let html = r#"<p>See <a href="https://developer.apple.com/documentation/network/nwconnection?x=1&amp;y=2#top">the docs</a> and <a href="/thread/3">this</a>.</p>"#;
+        assert_eq!(
+            super::link_words(html),
+            "developer apple documentation network nwconnection"
+        );
+    }
+
     #[test]
     fn html_text_keeps_code_and_separates_blocks() {
         let html = render(
