@@ -1950,3 +1950,49 @@ both!(
         );
     }
 );
+
+both!(
+    /// An abbreviation the forum's posts define ("Zorbly Quantum Widget (ZQW)") finds threads
+    /// that write it out, and the written-out form finds threads that abbreviate it; the
+    /// curated list does the same for common ones (BLE).
+    async fn abbreviations_and_their_expansions_find_each_other(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let p = people(&app).await;
+        start(
+            &app,
+            &p.ann,
+            "Abbreviations: the definition",
+            "Our Zorbly Quantum Widget (ZQW) ships next month.",
+        )
+        .await;
+        let long = start(
+            &app,
+            &p.ben,
+            "Abbreviations: written out",
+            "The zorbly quantum widget stalls under heavy load.",
+        )
+        .await;
+        let short = start(
+            &app,
+            &p.ben,
+            "Abbreviations: abbreviated",
+            "Our ZQW firmware reboots every night.",
+        )
+        .await;
+        let found = app.search_titles("ZQW stalls under load").await;
+        assert_eq!(found.first(), Some(&long.title), "{found:?}");
+        let found = app
+            .search_titles("zorbly quantum widget firmware reboots")
+            .await;
+        assert_eq!(found.first(), Some(&short.title), "{found:?}");
+        let ble = start(
+            &app,
+            &p.ann,
+            "Abbreviations: a curated one",
+            "Scanning for Bluetooth Low Energy quuxsensor peripherals finds nothing.",
+        )
+        .await;
+        let found = app.search_titles("BLE quuxsensor scan").await;
+        assert_eq!(found.first(), Some(&ble.title), "{found:?}");
+    }
+);

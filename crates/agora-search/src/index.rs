@@ -301,6 +301,11 @@ pub struct SearchIndex {
     pub(crate) index: Index,
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
+    /// Abbreviations the forum's own posts define ("Mobile Device Management (MDM)"):
+    /// abbreviation → expansion, kept beside the index (`abbreviations.tsv`) at each commit.
+    pub(crate) learned: std::sync::RwLock<std::collections::BTreeMap<String, String>>,
+    learned_changed: std::sync::atomic::AtomicBool,
+    dir: PathBuf,
     writer: Mutex<Option<IndexWriter>>,
     generation: String,
     threads: usize,
@@ -319,6 +324,10 @@ pub struct IndexStatus {
 }
 
 const CURRENT: &str = "CURRENT";
+/// The abbreviations learnt from posts, beside the index files.
+const LEARNED: &str = "abbreviations.tsv";
+/// The most abbreviations kept (a forum defines a few hundred at most).
+const MAX_LEARNED: usize = 5_000;
 
 /// Reads which generation `root` serves, if any.
 pub fn current_generation(root: &Path) -> Result<Option<String>, SearchError> {
@@ -417,10 +426,19 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let learned = std::fs::read_to_string(root.join(generation).join(LEARNED))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .map(|(short, long)| (short.to_string(), long.to_string()))
+            .collect();
         Ok(SearchIndex {
             index,
             reader,
             fields,
+            learned: std::sync::RwLock::new(learned),
+            learned_changed: std::sync::atomic::AtomicBool::new(false),
+            dir: root.join(generation),
             writer: Mutex::new(None),
             generation: generation.to_string(),
             threads,
@@ -495,6 +513,9 @@ impl SearchIndex {
     /// Replaces every document of a thread with `posts` (all its visible posts).
     pub fn replace_thread(&self, thread: &ThreadDoc, posts: &[PostDoc]) -> Result<(), SearchError> {
         let f = self.fields;
+        for post in posts {
+            self.learn(&post.text);
+        }
         self.with_writer(|w| {
             w.delete_term(Term::from_field_u64(f.thread_id, thread.id as u64));
             for post in posts {
@@ -507,6 +528,7 @@ impl SearchIndex {
     /// Replaces one post's document.
     pub fn replace_post(&self, thread: &ThreadDoc, post: &PostDoc) -> Result<(), SearchError> {
         let f = self.fields;
+        self.learn(&post.text);
         self.with_writer(|w| {
             w.delete_term(Term::from_field_u64(f.post_id, post.id as u64));
             w.add_document(build_doc(&f, thread, post))?;
@@ -542,7 +564,48 @@ impl SearchIndex {
             Ok(())
         })?;
         self.reader.reload()?;
+        if self
+            .learned_changed
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            let text: String = match self.learned.read() {
+                Ok(learned) => learned
+                    .iter()
+                    .map(|(short, long)| format!("{short}\t{long}\n"))
+                    .collect(),
+                Err(_) => String::new(),
+            };
+            // Written whole, then renamed: a crash leaves the old list or the new one.
+            let tmp = self.dir.join(format!("{LEARNED}.tmp"));
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, self.dir.join(LEARNED))?;
+        }
         Ok(())
+    }
+
+    /// Remembers the abbreviations `text` defines (the first definition of each wins).
+    fn learn(&self, text: &str) {
+        if !text.contains('(') {
+            return;
+        }
+        let found = crate::words::abbreviations_in(text);
+        if found.is_empty() {
+            return;
+        }
+        if let Ok(mut learned) = self.learned.write() {
+            for (short, long) in found {
+                if learned.len() < MAX_LEARNED && !learned.contains_key(&short) {
+                    learned.insert(short, long);
+                    self.learned_changed
+                        .store(true, std::sync::atomic::Ordering::Release);
+                }
+            }
+        }
+    }
+
+    /// The expansion the forum's posts give an abbreviation, if any.
+    pub fn learned_expansion(&self, short: &str) -> Option<String> {
+        self.learned.read().ok()?.get(short).cloned()
     }
 
     /// Takes the writer out, if one was opened (it is opened again when next needed).
@@ -672,5 +735,50 @@ mod tests {
         assert_eq!((old.position, old.format), (42, 1));
         assert_eq!(Mark::parse("42").map(|m| m.format), Some(1));
         assert_ne!(FORMAT, 1);
+    }
+
+    #[test]
+    fn learnt_abbreviations_outlive_a_restart() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let thread = ThreadDoc {
+            id: 1,
+            title: "t".into(),
+            subtopic: "a/b".into(),
+            tags: Vec::new(),
+            created: 1,
+            solved: false,
+            staff_answered: false,
+            locked: false,
+            reply_count: 0,
+            accepted_post: None,
+            recommended_post: None,
+        };
+        let post = PostDoc {
+            id: 1,
+            position: 0,
+            author: "a".into(),
+            created: 1,
+            boosts: 0,
+            text: "The Frobbing Widget Daemon (FWD) restarts.".into(),
+        };
+        {
+            let index =
+                SearchIndex::open(dir.path(), 1, 16 << 20).unwrap_or_else(|e| panic!("{e}"));
+            index
+                .replace_thread(&thread, &[post])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mark = Mark {
+                position: 1,
+                at: None,
+                database: None,
+                format: FORMAT,
+            };
+            index.commit(&mark).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let index = SearchIndex::open(dir.path(), 1, 16 << 20).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            index.learned_expansion("fwd").as_deref(),
+            Some("frobbing widget daemon")
+        );
     }
 }

@@ -575,7 +575,9 @@ impl SearchIndex {
                     })?;
                 }
             } else {
-                for variant in crate::words::variants_of(&raw.to_lowercase()) {
+                let lower = raw.to_lowercase();
+                let learned = self.learned_expansion(&lower);
+                for variant in crate::words::variants_of(&lower).into_iter().chain(learned) {
                     let covered: Vec<String> = analysed.iter().map(|(_, t)| t.clone()).collect();
                     plan.alternative(searcher, &f, &mut a, &variant, |t| {
                         covered.iter().any(|c| c == t)
@@ -603,7 +605,22 @@ impl SearchIndex {
             .iter()
             .map(|p| p.as_ref().map_or(String::new(), |(w, _)| w.clone()))
             .collect();
-        for (short, long) in crate::words::expansions_in(&typed.join(" ")) {
+        let learned: Vec<(String, String)> = match self.learned.read() {
+            Ok(learned) => {
+                let padded = format!(" {} ", typed.join(" "));
+                learned
+                    .iter()
+                    .filter(|(_, long)| padded.contains(&format!(" {long} ")))
+                    .map(|(short, long)| (short.clone(), long.clone()))
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        let curated = crate::words::expansions_in(&typed.join(" "))
+            .into_iter()
+            .map(|(short, long)| (short.to_string(), long.to_string()));
+        for (short, long) in curated.chain(learned) {
+            let (short, long) = (short.as_str(), long.as_str());
             let long_terms: Vec<String> = match terms_of(&mut a, long) {
                 Terms::Text(t) => t.into_iter().map(|(_, t)| t).collect(),
                 _ => Vec::new(),

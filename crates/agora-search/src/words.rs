@@ -403,6 +403,61 @@ const IZE_STEMS: &[&str] = &[
     "symboli",
 ];
 
+/// Abbreviations a text defines: "Transport Layer Security (TLS)" or "TLS (Transport Layer
+/// Security)", where the words' initials spell the abbreviation (2–6 capital letters).
+/// Returns (abbreviation, expansion), both lowercase.
+pub fn abbreviations_in(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let initials = |words: &[&str]| -> String {
+        words
+            .iter()
+            .filter_map(|w| w.chars().next())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let is_abbreviation =
+        |s: &str| (2..=6).contains(&s.chars().count()) && s.chars().all(|c| c.is_ascii_uppercase());
+    let words_of = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric() && c != '-')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut rest = text;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')').map(|c| open + c) else {
+            break;
+        };
+        let inside = rest[open + 1..close].trim();
+        let before = &rest[..open];
+        if is_abbreviation(inside) {
+            // "Words Of The Form (WOTF)": the last words before the parenthesis.
+            let words = words_of(before);
+            let n = inside.chars().count();
+            if words.len() >= n {
+                let tail: Vec<&str> = words[words.len() - n..]
+                    .iter()
+                    .map(String::as_str)
+                    .collect();
+                if initials(&tail) == inside.to_lowercase() {
+                    out.push((inside.to_lowercase(), tail.join(" ").to_lowercase()));
+                }
+            }
+        } else if let Some(last) = words_of(before).last()
+            && is_abbreviation(last)
+        {
+            // "WOTF (Words Of The Form)".
+            let inner = words_of(inside);
+            let inner: Vec<&str> = inner.iter().map(String::as_str).collect();
+            if inner.len() == last.chars().count() && initials(&inner) == last.to_lowercase() {
+                out.push((last.to_lowercase(), inner.join(" ").to_lowercase()));
+            }
+        }
+        rest = &rest[close + 1..];
+    }
+    out
+}
+
 /// Other spellings of a typed word (lowercase): its abbreviation's expansion, and its British
 /// or American form.
 pub fn variants_of(word: &str) -> Vec<String> {
@@ -644,6 +699,21 @@ pub fn content_of(query: &crate::query::Query) -> crate::query::Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abbreviations_are_learnt_from_their_definitions() {
+        assert_eq!(
+            abbreviations_in(
+                "We use Transport Layer Security (TLS) and MDM (Mobile Device Management)."
+            ),
+            [
+                ("tls".to_string(), "transport layer security".to_string()),
+                ("mdm".to_string(), "mobile device management".to_string())
+            ]
+        );
+        // Initials that do not spell it, or a word in parentheses: nothing.
+        assert!(abbreviations_in("the best thing (BTX) ever (see below)").is_empty());
+    }
 
     #[test]
     fn spelling_variants_go_both_ways() {
