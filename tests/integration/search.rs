@@ -1996,3 +1996,50 @@ both!(
         assert_eq!(found.first(), Some(&ble.title), "{found:?}");
     }
 );
+
+both!(
+    /// Hyphenated, joined and split spellings are one word, and so are British and American
+    /// spellings: each finds the other.
+    async fn spelling_variants_find_each_other(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let p = people(&app).await;
+        let hyphen = start(
+            &app,
+            &p.ann,
+            "Variants: hyphenated",
+            "The quuxvar Wi-Fi e-mail flow breaks.",
+        )
+        .await;
+        let split = start(
+            &app,
+            &p.ann,
+            "Variants: split",
+            "How to set up quuxsplit on a fresh machine.",
+        )
+        .await;
+        let joined = start(
+            &app,
+            &p.ann,
+            "Variants: joined",
+            "The quuxjoin setup wizard hangs.",
+        )
+        .await;
+        let british = start(
+            &app,
+            &p.ann,
+            "Variants: British",
+            "The quuxcolour colour picker's behaviour changed after we optimised it.",
+        )
+        .await;
+        for (q, want) in [
+            ("quuxvar wifi email", &hyphen),
+            ("quuxvar WiFi", &hyphen),
+            ("quuxsplit setup", &split),
+            ("quuxjoin set up", &joined),
+            ("quuxcolour color behavior optimized", &british),
+        ] {
+            let found = app.search_titles(q).await;
+            assert_eq!(found.first(), Some(&want.title), "{q:?}: {found:?}");
+        }
+    }
+);

@@ -458,10 +458,57 @@ pub fn abbreviations_in(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Other spellings of a typed word (lowercase): its abbreviation's expansion, and its British
-/// or American form.
+/// Words written joined or as two (`setup` / `set up`): the joined form finds the split one
+/// through this list (two typed words find the joined form whenever the index holds it).
+const COMPOUNDS: &[(&str, &str)] = &[
+    ("setup", "set up"),
+    ("login", "log in"),
+    ("logout", "log out"),
+    ("signin", "sign in"),
+    ("signup", "sign up"),
+    ("backup", "back up"),
+    ("startup", "start up"),
+    ("shutdown", "shut down"),
+    ("checkout", "check out"),
+    ("lookup", "look up"),
+    ("workaround", "work around"),
+    ("timeout", "time out"),
+    ("plugin", "plug in"),
+    ("popup", "pop up"),
+    ("dropdown", "drop down"),
+    ("cleanup", "clean up"),
+    ("rollback", "roll back"),
+    ("standalone", "stand alone"),
+    ("builtin", "built in"),
+    ("username", "user name"),
+    ("filename", "file name"),
+    ("hostname", "host name"),
+    ("codebase", "code base"),
+    ("dataset", "data set"),
+    ("keychain", "key chain"),
+    ("checkbox", "check box"),
+    ("lockscreen", "lock screen"),
+    ("homescreen", "home screen"),
+    ("screenshot", "screen shot"),
+    ("walkthrough", "walk through"),
+    ("teardown", "tear down"),
+    ("handoff", "hand off"),
+    ("pushback", "push back"),
+    ("playback", "play back"),
+    ("wildcard", "wild card"),
+    ("whitelist", "white list"),
+    ("blacklist", "black list"),
+];
+
+/// Other spellings of a typed word (lowercase): its abbreviation's expansion, its British or
+/// American form, and a compound's two words.
 pub fn variants_of(word: &str) -> Vec<String> {
     let mut out = Vec::new();
+    for (joined, split) in COMPOUNDS {
+        if word == *joined {
+            out.push((*split).to_string());
+        }
+    }
     for (short, long) in ABBREVIATIONS {
         if word == *short {
             out.push((*long).to_string());
@@ -723,6 +770,7 @@ mod tests {
         assert!(variants_of("color").contains(&"colour".to_string()));
         assert!(variants_of("ble").contains(&"bluetooth low energy".to_string()));
         assert!(variants_of("exercise").is_empty());
+        assert!(variants_of("setup").contains(&"set up".to_string()));
         assert!(variants_of("promise").is_empty());
         assert_eq!(
             expansions_in("scan bluetooth low energy devices"),
