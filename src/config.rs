@@ -64,6 +64,8 @@ pub struct EmailConfig {
     /// or its post goes); several of one thread go out as one message.
     pub notify_delay_secs: u64,
     /// Someone seen on the forum within this many seconds is not emailed (they see the bell).
+    /// Presence is recorded at most once a minute, so under 60 a member reading along may be
+    /// taken for away.
     pub away_secs: u64,
     /// The most notification emails one account gets in a day.
     pub daily_cap: u32,

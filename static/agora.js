@@ -38,6 +38,22 @@
     toggle.addEventListener("click", function () {
       set(toggle.getAttribute("aria-expanded") !== "true");
     });
+    // The unread count stays in sight on the folded menu's button (the live stream updates
+    // the bell, and this with it).
+    var badge = document.createElement("span");
+    badge.className = "nav-count menu-count";
+    badge.hidden = true;
+    toggle.appendChild(badge);
+    window.agoraMenuCount = function (n) {
+      badge.hidden = !(n > 0);
+      badge.textContent = n > 99 ? "99+" : String(n);
+      var sr = document.createElement("span");
+      sr.className = "sr-only";
+      sr.textContent = " unread";
+      badge.appendChild(sr);
+    };
+    var bellAtLoad = document.querySelector(".nav-bell");
+    if (bellAtLoad) { window.agoraMenuCount(parseInt(bellAtLoad.getAttribute("data-unread"), 10) || 0); }
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
         set(false);
@@ -58,6 +74,8 @@
       button.setAttribute("aria-pressed", res.boosted ? "true" : "false");
       var count = form.querySelector(".boost-count");
       if (count) { count.textContent = String(res.boosts); }
+      var noun = form.querySelector(".boost-noun");
+      if (noun) { noun.textContent = res.boosts === 1 ? "boost" : "boosts"; }
     }).catch(function () { form.submit(); });
   });
 
@@ -485,7 +503,7 @@
           list.appendChild(li);
         });
         list.hidden = names.length === 0;
-        status.textContent = names.length ? names.length + " members to mention: arrow keys choose, Enter takes" : "";
+        status.textContent = names.length ? names.length + (names.length === 1 ? " member" : " members") + " to mention: arrow keys choose, Enter takes" : "";
         if (names.length) { mark(0); }
       }
       var lookup = debounce(function (prefix) {
@@ -631,6 +649,7 @@
       var badgeEl = bell.querySelector(".nav-count");
       bell.classList.toggle("has-unread", n > 0);
       bell.setAttribute("data-unread", String(n));
+      if (window.agoraMenuCount) { window.agoraMenuCount(n); }
       if (n === 0) { if (badgeEl) { badgeEl.parentNode.removeChild(badgeEl); } return; }
       if (!badgeEl) {
         badgeEl = document.createElement("span");

@@ -235,13 +235,55 @@ struct Block {
     text: String,
 }
 
+/// Word frequencies of real forum text (`scripts/vocabulary`): word and count per line.
+const VOCABULARY: &str = include_str!("vocabulary.txt");
+
+/// The vocabulary as a cumulative distribution, read once.
+struct Vocabulary {
+    words: Vec<&'static str>,
+    /// Running totals of the counts, for a draw by binary search.
+    cumulative: Vec<u64>,
+}
+
+fn vocabulary() -> &'static Vocabulary {
+    static ONCE: std::sync::OnceLock<Vocabulary> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let mut words = Vec::new();
+        let mut cumulative = Vec::new();
+        let mut total = 0u64;
+        for line in VOCABULARY.lines().filter(|l| !l.starts_with('#')) {
+            if let Some((word, count)) = line.split_once(' ')
+                && let Ok(count) = count.trim().parse::<u64>()
+            {
+                total += count;
+                words.push(word);
+                cumulative.push(total);
+            }
+        }
+        Vocabulary { words, cumulative }
+    })
+}
+
+/// A word drawn as often as real text uses it; one in twenty from the forum's technical words.
+fn word(rng: &mut fastrand::Rng) -> &'static str {
+    let v = vocabulary();
+    match v.cumulative.last() {
+        Some(&total) if rng.usize(..20) != 0 => {
+            let at = rng.u64(..total);
+            let i = v.cumulative.partition_point(|&c| c <= at);
+            v.words[i.min(v.words.len() - 1)]
+        }
+        _ => pick::<&str>(rng, WORDS),
+    }
+}
+
 fn sentence(rng: &mut fastrand::Rng, words: usize) -> String {
     let mut out = String::new();
     for i in 0..words {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(pick::<&str>(rng, WORDS));
+        out.push_str(word(rng));
     }
     let mut chars = out.chars();
     match chars.next() {
@@ -250,6 +292,9 @@ fn sentence(rng: &mut fastrand::Rng, words: usize) -> String {
     }
 }
 
+/// Paragraphs, lists, quotes and code blocks written once and combined into posts.
+const LATIN_BLOCKS: usize = 4_000;
+
 fn block_pool(rng: &mut fastrand::Rng) -> (Vec<Block>, Vec<Block>) {
     let render = |markdown: String| Block {
         html: agora_markup::render(&markdown),
@@ -257,7 +302,8 @@ fn block_pool(rng: &mut fastrand::Rng) -> (Vec<Block>, Vec<Block>) {
         markdown,
     };
     let mut latin = Vec::new();
-    for i in 0..400 {
+    // Enough blocks that posts differ as a forum's do (every post draws a few).
+    for i in 0..LATIN_BLOCKS {
         let markdown = match i % 8 {
             0..=3 => {
                 let n = 2 + rng.usize(..4);
@@ -622,6 +668,22 @@ mod tests {
             "{counts:?}"
         );
         assert!(counts.iter().all(|c| *c > 0), "{counts:?}");
+    }
+
+    #[test]
+    fn words_follow_real_frequencies() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+        let draws = 50_000;
+        for _ in 0..draws {
+            *counts.entry(word(&mut rng)).or_default() += 1;
+        }
+        // "the" is about one word in twenty of real text; "timeout" no longer a word in ten.
+        let the = counts.get("the").copied().unwrap_or(0) as f64 / draws as f64;
+        assert!((0.03..0.07).contains(&the), "the: {the}");
+        let timeout = counts.get("timeout").copied().unwrap_or(0) as f64 / draws as f64;
+        assert!(timeout < 0.01, "timeout: {timeout}");
+        assert!(counts.len() > 2_000, "{} distinct words", counts.len());
     }
 
     #[test]

@@ -250,11 +250,29 @@ fn splice(page: &str, name: &str, with: &str, out: &mut String) -> bool {
 /// cached page with their own header spliced in, so signed-in listings cost about what cached
 /// ones do instead of a full render. The header sits between marker comments in base.html;
 /// user text cannot forge them (Markdown output has no comments, and titles are escaped).
+/// A page's watch control (a subtopic or a tag): what it watches, as `POST /watch` names it.
+pub struct WatchPlace {
+    pub kind: &'static str,
+    pub id: String,
+}
+
+#[derive(Template)]
+#[template(path = "_watch_options.html")]
+struct WatchOptionsTemplate<'a> {
+    level: &'a str,
+}
+
+/// The watch control's options with `level` chosen (cached pages hold "normal").
+pub fn watch_options(level: &str) -> Result<String, AppError> {
+    render(&WatchOptionsTemplate { level })
+}
+
 pub async fn cached_shared<F, Fut>(
     state: &AppState,
     viewer: &Viewer,
     headers: &HeaderMap,
     key: String,
+    place: Option<WatchPlace>,
     render: F,
 ) -> Result<Response, AppError>
 where
@@ -283,6 +301,32 @@ where
         return Err(AppError::Internal(anyhow::anyhow!(
             "the page has no viewer markers"
         )));
+    }
+    // The reader's own level in the page's watch control.
+    if let (Some(place), Some(account)) = (place, viewer.account.as_deref()) {
+        let target = crate::web::notifications::watch_target(
+            state,
+            place.kind,
+            &place.id,
+            agora_store::WatchLevel::Normal,
+        )
+        .await;
+        if let Ok(target) = target {
+            let level = state
+                .store
+                .watch_level(account.brief.id, target)
+                .await?
+                .unwrap_or(agora_store::WatchLevel::Normal);
+            let mut third = String::with_capacity(second.len());
+            if splice(
+                &second,
+                "watch-options",
+                &watch_options(level.as_str())?,
+                &mut third,
+            ) {
+                second = third;
+            }
+        }
     }
     Ok(private_response(HTML, second))
 }

@@ -28,34 +28,44 @@ pub async fn tag(
 ) -> Result<Response, AppError> {
     let params = ListingParams::parse(&raw)?;
     let anonymous = Viewer::default();
-    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
-        let view = read::tag_page(&state, &slug, params)
-            .await
-            .map_err(|e| e.moved_along(|to| crate::web::with_query(to, &uri)))?;
-        let t = &view.tag;
-        let description = if t.description.is_empty() {
-            format!("Threads tagged {}", t.name)
-        } else {
-            t.description.clone()
-        };
-        let layout = Layout::new(
-            &state,
-            &anonymous,
-            &format!("{} tag", t.name),
-            &description,
-            &t.url,
-        )
-        .with_feeds(&format!("{} tag", t.name), &t.feed_rss, &t.feed_atom)
-        .crumb("Tags", paths::tags())
-        .crumb(&t.name, t.url.clone());
-        let caption = format!("Posts tagged {}", t.name);
-        render(&TagTemplate {
-            layout,
-            view: &view,
-            listing: &view.listing,
-            listing_caption: caption,
-        })
-    })
+    cached_shared(
+        &state,
+        &viewer,
+        &headers,
+        cache_key(&uri),
+        Some(crate::web::WatchPlace {
+            kind: "tag",
+            id: slug.clone(),
+        }),
+        || async {
+            let view = read::tag_page(&state, &slug, params)
+                .await
+                .map_err(|e| e.moved_along(|to| crate::web::with_query(to, &uri)))?;
+            let t = &view.tag;
+            let description = if t.description.is_empty() {
+                format!("Threads tagged {}", t.name)
+            } else {
+                t.description.clone()
+            };
+            let layout = Layout::new(
+                &state,
+                &anonymous,
+                &format!("{} tag", t.name),
+                &description,
+                &t.url,
+            )
+            .with_feeds(&format!("{} tag", t.name), &t.feed_rss, &t.feed_atom)
+            .crumb("Tags", paths::tags())
+            .crumb(&t.name, t.url.clone());
+            let caption = format!("Posts tagged {}", t.name);
+            render(&TagTemplate {
+                layout,
+                view: &view,
+                listing: &view.listing,
+                listing_caption: caption,
+            })
+        },
+    )
     .await
 }
 
@@ -66,7 +76,7 @@ pub async fn tags(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let anonymous = Viewer::default();
-    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
+    cached_shared(&state, &viewer, &headers, cache_key(&uri), None, || async {
         let tags = read::tags(&state).await?;
         let layout = Layout::new(
             &state,

@@ -27,7 +27,7 @@ pub async fn home(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let anonymous = Viewer::default();
-    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
+    cached_shared(&state, &viewer, &headers, cache_key(&uri), None, || async {
         let view = read::home(&state).await?;
         let (latest_rss, latest_atom) = (paths::latest_feed("rss"), paths::latest_feed("atom"));
         let layout = Layout::new(
@@ -58,29 +58,39 @@ pub async fn subtopic(
 ) -> Result<Response, AppError> {
     let params = ListingParams::parse(&raw)?;
     let anonymous = Viewer::default();
-    cached_shared(&state, &viewer, &headers, cache_key(&uri), || async {
-        let view = read::subtopic_page(&state, &area, &sub, params)
-            .await
-            .map_err(|e| e.moved_along(|to| crate::web::with_query(to, &uri)))?;
-        let s = &view.subtopic;
-        let layout = Layout::new(
-            &state,
-            &anonymous,
-            &format!("{} · {}", s.name, s.area_name),
-            &s.description,
-            &s.url,
-        )
-        .with_feeds(&s.name, &s.feed_rss, &s.feed_atom)
-        .crumb("Topics", paths::home())
-        .crumb(&s.area_name, format!("/#area-{}", s.area))
-        .crumb(&s.name, s.url.clone());
-        let caption = format!("Posts under {} subtopic", s.name);
-        render(&SubtopicTemplate {
-            layout,
-            view: &view,
-            listing: &view.listing,
-            listing_caption: caption,
-        })
-    })
+    cached_shared(
+        &state,
+        &viewer,
+        &headers,
+        cache_key(&uri),
+        Some(crate::web::WatchPlace {
+            kind: "subtopic",
+            id: format!("{area}/{sub}"),
+        }),
+        || async {
+            let view = read::subtopic_page(&state, &area, &sub, params)
+                .await
+                .map_err(|e| e.moved_along(|to| crate::web::with_query(to, &uri)))?;
+            let s = &view.subtopic;
+            let layout = Layout::new(
+                &state,
+                &anonymous,
+                &format!("{} · {}", s.name, s.area_name),
+                &s.description,
+                &s.url,
+            )
+            .with_feeds(&s.name, &s.feed_rss, &s.feed_atom)
+            .crumb("Topics", paths::home())
+            .crumb(&s.area_name, format!("/#area-{}", s.area))
+            .crumb(&s.name, s.url.clone());
+            let caption = format!("Posts under {} subtopic", s.name);
+            render(&SubtopicTemplate {
+                layout,
+                view: &view,
+                listing: &view.listing,
+                listing_caption: caption,
+            })
+        },
+    )
     .await
 }

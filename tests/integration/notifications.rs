@@ -353,6 +353,23 @@ both!(
             ],
         )
         .await;
+        // The subtopic's and the tag's pages (cached, shared) show each reader their own level.
+        let subtopic = format!("/topics/{NET}");
+        for (person, page, level) in [
+            (&fay, subtopic.as_str(), "watching_first_post"),
+            (&hal, subtopic.as_str(), "muted"),
+            (&gus, "/tags/network", "watching"),
+            (&gus, subtopic.as_str(), "normal"),
+            (&ann, "/tags/network", "normal"),
+        ] {
+            let html = app.get_as(page, person).await.html();
+            assert_eq!(
+                attrs(&html, "#watch-level option[selected]", "value"),
+                [level],
+                "{} on {page}",
+                person.username
+            );
+        }
         let thread = start_thread(
             &app,
             &ann,
