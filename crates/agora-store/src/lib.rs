@@ -309,10 +309,15 @@ pub use notifications::{
 mod members;
 mod profile;
 pub use bookmarks::{BookmarkRow, NewBookmark, SavedBookmark};
+pub mod sources;
 pub use drafts::{DraftContent, DraftPlace, DraftRow};
 pub use members::{
     InvitationRow, MemberDeleted, MemberQuery, MemberRow, MemberSort, NewInvitation,
     PublicMemberQuery, PublicMemberRow, PublicMemberSort,
+};
+pub use sources::{
+    BatchOutcome, ImportPlace, PostOrigin, SourceKind, SourcedBatch, SourcedReplies, SourcedThread,
+    SourcedUser,
 };
 
 impl Store {

@@ -460,7 +460,60 @@ pub async fn defer_indexes<C: Conn>(conn: &mut C, maps: &mut IdMaps) -> Result<(
 }
 
 impl IdMaps {
-    fn user(&self, name: &str) -> Result<(i64, Role), StoreError> {
+    /// The ids a batch of threads names, read from the database (for imports into a forum
+    /// that is not empty): subtopics as `area/subtopic`, tags by slug, users by username.
+    /// A name with no row is left out: writing a thread that names it fails, naming it.
+    pub(crate) async fn load<C: Conn>(
+        conn: &mut C,
+        subtopics: &[&str],
+        tags: &[&str],
+        usernames: &[&str],
+    ) -> Result<IdMaps, StoreError> {
+        let mut maps = IdMaps::default();
+        for &key in subtopics {
+            let Some((area, sub)) = key.split_once('/') else {
+                continue;
+            };
+            if let Some(row) = conn
+                .query_opt(
+                    "SELECT s.id FROM subtopics s JOIN areas a ON a.id = s.area_id \
+                     WHERE a.slug = ?1 AND s.slug = ?2",
+                    params![area, sub],
+                )
+                .await?
+            {
+                maps.subtopics.insert(key.to_string(), row.int(0)?);
+            }
+        }
+        for &slug in tags {
+            if let Some(row) = conn
+                .query_opt("SELECT id FROM tags WHERE slug = ?1", params![slug])
+                .await?
+            {
+                maps.tags.insert(slug.to_string(), row.int(0)?);
+            }
+        }
+        for &name in usernames {
+            let key = archive::username_key(name);
+            if let Some(row) = conn
+                .query_opt(
+                    "SELECT id, role FROM users WHERE username_key = ?1",
+                    params![key.as_str()],
+                )
+                .await?
+            {
+                maps.users.insert(key, (row.int(0)?, row.parse(1)?));
+            }
+        }
+        Ok(maps)
+    }
+
+    /// A tag's id by slug.
+    pub(crate) fn tag_id(&self, slug: &str) -> Option<i64> {
+        self.tags.get(slug).copied()
+    }
+
+    pub(crate) fn user(&self, name: &str) -> Result<(i64, Role), StoreError> {
         self.users
             .get(&archive::username_key(name))
             .copied()
@@ -753,70 +806,7 @@ pub async fn import_threads<C: Conn>(
             .await?;
         }
         for (position, post) in thread.posts.iter().enumerate() {
-            let (post_author, _) = maps.user(&post.author)?;
-            let edited_at = (post.revisions.len() > 1)
-                .then(|| post.revisions.last().map(|r| r.created_at.micros()))
-                .flatten();
-            conn.execute(
-                sql::INSERT_POST,
-                params![
-                    post.id,
-                    thread.id,
-                    position as i64,
-                    post_author,
-                    &post.body,
-                    &post.body_html,
-                    post.created_at.micros(),
-                    edited_at,
-                    post.boosts.len() as i64,
-                    post.reply_to,
-                ],
-            )
-            .await?;
-            for (n, rev) in post.revisions.iter().enumerate() {
-                let (rev_author, _) = maps.user(&rev.author)?;
-                conn.execute(
-                    sql::INSERT_REVISION,
-                    params![
-                        post.id,
-                        n as i64 + 1,
-                        rev_author,
-                        rev.created_at.micros(),
-                        rev.reason.clone(),
-                        &rev.body
-                    ],
-                )
-                .await?;
-            }
-            if post.deleted.is_some() || post.hidden.is_some() {
-                let deleted_by = post
-                    .deleted
-                    .as_ref()
-                    .map(|d| maps.user(&d.by))
-                    .transpose()?;
-                let hidden_by = post.hidden.as_ref().map(|h| maps.user(&h.by)).transpose()?;
-                conn.execute(
-                    "UPDATE posts SET deleted_at = ?2, deleted_by = ?3, hidden_at = ?4, \
-                     hidden_by = ?5, hidden_reason = ?6 WHERE id = ?1",
-                    params![
-                        post.id,
-                        post.deleted.as_ref().map(|d| d.at.micros()),
-                        deleted_by.map(|(id, _)| id),
-                        post.hidden.as_ref().map(|h| h.at.micros()),
-                        hidden_by.map(|(id, _)| id),
-                        post.hidden.as_ref().map(|h| h.reason.clone())
-                    ],
-                )
-                .await?;
-            }
-            for boost in &post.boosts {
-                let (booster, _) = maps.user(&boost.user)?;
-                conn.execute(
-                    sql::INSERT_BOOST,
-                    params![post.id, booster, boost.at.micros()],
-                )
-                .await?;
-            }
+            insert_post(conn, ThreadId(thread.id), position as i64, post, maps).await?;
             stats.posts += 1;
         }
         // A thread whose opening post is deleted or hidden is out of every listing.
@@ -851,6 +841,83 @@ pub async fn import_threads<C: Conn>(
         progress(posts_before + stats.posts);
     }
     Ok(stats)
+}
+
+/// Writes one post of an imported thread at `position`: the post, its revisions, its deletion
+/// or hiding, and its boosts (the archive's and the Stack Exchange importer's one way to write a
+/// post).
+pub(crate) async fn insert_post<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    position: i64,
+    post: &archive::Post,
+    maps: &IdMaps,
+) -> Result<(), StoreError> {
+    let (post_author, _) = maps.user(&post.author)?;
+    let edited_at = (post.revisions.len() > 1)
+        .then(|| post.revisions.last().map(|r| r.created_at.micros()))
+        .flatten();
+    conn.execute(
+        sql::INSERT_POST,
+        params![
+            post.id,
+            thread.0,
+            position,
+            post_author,
+            &post.body,
+            &post.body_html,
+            post.created_at.micros(),
+            edited_at,
+            post.boosts.len() as i64,
+            post.reply_to,
+        ],
+    )
+    .await?;
+    for (n, rev) in post.revisions.iter().enumerate() {
+        let (rev_author, _) = maps.user(&rev.author)?;
+        conn.execute(
+            sql::INSERT_REVISION,
+            params![
+                post.id,
+                n as i64 + 1,
+                rev_author,
+                rev.created_at.micros(),
+                rev.reason.clone(),
+                &rev.body
+            ],
+        )
+        .await?;
+    }
+    if post.deleted.is_some() || post.hidden.is_some() {
+        let deleted_by = post
+            .deleted
+            .as_ref()
+            .map(|d| maps.user(&d.by))
+            .transpose()?;
+        let hidden_by = post.hidden.as_ref().map(|h| maps.user(&h.by)).transpose()?;
+        conn.execute(
+            "UPDATE posts SET deleted_at = ?2, deleted_by = ?3, hidden_at = ?4, \
+             hidden_by = ?5, hidden_reason = ?6 WHERE id = ?1",
+            params![
+                post.id,
+                post.deleted.as_ref().map(|d| d.at.micros()),
+                deleted_by.map(|(id, _)| id),
+                post.hidden.as_ref().map(|h| h.at.micros()),
+                hidden_by.map(|(id, _)| id),
+                post.hidden.as_ref().map(|h| h.reason.clone())
+            ],
+        )
+        .await?;
+    }
+    for boost in &post.boosts {
+        let (booster, _) = maps.user(&boost.user)?;
+        conn.execute(
+            sql::INSERT_BOOST,
+            params![post.id, booster, boost.at.micros()],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Writes flags and the audit log (archive version 2), after the threads they point at.

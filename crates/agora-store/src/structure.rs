@@ -132,7 +132,7 @@ async fn add_redirect<C: Conn>(
 }
 
 /// Forgets `slug` as an old address: something lives there now.
-async fn clear_redirect<C: Conn>(
+pub(crate) async fn clear_redirect<C: Conn>(
     conn: &mut C,
     kind: RedirectKind,
     slug: &str,
@@ -257,7 +257,10 @@ async fn insert_tag<C: Conn>(conn: &mut C, tag: &TagInput) -> Result<TagId, Stor
 
 /// Recomputes the stored counters of these subtopics from their threads (as `sql::RECOUNT`
 /// does for all).
-async fn recount_subtopics<C: Conn>(conn: &mut C, ids: &[SubtopicId]) -> Result<(), StoreError> {
+pub(crate) async fn recount_subtopics<C: Conn>(
+    conn: &mut C,
+    ids: &[SubtopicId],
+) -> Result<(), StoreError> {
     for id in ids {
         conn.execute(
             "UPDATE subtopics SET \
@@ -272,7 +275,7 @@ async fn recount_subtopics<C: Conn>(conn: &mut C, ids: &[SubtopicId]) -> Result<
     Ok(())
 }
 
-async fn recount_tag<C: Conn>(conn: &mut C, id: TagId) -> Result<(), StoreError> {
+pub(crate) async fn recount_tag<C: Conn>(conn: &mut C, id: TagId) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE tags SET thread_count = (SELECT COUNT(*) FROM thread_tags tt \
          WHERE tt.tag_id = tags.id AND tt.visible = TRUE) WHERE id = ?1",
