@@ -39,11 +39,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run the forum (the default command).
     Serve(ServeArgs),
-    /// Load an archive (docs/archive-format.md) into an empty forum.
-    Import {
-        /// The archive file to read.
-        file: PathBuf,
-    },
+    /// Load an archive (docs/archive-format.md) into an empty forum, or a Stack Exchange
+    /// data dump into any forum (`agora import stackexchange DIR`).
+    Import(ImportArgs),
     /// Write the whole forum to an archive file.
     Export {
         /// The archive file to write.
@@ -120,6 +118,41 @@ pub enum Command {
     Tag {
         #[command(subcommand)]
         command: crate::cli_structure::TagCommand,
+    },
+}
+
+/// `agora import FILE` or `agora import stackexchange DIR`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ImportArgs {
+    /// The archive file to read (into an empty forum).
+    #[arg(required = true)]
+    pub file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub source: Option<ImportSource>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// A Stack Exchange data dump (the unpacked folder: Posts.xml, Users.xml, Comments.xml,
+    /// and where present PostHistory.xml, Votes.xml, Tags.xml, PostLinks.xml), into this
+    /// forum whether it is empty or not. Every post credits its author and links to the
+    /// original (CC BY-SA). Running it again adds nothing; on a newer dump, only what is new.
+    Stackexchange {
+        /// The dump's folder.
+        dir: PathBuf,
+        /// The site the dump is from, which every post links back to [default: the folder's
+        /// name, when it is a host name like history.meta.stackexchange.com].
+        #[arg(long, value_name = "URL")]
+        site_url: Option<String>,
+        /// The site's name as posts credit it [default: from the host, e.g. "History Meta
+        /// Stack Exchange"].
+        #[arg(long, value_name = "NAME")]
+        site_name: Option<String>,
+        /// Where the threads go, made when missing [default: imported/<site-name>, in an
+        /// area "Imported"].
+        #[arg(long, value_name = "AREA/SUBTOPIC")]
+        subtopic: Option<String>,
     },
 }
 

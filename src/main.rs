@@ -3,11 +3,11 @@
 use std::io::Write;
 
 use agora::cli::{
-    Cli, Command, ConfigCommand, DbCommand, DemoCommand, PostsCommand, SearchCommand, ServeArgs,
-    SettingsCommand, UserCommand,
+    Cli, Command, ConfigCommand, DbCommand, DemoCommand, ImportArgs, ImportSource, PostsCommand,
+    SearchCommand, ServeArgs, SettingsCommand, UserCommand,
 };
 use agora::config;
-use agora::services::archive;
+use agora::services::{archive, stackexchange};
 use agora_store::{DatabaseUrl, Store, StoreOptions};
 use clap::Parser;
 
@@ -65,7 +65,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             agora::server::serve(config).await
         }
-        Command::Import { file } => {
+        Command::Import(ImportArgs {
+            source:
+                Some(ImportSource::Stackexchange {
+                    dir,
+                    site_url,
+                    site_name,
+                    subtopic,
+                }),
+            ..
+        }) => {
+            let store = open_store(&config).await?;
+            let started = std::time::Instant::now();
+            let options = stackexchange::ImportOptions {
+                site_url,
+                site_name,
+                subtopic,
+                progress: Some(archive::progress_bar("importing")),
+            };
+            let report = stackexchange::import_dir(&store, &dir, &options).await;
+            store.close().await?;
+            let report = report?;
+            eprintln!(
+                "imported {} threads, {} posts ({} added to threads imported before), {} users, \
+                 {} tags, {} comments and {} revisions from {} into {} in {:.1} s; {} posts were \
+                 here already",
+                report.threads,
+                report.posts,
+                report.appended,
+                report.users,
+                report.tags,
+                report.comments,
+                report.revisions,
+                report.source,
+                report.subtopic,
+                started.elapsed().as_secs_f64(),
+                report.already,
+            );
+            if report.orphans > 0 {
+                eprintln!(
+                    "left out {} answers whose question is not in the dump",
+                    report.orphans
+                );
+            }
+            Ok(())
+        }
+        Command::Import(ImportArgs { file, .. }) => {
+            let file = file.unwrap_or_default();
             let store = open_store(&config).await?;
             let stats = archive::import_file(&store, &file).await?;
             store.close().await?;

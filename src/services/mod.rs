@@ -16,6 +16,7 @@ pub mod posting;
 pub mod read;
 pub mod search;
 pub mod settings;
+pub mod stackexchange;
 pub mod structure;
 pub mod view_counter;
 
