@@ -34,5 +34,6 @@ mod search_eval;
 mod search_index;
 mod seed;
 mod snapshots;
+mod stackexchange;
 mod threadpage;
 mod xss;
