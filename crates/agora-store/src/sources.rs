@@ -174,12 +174,13 @@ impl Store {
     }
 
     /// Makes an account for each of a source's users not imported yet (or whose account was
-    /// deleted since), in one transaction; returns every given user's username here.
+    /// deleted since), in one transaction; returns every given user's username here, and how
+    /// many accounts were made.
     pub async fn import_users(
         &self,
         source: &str,
         users: Vec<SourcedUser>,
-    ) -> Result<HashMap<i64, String>, StoreError> {
+    ) -> Result<(HashMap<i64, String>, u64), StoreError> {
         let source = source.to_string();
         write!(self, |conn| write_users(conn, &source, &users).await)
     }
@@ -325,8 +326,9 @@ async fn write_users<C: Conn>(
     conn: &mut C,
     source: &str,
     users: &[SourcedUser],
-) -> Result<HashMap<i64, String>, StoreError> {
+) -> Result<(HashMap<i64, String>, u64), StoreError> {
     let mut names = HashMap::new();
+    let mut made = 0;
     for user in users {
         if names.contains_key(&user.source_id) {
             continue;
@@ -369,8 +371,9 @@ async fn write_users<C: Conn>(
             .int(0)?;
         remember(conn, source, SourceKind::User, user.source_id, id).await?;
         names.insert(user.source_id, username);
+        made += 1;
     }
-    Ok(names)
+    Ok((names, made))
 }
 
 async fn ensure_place<C: Conn>(conn: &mut C, place: &ImportPlace) -> Result<String, StoreError> {

@@ -614,8 +614,11 @@ pub async fn import_dir(
 
     let mut usernames: HashMap<i64, String> = HashMap::new();
     let mut threads_here: HashMap<i64, ThreadId> = HashMap::new();
-    for start in (0..index.questions.len()).step_by(BATCH_QUESTIONS) {
-        let end = (start + BATCH_QUESTIONS).min(index.questions.len());
+    let mut next = 0;
+    while next < index.questions.len() {
+        let start = next;
+        let end = batch_end(&index, start);
+        next = end;
         let chunk = &index.questions[start..end];
         let question_ids: Vec<i64> = chunk.iter().map(|q| q.id).collect();
         let mut post_ids = question_ids.clone();
@@ -686,10 +689,9 @@ pub async fn import_dir(
             .map(|&id| index.sourced_user(id))
             .collect();
         if !missing.is_empty() {
-            let before = usernames.len();
-            let made = store.import_users(&site.host, missing).await?;
-            usernames.extend(made);
-            report.users += (usernames.len() - before) as u64;
+            let (names, made) = store.import_users(&site.host, missing).await?;
+            usernames.extend(names);
+            report.users += made;
         }
         let names: HashMap<i64, String> = needed
             .iter()
@@ -736,6 +738,22 @@ pub async fn import_dir(
     }
     bar.finish_with_message("done");
     Ok(report)
+}
+
+/// Where the batch starting at question `start` ends: after [`BATCH_QUESTIONS`], or before
+/// the first question that links to one earlier in the batch (so that the link can point at
+/// the thread, written by then).
+fn batch_end(index: &Index, start: usize) -> usize {
+    let end = (start + BATCH_QUESTIONS).min(index.questions.len());
+    let first = index.questions[start].id;
+    (start + 1..end)
+        .find(|&i| {
+            let id = index.questions[i].id;
+            index.links_of(id).iter().any(|l| {
+                l.related >= first && l.related < id && index.question(l.related).is_some()
+            })
+        })
+        .unwrap_or(end)
 }
 
 /// Every thread imported from `site` (its host, e.g. `history.meta.stackexchange.com`) that
@@ -1048,7 +1066,8 @@ impl<'a> Builder<'a> {
             Kind::Question => ("Asked", self.site.question_url(id)),
             Kind::Answer => ("Answered", self.site.answer_url(id)),
         };
-        let who = if owner > 0 || owner == -1 {
+        // Linked to their profile there, unless the account is gone (`user123`).
+        let who = if self.index.users.contains_key(&owner) {
             format!(
                 "[{}]({})",
                 text::escape_inline(&owner_name),

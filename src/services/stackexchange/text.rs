@@ -285,10 +285,16 @@ pub fn username_from(display_name: &str, source_id: i64) -> String {
     name
 }
 
-/// Drops characters the forum cannot store (control characters but tab and line breaks).
+/// Line breaks made `\n` (revisions' text has Windows ones), and characters the forum cannot
+/// store dropped (control characters but tab and line breaks).
 pub fn clean(text: &str) -> String {
-    if agora_store::forbidden_char(text).is_none() {
-        return text.to_string();
+    let text = if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.to_string()
+    };
+    if agora_store::forbidden_char(&text).is_none() {
+        return text;
     }
     text.chars()
         .filter(|c| agora_store::forbidden_char(c.encode_utf8(&mut [0u8; 4])).is_none())
@@ -398,6 +404,12 @@ mod tests {
                 "{made}"
             );
         }
+    }
+
+    #[test]
+    fn text_is_cleaned() {
+        assert_eq!(clean("a\r\nb\rc\u{1}d"), "a\nb\ncd");
+        assert_eq!(cut("héllo", 2), "hé");
     }
 
     #[test]
