@@ -1,5 +1,5 @@
-//! The command line: `agora [serve]`, `agora import FILE`, `agora export FILE`,
-//! `agora config example`. Flags override the config file; `AGORA_*` variables stand in for
+//! The command line: `agora [serve]`, `agora import FILE`, `agora import stackexchange DIR`,
+//! `agora export FILE`, `agora config example`. Flags override the config file; `AGORA_*` variables stand in for
 //! flags.
 
 use std::net::SocketAddr;
