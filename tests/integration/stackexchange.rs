@@ -389,6 +389,36 @@ both! {
     }
 }
 
+both! {
+    async fn an_imported_forum_moves_through_the_archive_whole(b: Backend) {
+        let app = TestApp::empty(b).await;
+        import(&app, &fixture(), FIXTURE_SITE).await;
+        let archive = export(&app).await;
+        let imported = archive.imported.clone().unwrap_or_else(|| panic!("imports are carried"));
+        assert_eq!((imported.users.len(), imported.threads.len(), imported.posts.len()), (5, 3, 7));
+        let counted: i64 = imported.boosts.iter().map(|b| b.count).sum();
+        assert_eq!(counted, 3 + 4, "the up-votes of 10 and 12 (with Votes.xml, scores are not used)");
+
+        // Into another forum (what `agora db copy` does): counts and source ids come along.
+        let copy = TestApp::empty(b).await;
+        agora::services::archive::import(copy.store(), archive.clone(), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(export(&copy).await, archive, "export → import → export is the same");
+        let by_source = threads_by_source(&copy, "git.stackexchange.com").await;
+        let row = copy
+            .store()
+            .thread(by_source[&10])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("thread"));
+        assert_eq!(row.summary.boost_count, 3);
+        assert!(copy.store().check().await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+        let again = import(&copy, &fixture(), FIXTURE_SITE).await;
+        assert_eq!((again.threads, again.posts, again.users), (0, 0, 0), "{again:?}");
+    }
+}
+
 #[test]
 fn the_command_line_imports_a_dump_into_a_subtopic_it_names() {
     let temp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -14,8 +14,9 @@ pub const FORMAT: &str = "agora-archive";
 /// Version 2 adds accounts' sign-in details, deleted and hidden posts, flags and the audit log;
 /// version 3 the site's settings, pages and images, archived areas and subtopics, and subtopic
 /// rules (all optional); version 4 which earlier post of its thread a reply answers
-/// (`reply_to`, optional). Older versions are read as they are.
-pub const VERSION: u32 = 4;
+/// (`reply_to`, optional); version 5 what was imported from other sites (`imported`,
+/// optional). Older versions are read as they are.
+pub const VERSION: u32 = 5;
 pub const MAX_BODY_CHARS: usize = 60_000;
 pub const MAX_TAGS: usize = 5;
 
@@ -37,6 +38,63 @@ pub struct Archive {
     /// What the administrator set for the whole site (version 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<Site>,
+    /// What came from other sites: their ids, and boosts counted without boosters
+    /// (version 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<Imported>,
+}
+
+/// Content imported from other sites, e.g. a Stack Exchange dump (version 5): the source's ids
+/// of what is here, so importing the same source again adds only what is new, and the boosts
+/// it carried as counts (a dump says how many, never who).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Imported {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<ImportedUser>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<ImportedId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub posts: Vec<ImportedId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boosts: Vec<CountedBoosts>,
+}
+
+impl Imported {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+            && self.threads.is_empty()
+            && self.posts.is_empty()
+            && self.boosts.is_empty()
+    }
+}
+
+/// A source's user and the account it became here.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedUser {
+    /// The source, e.g. `history.meta.stackexchange.com`.
+    pub source: String,
+    pub source_id: i64,
+    pub username: String,
+}
+
+/// A source's question or post and the thread or post id it became here (the thread or post
+/// may have been deleted since: it is then not imported again).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedId {
+    pub source: String,
+    pub source_id: i64,
+    pub id: i64,
+}
+
+/// Boosts a post carries beyond its `boosts` list: counted at the source, nobody named.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CountedBoosts {
+    pub post_id: i64,
+    pub count: i64,
 }
 
 /// The site's settings and images (version 3).
@@ -391,6 +449,7 @@ impl Archive {
             flags: Vec::new(),
             audit_log: Vec::new(),
             site: None,
+            imported: None,
         }
     }
 
@@ -750,6 +809,32 @@ impl Archive {
                 known_user(format!("{path}.target_user"), target)?;
             }
             check_chars(&format!("{path}.details"), &entry.details)?;
+        }
+        if let Some(imported) = &self.imported {
+            let sources = imported
+                .users
+                .iter()
+                .map(|u| &u.source)
+                .chain(imported.threads.iter().map(|t| &t.source))
+                .chain(imported.posts.iter().map(|p| &p.source));
+            for (i, source) in sources.enumerate() {
+                check_len(&format!("imported.source[{i}]"), source, 1, 200)?;
+            }
+            for (i, user) in imported.users.iter().enumerate() {
+                known_user(format!("imported.users[{i}].username"), &user.username)?;
+            }
+            for (i, boosts) in imported.boosts.iter().enumerate() {
+                let path = format!("imported.boosts[{i}]");
+                if !post_ids.contains(&boosts.post_id) {
+                    return Err(err(
+                        format!("{path}.post_id"),
+                        format!("no post {}", boosts.post_id),
+                    ));
+                }
+                if boosts.count < 1 {
+                    return Err(err(format!("{path}.count"), "must be at least 1"));
+                }
+            }
         }
         Ok(())
     }

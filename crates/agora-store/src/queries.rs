@@ -530,6 +530,9 @@ pub async fn import<C: Conn>(
     let maps = import_taxonomy(conn, archive).await?;
     let mut stats = import_threads(conn, &archive.threads, &maps, 0, progress).await?;
     import_moderation(conn, archive, &maps).await?;
+    if let Some(imported) = &archive.imported {
+        crate::sources::import_imported(conn, imported, &maps).await?;
+    }
     finish_import(conn).await?;
     stats.users = archive.users.len() as u64;
     Ok(stats)
@@ -1171,6 +1174,7 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
             details: r.text(6)?,
         })
     })?;
+    out.imported = crate::sources::export_imported(conn).await?;
     Ok(out)
 }
 

@@ -245,7 +245,7 @@ async fn mapped<C: Conn>(
     .transpose()
 }
 
-async fn remember<C: Conn>(
+pub(crate) async fn remember<C: Conn>(
     conn: &mut C,
     source: &str,
     kind: SourceKind,
@@ -702,4 +702,108 @@ async fn append_replies<C: Conn>(
     out.posts += written as u64;
     out.appended += written as u64;
     Ok(Some(thread))
+}
+
+/// What an archive carries of imports (version 5): `import_sources` (accounts by username, as
+/// the archive names them) and boosts counted beyond their boosters. None when there is none.
+pub(crate) async fn export_imported<C: Conn>(
+    conn: &mut C,
+) -> Result<Option<archive::Imported>, StoreError> {
+    let mut imported = archive::Imported::default();
+    for row in conn
+        .query(
+            "SELECT s.source, s.source_id, u.username FROM import_sources s \
+             JOIN users u ON u.id = s.local_id WHERE s.kind = 'user' \
+             ORDER BY s.source, s.source_id",
+            &[],
+        )
+        .await?
+    {
+        imported.users.push(archive::ImportedUser {
+            source: row.text(0)?,
+            source_id: row.int(1)?,
+            username: row.text(2)?,
+        });
+    }
+    for (kind, list) in [
+        (SourceKind::Thread, &mut imported.threads),
+        (SourceKind::Post, &mut imported.posts),
+    ] {
+        for row in conn
+            .query(
+                "SELECT source, source_id, local_id FROM import_sources WHERE kind = ?1 \
+                 ORDER BY source, source_id",
+                params![kind.as_str()],
+            )
+            .await?
+        {
+            list.push(archive::ImportedId {
+                source: row.text(0)?,
+                source_id: row.int(1)?,
+                id: row.int(2)?,
+            });
+        }
+    }
+    for row in conn
+        .query(
+            "SELECT p.id, p.boost_count - (SELECT COUNT(*) FROM boosts b WHERE b.post_id = p.id) \
+             FROM posts p WHERE p.boost_count > \
+             (SELECT COUNT(*) FROM boosts b WHERE b.post_id = p.id) ORDER BY p.id",
+            &[],
+        )
+        .await?
+    {
+        imported.boosts.push(archive::CountedBoosts {
+            post_id: row.int(0)?,
+            count: row.int(1)?,
+        });
+    }
+    Ok((!imported.is_empty()).then_some(imported))
+}
+
+/// Writes an archive's imports (after its threads and users).
+pub(crate) async fn import_imported<C: Conn>(
+    conn: &mut C,
+    imported: &archive::Imported,
+    maps: &IdMaps,
+) -> Result<(), StoreError> {
+    for user in &imported.users {
+        let (id, _) = maps.user(&user.username)?;
+        remember(conn, &user.source, SourceKind::User, user.source_id, id).await?;
+    }
+    for thread in &imported.threads {
+        remember(
+            conn,
+            &thread.source,
+            SourceKind::Thread,
+            thread.source_id,
+            thread.id,
+        )
+        .await?;
+    }
+    for post in &imported.posts {
+        remember(
+            conn,
+            &post.source,
+            SourceKind::Post,
+            post.source_id,
+            post.id,
+        )
+        .await?;
+    }
+    for boosts in &imported.boosts {
+        conn.execute(
+            "UPDATE posts SET boost_count = boost_count + ?2 WHERE id = ?1",
+            params![boosts.post_id, boosts.count],
+        )
+        .await?;
+        conn.execute(
+            "UPDATE threads SET boost_count = (SELECT p.boost_count FROM posts p \
+             WHERE p.thread_id = threads.id AND p.position = 0) \
+             WHERE id = (SELECT thread_id FROM posts WHERE id = ?1)",
+            params![boosts.post_id],
+        )
+        .await?;
+    }
+    Ok(())
 }
