@@ -596,7 +596,8 @@ pub async fn import_dir(
     bar.set_message("reading the dump");
     let folder = dir.to_path_buf();
     let index = Arc::new(tokio::task::spawn_blocking(move || Index::build(&folder)).await??);
-    bar.set_length((index.questions.len() + index.answers.len()) as u64);
+    let importable = index.questions.len() as u64 + index.answers.len() as u64 - index.orphans;
+    bar.set_length(importable);
     bar.set_message("writing");
 
     let subtopic = store.ensure_import_place(place).await?;
