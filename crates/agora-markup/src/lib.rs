@@ -351,8 +351,8 @@ pub fn plain_text(markdown: &str) -> String {
 }
 
 /// The words of the link addresses in HTML this crate rendered, for search: a documentation
-/// link's path says what it is about (`…/documentation/network/nwconnection`). The host's
-/// name is kept without `www` and its last label; the query and fragment are left out.
+/// link's path says what it is about (`…/documentation/network/nwconnection`). The host, the
+/// query, the fragment, numbers and one-letter segments are left out.
 pub fn link_words(html: &str) -> String {
     let mut out = String::new();
     let mut rest = html;
@@ -365,15 +365,10 @@ pub fn link_words(html: &str) -> String {
             continue;
         };
         let address = after.split(['?', '#']).next().unwrap_or("");
-        let (host, path) = address.split_once('/').unwrap_or((address, ""));
-        let labels: Vec<&str> = host.split('.').collect();
-        let keep = labels.len().saturating_sub(1);
-        for label in labels.iter().take(keep).filter(|l| **l != "www") {
-            out.push_str(label);
-            out.push(' ');
-        }
+        let path = address.split_once('/').map_or("", |(_, path)| path);
         for word in path.split(|c: char| !c.is_alphanumeric()) {
-            if !word.is_empty() {
+            // Ids and one-letter routes (`/q/123`, `/users/45`) say nothing.
+            if word.chars().count() > 1 && !word.chars().all(|c| c.is_ascii_digit()) {
                 out.push_str(word);
                 out.push(' ');
             }
@@ -722,7 +717,7 @@ mod tests {
         let html = r#"<p>See <a href="https://developer.apple.com/documentation/network/nwconnection?x=1&amp;y=2#top">the docs</a> and <a href="/thread/3">this</a>.</p>"#;
         assert_eq!(
             super::link_words(html),
-            "developer apple documentation network nwconnection"
+            "documentation network nwconnection"
         );
     }
 

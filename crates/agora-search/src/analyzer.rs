@@ -237,6 +237,13 @@ fn split_mixed(text: &str) -> Vec<Token> {
             } else {
                 whole.to_lowercase().replace('-', "")
             };
+            // An initialism written with dots is also the letters together: `B.C.` is `bc`.
+            let initialism = parts.len() > 1
+                && parts.iter().all(|(f, t)| text[*f..*t].chars().count() == 1)
+                && whole.contains('.');
+            if initialism {
+                out.push(token(from, to, position, joined.replace('.', "")));
+            }
             out.push(token(from, to, position, joined));
         }
         // In `config.waitsForConnectivity`, `waitsForConnectivity` is a whole word too.
@@ -418,6 +425,7 @@ mod tests {
         // A hyphen between words is not a minus sign; a hyphenated word is also joined.
         assert_eq!(texts("wi-fi 10-20"), ["wifi", "wi", "fi", "10", "20"]);
         assert_eq!(texts("e-mail"), ["email", "e", "mail"]);
+        assert_eq!(texts("B.C. dates"), ["bc", "b.c", "b", "c", "date"]);
     }
 
     #[test]

@@ -234,8 +234,9 @@ fn build_doc(f: &Fields, thread: &ThreadDoc, post: &PostDoc) -> TantivyDocument 
 
 /// The version of what the index holds per document (the analyzer's terms, the fields): an
 /// index whose mark names another is rebuilt. 2: hyphenated words also joined (`wifi`).
-/// 3: the words of link addresses indexed with a post's text.
-pub const FORMAT: u32 = 3;
+/// 3: the words of link addresses indexed with a post's text. 4: dotted initialisms also
+/// joined (`B.C.` → `bc`); link words without hosts and ids.
+pub const FORMAT: u32 = 4;
 
 /// Where in which database's history an index stands: the last change applied, when that
 /// change was written, and the identity of the database it came from. A follower compares all
