@@ -643,6 +643,18 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The path of a message's one-click unsubscribe link (`List-Unsubscribe: <https://…>`).
+fn unsubscribe_path(headers: &[(String, String)]) -> String {
+    let link = header(headers, "list-unsubscribe")
+        .unwrap_or("")
+        .trim_matches(['<', '>'])
+        .to_string();
+    let rest = link.split_once("://").map_or("", |(_, rest)| rest);
+    let path = rest[rest.find('/').unwrap_or(0)..].to_string();
+    assert!(path.starts_with("/unsubscribe/"), "{link}");
+    path
+}
+
 async fn run_jobs(app: &TestApp) {
     let (_, result) = agora::jobs::run_due(&app.state, Timestamp::now()).await;
     result.unwrap_or_else(|e| panic!("jobs: {e}"));
@@ -751,13 +763,7 @@ both!(
         assert_eq!(wait_for_mail(&smtp, 2).await.len(), 1);
 
         // One click unsubscribes, with no session, once.
-        let link = header(&headers, "list-unsubscribe")
-            .unwrap_or("")
-            .trim_matches(['<', '>'])
-            .to_string();
-        let path = link.split_once("://").map_or("", |(_, rest)| rest);
-        let path = &path[path.find('/').unwrap_or(0)..];
-        assert!(path.starts_with("/unsubscribe/"), "{link}");
+        let path = &unsubscribe_path(&headers);
         let scanner = app.get(path).await;
         assert_eq!(
             scanner.status,
@@ -985,12 +991,7 @@ both!(
         assert_eq!(digests(&smtp).await.len(), 2, "a digest twice");
 
         // Ann's one-click link turns the digest off, and notification email stays on.
-        let link = header(&headers, "list-unsubscribe")
-            .unwrap_or("")
-            .trim_matches(['<', '>'])
-            .to_string();
-        let path = link.split_once("://").map_or("", |(_, rest)| rest);
-        let path = &path[path.find('/').unwrap_or(0)..];
+        let path = &unsubscribe_path(&headers);
         let asked = app.get(path).await;
         assert!(
             asked.text().contains("Stop the weekly digest?"),

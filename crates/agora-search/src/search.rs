@@ -1032,23 +1032,10 @@ impl SearchIndex {
         searcher: &Searcher,
         scored: Vec<(f32, DocAddress)>,
     ) -> Result<Vec<Hit>, SearchError> {
-        let mut columns = HashMap::new();
+        let ids = self.thread_and_post_ids(searcher, &scored)?;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for (score, addr) in scored {
-            let (threads, posts) = match columns.get(&addr.segment_ord) {
-                Some(c) => c,
-                None => {
-                    let segment = searcher.segment_reader(addr.segment_ord);
-                    let c = (
-                        segment.fast_fields().u64("thread_id")?,
-                        segment.fast_fields().u64("post_id")?,
-                    );
-                    columns.entry(addr.segment_ord).or_insert(c)
-                }
-            };
-            let thread_id = threads.first(addr.doc_id).unwrap_or(0) as i64;
-            let post_id = posts.first(addr.doc_id).unwrap_or(0) as i64;
+        for ((score, _), (thread_id, post_id)) in scored.into_iter().zip(ids) {
             if seen.insert(thread_id) {
                 out.push(Hit {
                     thread_id,
