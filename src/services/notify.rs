@@ -31,6 +31,10 @@ pub const KINDS: &[(&str, &str)] = &[
     ("reply", "Someone replies to your post"),
     ("staff_answer", "Staff answer your thread"),
     ("watched", "A new reply in a thread you watch"),
+    (
+        "tracked",
+        "New replies in a thread you track (one notification a thread, never emailed)",
+    ),
     ("new_thread", "A new thread in a subtopic or tag you watch"),
     ("accepted", "Your answer is accepted"),
     ("recommended", "Staff recommend your answer"),
@@ -270,6 +274,9 @@ async fn recipients_of_post(
             }
         } else if level == WatchLevel::Watching {
             give(&mut kinds, user, "watched");
+        } else if level == WatchLevel::Tracking {
+            // Gathered into one notification a thread, never emailed.
+            give(&mut kinds, user, "tracked");
         }
     }
     let recipients = kinds

@@ -54,6 +54,8 @@ fn sentence(row: &NotificationRow) -> String {
         "reply" => format!("{who} replied to your post"),
         "staff_answer" => format!("{who} (staff) answered your thread"),
         "watched" => format!("{who} replied in a thread you watch"),
+        "tracked" if row.count > 1 => format!("{} new replies in a thread you track", row.count),
+        "tracked" => format!("{who} replied in a thread you track"),
         "new_thread" => format!("{who} started a thread where you watch"),
         "accepted" => format!("{who} accepted your answer"),
         "recommended" => format!("{who} recommended your answer"),
@@ -188,8 +190,11 @@ pub struct WatchForm {
 pub fn thread_levels() -> Vec<(&'static str, &'static str)> {
     vec![
         ("watching", "Watching: every new reply"),
-        ("tracking", "Tracking: replies to me, quotes and mentions"),
-        ("normal", "Normal: replies to me, quotes and mentions"),
+        (
+            "tracking",
+            "Tracking: new replies gathered in one notification, never emailed",
+        ),
+        ("normal", "Normal: only replies to me, quotes and mentions"),
         ("muted", "Muted: nothing at all"),
     ]
 }

@@ -166,8 +166,11 @@ both!(
             ["mention"],
             "code, quotes and edits notified"
         );
-        assert!(
-            kinds(&app, &dan).await.is_empty(),
+        // Dan replied, so he tracks the thread: Ben's later reply is his one "tracked"
+        // notification; the edit that mentions him is nothing.
+        assert_eq!(
+            kinds(&app, &dan).await,
+            ["tracked"],
             "an edit's new mention notified"
         );
         assert!(
@@ -257,9 +260,10 @@ both!(
         )
         .await;
         notify(&app).await;
+        let dans = kinds(&app, &dan).await;
         assert!(
-            kinds(&app, &dan).await.is_empty(),
-            "a hidden post's mention notified"
+            !dans.contains(&"mention".to_string()),
+            "a hidden post's mention notified: {dans:?}"
         );
         let page = app.get_as("/notifications", &ben).await;
         assert_eq!(
@@ -286,9 +290,10 @@ both!(
         .await;
         reply(&app, &ben, thread, "@dan_d: does this match what you see?").await;
         notify(&app).await;
+        let dans = kinds(&app, &dan).await;
         assert!(
-            kinds(&app, &dan).await.is_empty(),
-            "a kind turned off was told"
+            !dans.contains(&"mention".to_string()),
+            "a kind turned off was told: {dans:?}"
         );
         assert_eq!(notify(&app).await, 0);
 
@@ -1028,5 +1033,52 @@ both!(
         };
         assert_eq!(due("ann_digest").await, None);
         assert!(due("dan_digest").await.is_some());
+    }
+);
+
+both!(
+    /// Tracking (the default for threads one replied in): new replies gather in one unread
+    /// notification a thread, which is never emailed.
+    async fn tracked_threads_gather_new_replies_in_one_notification(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let ann = app.person("ann_track", Role::Member).await;
+        let ben = app.person("ben_track", Role::Member).await;
+        let cleo = app.person("cleo_track", Role::Member).await;
+        let thread = start_thread(
+            &app,
+            &ann,
+            "Tracking: sockets close early",
+            "Sockets close after a minute.",
+        )
+        .await;
+        reply(&app, &ben, thread, "Same here, on cellular only.").await;
+        notify(&app).await;
+        reply(&app, &cleo, thread, "Check the idle timeout.").await;
+        reply(&app, &cleo, thread, "And the keepalive interval.").await;
+        notify(&app).await;
+        assert_eq!(kinds(&app, &ben).await, ["tracked"]);
+        let page = app.get_as("/notifications", &ben).await.html();
+        assert!(
+            texts(&page, "li.notification")
+                .concat()
+                .contains("2 new replies in a thread you track"),
+            "{:?}",
+            texts(&page, "li.notification")
+        );
+        // Never emailed: the email job finds nothing to send.
+        let account = app
+            .store()
+            .account_by_name("ben_track")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no ben"));
+        let waiting = app
+            .store()
+            .unemailed(account.brief.id, agora_store::ThreadId(thread))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(waiting.is_empty(), "{waiting:?}");
+        // Watching (her own thread), Ann is told of each.
+        assert_eq!(kinds(&app, &ann).await, ["watched", "watched", "watched"]);
     }
 );

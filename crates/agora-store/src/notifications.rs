@@ -281,6 +281,26 @@ pub async fn record_notifications<C: Conn>(
                 // gathers into it.
                 insert_notifications(conn, &[row], now).await?;
             }
+        } else if row.kind == "tracked" {
+            // New replies in a tracked thread gather in its unread notification ("3 new
+            // replies"), which keeps pointing at the first of them.
+            let grouped = conn
+                .execute(
+                    "UPDATE notifications SET count = count + 1, actor_id = ?3, created_at = ?4, \
+                     source = ?5 WHERE user_id = ?1 AND kind = 'tracked' AND thread_id = ?2 \
+                     AND read_at IS NULL",
+                    params![
+                        row.user.0,
+                        row.thread.0,
+                        row.actor.map(|a| a.0),
+                        now.micros(),
+                        row.source
+                    ],
+                )
+                .await?;
+            if grouped == 0 {
+                insert_notifications(conn, &[row], now).await?;
+            }
         } else {
             plain.push(row);
         }
@@ -303,6 +323,8 @@ pub(crate) async fn queue_email_jobs<C: Conn>(
     let mut seen = std::collections::HashSet::new();
     let payloads: Vec<String> = rows
         .iter()
+        // A tracked thread's new replies are for the bell alone.
+        .filter(|row| row.kind != "tracked")
         .filter(|row| seen.insert((row.user.0, row.thread.0)))
         .map(|row| format!("{{\"user\":{},\"thread\":{}}}", row.user.0, row.thread.0))
         .collect();
@@ -416,7 +438,7 @@ pub async fn unemailed<C: Conn>(
                 "SELECT {COLUMNS} FROM notifications n JOIN threads t ON t.id = n.thread_id \
                  LEFT JOIN posts p ON p.id = n.post_id LEFT JOIN users a ON a.id = n.actor_id \
                  WHERE n.user_id = ?1 AND n.thread_id = ?2 AND n.read_at IS NULL \
-                 AND n.emailed_at IS NULL AND t.removed_at IS NULL \
+                 AND n.emailed_at IS NULL AND n.kind <> 'tracked' AND t.removed_at IS NULL \
                  AND (n.post_id IS NULL OR (p.deleted_at IS NULL AND p.hidden_at IS NULL) \
                       OR n.kind = 'moderated') \
                  ORDER BY n.id"
