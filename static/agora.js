@@ -606,6 +606,10 @@
         });
         pending = [];
         removeBar();
+        // The thread's reply count, in its header, as the fresh page has it.
+        var count = document.querySelector("[data-reply-count]");
+        var fresh = doc.querySelector("[data-reply-count]");
+        if (count && fresh) { count.textContent = fresh.textContent; }
         if (first) {
           first.setAttribute("tabindex", "-1");
           first.focus();

@@ -236,7 +236,8 @@ pub async fn thread_actions(
             "thread".into(),
             facts.id.0,
             None,
-            view.thread.url.clone(),
+            // Back to the control, where "★ Bookmarked" says it worked.
+            format!("{}#bm-thread", view.thread.url),
             bookmark_of(None),
         )),
     })

@@ -272,7 +272,7 @@ async fn a_reply_shows_up_on_the_askers_open_page_with_the_bell() {
             asker
                 .client
                 .execute(
-                    "const posts = document.querySelectorAll('ol.posts > li.post');                      const last = posts[posts.length - 1];                      return [posts.length, window.__notReloaded === true,                        last ? last.textContent.includes('keepalive below') : false,                        document.querySelector('.reply-box textarea[name=body]').value,                        !document.querySelector('.live-bar')];",
+                    "const posts = document.querySelectorAll('ol.posts > li.post');                      const last = posts[posts.length - 1];                      return [posts.length, window.__notReloaded === true,                        last ? last.textContent.includes('keepalive below') : false,                        document.querySelector('.reply-box textarea[name=body]').value,                        !document.querySelector('.live-bar'), document.querySelector('[data-reply-count]').textContent];",
                     Vec::new(),
                 )
                 .await,
@@ -287,6 +287,11 @@ async fn a_reply_shows_up_on_the_askers_open_page_with_the_bell() {
                 "the typed text went: {state}"
             );
             assert_eq!(state[4].as_bool(), Some(true), "the bar stayed: {state}");
+            assert_eq!(
+                state[5].as_str(),
+                Some("1 reply"),
+                "the header's count: {state}"
+            );
             break;
         }
         assert!(
