@@ -31,6 +31,8 @@ const MAX_WIDENED_CANDIDATES: usize = 50_000;
 const MIN_CANDIDATES: usize = 100;
 /// How much a title holding every query word adds (as a fraction of the text score).
 const TITLE_WEIGHT: f32 = 0.6;
+/// How much a query word in a title counts in the ranked pass's BM25, against the text's.
+const RANKED_TITLE_TERMS: f32 = 2.0;
 /// How much a title holding the whole question adds in the ranked pass (on top of the above).
 const RANKED_TITLE_WEIGHT: f32 = 1.0;
 /// How much an accepted or a staff-recommended answer adds.
@@ -641,6 +643,17 @@ impl SearchIndex {
             .map(|(t, _)| (Occur::Should, text_term(&f, t, true)))
             .collect();
         should.extend(runs.into_iter().map(|q| (Occur::Should, q)));
+        // A title holding a word counts double, as in similar threads: a thread's title says
+        // what it is about.
+        should.extend(plan.terms.iter().map(|(t, _)| {
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    term_query(Term::from_field_text(f.title, t)),
+                    RANKED_TITLE_TERMS,
+                )) as Box<dyn TantivyQuery>,
+            )
+        }));
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> =
             vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
         clauses.extend(phrases.into_iter().map(|q| (Occur::Must, q)));
