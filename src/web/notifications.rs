@@ -396,8 +396,20 @@ fn unsubscribe_page(
     Ok(private_page(status, html))
 }
 
-const USED: &str = "This link was used already, or it never existed. Choose what is emailed in \
-                    your notification settings.";
+/// The page for a link that was used already, or never existed (404).
+fn link_used(state: &AppState, viewer: &Viewer, token: &str) -> Result<Response, AppError> {
+    unsubscribe_page(
+        state,
+        viewer,
+        token,
+        StatusCode::NOT_FOUND,
+        "Link used",
+        "This link was used already, or it never existed. Choose what is emailed in your \
+         notification settings."
+            .into(),
+        false,
+    )
+}
 
 /// The page's heading and text before and after an unsubscribe link is used.
 fn unsubscribe_words(list: MailList) -> [(&'static str, &'static str); 2] {
@@ -448,15 +460,7 @@ pub async fn unsubscribe_form(
                 true,
             )
         }
-        None => unsubscribe_page(
-            &state,
-            &viewer,
-            &token,
-            StatusCode::NOT_FOUND,
-            "Link used",
-            USED.into(),
-            false,
-        ),
+        None => link_used(&state, &viewer, &token),
     }
 }
 
@@ -470,15 +474,7 @@ pub async fn unsubscribe(
 ) -> Result<Response, AppError> {
     let hash = crate::auth::secret_hash(&token);
     let Some((user, list)) = state.store.use_unsubscribe_token(&hash).await? else {
-        return unsubscribe_page(
-            &state,
-            &viewer,
-            &token,
-            StatusCode::NOT_FOUND,
-            "Link used",
-            USED.into(),
-            false,
-        );
+        return link_used(&state, &viewer, &token);
     };
     let mut prefs = state.store.notify_prefs(user).await?;
     match list {

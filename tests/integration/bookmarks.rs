@@ -9,53 +9,21 @@ use agora_store::{Role, Timestamp};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::util::{Person, TestApp, TestResponse, attrs, both, texts};
+use crate::util::{
+    Person, TestApp, TestResponse, act, attrs, both, reply_as as reply, start_question, texts,
+};
 
-const NET: &str = "app-system-services/networking";
 const HOUR: i64 = 3_600_000_000;
-
-/// A form post that must succeed (303); the Location it answers.
-async fn act(app: &TestApp, person: &Person, path: &str, fields: &[(&str, &str)]) -> String {
-    let r = app.post_form(path, Some(&person.cookie), fields).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "POST {path}: {}", r.text());
-    r.header("location").unwrap_or_default().to_string()
-}
 
 /// Starts a thread through the forms; its id.
 async fn start_thread(app: &TestApp, person: &Person, title: &str) -> i64 {
-    let at = act(
+    start_question(
         app,
         person,
-        "/new",
-        &[
-            ("subtopic", NET),
-            ("title", title),
-            ("tags", "network"),
-            ("kind", "question"),
-            ("body", "The opening post of a thread that gets bookmarked."),
-        ],
+        title,
+        "The opening post of a thread that gets bookmarked.",
     )
-    .await;
-    at.trim_start_matches("/thread/")
-        .split('/')
-        .next()
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("no thread id in {at}"))
-}
-
-/// Replies as `person`; the new post's id.
-async fn reply(app: &TestApp, person: &Person, thread: i64, body: &str) -> i64 {
-    let at = act(
-        app,
-        person,
-        &format!("/thread/{thread}/reply"),
-        &[("body", body)],
-    )
-    .await;
-    at.rsplit("#post-")
-        .next()
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("no post id in {at}"))
+    .await
 }
 
 /// Bookmarks a post (or, with `post` empty, the thread) through the bookmark control's form.

@@ -9,7 +9,9 @@
 use agora_store::{Role, Timestamp};
 use axum::http::StatusCode;
 
-use crate::util::{Person, TestApp, attrs, both, texts};
+use crate::util::{
+    Person, TestApp, act, attrs, both, reply_as as reply, start_question as start_thread, texts,
+};
 
 const NET: &str = "app-system-services/networking";
 
@@ -29,49 +31,6 @@ async fn kinds(app: &TestApp, person: &Person) -> Vec<String> {
 async fn unread(app: &TestApp, person: &Person) -> Vec<String> {
     let page = app.get_as("/notifications", person).await;
     attrs(&page.html(), "li.notification.unread", "data-kind")
-}
-
-/// A form post that must succeed (303); the Location it answers.
-async fn act(app: &TestApp, person: &Person, path: &str, fields: &[(&str, &str)]) -> String {
-    let r = app.post_form(path, Some(&person.cookie), fields).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "POST {path}: {}", r.text());
-    r.header("location").unwrap_or_default().to_string()
-}
-
-/// Replies as `person`; the new post's id (from the permalink the reply redirects to).
-async fn reply(app: &TestApp, person: &Person, thread: i64, body: &str) -> i64 {
-    let at = act(
-        app,
-        person,
-        &format!("/thread/{thread}/reply"),
-        &[("body", body)],
-    )
-    .await;
-    at.rsplit("#post-")
-        .next()
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("no post id in {at}"))
-}
-
-async fn start_thread(app: &TestApp, person: &Person, title: &str, body: &str) -> i64 {
-    let at = act(
-        app,
-        person,
-        "/new",
-        &[
-            ("subtopic", NET),
-            ("title", title),
-            ("tags", "network"),
-            ("kind", "question"),
-            ("body", body),
-        ],
-    )
-    .await;
-    at.trim_start_matches("/thread/")
-        .split('/')
-        .next()
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("no thread id in {at}"))
 }
 
 both!(

@@ -130,6 +130,18 @@ impl Baseline {
         Baseline { db }
     }
 
+    fn titles_all(&self) -> Vec<String> {
+        let mut statement = self
+            .db
+            .prepare("SELECT title FROM docs")
+            .unwrap_or_else(|e| panic!("{e}"));
+        statement
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    }
+
     fn titles(&self, query: &str, limit: usize) -> Vec<String> {
         let words: Vec<String> = query
             .split(|c: char| !c.is_alphanumeric())
@@ -352,18 +364,4 @@ async fn search_answers_questions_as_people_ask_them() {
     );
     assert_eq!(absent, 0, "questions about threads the forum does not hold");
     assert_eq!(dup_absent, 0, "duplicates the forum does not hold");
-}
-
-impl Baseline {
-    fn titles_all(&self) -> Vec<String> {
-        let mut statement = self
-            .db
-            .prepare("SELECT title FROM docs")
-            .unwrap_or_else(|e| panic!("{e}"));
-        statement
-            .query_map([], |r| r.get::<_, String>(0))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
-            .collect()
-    }
 }

@@ -725,3 +725,48 @@ pub fn session_cookie(response: &TestResponse) -> Option<String> {
         .find(|v| v.starts_with("agora_session=") && v.len() > "agora_session=".len())
         .map(str::to_string)
 }
+
+/// A form post that must succeed (303); the Location it answers.
+pub async fn act(app: &TestApp, person: &Person, path: &str, fields: &[(&str, &str)]) -> String {
+    let r = app.post_form(path, Some(&person.cookie), fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "POST {path}: {}", r.text());
+    r.header("location").unwrap_or_default().to_string()
+}
+
+/// Replies as `person` through the form; the new post's id (from the permalink the reply
+/// redirects to).
+pub async fn reply_as(app: &TestApp, person: &Person, thread: i64, body: &str) -> i64 {
+    let at = act(
+        app,
+        person,
+        &format!("/thread/{thread}/reply"),
+        &[("body", body)],
+    )
+    .await;
+    at.rsplit("#post-")
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no post id in {at}"))
+}
+
+/// Starts a question in Networking (tag `network`) through the form; its id.
+pub async fn start_question(app: &TestApp, person: &Person, title: &str, body: &str) -> i64 {
+    let at = act(
+        app,
+        person,
+        "/new",
+        &[
+            ("subtopic", "app-system-services/networking"),
+            ("title", title),
+            ("tags", "network"),
+            ("kind", "question"),
+            ("body", body),
+        ],
+    )
+    .await;
+    at.trim_start_matches("/thread/")
+        .split('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no thread id in {at}"))
+}

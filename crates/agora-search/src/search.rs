@@ -612,7 +612,10 @@ impl SearchIndex {
                 let padded = format!(" {} ", typed.join(" "));
                 learned
                     .iter()
-                    .filter(|(_, long)| padded.contains(&format!(" {long} ")))
+                    // The cheap test first: most expansions are nowhere in the query.
+                    .filter(|(_, long)| {
+                        padded.contains(long.as_str()) && padded.contains(&format!(" {long} "))
+                    })
                     .map(|(short, long)| (short.clone(), long.clone()))
                     .collect()
             }

@@ -260,49 +260,39 @@ pub async fn record_notifications<C: Conn>(
     }
     let mut plain: Vec<&NewNotification> = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.kind == "boost" {
-            // Boosts of one post gather in its unread notification: "3 people boosted".
-            let grouped = conn
-                .execute(
-                    "UPDATE notifications SET count = count + 1, actor_id = ?3, created_at = ?4, \
-                     source = ?5 WHERE user_id = ?1 AND kind = 'boost' AND post_id = ?2 \
-                     AND read_at IS NULL",
-                    params![
-                        row.user.0,
-                        row.post.map(|p| p.0),
-                        row.actor.map(|a| a.0),
-                        now.micros(),
-                        row.source
-                    ],
-                )
-                .await?;
-            if grouped == 0 {
-                // Written now, not with the others: the next boost of the post in this batch
-                // gathers into it.
-                insert_notifications(conn, &[row], now).await?;
-            }
-        } else if row.kind == "tracked" {
-            // New replies in a tracked thread gather in its unread notification ("3 new
-            // replies"), which keeps pointing at the first of them.
-            let grouped = conn
-                .execute(
-                    "UPDATE notifications SET count = count + 1, actor_id = ?3, created_at = ?4, \
-                     source = ?5 WHERE user_id = ?1 AND kind = 'tracked' AND thread_id = ?2 \
-                     AND read_at IS NULL",
-                    params![
-                        row.user.0,
-                        row.thread.0,
-                        row.actor.map(|a| a.0),
-                        now.micros(),
-                        row.source
-                    ],
-                )
-                .await?;
-            if grouped == 0 {
-                insert_notifications(conn, &[row], now).await?;
-            }
-        } else {
+        // Kinds that gather in one unread notification: a post's boosts ("3 people boosted")
+        // and a tracked thread's new replies ("3 new replies", still pointing at the first).
+        let gathers = match row.kind.as_str() {
+            "boost" => Some(("post_id", row.post.map_or(0, |p| p.0))),
+            "tracked" => Some(("thread_id", row.thread.0)),
+            _ => None,
+        };
+        let Some((column, key)) = gathers else {
             plain.push(row);
+            continue;
+        };
+        // The column is the code's own name, never input.
+        let grouped = conn
+            .execute(
+                &format!(
+                    "UPDATE notifications SET count = count + 1, actor_id = ?3, created_at = ?4, \
+                     source = ?5 WHERE user_id = ?1 AND kind = ?6 AND {column} = ?2 \
+                     AND read_at IS NULL"
+                ),
+                params![
+                    row.user.0,
+                    key,
+                    row.actor.map(|a| a.0),
+                    now.micros(),
+                    row.source,
+                    row.kind.as_str()
+                ],
+            )
+            .await?;
+        if grouped == 0 {
+            // Written now, not with the others: the next of its kind in this batch gathers
+            // into it.
+            insert_notifications(conn, &[row], now).await?;
         }
     }
     // Many rows per statement: a reply to a subtopic with 10,000 watchers is 10,000 rows.
