@@ -97,6 +97,14 @@ async fn a_member_signs_in_searches_and_replies_on_a_phone() {
     // An account to sign in with (made through the sign-up form), then signed out.
     browser.sign_up("pat_on_a_phone").await;
     browser.goto("/").await;
+    // Nothing unread: the menu button carries no count.
+    assert!(
+        !shown(&browser, ".menu-toggle .menu-count").await,
+        "{}",
+        browser
+            .report("the menu button shows a count of nothing")
+            .await
+    );
     open_menu(&browser).await;
     browser.submit_action("/signout").await;
 
