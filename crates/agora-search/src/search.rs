@@ -235,7 +235,7 @@ const MAX_RANKED_TERMS: usize = 128;
 
 /// What the ranked pass looks for: the distinct terms that exist (with idf), the typed words
 /// as units of weight over them, and variants that stand in for some of those terms.
-struct Plan {
+struct WeighedTerms {
     total: f32,
     terms: Vec<(String, f32)>,
     units: Vec<Unit>,
@@ -254,9 +254,9 @@ struct Alternative {
     covers: Vec<usize>,
 }
 
-impl Plan {
+impl WeighedTerms {
     fn new(total: f32) -> Self {
-        Plan {
+        WeighedTerms {
             total,
             terms: Vec::new(),
             units: Vec::new(),
@@ -505,7 +505,7 @@ impl SearchIndex {
     ) -> Result<(Vec<Hit>, bool), SearchError> {
         let f = self.fields;
         let mut a = Analysers::new();
-        let mut plan = Plan::new(searcher.num_docs().max(1) as f32);
+        let mut weighed = WeighedTerms::new(searcher.num_docs().max(1) as f32);
         // A word none of whose terms is in the index.
         let mut unknown = false;
         // Exact phrases (and lone CJK characters) stay required; a CJK run counts more where it
@@ -557,7 +557,7 @@ impl SearchIndex {
             }
             let mut unit = Vec::new();
             for (_, term) in &analysed {
-                if let Some(i) = plan.term(searcher, &f, term)? {
+                if let Some(i) = weighed.term(searcher, &f, term)? {
                     unit.push(i);
                 }
             }
@@ -565,11 +565,11 @@ impl SearchIndex {
                 [(_, term)] if !cjk => Some((raw.to_lowercase(), term.clone())),
                 _ => None,
             });
-            let before = plan.alternatives.len();
+            let before = weighed.alternatives.len();
             if cjk {
                 // English terms for the Chinese and Japanese ones in the run.
                 for (native, english) in crate::words::glossary_in(&raw) {
-                    plan.alternative(searcher, &f, &mut a, english, |t| {
+                    weighed.alternative(searcher, &f, &mut a, english, |t| {
                         native.chars().count() >= 2
                             && raw.contains(native)
                             && t.chars().all(is_cjk)
@@ -581,7 +581,7 @@ impl SearchIndex {
                 let learned = self.learned_expansion(&lower);
                 for variant in crate::words::variants_of(&lower).into_iter().chain(learned) {
                     let covered: Vec<String> = analysed.iter().map(|(_, t)| t.clone()).collect();
-                    plan.alternative(searcher, &f, &mut a, &variant, |t| {
+                    weighed.alternative(searcher, &f, &mut a, &variant, |t| {
                         covered.iter().any(|c| c == t)
                     })?;
                 }
@@ -589,17 +589,17 @@ impl SearchIndex {
             if unit.is_empty() {
                 // A word the forum writes only another way (`ble` where posts say "Bluetooth
                 // Low Energy"): the other way is the unit.
-                unit = plan.needs_since(before);
+                unit = weighed.needs_since(before);
             }
             unknown |= unit.is_empty();
-            plan.unit(unit, cjk);
+            weighed.unit(unit, cjk);
         }
         // Two typed words that the forum writes as one (`set up` → `setup`, `wi fi` → `wifi`).
         for pair in plain.windows(2) {
             if let [Some((w1, t1)), Some((w2, t2))] = pair {
                 let joined = format!("{w1}{w2}");
                 let (t1, t2) = (t1.clone(), t2.clone());
-                plan.alternative(searcher, &f, &mut a, &joined, |t| t == t1 || t == t2)?;
+                weighed.alternative(searcher, &f, &mut a, &joined, |t| t == t1 || t == t2)?;
             }
         }
         // Two-word expansions typed out (`low energy` after `bluetooth`), as one abbreviation.
@@ -630,17 +630,17 @@ impl SearchIndex {
                 Terms::Text(t) => t.into_iter().map(|(_, t)| t).collect(),
                 _ => Vec::new(),
             };
-            plan.alternative(searcher, &f, &mut a, short, |t| {
+            weighed.alternative(searcher, &f, &mut a, short, |t| {
                 long_terms.iter().any(|l| l == t)
             })?;
         }
-        if plan.units.iter().all(|u| u.terms.is_empty()) && plan.alternatives.is_empty() {
+        if weighed.units.iter().all(|u| u.terms.is_empty()) && weighed.alternatives.is_empty() {
             return Ok((Vec::new(), unknown));
         }
-        for (term, _) in &plan.terms {
+        for (term, _) in &weighed.terms {
             found.highlight.text.insert(term.clone());
         }
-        let mut should: Vec<(Occur, Box<dyn TantivyQuery>)> = plan
+        let mut should: Vec<(Occur, Box<dyn TantivyQuery>)> = weighed
             .terms
             .iter()
             .map(|(t, _)| (Occur::Should, text_term(&f, t, true)))
@@ -648,7 +648,7 @@ impl SearchIndex {
         should.extend(runs.into_iter().map(|q| (Occur::Should, q)));
         // A title holding a word counts double, as in similar threads: a thread's title says
         // what it is about.
-        should.extend(plan.terms.iter().map(|(t, _)| {
+        should.extend(weighed.terms.iter().map(|(t, _)| {
             (
                 Occur::Should,
                 Box::new(BoostQuery::new(
@@ -678,7 +678,7 @@ impl SearchIndex {
             let segment = searcher.segment_reader(segment_ord);
             for field in [f.text, f.context, f.title] {
                 let inverted = segment.inverted_index(field)?;
-                for (bit, (term, _)) in plan.terms.iter().enumerate() {
+                for (bit, (term, _)) in weighed.terms.iter().enumerate() {
                     let Some(mut postings) = inverted.read_postings(
                         &Term::from_field_text(field, term),
                         IndexRecordOption::Basic,
@@ -718,9 +718,9 @@ impl SearchIndex {
         let mut hits: Vec<Hit> = threads
             .into_iter()
             .map(|(thread_id, post_id, score, held, in_title)| {
-                let coverage = plan.coverage(held);
+                let coverage = weighed.coverage(held);
                 // A title that states most of the question says the thread is about it.
-                let title = plan.coverage(in_title);
+                let title = weighed.coverage(in_title);
                 Hit {
                     thread_id,
                     post_id,
