@@ -241,6 +241,8 @@ enum Write {
     RemoveThread(i64),
     Post(ThreadDoc, PostDoc),
     RemovePost(i64),
+    /// A thread's whole document, from (at least) the posts it is made of.
+    Whole(ThreadDoc, Vec<PostDoc>),
 }
 
 fn apply(index: &SearchIndex, writes: &[Write], mark: &Mark) -> anyhow::Result<()> {
@@ -250,6 +252,7 @@ fn apply(index: &SearchIndex, writes: &[Write], mark: &Mark) -> anyhow::Result<(
             Write::RemoveThread(id) => index.remove_thread(*id)?,
             Write::Post(thread, post) => index.replace_post(thread, post)?,
             Write::RemovePost(id) => index.remove_post(*id)?,
+            Write::Whole(thread, posts) => index.replace_whole(thread, posts)?,
         }
     }
     index.commit(mark)?;
@@ -289,6 +292,10 @@ fn checked_writes(writes: Vec<Write>) -> (Vec<Write>, Vec<(i64, String)>) {
             Write::Thread(thread, posts) => {
                 let posts = posts.into_iter().filter(|p| ok(p)).collect();
                 out.push(Write::Thread(thread, posts));
+            }
+            Write::Whole(thread, posts) => {
+                let posts = posts.into_iter().filter(|p| ok(p)).collect();
+                out.push(Write::Whole(thread, posts));
             }
             Write::Post(thread, post) => {
                 if ok(&post) {
@@ -609,16 +616,41 @@ impl Search {
                 facts.insert(thread.id, thread);
             }
         }
+        // The changed posts, and what each thread's whole document is made of: its opening
+        // post, its answers and its most boosted replies.
         let mut wanted: Vec<PostId> = plan.posts.iter().copied().collect();
-        wanted.extend(facts.values().filter_map(|t| t.head_post));
+        let mut whole: Vec<PostId> = Vec::new();
+        for t in facts.values() {
+            whole.extend(t.head_post);
+            whole.extend(t.accepted_post);
+            whole.extend(t.recommended_post);
+        }
+        let mut fact_threads: Vec<ThreadId> = facts.keys().copied().collect();
+        fact_threads.sort_unstable();
+        whole.extend(
+            store
+                .best_reply_ids(fact_threads, agora_search::WHOLE_REPLIES)
+                .await?,
+        );
+        wanted.extend(whole.iter().copied());
         wanted.sort_unstable();
         wanted.dedup();
         let mut skipped = Vec::new();
         let mut indexed = Vec::new();
+        let mut wholes: HashMap<ThreadId, Vec<PostDoc>> = HashMap::new();
         for post in store.posts_for_index(wanted).await? {
             let Some(thread) = facts.get(&post.thread) else {
                 continue;
             };
+            if post.visible
+                && let Ok(doc) = post_doc(&post)
+            {
+                wholes.entry(post.thread).or_default().push(doc);
+            }
+            // The changed posts, and the opening post (its `unanswered` state follows replies).
+            if !plan.posts.contains(&post.id) && thread.head_post != Some(post.id) {
+                continue;
+            }
             match post_doc(&post) {
                 Ok(doc) if post.visible => {
                     indexed.push(doc.id);
@@ -631,6 +663,11 @@ impl Search {
                     writes.push(Write::RemovePost(post.id.0));
                 }
             }
+        }
+        for (id, thread) in &facts {
+            let mut posts = wholes.remove(id).unwrap_or_default();
+            posts.sort_by_key(|p| p.position);
+            writes.push(Write::Whole(thread_doc(thread), posts));
         }
         // Posts that no longer exist at all.
         let mut threads: Vec<ThreadId> = plan.threads.into_iter().collect();

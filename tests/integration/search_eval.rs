@@ -221,14 +221,33 @@ async fn search_answers_questions_as_people_ask_them() {
         let rows = baseline.titles_all();
         rows.into_iter().collect()
     };
+    // The held-out set: made the same way, later, by other helpers, and never used to tune
+    // ranking (its sets are reported as `heldout/…`).
+    let heldout_targets: Targets =
+        serde_json::from_str(include_str!("../eval/heldout-targets.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let heldout: Questions = serde_json::from_str(include_str!("../eval/heldout-questions.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let title_of: HashMap<&str, &str> = targets
         .targets
         .iter()
+        .chain(&heldout_targets.targets)
         .map(|t| (t.key.as_str(), t.title.as_str()))
         .collect();
+    let questions = Questions {
+        queries: questions
+            .queries
+            .into_iter()
+            .chain(heldout.queries.into_iter().map(|q| Question {
+                set: format!("heldout/{}", q.set),
+                ..q
+            }))
+            .collect(),
+    };
     let mut agora: BTreeMap<String, Score> = BTreeMap::new();
     let mut plain: BTreeMap<String, Score> = BTreeMap::new();
     let mut similar_first = Score::default();
+    let mut heldout_similar = Score::default();
     let mut absent = 0usize;
     let mut misses: Vec<String> = Vec::new();
     let mut behind: Vec<String> = Vec::new();
@@ -268,6 +287,36 @@ async fn search_answers_questions_as_people_ask_them() {
         if question.set == "natural_en" {
             similar_first.add(rank(&similar_titles(&app, &question.q).await, want));
         }
+        if question.set == "heldout/natural_en" {
+            heldout_similar.add(rank(&similar_titles(&app, &question.q).await, want));
+        }
+    }
+    // `AGORA_EVAL_SHOW=words`: the questions holding `words`, with each hit's score and
+    // coverage, to see why a thread ranks where it does.
+    if let Ok(show) = std::env::var("AGORA_EVAL_SHOW") {
+        for question in questions.queries.iter().filter(|q| q.q.contains(&show)) {
+            let parsed = agora_search::parse(&question.q);
+            let found = app
+                .state
+                .search
+                .index()
+                .search(&parsed, 0, 10)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut out = format!(
+                "{:?} → {:?} (partial {})\n",
+                question.q,
+                title_of.get(question.key.as_str()),
+                found.partial
+            );
+            let titles = app.search_titles(&question.q).await;
+            for (hit, title) in found.hits.iter().zip(titles) {
+                out.push_str(&format!(
+                    "    {:>8.3} cov {:.2}  {title}\n",
+                    hit.score, hit.coverage
+                ));
+            }
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), out.as_bytes());
+        }
     }
     let mut dup_ours = Score::default();
     let mut dup_plain = Score::default();
@@ -304,6 +353,10 @@ async fn search_answers_questions_as_people_ask_them() {
     report.push_str(&format!(
         "  similar threads (natural_en as a new question's title): first {}/{}, among five {}/{}\n",
         similar_first.hit1, similar_first.n, similar_first.hit5, similar_first.n
+    ));
+    report.push_str(&format!(
+        "  similar threads, held out: first {}/{}, among five {}/{}\n",
+        heldout_similar.hit1, heldout_similar.n, heldout_similar.hit5, heldout_similar.n
     ));
     report.push_str(&format!(
         "  duplicates: original among five suggestions: agora {}/{}, fts5 {}/{}\n",
@@ -355,6 +408,35 @@ async fn search_answers_questions_as_people_ask_them() {
                 base.show()
             );
         }
+    }
+    // The held-out sets' natural questions must lead the baseline. Their short keyword
+    // queries trailed it the first time they were measured (13/20 against 16/20: near misses
+    // ranked fourth where FTS5 puts them second or third; BENCHMARKS.md): that set has a floor
+    // at its first measurement instead, and the report says when it trails. A floor tuned up
+    // from these numbers would make them one more set to tune against.
+    for (set, ours) in agora.iter().filter(|(set, _)| set.starts_with("heldout/")) {
+        let base = plain.get(set).cloned().unwrap_or_default();
+        if set.as_str() == "heldout/keywords" {
+            assert!(ours.hit3 >= 13, "{set}: agora {}{report}", ours.show());
+            if ours.hit3 < base.hit3 {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!(
+                        "  !!! {set} TRAILS the FTS5 baseline: {} against {}\n",
+                        ours.show(),
+                        base.show()
+                    )
+                    .as_bytes(),
+                );
+            }
+            continue;
+        }
+        assert!(
+            ours.hit3 >= base.hit3,
+            "{set}: agora {} fell below the FTS5 baseline {}{report}",
+            ours.show(),
+            base.show()
+        );
     }
     assert!(
         similar_first.hit1 as f64 >= 0.65 * similar_first.n as f64,

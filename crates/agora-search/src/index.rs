@@ -66,6 +66,13 @@ pub struct Fields {
     pub facets: Field,
     /// Hash of everything the document was built from.
     pub fingerprint: Field,
+    /// The thread as a whole, on its whole document: the title, the question, its answers and
+    /// best replies together (see [`whole_posts`]).
+    pub whole: Field,
+    /// The thread's id, on its whole document only (the term that replaces it).
+    pub whole_of: Field,
+    /// The opening post's id, on the whole document (its snippet's post).
+    pub lead: Field,
 }
 
 /// The schema; registered analyzers are named in `analyzer`.
@@ -109,6 +116,12 @@ pub fn schema() -> (Schema, Fields) {
         answer: b.add_u64_field("answer", FAST),
         facets: b.add_u64_field("facets", FAST),
         fingerprint: b.add_u64_field("fingerprint", FAST | STORED),
+        whole: b.add_text_field(
+            "whole",
+            text_with(analyzer::TEXT, IndexRecordOption::WithFreqs),
+        ),
+        whole_of: b.add_u64_field("whole_of", INDEXED),
+        lead: b.add_u64_field("lead", FAST),
     };
     (b.build(), fields)
 }
@@ -194,16 +207,7 @@ fn build_doc(f: &Fields, thread: &ThreadDoc, post: &PostDoc) -> TantivyDocument 
     }
     doc.add_text(f.subtopic, &thread.subtopic);
     doc.add_text(f.author, post.author.to_lowercase());
-    let mut states = Vec::new();
-    if thread.solved {
-        states.push(State::Solved);
-    }
-    if thread.staff_answered {
-        states.push(State::Staff);
-    }
-    if thread.locked {
-        states.push(State::Locked);
-    }
+    let mut states = thread_states(thread);
     if head && thread.reply_count == 0 {
         states.push(State::Unanswered);
     }
@@ -232,11 +236,98 @@ fn build_doc(f: &Fields, thread: &ThreadDoc, post: &PostDoc) -> TantivyDocument 
     doc
 }
 
+/// The replies a thread's whole document holds beside its question and answers: the most
+/// boosted, the earliest first among equals.
+pub const WHOLE_REPLIES: usize = 5;
+
+/// The most text a whole document holds (characters); a very long question stops there.
+const WHOLE_MAX_CHARS: usize = 30_000;
+
+/// The head document's mark in `head`: 1 the opening post, 0 a reply, 2 the thread as a whole.
+pub const WHOLE: u64 = 2;
+
+/// The posts a thread's whole document is made of, in order: the opening post, the accepted
+/// and the staff-recommended answers, then the [`WHOLE_REPLIES`] most boosted other replies.
+/// `posts` may be all the thread's visible posts or any superset of these.
+pub fn whole_posts<'a>(thread: &ThreadDoc, posts: &'a [PostDoc]) -> Vec<&'a PostDoc> {
+    let answer =
+        |p: &PostDoc| thread.accepted_post == Some(p.id) || thread.recommended_post == Some(p.id);
+    let mut out: Vec<&PostDoc> = posts.iter().filter(|p| p.position == 0).take(1).collect();
+    out.extend(posts.iter().filter(|p| p.position != 0 && answer(p)));
+    let mut rest: Vec<&PostDoc> = posts
+        .iter()
+        .filter(|p| p.position != 0 && !answer(p))
+        .collect();
+    rest.sort_by(|x, y| y.boosts.cmp(&x.boosts).then(x.position.cmp(&y.position)));
+    out.extend(rest.into_iter().take(WHOLE_REPLIES));
+    out
+}
+
+/// The thread's whole document (`None` without an opening post: nothing to represent).
+fn build_whole(f: &Fields, thread: &ThreadDoc, posts: &[PostDoc]) -> Option<TantivyDocument> {
+    let chosen = whole_posts(thread, posts);
+    let head = chosen.first().filter(|p| p.position == 0)?;
+    let mut text = thread.title.clone();
+    for post in &chosen {
+        if text.len() >= WHOLE_MAX_CHARS {
+            break;
+        }
+        text.push('\n');
+        text.push_str(&post.text);
+    }
+    if text.len() > WHOLE_MAX_CHARS {
+        let mut end = WHOLE_MAX_CHARS;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(f.post_id, 0);
+    doc.add_u64(f.thread_id, thread.id as u64);
+    doc.add_u64(f.whole_of, thread.id as u64);
+    doc.add_u64(f.head, WHOLE);
+    doc.add_u64(f.lead, head.id as u64);
+    doc.add_text(f.whole, &text);
+    for tag in &thread.tags {
+        doc.add_text(f.tag, tag);
+    }
+    doc.add_text(f.subtopic, &thread.subtopic);
+    let mut states = thread_states(thread);
+    if thread.reply_count == 0 {
+        states.push(State::Unanswered);
+    }
+    for s in states {
+        doc.add_text(f.state, s.keyword());
+    }
+    doc.add_i64(f.thread_created, thread.created);
+    let mut h = blake3::Hasher::new();
+    h.update(&thread.facets_hash().to_le_bytes());
+    h.update(text.as_bytes());
+    doc.add_u64(f.fingerprint, first_u64(h.finalize()));
+    Some(doc)
+}
+
+/// The states every document of a thread carries (`unanswered` is added to heads apart).
+fn thread_states(thread: &ThreadDoc) -> Vec<State> {
+    let mut states = Vec::new();
+    if thread.solved {
+        states.push(State::Solved);
+    }
+    if thread.staff_answered {
+        states.push(State::Staff);
+    }
+    if thread.locked {
+        states.push(State::Locked);
+    }
+    states
+}
+
 /// The version of what the index holds per document (the analyzer's terms, the fields): an
 /// index whose mark names another is rebuilt. 2: hyphenated words also joined (`wifi`).
 /// 3: the words of link addresses indexed with a post's text. 4: dotted initialisms also
-/// joined (`B.C.` → `bc`); link words without hosts and ids.
-pub const FORMAT: u32 = 4;
+/// joined (`B.C.` → `bc`); link words without hosts and ids. 5: a whole document per thread.
+pub const FORMAT: u32 = 5;
 
 /// Where in which database's history an index stands: the last change applied, when that
 /// change was written, and the identity of the database it came from. A follower compares all
@@ -374,8 +465,23 @@ impl SearchIndex {
                 name
             }
         };
-        let index = SearchIndex::open_dir(root, &generation, threads, memory)?;
-        remove_old_generations(root, &generation);
+        let index = match SearchIndex::open_dir(root, &generation, threads, memory) {
+            // Written by a version with other fields: it cannot be read, so an empty
+            // generation takes its place and the indexer builds it (as for any older format).
+            Err(SearchError::Tantivy(tantivy::TantivyError::SchemaError(why))) => {
+                tracing::warn!(
+                    generation,
+                    why,
+                    "the search index has another schema; starting a new one"
+                );
+                let name = new_generation_name();
+                std::fs::create_dir_all(root.join(&name))?;
+                publish(root, &name)?;
+                SearchIndex::open_dir(root, &name, threads, memory)?
+            }
+            other => other?,
+        };
+        remove_old_generations(root, index.generation());
         Ok(index)
     }
 
@@ -521,6 +627,21 @@ impl SearchIndex {
             w.delete_term(Term::from_field_u64(f.thread_id, thread.id as u64));
             for post in posts {
                 w.add_document(build_doc(&f, thread, post))?;
+            }
+            if let Some(whole) = build_whole(&f, thread, posts) {
+                w.add_document(whole)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces a thread's whole document, made of `posts` (at least its [`whole_posts`]).
+    pub fn replace_whole(&self, thread: &ThreadDoc, posts: &[PostDoc]) -> Result<(), SearchError> {
+        let f = self.fields;
+        self.with_writer(|w| {
+            w.delete_term(Term::from_field_u64(f.whole_of, thread.id as u64));
+            if let Some(whole) = build_whole(&f, thread, posts) {
+                w.add_document(whole)?;
             }
             Ok(())
         })
@@ -736,6 +857,65 @@ mod tests {
         assert_eq!((old.position, old.format), (42, 1));
         assert_eq!(Mark::parse("42").map(|m| m.format), Some(1));
         assert_ne!(FORMAT, 1);
+    }
+
+    #[test]
+    fn a_whole_document_holds_the_question_its_answers_and_the_best_replies() {
+        let thread = ThreadDoc {
+            id: 1,
+            title: "t".into(),
+            subtopic: "a/b".into(),
+            tags: Vec::new(),
+            created: 1,
+            solved: true,
+            staff_answered: false,
+            locked: false,
+            reply_count: 9,
+            accepted_post: Some(109),
+            recommended_post: None,
+        };
+        let post = |position: i64, boosts: i64| PostDoc {
+            id: 100 + position,
+            position,
+            author: "a".into(),
+            created: position,
+            boosts,
+            text: format!("post {position}"),
+        };
+        // Replies 1..=9: the accepted one (9) has no boosts; 2 and 5 tie.
+        let boosts = [0, 1, 3, 0, 2, 3, 0, 5, 0, 0];
+        let posts: Vec<PostDoc> = (0..10).map(|i| post(i, boosts[i as usize])).collect();
+        let chosen: Vec<i64> = whole_posts(&thread, &posts)
+            .iter()
+            .map(|p| p.position)
+            .collect();
+        // Question, accepted answer, then the five most boosted (earlier first among equals).
+        assert_eq!(chosen, vec![0, 9, 7, 2, 5, 4, 1]);
+        // Without the opening post (hidden) there is no whole document.
+        let f = schema().1;
+        assert!(build_whole(&f, &thread, &posts[1..]).is_none());
+        assert!(build_whole(&f, &thread, &posts).is_some());
+    }
+
+    #[test]
+    fn an_index_with_other_fields_is_replaced_by_an_empty_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // What an older version left: a published generation with another schema.
+        let old = "gen-old";
+        std::fs::create_dir_all(dir.path().join(old)).unwrap_or_else(|e| panic!("{e}"));
+        let mut b = Schema::builder();
+        b.add_u64_field("post_id", INDEXED);
+        let mmap = MmapDirectory::open(dir.path().join(old)).unwrap_or_else(|e| panic!("{e}"));
+        Index::create(mmap, b.build(), tantivy::IndexSettings::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        publish(dir.path(), old).unwrap_or_else(|e| panic!("{e}"));
+        let index = SearchIndex::open(dir.path(), 1, 16 << 20).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(index.generation(), old);
+        assert_eq!(index.position().unwrap_or_else(|e| panic!("{e}")), None);
+        assert!(
+            !dir.path().join(old).exists(),
+            "the unreadable generation is removed"
+        );
     }
 
     #[test]

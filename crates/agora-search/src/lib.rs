@@ -10,8 +10,8 @@ mod snippet;
 pub mod words;
 
 pub use index::{
-    FORMAT, IndexStatus, Mark, PostDoc, SearchError, SearchIndex, ThreadDoc, current_generation,
-    remove_old_generations,
+    FORMAT, IndexStatus, Mark, PostDoc, SearchError, SearchIndex, ThreadDoc, WHOLE_REPLIES,
+    current_generation, remove_old_generations, whole_posts,
 };
 pub use query::{Query, Sort, State, Text, parse};
 pub use search::{Correction, Found, Highlight, Hit};

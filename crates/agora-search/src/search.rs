@@ -45,12 +45,17 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// The least share of a query's weight a thread must hold to be shown when no thread holds
 /// every word.
 const PARTIAL_FLOOR: f32 = 0.25;
-/// The least share for a near miss shown beside threads that hold every word.
-const NEAR_MISS_FLOOR: f32 = 0.7;
+/// The least share for a near miss shown beside threads that hold every word of a query of
+/// three words or more: half its weight (a thread with a three-word query's two rarest words is the answer more
+/// often than one more thread with all three common ones; the square of coverage in its score
+/// keeps it below them unless it matches much better).
+const NEAR_MISS_FLOOR: f32 = 0.5;
 /// Ranked matches scoring under this share of the best are left out.
 const WEAK_SHARE: f32 = 0.1;
 /// How much a word found only in the title a reply carries counts, against its own text.
 const CONTEXT_WEIGHT: f32 = 0.5;
+/// A whole-thread document's BM25 against its best post's, in the ranked pass.
+const WHOLE_WEIGHT: f32 = 1.0;
 
 /// A built query and how many word clauses it has.
 type Built = (Box<dyn TantivyQuery>, usize);
@@ -228,6 +233,17 @@ fn text_query(
             )))
         }
     }
+}
+
+/// A thread in the ranked pass: its best post (and that post's score), its whole document's
+/// score, the weighed terms it holds anywhere and those its title holds.
+struct Candidate {
+    thread: i64,
+    post: i64,
+    best_post: f32,
+    whole: f32,
+    held: u128,
+    in_title: u128,
 }
 
 /// The most terms the ranked pass weighs (a bit each).
@@ -471,10 +487,13 @@ impl SearchIndex {
         if sort == Sort::Relevance && words >= 1 && every_word < wanted {
             let (mut ranked, unknown) = self.ranked(&searcher, query, wanted, &mut found)?;
             // Beside threads that hold every word, only near misses; alone, the closest.
+            // Of two words, one alone is no near miss.
             let floor = if grouped.is_empty() {
                 PARTIAL_FLOOR
-            } else {
+            } else if words >= 3 {
                 NEAR_MISS_FLOOR
+            } else {
+                1.0 - f32::EPSILON
             };
             let best = ranked.first().map_or(0.0, |h| h.score);
             ranked.retain(|h| h.coverage >= floor && h.score >= best * WEAK_SHARE);
@@ -659,6 +678,9 @@ impl SearchIndex {
         }));
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> =
             vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        // What a whole document cannot answer (it has no positions and no single posts):
+        // phrases, lone characters and exclusions. Then it only adds to threads found here.
+        let whole_may_find = phrases.is_empty() && query.excluded.is_empty();
         clauses.extend(phrases.into_iter().map(|q| (Occur::Must, q)));
         self.filters(&mut a, query, &mut clauses);
         let q = BooleanQuery::new(clauses);
@@ -700,30 +722,63 @@ impl SearchIndex {
         }
         // Threads: the best post's score, the terms of all their candidate posts together.
         let thread_of = self.thread_and_post_ids(searcher, &top)?;
-        let mut threads: Vec<(i64, i64, f32, u128, u128)> = Vec::new();
+        let mut threads: Vec<Candidate> = Vec::new();
         let mut at: HashMap<i64, usize> = HashMap::new();
         for (i, (score, _)) in top.iter().enumerate() {
             let (thread, post) = thread_of[i];
             match at.get(&thread) {
                 Some(&k) => {
-                    threads[k].3 |= held[i];
-                    threads[k].4 |= in_title[i];
+                    threads[k].held |= held[i];
+                    threads[k].in_title |= in_title[i];
                 }
                 None => {
                     at.insert(thread, threads.len());
-                    threads.push((thread, post, *score, held[i], in_title[i]));
+                    threads.push(Candidate {
+                        thread,
+                        post,
+                        best_post: *score,
+                        whole: 0.0,
+                        held: held[i],
+                        in_title: in_title[i],
+                    });
+                }
+            }
+        }
+        // The threads as wholes: question, answers and best replies together, so words spread
+        // over them count as one document's and a long thread is not judged by one post.
+        // Filters on single posts (author, dates) leave this out.
+        if query.author.is_none() && query.before.is_none() && query.after.is_none() {
+            for (thread, lead, score, held) in self.wholes(searcher, query, &weighed, candidates)? {
+                match at.get(&thread) {
+                    Some(&k) => {
+                        threads[k].whole = score;
+                        threads[k].held |= held;
+                    }
+                    None if whole_may_find => {
+                        at.insert(thread, threads.len());
+                        threads.push(Candidate {
+                            thread,
+                            post: lead,
+                            best_post: 0.0,
+                            whole: score,
+                            held,
+                            in_title: 0,
+                        });
+                    }
+                    None => {}
                 }
             }
         }
         let mut hits: Vec<Hit> = threads
             .into_iter()
-            .map(|(thread_id, post_id, score, held, in_title)| {
-                let coverage = weighed.coverage(held);
+            .map(|c| {
+                let coverage = weighed.coverage(c.held);
                 // A title that states most of the question says the thread is about it.
-                let title = weighed.coverage(in_title);
+                let title = weighed.coverage(c.in_title);
+                let score = c.best_post.max(WHOLE_WEIGHT * c.whole);
                 Hit {
-                    thread_id,
-                    post_id,
+                    thread_id: c.thread,
+                    post_id: c.post,
                     score: score * coverage * coverage * (1.0 + RANKED_TITLE_WEIGHT * title),
                     coverage,
                 }
@@ -731,6 +786,74 @@ impl SearchIndex {
             .collect();
         hits.sort_by(|x, y| y.score.total_cmp(&x.score));
         Ok((hits, unknown))
+    }
+
+    /// The best `candidates` whole-thread documents for the ranked pass's terms, as (thread,
+    /// opening post, BM25 score, the terms each holds).
+    fn wholes(
+        &self,
+        searcher: &Searcher,
+        query: &Query,
+        weighed: &WeighedTerms,
+        candidates: usize,
+    ) -> Result<Vec<(i64, i64, f32, u128)>, SearchError> {
+        let f = self.fields;
+        let should: Vec<(Occur, Box<dyn TantivyQuery>)> = weighed
+            .terms
+            .iter()
+            .map(|(t, _)| (Occur::Should, term_query(Term::from_field_text(f.whole, t))))
+            .collect();
+        if should.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        let mut a = Analysers::new();
+        self.filters(&mut a, query, &mut clauses);
+        let top = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(candidates).order_by_score(),
+        )?;
+        let mut out: Vec<(i64, i64, f32, u128)> = Vec::with_capacity(top.len());
+        let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, (_, addr)) in top.iter().enumerate() {
+            by_segment.entry(addr.segment_ord).or_default().push(i);
+        }
+        let mut held: Vec<u128> = vec![0; top.len()];
+        let mut ids: Vec<(i64, i64)> = vec![(0, 0); top.len()];
+        for (segment_ord, mut indexes) in by_segment {
+            indexes.sort_by_key(|&i| top[i].1.doc_id);
+            let segment = searcher.segment_reader(segment_ord);
+            let threads = segment.fast_fields().u64("thread_id")?;
+            let leads = segment.fast_fields().u64("lead")?;
+            for &i in &indexes {
+                let doc = top[i].1.doc_id;
+                ids[i] = (
+                    threads.first(doc).unwrap_or(0) as i64,
+                    leads.first(doc).unwrap_or(0) as i64,
+                );
+            }
+            let inverted = segment.inverted_index(f.whole)?;
+            for (bit, (term, _)) in weighed.terms.iter().enumerate() {
+                let Some(mut postings) = inverted.read_postings(
+                    &Term::from_field_text(f.whole, term),
+                    IndexRecordOption::Basic,
+                )?
+                else {
+                    continue;
+                };
+                for &i in &indexes {
+                    let doc = top[i].1.doc_id;
+                    if postings.doc() <= doc && postings.seek(doc) == doc {
+                        held[i] |= 1 << bit;
+                    }
+                }
+            }
+        }
+        for (i, (score, _)) in top.iter().enumerate() {
+            out.push((ids[i].0, ids[i].1, *score, held[i]));
+        }
+        Ok(out)
     }
 
     /// The thread and post id of each scored document.
@@ -814,6 +937,11 @@ impl SearchIndex {
         }
         if words == 0 {
             clauses.push((Occur::Must, Box::new(AllQuery)));
+            // Filters alone list posts; a thread's whole document is not one.
+            clauses.push((
+                Occur::MustNot,
+                term_query(Term::from_field_u64(f.head, crate::index::WHOLE)),
+            ));
         }
         let q: Box<dyn TantivyQuery> = if clauses.len() == 1 && clauses[0].0 == Occur::Must {
             clauses.remove(0).1

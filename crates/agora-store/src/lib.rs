@@ -486,6 +486,17 @@ impl Store {
         .await)
     }
 
+    /// The ids of each thread's `best` most boosted visible replies other than its answers,
+    /// for the search index's whole-thread documents.
+    pub async fn best_reply_ids(
+        &self,
+        ids: Vec<ThreadId>,
+        best: usize,
+    ) -> Result<Vec<PostId>, StoreError> {
+        read!(self, |conn| search_feed::best_reply_ids(conn, &ids, best)
+            .await)
+    }
+
     /// Posts by id, visible or not (marked), for the search index.
     pub async fn posts_for_index(&self, ids: Vec<PostId>) -> Result<Vec<IndexPostRow>, StoreError> {
         read!(self, |conn| search_feed::posts_for_index(conn, &ids).await)

@@ -218,6 +218,32 @@ pub async fn thread_chunk_for_index<C: Conn>(
     Ok(out)
 }
 
+/// The ids of each thread's `best` most boosted visible replies (the earliest first among
+/// equals), its opening post and accepted and recommended answers left out: with those, what
+/// a thread's whole search document is made of.
+pub async fn best_reply_ids<C: Conn>(
+    conn: &mut C,
+    ids: &[ThreadId],
+    best: usize,
+) -> Result<Vec<PostId>, StoreError> {
+    let sql = format!(
+        "SELECT id FROM (SELECT b.id, ROW_NUMBER() OVER (PARTITION BY b.thread_id \
+         ORDER BY b.boost_count DESC, b.position) AS n FROM posts b JOIN threads t ON t.id = b.thread_id \
+         WHERE b.thread_id IN ({}) AND b.position > 0 AND b.deleted_at IS NULL AND b.hidden_at IS NULL \
+         AND b.id <> COALESCE(t.accepted_post_id, 0) AND b.id <> COALESCE(t.recommended_post_id, 0)) ranked \
+         WHERE n <= {best}",
+        id_list(1)
+    );
+    let mut out = Vec::new();
+    for chunk in ids.chunks(ID_LIST) {
+        let raw: Vec<i64> = chunk.iter().map(|t| t.0).collect();
+        out.extend(collect(conn.query(&sql, &padded(&raw)).await?, |row| {
+            Ok(PostId(row.int(0)?))
+        })?);
+    }
+    Ok(out)
+}
+
 /// Posts by id (any visibility, marked), with their threads' facts.
 pub async fn posts_for_index<C: Conn>(
     conn: &mut C,
