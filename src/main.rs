@@ -290,7 +290,7 @@ async fn search(command: SearchCommand, config: config::Config) -> anyhow::Resul
             let seconds = started.elapsed().as_secs_f64();
             let status = search.status(&state.store).await?;
             eprintln!(
-                "indexed {documents} posts in {seconds:.1} s ({:.0} posts/s); generation {}, {} bytes ({:.0} bytes/post)",
+                "indexed {documents} documents (each visible post, and each thread as a whole) in {seconds:.1} s ({:.0} documents/s); generation {}, {} bytes ({:.0} bytes/document)",
                 documents as f64 / seconds.max(0.001),
                 status.generation,
                 status.bytes,

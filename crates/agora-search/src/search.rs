@@ -246,6 +246,12 @@ struct Candidate {
     in_title: u128,
 }
 
+/// A term in more than this share of the documents finds no candidates in the ranked pass
+/// (it still counts in their coverage).
+const COMMON_SHARE: f32 = 0.1;
+/// The rarest terms that find candidates whatever their share.
+const MIN_SEARCHED: usize = 2;
+
 /// The most terms the ranked pass weighs (a bit each).
 const MAX_RANKED_TERMS: usize = 128;
 
@@ -254,6 +260,8 @@ const MAX_RANKED_TERMS: usize = 128;
 struct WeighedTerms {
     total: f32,
     terms: Vec<(String, f32)>,
+    /// Each term's document frequency.
+    dfs: Vec<u64>,
     units: Vec<Unit>,
     alternatives: Vec<Alternative>,
 }
@@ -275,6 +283,7 @@ impl WeighedTerms {
         WeighedTerms {
             total,
             terms: Vec::new(),
+            dfs: Vec::new(),
             units: Vec::new(),
             alternatives: Vec::new(),
         }
@@ -300,7 +309,25 @@ impl WeighedTerms {
         }
         let idf = (1.0 + (self.total - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
         self.terms.push((term.to_string(), idf));
+        self.dfs.push(df);
         Ok(Some(self.terms.len() - 1))
+    }
+
+    /// The terms that find candidates: all but those in more than [`COMMON_SHARE`] of the
+    /// documents, which every thread holds and which would make the search score most of the
+    /// index; the rarest [`MIN_SEARCHED`] are kept whatever their share. Every term still
+    /// counts towards a candidate's coverage.
+    fn searched(&self) -> Vec<usize> {
+        let mut by_rarity: Vec<usize> = (0..self.terms.len()).collect();
+        by_rarity.sort_by_key(|&i| self.dfs[i]);
+        by_rarity
+            .iter()
+            .enumerate()
+            .filter(|&(rank, &i)| {
+                rank < MIN_SEARCHED || (self.dfs[i] as f32) <= COMMON_SHARE * self.total
+            })
+            .map(|(_, &i)| i)
+            .collect()
     }
 
     fn unit(&mut self, terms: Vec<usize>, run: bool) {
@@ -389,6 +416,75 @@ impl WeighedTerms {
         }
         if all > 0.0 { matched / all } else { 0.0 }
     }
+}
+
+/// One part of a rescoring sum: a term (or phrase) query, its weight, and the weighed term it
+/// stands for (`bit`), with whether it is a title's.
+struct Part {
+    query: Box<dyn TantivyQuery>,
+    weight: f32,
+    bit: Option<usize>,
+    title: bool,
+}
+
+/// A document scored again: its score, the weighed terms it holds, and those it holds in a
+/// title (its own or the one a reply carries).
+struct Rescored {
+    score: f32,
+    held: u128,
+    in_title: u128,
+}
+
+/// `docs` scored again as the sum of `parts` (each query's score times its weight; a document
+/// a part does not match gets nothing from it), in the same order, with the terms each holds.
+/// Each part is a term or a phrase, whose postings are read once per segment, skipping to the
+/// documents: far cheaper than a union of the same terms, which walks every posting of the
+/// common ones.
+fn rescore(
+    searcher: &Searcher,
+    parts: &[Part],
+    docs: &[(f32, DocAddress)],
+) -> Result<Vec<Rescored>, SearchError> {
+    let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, (_, addr)) in docs.iter().enumerate() {
+        by_segment.entry(addr.segment_ord).or_default().push(i);
+    }
+    for indexes in by_segment.values_mut() {
+        indexes.sort_by_key(|&i| docs[i].1.doc_id);
+    }
+    let mut out: Vec<Rescored> = docs
+        .iter()
+        .map(|_| Rescored {
+            score: 0.0,
+            held: 0,
+            in_title: 0,
+        })
+        .collect();
+    for part in parts {
+        let scoring = tantivy::query::EnableScoring::enabled_from_searcher(searcher);
+        let weight = part.query.weight(scoring)?;
+        for (&segment_ord, indexes) in &by_segment {
+            let mut scorer = weight.scorer(searcher.segment_reader(segment_ord), 1.0)?;
+            for &i in indexes {
+                let doc = docs[i].1.doc_id;
+                if scorer.doc() == tantivy::TERMINATED {
+                    break;
+                }
+                if scorer.doc() > doc || scorer.seek(doc) != doc {
+                    continue;
+                }
+                let r = &mut out[i];
+                r.score += part.weight * scorer.score();
+                if let Some(bit) = part.bit {
+                    r.held |= 1 << bit;
+                    if part.title {
+                        r.in_title |= 1 << bit;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The threads of both passes, each once with its better score, best first.
@@ -659,67 +755,74 @@ impl SearchIndex {
         for (term, _) in &weighed.terms {
             found.highlight.text.insert(term.clone());
         }
-        let mut should: Vec<(Occur, Box<dyn TantivyQuery>)> = weighed
-            .terms
-            .iter()
-            .map(|(t, _)| (Occur::Should, text_term(&f, t, true)))
-            .collect();
-        should.extend(runs.into_iter().map(|q| (Occur::Should, q)));
-        // A title holding a word counts double, as in similar threads: a thread's title says
-        // what it is about.
-        should.extend(weighed.terms.iter().map(|(t, _)| {
-            (
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    term_query(Term::from_field_text(f.title, t)),
-                    RANKED_TITLE_TERMS,
-                )) as Box<dyn TantivyQuery>,
-            )
+        // Every term scores; only the rarer ones find candidates (see `searched`), and only
+        // in the posts' text: a flat disjunction of terms, which tantivy prunes with block-max
+        // WAND. The candidates are then scored by the whole query: every term, in the text,
+        // the title a reply carries and the title (counting double, as in similar threads: a
+        // thread's title says what it is about), and the CJK runs where they stand together.
+        let searched = weighed.searched();
+        let finder: Box<dyn TantivyQuery> = Box::new(BooleanQuery::new(
+            searched
+                .iter()
+                .map(|&i| {
+                    let term = Term::from_field_text(f.text, &weighed.terms[i].0);
+                    (Occur::Should, term_query(term))
+                })
+                .collect(),
+        ));
+        let mut full: Vec<Part> = Vec::new();
+        for (bit, (t, _)) in weighed.terms.iter().enumerate() {
+            for (field, weight, title) in [
+                (f.text, 1.0, false),
+                (f.context, CONTEXT_WEIGHT, true),
+                (f.title, RANKED_TITLE_TERMS, true),
+            ] {
+                full.push(Part {
+                    query: term_query(Term::from_field_text(field, t)),
+                    weight,
+                    bit: Some(bit),
+                    title,
+                });
+            }
+        }
+        full.extend(runs.into_iter().map(|query| Part {
+            query,
+            weight: 1.0,
+            bit: None,
+            title: false,
         }));
-        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![(Occur::Must, finder)];
         // What a whole document cannot answer (it has no positions and no single posts):
         // phrases, lone characters and exclusions. Then it only adds to threads found here.
         let whole_may_find = phrases.is_empty() && query.excluded.is_empty();
         clauses.extend(phrases.into_iter().map(|q| (Occur::Must, q)));
         self.filters(&mut a, query, &mut clauses);
-        let q = BooleanQuery::new(clauses);
-        let candidates = (wanted * 10).clamp(200, MAX_CANDIDATES);
-        let top = searcher.search(&q, &TopDocs::with_limit(candidates).order_by_score())?;
-        let top = self.rerank(searcher, &found.highlight, top)?;
+        let q: Box<dyn TantivyQuery> = if clauses.len() == 1 {
+            clauses.remove(0).1
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        // Posts enough for the page's threads (the whole documents bring threads too).
+        let candidates = (wanted * 5).clamp(50, MAX_CANDIDATES);
+        let top = searcher.search(&*q, &TopDocs::with_limit(candidates).order_by_score())?;
+        let rescored = rescore(searcher, &full, &top)?;
         // Which terms each candidate holds (its text, or the title a reply carries), and which
-        // its thread's title holds.
-        let mut held: Vec<u128> = vec![0; top.len()];
-        let mut in_title: Vec<u128> = vec![0; top.len()];
-        let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (i, (_, addr)) in top.iter().enumerate() {
-            by_segment.entry(addr.segment_ord).or_default().push(i);
-        }
-        for (segment_ord, mut indexes) in by_segment {
-            indexes.sort_by_key(|&i| top[i].1.doc_id);
-            let segment = searcher.segment_reader(segment_ord);
-            for field in [f.text, f.context, f.title] {
-                let inverted = segment.inverted_index(field)?;
-                for (bit, (term, _)) in weighed.terms.iter().enumerate() {
-                    let Some(mut postings) = inverted.read_postings(
-                        &Term::from_field_text(field, term),
-                        IndexRecordOption::Basic,
-                    )?
-                    else {
-                        continue;
-                    };
-                    for &i in &indexes {
-                        let doc = top[i].1.doc_id;
-                        if postings.doc() <= doc && postings.seek(doc) == doc {
-                            held[i] |= 1 << bit;
-                            if field != f.text {
-                                in_title[i] |= 1 << bit;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        // its thread's title holds; by document, as reranking reorders them.
+        let terms_of_doc: HashMap<DocAddress, (u128, u128)> = top
+            .iter()
+            .zip(&rescored)
+            .map(|((_, addr), r)| (*addr, (r.held, r.in_title)))
+            .collect();
+        let top: Vec<(f32, DocAddress)> = top
+            .iter()
+            .zip(&rescored)
+            .map(|((_, addr), r)| (r.score, *addr))
+            .collect();
+        let top = self.rerank(searcher, &found.highlight, top)?;
+        let (held, in_title): (Vec<u128>, Vec<u128>) = top
+            .iter()
+            .map(|(_, addr)| terms_of_doc.get(addr).copied().unwrap_or((0, 0)))
+            .unzip();
         // Threads: the best post's score, the terms of all their candidate posts together.
         let thread_of = self.thread_and_post_ids(searcher, &top)?;
         let mut threads: Vec<Candidate> = Vec::new();
@@ -769,12 +872,19 @@ impl SearchIndex {
                 }
             }
         }
+        // Many threads hold the same terms: each set's coverage is worked out once.
+        let mut coverages: HashMap<u128, f32> = HashMap::new();
+        let mut coverage_of = |held: u128| {
+            *coverages
+                .entry(held)
+                .or_insert_with(|| weighed.coverage(held))
+        };
         let mut hits: Vec<Hit> = threads
             .into_iter()
             .map(|c| {
-                let coverage = weighed.coverage(c.held);
+                let coverage = coverage_of(c.held);
                 // A title that states most of the question says the thread is about it.
-                let title = weighed.coverage(c.in_title);
+                let title = coverage_of(c.in_title);
                 let score = c.best_post.max(WHOLE_WEIGHT * c.whole);
                 Hit {
                     thread_id: c.thread,
@@ -798,31 +908,44 @@ impl SearchIndex {
         candidates: usize,
     ) -> Result<Vec<(i64, i64, f32, u128)>, SearchError> {
         let f = self.fields;
-        let should: Vec<(Occur, Box<dyn TantivyQuery>)> = weighed
-            .terms
-            .iter()
-            .map(|(t, _)| (Occur::Should, term_query(Term::from_field_text(f.whole, t))))
-            .collect();
-        if should.is_empty() {
+        let searched = weighed.searched();
+        if searched.is_empty() {
             return Ok(Vec::new());
         }
-        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        let whole_term = |i: usize| term_query(Term::from_field_text(f.whole, &weighed.terms[i].0));
+        let finder: Box<dyn TantivyQuery> = Box::new(BooleanQuery::new(
+            searched
+                .iter()
+                .map(|&i| (Occur::Should, whole_term(i)))
+                .collect(),
+        ));
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![(Occur::Must, finder)];
         let mut a = Analysers::new();
         self.filters(&mut a, query, &mut clauses);
-        let top = searcher.search(
-            &BooleanQuery::new(clauses),
-            &TopDocs::with_limit(candidates).order_by_score(),
-        )?;
+        // Without filters, the flat disjunction alone (pruned with block-max WAND).
+        let q: Box<dyn TantivyQuery> = if clauses.len() == 1 {
+            clauses.remove(0).1
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let top = searcher.search(&*q, &TopDocs::with_limit(candidates).order_by_score())?;
+        // Scored by every term (the common ones found none), with the terms each holds.
+        let parts: Vec<Part> = (0..weighed.terms.len())
+            .map(|i| Part {
+                query: whole_term(i),
+                weight: 1.0,
+                bit: Some(i),
+                title: false,
+            })
+            .collect();
+        let rescored = rescore(searcher, &parts, &top)?;
         let mut out: Vec<(i64, i64, f32, u128)> = Vec::with_capacity(top.len());
         let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
         for (i, (_, addr)) in top.iter().enumerate() {
             by_segment.entry(addr.segment_ord).or_default().push(i);
         }
-        let mut held: Vec<u128> = vec![0; top.len()];
         let mut ids: Vec<(i64, i64)> = vec![(0, 0); top.len()];
-        for (segment_ord, mut indexes) in by_segment {
-            indexes.sort_by_key(|&i| top[i].1.doc_id);
+        for (segment_ord, indexes) in by_segment {
             let segment = searcher.segment_reader(segment_ord);
             let threads = segment.fast_fields().u64("thread_id")?;
             let leads = segment.fast_fields().u64("lead")?;
@@ -833,25 +956,9 @@ impl SearchIndex {
                     leads.first(doc).unwrap_or(0) as i64,
                 );
             }
-            let inverted = segment.inverted_index(f.whole)?;
-            for (bit, (term, _)) in weighed.terms.iter().enumerate() {
-                let Some(mut postings) = inverted.read_postings(
-                    &Term::from_field_text(f.whole, term),
-                    IndexRecordOption::Basic,
-                )?
-                else {
-                    continue;
-                };
-                for &i in &indexes {
-                    let doc = top[i].1.doc_id;
-                    if postings.doc() <= doc && postings.seek(doc) == doc {
-                        held[i] |= 1 << bit;
-                    }
-                }
-            }
         }
-        for (i, (score, _)) in top.iter().enumerate() {
-            out.push((ids[i].0, ids[i].1, *score, held[i]));
+        for (i, r) in rescored.iter().enumerate() {
+            out.push((ids[i].0, ids[i].1, r.score, r.held));
         }
         Ok(out)
     }
