@@ -859,20 +859,30 @@ mod tests {
         assert_ne!(FORMAT, 1);
     }
 
-    #[test]
-    fn a_whole_document_holds_the_question_its_answers_and_the_best_replies() {
-        let thread = ThreadDoc {
+    /// A thread with nothing set.
+    fn thread_doc() -> ThreadDoc {
+        ThreadDoc {
             id: 1,
             title: "t".into(),
             subtopic: "a/b".into(),
             tags: Vec::new(),
             created: 1,
-            solved: true,
+            solved: false,
             staff_answered: false,
             locked: false,
+            reply_count: 0,
+            accepted_post: None,
+            recommended_post: None,
+        }
+    }
+
+    #[test]
+    fn a_whole_document_holds_the_question_its_answers_and_the_best_replies() {
+        let thread = ThreadDoc {
+            solved: true,
             reply_count: 9,
             accepted_post: Some(109),
-            recommended_post: None,
+            ..thread_doc()
         };
         let post = |position: i64, boosts: i64| PostDoc {
             id: 100 + position,
@@ -921,19 +931,7 @@ mod tests {
     #[test]
     fn learnt_abbreviations_outlive_a_restart() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let thread = ThreadDoc {
-            id: 1,
-            title: "t".into(),
-            subtopic: "a/b".into(),
-            tags: Vec::new(),
-            created: 1,
-            solved: false,
-            staff_answered: false,
-            locked: false,
-            reply_count: 0,
-            accepted_post: None,
-            recommended_post: None,
-        };
+        let thread = thread_doc();
         let post = PostDoc {
             id: 1,
             position: 0,
