@@ -2043,3 +2043,21 @@ both!(
         }
     }
 );
+
+both!(
+    /// A Chinese question typed without spaces finds the English thread it is about: the
+    /// glossary's terms in the run (后台 background, 上传 upload) are words of their own, held
+    /// by their English, and the rest of the run, which no English thread holds, does not
+    /// outweigh them.
+    async fn a_chinese_question_without_spaces_finds_an_english_thread(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let titles = app.search_titles("后台上传完成了但是没有回调").await;
+        assert_eq!(
+            titles.first().map(String::as_str),
+            Some(
+                "Background upload finishes on the server, but didCompleteWithError is never called"
+            ),
+            "{titles:?}"
+        );
+    }
+);

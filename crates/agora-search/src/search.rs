@@ -681,15 +681,19 @@ impl SearchIndex {
                 _ => None,
             });
             let before = weighed.alternatives.len();
+            // The glossary's terms in a CJK run, each with the English terms that stand for it.
+            let mut glossed: Vec<(&str, Vec<usize>)> = Vec::new();
             if cjk {
                 // English terms for the Chinese and Japanese ones in the run.
                 for (native, english) in crate::words::glossary_in(&raw) {
+                    let from = weighed.alternatives.len();
                     weighed.alternative(searcher, &f, &mut a, english, |t| {
                         native.chars().count() >= 2
                             && raw.contains(native)
                             && t.chars().all(is_cjk)
                             && native.contains(t)
                     })?;
+                    glossed.push((native, weighed.needs_since(from)));
                 }
             } else {
                 let lower = raw.to_lowercase();
@@ -699,6 +703,27 @@ impl SearchIndex {
                     weighed.alternative(searcher, &f, &mut a, &variant, |t| {
                         covered.iter().any(|c| c == t)
                     })?;
+                }
+            }
+            {
+                // The glossary's terms in a run typed without spaces are words of their own
+                // (后台上传完成了 → 后台, 上传 and the rest): each is held by its characters or by
+                // its English, so an English thread that holds them is not judged by the rest
+                // of the run, which no English thread holds.
+                for (native, english) in glossed {
+                    if native.chars().count() < 2 {
+                        continue;
+                    }
+                    let mut word: Vec<usize> = unit
+                        .iter()
+                        .copied()
+                        .filter(|&i| native.contains(weighed.terms[i].0.as_str()))
+                        .collect();
+                    unit.retain(|i| !word.contains(i));
+                    word.extend(english);
+                    if !word.is_empty() {
+                        weighed.unit(word, false);
+                    }
                 }
             }
             if unit.is_empty() {
