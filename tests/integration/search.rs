@@ -1356,6 +1356,18 @@ both!(
         );
         assert!(texts(&none, "ol.results li").is_empty());
         assert_eq!(texts(&none, "p.empty").len(), 1);
+        // One known word of four is no partial match: the words the forum lacks count as
+        // unmatched, so the page says nothing matches and offers to ask.
+        let mostly_unknown = search_page(&app, "quuxpage zyzzogeton qwxvbnmz frobnicatzz").await;
+        assert!(
+            texts(&mostly_unknown, "ol.results li").is_empty(),
+            "{:?}",
+            texts(&mostly_unknown, "ol.results li")
+        );
+        assert_eq!(
+            texts(&mostly_unknown, "section.no-dead-end a.button").len(),
+            1
+        );
         // No query: the help.
         let help = app.ok("/search").await.html();
         assert_eq!(texts(&help, ".search-help").len(), 1);

@@ -43,8 +43,8 @@ const RECENCY_WEIGHT: f32 = 0.03;
 const FUZZY_MIN_CHARS: usize = 5;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// The least share of a query's weight a thread must hold to be shown when no thread holds
-/// every word.
-const PARTIAL_FLOOR: f32 = 0.25;
+/// every word (more than one word of four, counting words the forum never uses).
+const PARTIAL_FLOOR: f32 = 0.3;
 /// The least share for a near miss shown beside threads that hold every word of a query of
 /// three words or more: half its weight (a thread with a three-word query's two rarest words is the answer more
 /// often than one more thread with all three common ones; the square of coverage in its score
@@ -413,6 +413,18 @@ impl WeighedTerms {
                     matched += weight;
                 }
             }
+        }
+        // A typed word no post holds is a word no thread matches: it weighs as much as the
+        // average known word, so a thread holding one word of several is not a full match.
+        // (Not a CJK run: asked about an English thread, its characters are expected nowhere.)
+        let known = self.units.iter().filter(|u| !u.terms.is_empty()).count();
+        let unknown = self
+            .units
+            .iter()
+            .filter(|u| u.terms.is_empty() && !u.run)
+            .count();
+        if known > 0 {
+            all += unknown as f32 * all / known as f32;
         }
         if all > 0.0 { matched / all } else { 0.0 }
     }
