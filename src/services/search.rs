@@ -642,16 +642,18 @@ impl Search {
             let Some(thread) = facts.get(&post.thread) else {
                 continue;
             };
+            // Its text is read once, for the thread's whole document and its own.
+            let doc = post_doc(&post);
             if post.visible
-                && let Ok(doc) = post_doc(&post)
+                && let Ok(doc) = &doc
             {
-                wholes.entry(post.thread).or_default().push(doc);
+                wholes.entry(post.thread).or_default().push(doc.clone());
             }
             // The changed posts, and the opening post (its `unanswered` state follows replies).
             if !plan.posts.contains(&post.id) && thread.head_post != Some(post.id) {
                 continue;
             }
-            match post_doc(&post) {
+            match doc {
                 Ok(doc) if post.visible => {
                     indexed.push(doc.id);
                     writes.push(Write::Post(thread_doc(thread), doc));

@@ -430,6 +430,19 @@ impl WeighedTerms {
     }
 }
 
+/// The positions of `docs` by segment, each segment's in document order (so a posting list
+/// is walked once, forwards).
+fn by_segment(docs: &[(f32, DocAddress)]) -> HashMap<u32, Vec<usize>> {
+    let mut out: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, (_, addr)) in docs.iter().enumerate() {
+        out.entry(addr.segment_ord).or_default().push(i);
+    }
+    for indexes in out.values_mut() {
+        indexes.sort_by_key(|&i| docs[i].1.doc_id);
+    }
+    out
+}
+
 /// One part of a rescoring sum: a term (or phrase) query, its weight, and the weighed term it
 /// stands for (`bit`), with whether it is a title's.
 struct Part {
@@ -457,13 +470,7 @@ fn rescore(
     parts: &[Part],
     docs: &[(f32, DocAddress)],
 ) -> Result<Vec<Rescored>, SearchError> {
-    let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (i, (_, addr)) in docs.iter().enumerate() {
-        by_segment.entry(addr.segment_ord).or_default().push(i);
-    }
-    for indexes in by_segment.values_mut() {
-        indexes.sort_by_key(|&i| docs[i].1.doc_id);
-    }
+    let segments = by_segment(docs);
     let mut out: Vec<Rescored> = docs
         .iter()
         .map(|_| Rescored {
@@ -475,7 +482,7 @@ fn rescore(
     for part in parts {
         let scoring = tantivy::query::EnableScoring::enabled_from_searcher(searcher);
         let weight = part.query.weight(scoring)?;
-        for (&segment_ord, indexes) in &by_segment {
+        for (&segment_ord, indexes) in &segments {
             let mut scorer = weight.scorer(searcher.segment_reader(segment_ord), 1.0)?;
             for &i in indexes {
                 let doc = docs[i].1.doc_id;
@@ -977,12 +984,8 @@ impl SearchIndex {
             .collect();
         let rescored = rescore(searcher, &parts, &top)?;
         let mut out: Vec<(i64, i64, f32, u128)> = Vec::with_capacity(top.len());
-        let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (i, (_, addr)) in top.iter().enumerate() {
-            by_segment.entry(addr.segment_ord).or_default().push(i);
-        }
         let mut ids: Vec<(i64, i64)> = vec![(0, 0); top.len()];
-        for (segment_ord, indexes) in by_segment {
+        for (segment_ord, indexes) in by_segment(&top) {
             let segment = searcher.segment_reader(segment_ord);
             let threads = segment.fast_fields().u64("thread_id")?;
             let leads = segment.fast_fields().u64("lead")?;
@@ -1266,14 +1269,8 @@ impl SearchIndex {
             .iter()
             .map(|t| Term::from_field_text(f.title, t))
             .collect();
-        // Candidates per segment, in document order, so each title posting list is walked once.
-        let mut by_segment: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (i, (_, addr)) in top.iter().enumerate() {
-            by_segment.entry(addr.segment_ord).or_default().push(i);
-        }
         let mut scored = top.clone();
-        for (segment_ord, mut indexes) in by_segment {
-            indexes.sort_by_key(|&i| top[i].1.doc_id);
+        for (segment_ord, indexes) in by_segment(&top) {
             let segment = searcher.segment_reader(segment_ord);
             let answers = segment.fast_fields().u64("answer")?;
             let created = segment.fast_fields().i64("created")?;

@@ -534,6 +534,15 @@ impl Index {
         group(&self.links, post, |l| l.post)
     }
 
+    /// The questions `post` links to with links of `kind`.
+    fn related_of(&self, post: i64, kind: i64) -> Vec<i64> {
+        self.links_of(post)
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.related)
+            .collect()
+    }
+
     fn question(&self, id: i64) -> Option<&QuestionEntry> {
         self.questions
             .binary_search_by_key(&id, |q| q.id)
@@ -1222,13 +1231,7 @@ impl<'a> Builder<'a> {
 
     /// "Duplicate of: …" lines, for the top of a question.
     fn duplicate_lines(&mut self, question: i64) -> Result<String, DumpError> {
-        let originals: Vec<i64> = self
-            .index
-            .links_of(question)
-            .iter()
-            .filter(|l| l.kind == LINK_DUPLICATE)
-            .map(|l| l.related)
-            .collect();
+        let originals = self.index.related_of(question, LINK_DUPLICATE);
         let mut out = Vec::new();
         for id in originals {
             out.push(format!("**Duplicate of:** {}", self.question_link(id)?));
@@ -1238,13 +1241,7 @@ impl<'a> Builder<'a> {
 
     /// "Linked: …", for the end of a question.
     fn linked_line(&mut self, question: i64) -> Result<String, DumpError> {
-        let linked: Vec<i64> = self
-            .index
-            .links_of(question)
-            .iter()
-            .filter(|l| l.kind == LINK_LINKED)
-            .map(|l| l.related)
-            .collect();
+        let linked = self.index.related_of(question, LINK_LINKED);
         if linked.is_empty() {
             return Ok(String::new());
         }
