@@ -163,10 +163,14 @@ pub fn check_password(password: &str, username: &str) -> Result<(), String> {
     }
     let count = password.chars().count();
     if count < MIN_PASSWORD {
-        return Err(format!("Use at least {MIN_PASSWORD} characters."));
+        return Err(format!(
+            "Make the password at least {MIN_PASSWORD} characters."
+        ));
     }
     if count > MAX_PASSWORD {
-        return Err(format!("Use at most {MAX_PASSWORD} characters."));
+        return Err(format!(
+            "Make the password at most {MAX_PASSWORD} characters."
+        ));
     }
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         return Err("Don't put your username in your password.".into());
