@@ -15,6 +15,7 @@ pub mod health;
 pub mod http_cache;
 pub mod jobs;
 pub mod limits;
+pub mod media;
 pub mod paths;
 pub mod router;
 pub mod server;
