@@ -45,6 +45,12 @@ pub struct Inner {
     pub node: String,
     /// See `auth::dummy_hash`.
     pub dummy_hash: tokio::sync::OnceCell<String>,
+    /// Where uploaded files' bytes live.
+    pub blobs: crate::blobs::Blobs,
+    /// Images being decoded and re-encoded at once (one per core: each holds a whole image).
+    pub media_slots: tokio::sync::Semaphore,
+    /// The upload clean-up's counts, for the metrics and the dashboard.
+    pub upload_stats: crate::services::uploads::UploadStats,
     /// Background work failing now, for `/healthz`.
     pub faults: crate::health::Faults,
     /// Work a request started but did not wait for (see [`AppState::spawn`]).
@@ -86,6 +92,8 @@ impl AppState {
         );
         let mailer = Mailer::new(&config)?;
         let search = Arc::new(Search::open(&config.data_dir, &config.search)?);
+        let blobs = crate::blobs::Blobs::open(&config.uploads, &config.data_dir)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let node = format!(
             "{}-{}",
             std::process::id(),
@@ -110,6 +118,9 @@ impl AppState {
                 seen: std::sync::Mutex::new(std::collections::HashMap::new()),
                 node,
                 dummy_hash: tokio::sync::OnceCell::new(),
+                blobs,
+                media_slots: tokio::sync::Semaphore::new(cores),
+                upload_stats: Default::default(),
                 faults: crate::health::Faults::default(),
                 background: std::sync::Mutex::new(Vec::new()),
             }),

@@ -14,11 +14,33 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// the pages' text: they may send this much (each image's own limit is checked by name).
 pub const MAX_UPLOAD_BODY_BYTES: usize = 6 * 1024 * 1024;
 
+/// What the routes that take a member's file (an upload, a writing form with files
+/// attached, an avatar) may send: the largest file a site may allow
+/// ([`crate::settings::MAX_UPLOAD_FILE_KB`]) and the form's text beside it. The site's own
+/// limit, usually lower, is checked while the file is read, and its refusal names it.
+pub const MAX_FILE_BODY_BYTES: usize =
+    (crate::settings::MAX_UPLOAD_FILE_KB as usize) * 1024 + MAX_BODY_BYTES;
+
+/// Whether `path` takes members' files.
+pub fn takes_files(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "uploads"]
+            | ["", "new"]
+            | ["", "thread", _, "reply"]
+            | ["", "posts", _, "edit"]
+            | ["", "settings", "avatar"]
+    )
+}
+
 /// The largest body `path` accepts (as the router it is nested in sees it: the API's paths
 /// without `/api/v1`).
 pub fn limit_for(path: &str) -> usize {
     if path == "/admin/settings" || path.starts_with("/admin/site-images/") {
         MAX_UPLOAD_BODY_BYTES
+    } else if takes_files(path) {
+        MAX_FILE_BODY_BYTES
     } else {
         MAX_BODY_BYTES
     }
@@ -62,7 +84,16 @@ pub async fn limit_body(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let limit = limit_for(request.uri().path());
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // Files come as multipart; a form's text alone keeps the ordinary limit.
+    let limit = match limit_for(request.uri().path()) {
+        MAX_FILE_BODY_BYTES if !multipart => MAX_BODY_BYTES,
+        limit => limit,
+    };
     if declared.is_some_and(|n| n > limit as u64) {
         return AppError::PayloadTooLarge {
             limit_kb: (limit / 1024) as u64,

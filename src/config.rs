@@ -35,6 +35,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub limits: LimitsConfig,
     pub search: SearchConfig,
+    pub uploads: UploadsConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -198,6 +199,99 @@ impl Default for Config {
             email: EmailConfig::default(),
             limits: LimitsConfig::default(),
             search: SearchConfig::default(),
+            uploads: UploadsConfig::default(),
+        }
+    }
+}
+
+/// Where uploaded files are kept and how they are served. What members may upload (types,
+/// sizes, quotas) is set in /admin/settings; the values here are its defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    /// "local": files under `dir` (one node); "s3": an S3-compatible bucket that every node
+    /// shares (run several nodes on PostgreSQL with this).
+    pub store: UploadStoreKind,
+    /// With `store = "local"`: the directory; empty means `<data_dir>/uploads`.
+    pub dir: PathBuf,
+    pub s3: S3Config,
+    /// "proxy": Agora serves every file, with an ETag and a year's caching; "redirect": a
+    /// file's address answers with a redirect to a pre-signed URL of the bucket (s3 only),
+    /// valid `redirect_secs`.
+    pub serve: UploadServe,
+    pub redirect_secs: u64,
+    /// Another origin (e.g. "https://files.example.com", pointed at this server) that serves
+    /// the uploads: the forum's own `/uploads/…` addresses redirect there, and that host
+    /// serves nothing else. Empty: uploads are served from the forum's origin, sandboxed.
+    pub origin: String,
+    /// Defaults for /admin/settings: the largest file in KiB, the bytes an account may upload
+    /// in a day (MiB), and in its first day, and the file types allowed (by extension; every
+    /// file's content is checked against its type).
+    pub max_file_kb: u64,
+    pub daily_mb: u64,
+    pub new_account_daily_mb: u64,
+    pub types: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStoreKind {
+    Local,
+    S3,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadServe {
+    Proxy,
+    Redirect,
+}
+
+/// An S3-compatible bucket (AWS, MinIO, Ceph, R2, moto…).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    pub region: String,
+    /// Empty for AWS; the server's address otherwise (e.g. "http://127.0.0.1:9000").
+    pub endpoint: String,
+    /// Empty: taken from the environment (`AWS_ACCESS_KEY_ID`, …) as AWS's tools do.
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Allow an `http://` endpoint (a server on the same network).
+    pub allow_http: bool,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        Self {
+            store: UploadStoreKind::Local,
+            dir: PathBuf::new(),
+            s3: S3Config::default(),
+            serve: UploadServe::Proxy,
+            redirect_secs: 300,
+            origin: String::new(),
+            max_file_kb: 8 * 1024,
+            daily_mb: 100,
+            new_account_daily_mb: 10,
+            types: [
+                "jpg", "jpeg", "png", "gif", "webp", "txt", "log", "crash", "ips", "json", "zip",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            region: "us-east-1".into(),
+            endpoint: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            allow_http: false,
         }
     }
 }

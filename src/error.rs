@@ -17,6 +17,9 @@ use utoipa::ToSchema;
 pub enum AppError {
     #[error("{what}")]
     NotFound { what: String },
+    /// It was here and was removed on purpose (an uploaded file): 410.
+    #[error("{0}")]
+    Gone(String),
     #[error("{param}: {message}")]
     BadRequest { param: String, message: String },
     #[error("Sign in to do that.")]
@@ -43,6 +46,15 @@ pub enum AppError {
     StorageFull,
     #[error("The request is too large: at most {limit_kb} KB are accepted.")]
     PayloadTooLarge { limit_kb: u64 },
+    /// An uploaded file refused: `code` says why for programs (`too_large`, `quota_exceeded`,
+    /// `type_not_allowed`, `not_what_it_says`, `damaged`, `too_many_pixels`, `script`,
+    /// `bad_name`, `empty`, …), `message` for people. 413 for sizes, 400 otherwise.
+    #[error("{message}")]
+    UploadRefused {
+        code: &'static str,
+        message: String,
+        too_large: bool,
+    },
     /// Not an error for the reader: the thing lives at another address now (an old slug).
     /// Answered 308 with `Location`.
     #[error("moved to {location}")]
@@ -91,6 +103,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Gone(_) => StatusCode::GONE,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_)
@@ -102,6 +115,10 @@ impl AppError {
             Self::Unavailable | Self::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UploadRefused {
+                too_large: true, ..
+            } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UploadRefused { .. } => StatusCode::BAD_REQUEST,
             Self::MovedTo { .. } => StatusCode::PERMANENT_REDIRECT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -111,6 +128,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound { .. } => "not_found",
+            Self::Gone(_) => "gone",
             Self::BadRequest { .. } => "bad_request",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -123,6 +141,7 @@ impl AppError {
             Self::TimedOut => "timeout",
             Self::StorageFull => "storage_full",
             Self::PayloadTooLarge { .. } => "too_large",
+            Self::UploadRefused { code, .. } => code,
             Self::MovedTo { .. } => "moved",
             Self::Internal(_) => "internal",
         }
@@ -198,6 +217,7 @@ impl IntoResponse for AppError {
         let status = self.status();
         let param = match &self {
             Self::BadRequest { param, .. } | Self::Conflict { param, .. } => Some(param.clone()),
+            Self::UploadRefused { .. } => Some("file".to_string()),
             _ => None,
         };
         let message = match &self {
@@ -259,6 +279,7 @@ impl IntoResponse for ApiError {
             AppError::BadRequest { param, message } | AppError::Conflict { param, message } => {
                 (Some(param.clone()), message.clone())
             }
+            AppError::UploadRefused { message, .. } => (Some("file".into()), message.clone()),
             other => (None, other.public_message()),
         };
         let body = ErrorBody {

@@ -34,6 +34,20 @@ pub struct Health {
     pub retrying_jobs: i64,
     /// This node's search index: documents, position and lag behind the change log.
     pub search: Option<crate::services::search::SearchStatus>,
+    pub uploads: UploadHealth,
+}
+
+/// Uploads kept and the clean-up's work, for monitoring.
+#[derive(Serialize)]
+pub struct UploadHealth {
+    /// Uploads not removed, and their bytes.
+    pub count: i64,
+    pub bytes: i64,
+    /// Distinct files in the upload store, and their bytes.
+    pub stored_files: i64,
+    pub stored_bytes: i64,
+    /// Unused uploads this node's clean-up removed since it started.
+    pub cleaned: u64,
 }
 
 /// Background work that is failing now, by part, with why. A part is cleared by its next
@@ -107,6 +121,14 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
             jobs.retrying
         ));
     }
+    let totals = state.store.upload_totals().await?;
+    let uploads = UploadHealth {
+        count: totals.count,
+        bytes: totals.bytes,
+        stored_files: totals.stored_files,
+        stored_bytes: totals.stored_bytes,
+        cleaned: state.upload_stats.cleaned().0,
+    };
     let health = Health {
         status: if problems.is_empty() {
             "ok"
@@ -120,6 +142,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
         dead_jobs: jobs.dead,
         retrying_jobs: jobs.retrying,
         search,
+        uploads,
     };
     Ok((StatusCode::OK, Json(health)).into_response())
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod assets;
 pub mod auth;
+pub mod blobs;
 pub mod body;
 pub mod cli;
 pub mod cli_structure;

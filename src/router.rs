@@ -28,6 +28,11 @@ fn csrf(
 const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The body limit of the routes that take members' files (see `body::takes_files`).
+fn file_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(crate::body::MAX_FILE_BODY_BYTES)
+}
+
 pub fn build(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(api::openapi))
@@ -62,6 +67,18 @@ pub fn build(state: AppState) -> Router {
             get(api::drafts::show).delete(api::drafts::discard),
         )
         .route("/preview", post(api::write::preview))
+        .route(
+            "/uploads",
+            get(api::uploads::list)
+                .post(api::uploads::create)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::body::MAX_FILE_BODY_BYTES,
+                )),
+        )
+        .route(
+            "/uploads/{token}",
+            axum::routing::delete(api::uploads::remove),
+        )
         .route("/threads", post(api::write::create_thread))
         .route("/threads/{id}/posts", post(api::write::reply))
         .route(
@@ -224,6 +241,10 @@ pub fn build(state: AppState) -> Router {
         .route("/feed.rss", get(web::feed_routes::latest_feed))
         .route("/feed.atom", get(web::feed_routes::latest_feed))
         .route("/static/{file}", get(web::static_file))
+        .route("/uploads/{token}", get(web::uploads::file_by_token))
+        .route("/uploads/{token}/{name}", get(web::uploads::file))
+        .route("/uploads/{token}/t/{thumbnail}", get(web::uploads::thumbnail))
+        .route("/uploads/{token}/delete", post(web::uploads::remove))
         // the site's own pages and files, and the first-run setup
         .route("/about", get(web::site::page))
         .route("/guidelines", get(web::site::page))
@@ -412,15 +433,21 @@ pub fn build(state: AppState) -> Router {
         // writing
         .route(
             "/new",
-            get(web::posting::compose).post(web::posting::compose_submit),
+            get(web::posting::compose)
+                .post(web::posting::compose_submit)
+                .layer(file_limit()),
         )
         .route(
             "/thread/{id}/reply",
-            get(web::posting::reply_form).post(web::posting::reply_submit),
+            get(web::posting::reply_form)
+                .post(web::posting::reply_submit)
+                .layer(file_limit()),
         )
         .route(
             "/posts/{id}/edit",
-            get(web::posting::edit_form).post(web::posting::edit_submit),
+            get(web::posting::edit_form)
+                .post(web::posting::edit_submit)
+                .layer(file_limit()),
         )
         .route(
             "/posts/{id}/delete",
@@ -487,6 +514,10 @@ pub fn build(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client_ip::middleware,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::uploads::upload_origin_only,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -181,6 +181,79 @@ impl SiteImage {
     }
 }
 
+/// What members may upload, set in /admin/settings (the config's `[uploads]` gives the
+/// defaults). Moderators and staff have no daily quota; the size of one file holds for all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct UploadRules {
+    /// The file types allowed, by extension (lower case, no dot); each file's content is
+    /// checked against its type.
+    pub types: Vec<String>,
+    /// The largest file, in KiB.
+    pub max_file_kb: u64,
+    /// What one account may upload in a day, in MiB; 0: nothing.
+    pub daily_mb: u64,
+    /// The same in an account's first day.
+    pub new_account_daily_mb: u64,
+}
+
+/// The most a site may allow for one file: the server's body limit on upload routes is set
+/// from it, and a reverse proxy must accept as much (docs/nginx.conf).
+pub const MAX_UPLOAD_FILE_KB: u64 = 64 * 1024;
+
+/// The file types an administrator may allow: each has a check of its content.
+pub const UPLOAD_TYPES: &[&str] = &[
+    "jpg", "jpeg", "png", "gif", "webp", "txt", "log", "crash", "ips", "json", "zip",
+];
+
+impl Default for UploadRules {
+    fn default() -> Self {
+        UploadRules::defaults(&Config::default())
+    }
+}
+
+impl UploadRules {
+    pub fn defaults(config: &Config) -> UploadRules {
+        let c = &config.uploads;
+        UploadRules {
+            types: c.types.clone(),
+            max_file_kb: c.max_file_kb,
+            daily_mb: c.daily_mb,
+            new_account_daily_mb: c.new_account_daily_mb,
+        }
+    }
+
+    fn validate(&self, errors: &mut FieldErrors) {
+        if let Some(unknown) = self
+            .types
+            .iter()
+            .find(|t| !UPLOAD_TYPES.contains(&t.as_str()))
+        {
+            errors.add(
+                "upload_types",
+                format!(
+                    "{unknown:?} is not a type Agora can check; choose from {}.",
+                    UPLOAD_TYPES.join(", ")
+                ),
+            );
+        }
+        if self.max_file_kb == 0 || self.max_file_kb > MAX_UPLOAD_FILE_KB {
+            errors.add(
+                "upload_max_kb",
+                format!("Give a size from 1 to {MAX_UPLOAD_FILE_KB} KiB."),
+            );
+        }
+        for (field, mb) in [
+            ("upload_daily_mb", self.daily_mb),
+            ("upload_new_daily_mb", self.new_account_daily_mb),
+        ] {
+            if mb > 1_000_000 {
+                errors.add(field, "At most 1000000 MiB.");
+            }
+        }
+    }
+}
+
 /// Everything an administrator sets for the whole forum.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
@@ -212,6 +285,8 @@ pub struct SiteSettings {
     pub tag_creation_min_days: u32,
     /// Abuse limits and new-account limits.
     pub limits: LimitsConfig,
+    /// What members may upload.
+    pub uploads: UploadRules,
     /// The content hashes of the uploaded logo (light and dark) and favicon; None: built in.
     pub logo_light: Option<String>,
     pub logo_dark: Option<String>,
@@ -245,6 +320,7 @@ impl SiteSettings {
             tag_creation: site.tag_creation,
             tag_creation_min_days: site.tag_creation_min_days,
             limits: config.limits.clone(),
+            uploads: UploadRules::defaults(config),
             logo_light: None,
             logo_dark: None,
             favicon: None,
@@ -432,6 +508,7 @@ impl SiteSettings {
                 );
             }
         }
+        self.uploads.validate(&mut errors);
         errors
     }
 

@@ -101,6 +101,146 @@
     }, 400);
     area.addEventListener("input", update);
   });
+  // ---- Attachments. Choosing files, or pasting or dropping them into the text, uploads each
+  // at once (POST /api/v1/uploads) while writing goes on: a placeholder marks the place in the
+  // text, a bar shows the progress, and the file's Markdown replaces the placeholder when it
+  // arrives (or the reason it was refused is shown beside the field, the text untouched).
+  // Without this script the file field is sent with the form and attached by the server.
+  document.querySelectorAll("[data-attach]").forEach(function (box) {
+    var area = document.getElementById(box.getAttribute("data-attach"));
+    var input = box.querySelector("input[type=file]");
+    var list = box.querySelector(".upload-list");
+    var url = box.getAttribute("data-upload");
+    var max = parseInt(box.getAttribute("data-max"), 10) || 0;
+    if (!area || !input || !list || !window.FormData || !window.XMLHttpRequest) { return; }
+    var hint = box.querySelector(".js-hint");
+    if (hint) { hint.hidden = false; }
+    var form = area.form;
+    var pending = 0;
+    var seq = 0;
+
+    function changed() {
+      area.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    function size(bytes) {
+      return bytes >= 1048576 ? (Math.round(bytes / 104857.6) / 10) + " MB" : Math.max(1, Math.ceil(bytes / 1024)) + " KB";
+    }
+    // At the cursor, on a line of its own.
+    function insert(text) {
+      var start = area.selectionStart || 0;
+      var end = area.selectionEnd || start;
+      var before = area.value.slice(0, start);
+      var after = area.value.slice(end);
+      var lead = before && !/\n$/.test(before) ? "\n" : "";
+      var tail = after && !/^\n/.test(after) ? "\n" : "";
+      area.value = before + lead + text + tail + after;
+      var at = (before + lead + text + tail).length;
+      area.setSelectionRange(at, at);
+      changed();
+    }
+    function replace(marker, text) {
+      var at = area.value.indexOf(marker);
+      if (at < 0) {
+        if (text) { insert(text); }
+        return;
+      }
+      var after = area.value.slice(at + marker.length);
+      if (!text) { after = after.replace(/^\n/, ""); }
+      area.value = area.value.slice(0, at) + text + after;
+      changed();
+    }
+    function note(item, text, failed) {
+      item.textContent = text;
+      item.className = failed ? "upload-error" : "upload-done";
+      if (!failed) { setTimeout(function () { if (item.parentNode) { item.parentNode.removeChild(item); } }, 5000); }
+    }
+    function upload(file) {
+      var item = document.createElement("li");
+      list.appendChild(item);
+      var name = file.name || "pasted image";
+      if (max && file.size > max) {
+        note(item, name + " is " + size(file.size) + "; files may be at most " + size(max) + ".", true);
+        return;
+      }
+      item.textContent = "Uploading " + name + " ";
+      var bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      item.appendChild(bar);
+      seq += 1;
+      var marker = "[Uploading " + name.replace(/[\[\]]/g, "") + "… #" + seq + "]";
+      insert(marker);
+      pending += 1;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) { bar.value = Math.round(e.loaded * 100 / e.total); }
+      };
+      xhr.onload = function () {
+        pending -= 1;
+        var res = null;
+        try { res = JSON.parse(xhr.responseText); } catch (e) { res = null; }
+        if (xhr.status === 201 && res && res.markdown) {
+          replace(marker, res.markdown);
+          note(item, name + " added.", false);
+        } else {
+          replace(marker, "");
+          note(item, name + ": " + (res && res.error ? res.error.message : "the upload failed (HTTP " + xhr.status + ")."), true);
+        }
+      };
+      xhr.onerror = function () {
+        pending -= 1;
+        replace(marker, "");
+        note(item, name + ": the forum could not be reached. Your text is kept; try again.", true);
+      };
+      var data = new FormData();
+      data.append("file", file, name);
+      xhr.send(data);
+    }
+    function uploadAll(files) {
+      for (var i = 0; i < files.length; i++) { upload(files[i]); }
+    }
+    input.addEventListener("change", function () {
+      uploadAll(input.files);
+      // Uploaded already: not sent again with the form.
+      input.value = "";
+    });
+    area.addEventListener("paste", function (e) {
+      var files = e.clipboardData && e.clipboardData.files;
+      if (files && files.length) {
+        e.preventDefault();
+        uploadAll(files);
+      }
+    });
+    function carriesFiles(e) {
+      var types = e.dataTransfer && e.dataTransfer.types;
+      return !!types && Array.prototype.indexOf.call(types, "Files") >= 0;
+    }
+    area.addEventListener("dragover", function (e) {
+      if (carriesFiles(e)) { e.preventDefault(); area.classList.add("is-dropping"); }
+    });
+    area.addEventListener("dragleave", function () { area.classList.remove("is-dropping"); });
+    area.addEventListener("drop", function (e) {
+      area.classList.remove("is-dropping");
+      var files = e.dataTransfer && e.dataTransfer.files;
+      if (files && files.length) {
+        e.preventDefault();
+        uploadAll(files);
+      }
+    });
+    if (form) {
+      form.addEventListener("submit", function (e) {
+        if (pending > 0) {
+          e.preventDefault();
+          var item = document.createElement("li");
+          list.appendChild(item);
+          note(item, "Wait a moment: " + pending + " upload" + (pending === 1 ? " is" : "s are") + " still on the way.", true);
+        }
+      });
+    }
+  });
+
   // Similar threads while a question's title is typed: the compose form names the API.
   document.querySelectorAll("form[data-similar]").forEach(function (form) {
     var title = form.querySelector("input[name=title]");

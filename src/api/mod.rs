@@ -9,6 +9,7 @@ pub mod drafts;
 pub mod extract;
 pub mod notifications;
 pub mod schema;
+pub mod uploads;
 pub mod write;
 
 use axum::extract::{Path, State};
@@ -94,6 +95,7 @@ pub fn openapi_json() -> String {
     doc.merge(drafts::Doc::openapi());
     doc.merge(notifications::Doc::openapi());
     doc.merge(bookmarks::Doc::openapi());
+    doc.merge(uploads::Doc::openapi());
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
 

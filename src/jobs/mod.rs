@@ -232,10 +232,24 @@ async fn run_one(
 /// The node's one runner: a round when a job is queued here ([`AppState::jobs_queued`]) and
 /// at least every 10 seconds (jobs queued elsewhere, retries coming due). Aborted on
 /// shutdown: an unfinished job is claimed again when its lease ends.
+/// How often unused uploads are looked for.
+const UPLOAD_CLEAN_EVERY: Duration = Duration::from_secs(3600);
+
 pub async fn run_forever(state: AppState) {
+    let mut last_clean: Option<std::time::Instant> = None;
     loop {
         state.run_jobs().await;
         state.limits().tidy();
+        // Uploads no post used: looked for every hour (each node; removing one twice is
+        // removing it once).
+        if last_clean.is_none_or(|at| at.elapsed() >= UPLOAD_CLEAN_EVERY) {
+            last_clean = Some(std::time::Instant::now());
+            let result = crate::services::uploads::clean_unused(&state, Timestamp::now()).await;
+            if let Err(err) = &result {
+                tracing::warn!(error = %err, "could not clean up unused uploads; trying again later");
+            }
+            state.faults.record("upload clean-up", &result);
+        }
         tokio::select! {
             () = state.jobs_queued.notified() => {}
             () = tokio::time::sleep(Duration::from_secs(10)) => {}

@@ -185,11 +185,14 @@ pub async fn rerender_posts(store: &Store, progress: Option<ProgressBar>) -> any
         let members =
             crate::services::mentions::mentionable(store, batch.iter().map(|(_, md)| md.as_str()))
                 .await?;
+        let uploads =
+            crate::services::uploads::references(store, batch.iter().map(|(_, md)| md.as_str()))
+                .await?;
         // Rendering is CPU work: off the async workers.
         let rendered = tokio::task::spawn_blocking(move || {
             batch
                 .into_iter()
-                .map(|(id, markdown)| (id, agora_markup::render_with_mentions(&markdown, &members)))
+                .map(|(id, markdown)| (id, agora_markup::render_post(&markdown, &members, &uploads)))
                 .collect::<Vec<_>>()
         })
         .await?;

@@ -5,7 +5,7 @@
 use agora_markup::Mentionable;
 use agora_store::{Store, StoreError, UserId};
 
-/// The members the texts mention, for [`agora_markup::render_with_mentions`].
+/// The members the texts mention, for [`agora_markup::render_post`].
 pub async fn mentionable<'a>(
     store: &Store,
     markdowns: impl IntoIterator<Item = &'a str>,
@@ -27,12 +27,6 @@ pub async fn mentionable<'a>(
         .into_iter()
         .map(|(name, username, _)| (name, username))
         .collect())
-}
-
-/// A post's HTML, its mentions of members linked.
-pub async fn render(store: &Store, markdown: &str) -> Result<String, StoreError> {
-    let members = mentionable(store, [markdown]).await?;
-    Ok(agora_markup::render_with_mentions(markdown, &members))
 }
 
 /// The members a text mentions (not in code, links or quotations).

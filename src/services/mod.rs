@@ -17,7 +17,9 @@ pub mod read;
 pub mod search;
 pub mod settings;
 pub mod stackexchange;
+pub mod render;
 pub mod structure;
+pub mod uploads;
 pub mod view_counter;
 
 use agora_store::{Account, Timestamp, UserId};

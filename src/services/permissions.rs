@@ -63,6 +63,14 @@ pub enum Action<'a> {
     EditProfile,
     /// See removed threads, hidden posts and their histories.
     SeeRemoved,
+    /// Upload an image or a file for a post, or a picture for one's profile: speaks to
+    /// others, so not while suspended (quotas and types are checked by the upload service).
+    Upload,
+    /// Delete an upload of `owner`'s: its owner, or a moderator (posts showing it then say
+    /// that it was removed).
+    RemoveUpload {
+        owner: UserId,
+    },
     /// Run the forum: site settings, areas, subtopics and tags, roles, deleting or
     /// anonymising accounts, removing the demo. Administrators only.
     Administer,
@@ -171,7 +179,17 @@ pub fn check(actor: Option<&Account>, action: Action<'_>, now: Timestamp) -> Res
         | Action::OwnDraft { .. }
         | Action::OwnBookmarks { .. }
         | Action::EditProfile
+        | Action::Upload
         | Action::StartThread => Ok(()),
+        Action::RemoveUpload { owner } => {
+            if owner == me || moderator {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden(
+                    "That file is someone else's: only its owner or a moderator can remove it.",
+                ))
+            }
+        }
         Action::StartThreadIn { archived: true, .. } => Err(Denied::Forbidden(
             "This subtopic is archived: it is read-only, so no new threads can start in it.",
         )),

@@ -445,7 +445,7 @@ pub async fn start_thread(
         Err(errors) => return Ok(Err(errors)),
     };
     let body = draft.body.trim_end().to_string();
-    let body_html = crate::services::mentions::render(&state.store, &body).await?;
+    let body_html = crate::services::render::post_html(state, &body).await?;
     let mut errors = FieldErrors::default();
     check_links(state, account, &body_html, &mut errors);
     check_mentions(account, &body, &mut errors);
@@ -552,7 +552,7 @@ pub async fn reply(
         check_reply_to(state, thread, answered, &mut errors).await?;
     }
     let body = body.trim_end().to_string();
-    let body_html = crate::services::mentions::render(&state.store, &body).await?;
+    let body_html = crate::services::render::post_html(state, &body).await?;
     check_links(state, account, &body_html, &mut errors);
     check_mentions(account, &body, &mut errors);
     if !errors.is_empty() {
@@ -714,7 +714,7 @@ pub async fn edit(
         }
     }
     let body = draft.body.trim_end().to_string();
-    let body_html = crate::services::mentions::render(&state.store, &body).await?;
+    let body_html = crate::services::render::post_html(state, &body).await?;
     // Links added by an edit count like links in a new post.
     check_links(state, account, &body_html, &mut errors);
     check_mentions(account, &body, &mut errors);

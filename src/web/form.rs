@@ -87,3 +87,107 @@ pub fn keeps_text(method: &axum::http::Method, uri: &axum::http::Uri) -> bool {
 pub fn one_click(method: &axum::http::Method, uri: &axum::http::Uri) -> bool {
     method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
 }
+
+/// A writing form (a new thread, a reply, an edit) as sent: URL-encoded, or multipart with
+/// files attached (`files`, the form's file field, which works without JavaScript). The
+/// text fields are read into `T` either way. A file over the size limit stops the reading:
+/// the fields before it (the form puts the file field last) are kept and `refused` says why,
+/// so the form comes back with the text in it.
+pub struct WritingForm<T> {
+    pub form: T,
+    pub files: Vec<crate::services::uploads::IncomingFile>,
+    /// A file refused while reading (over the size limit).
+    pub refused: Option<AppError>,
+}
+
+impl<T> FromRequest<crate::app::AppState> for WritingForm<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request(
+        request: Request,
+        state: &crate::app::AppState,
+    ) -> Result<Self, AppError> {
+        let multipart = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let Form(form) = Form::<T>::from_request(request, state).await?;
+            return Ok(Self {
+                form,
+                files: Vec::new(),
+                refused: None,
+            });
+        }
+        let mut multipart = axum::extract::Multipart::from_request(request, state)
+            .await
+            .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?;
+        let max = state.site().settings.uploads.max_file_kb.saturating_mul(1024);
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut files = Vec::new();
+        let mut refused = None;
+        while let Some(mut field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?
+        {
+            let name = field.name().unwrap_or_default().to_string();
+            if let Some(file_name) = field.file_name().map(str::to_string) {
+                if name != "files" || file_name.is_empty() {
+                    continue;
+                }
+                let mut bytes = Vec::new();
+                let mut over = false;
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?
+                {
+                    if (bytes.len() + chunk.len()) as u64 > max {
+                        over = true;
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                if over {
+                    refused = Some(AppError::UploadRefused {
+                        code: "too_large",
+                        message: format!(
+                            "{file_name} is larger than {}, the most a file may be. Your \
+                             text is kept; nothing was posted.",
+                            crate::services::uploads::human_size(max)
+                        ),
+                        too_large: true,
+                    });
+                    break;
+                }
+                if !bytes.is_empty() {
+                    files.push(crate::services::uploads::IncomingFile {
+                        name: file_name,
+                        bytes: bytes.into(),
+                    });
+                }
+                continue;
+            }
+            let value = field
+                .text()
+                .await
+                .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?;
+            pairs.push((name, value));
+        }
+        let encoded = serde_urlencoded::to_string(&pairs)
+            .map_err(|e| AppError::bad_param("form", e.to_string()))?;
+        let form = serde_urlencoded::from_str::<T>(&encoded).map_err(|e| {
+            crate::body::rejected(axum::http::StatusCode::BAD_REQUEST, &e.to_string())
+        })?;
+        Ok(Self {
+            form,
+            files,
+            refused,
+        })
+    }
+}

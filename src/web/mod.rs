@@ -19,6 +19,7 @@ pub mod site;
 pub mod tags;
 pub mod threads;
 pub mod topics;
+pub mod uploads;
 pub mod users;
 
 use std::future::Future;
@@ -129,6 +130,74 @@ pub struct Layout {
     pub script: String,
     /// The current path, query-encoded, for "sign in and come back here" links.
     pub here: String,
+    /// What the writing forms' file field says and accepts.
+    pub attach: AttachField,
+}
+
+/// The writing forms' file field: the types it accepts and the hint that names them and the
+/// size limit (from the site settings).
+#[derive(Clone, Debug, Default)]
+pub struct AttachField {
+    /// For the input's `accept`: ".png,.jpg,…".
+    pub accept: String,
+    pub hint: String,
+    pub max_bytes: u64,
+    /// Not one type is allowed: no field.
+    pub off: bool,
+}
+
+impl AttachField {
+    pub fn new(rules: &crate::settings::UploadRules) -> Self {
+        let images: Vec<&str> = rules
+            .types
+            .iter()
+            .map(String::as_str)
+            .filter(|t| matches!(*t, "jpg" | "jpeg" | "png" | "gif" | "webp"))
+            .collect();
+        let files: Vec<String> = rules
+            .types
+            .iter()
+            .filter(|t| !images.contains(&t.as_str()))
+            .map(|t| format!(".{t}"))
+            .collect();
+        let max_bytes = rules.max_file_kb.saturating_mul(1024);
+        let mut kinds = Vec::new();
+        if !images.is_empty() {
+            let names: Vec<String> = images
+                .iter()
+                .filter(|t| **t != "jpeg")
+                .map(|t| t.to_uppercase().replace("JPG", "JPEG"))
+                .collect();
+            kinds.push(format!("images ({})", names.join(", ")));
+        }
+        if !files.is_empty() {
+            kinds.push(files.join(" "));
+        }
+        let hint = format!(
+            "{}, up to {} each.",
+            capitalise(&kinds.join(" or ")),
+            crate::services::uploads::human_size(max_bytes)
+        );
+        AttachField {
+            accept: rules
+                .types
+                .iter()
+                .map(|t| format!(".{t}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            hint,
+            max_bytes,
+            off: rules.types.is_empty(),
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 impl Layout {
@@ -186,6 +255,7 @@ impl Layout {
             viewer: ViewerNav::new(viewer),
             script: state.assets.href("agora.js").to_string(),
             here: paths::encode_query(path),
+            attach: AttachField::new(&live.settings.uploads),
         }
     }
 

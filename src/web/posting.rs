@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::web::accounts::sign_in_to_keep;
-use crate::web::form::{Form, FormSource};
+use crate::web::form::{Form, FormSource, WritingForm};
 use agora_store::{AnswerMark, DraftContent, DraftPlace, PostId, PostRow, ThreadRow, Timestamp};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -53,6 +53,12 @@ pub struct ThreadActions {
 }
 
 impl ThreadActions {
+    /// The reply box's file field has no refusal to show (a refused reply comes back on the
+    /// reply page).
+    pub fn no_error(&self) -> Option<&str> {
+        None
+    }
+
     /// The actions for the post at `index` on the page.
     pub fn post(&self, index: usize) -> PostActions {
         self.posts.get(index).cloned().unwrap_or_default()
@@ -344,6 +350,53 @@ async fn refused(
     FormNotes::refused(place, RefusalView::of(err, kept))
 }
 
+/// Uploads the files a writing form brought (its file field, for browsers without
+/// JavaScript) and adds each one's Markdown to `body`, as a paragraph of its own. A refusal
+/// stops there: what was uploaded before it stays in the text, and the refusal is returned
+/// for the form to show, beside the text as typed.
+async fn attach(
+    state: &AppState,
+    viewer: &Viewer,
+    body: &mut String,
+    files: Vec<crate::services::uploads::IncomingFile>,
+    refused: Option<AppError>,
+) -> Result<(), AppError> {
+    for file in files {
+        let uploaded =
+            crate::services::uploads::upload(state, viewer.account.as_deref(), file).await?;
+        let kept = body.trim_end().len();
+        body.truncate(kept);
+        if !body.is_empty() {
+            body.push_str("\n\n");
+        }
+        body.push_str(&uploaded.markdown);
+        body.push('\n');
+    }
+    match refused {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// A refused attachment as the form shows it: an upload's refusal beside the file field
+/// (its message names the limit), anything else (suspended, signed out) as the form's note.
+async fn attach_refused(
+    state: &AppState,
+    viewer: &Viewer,
+    place: DraftPlace,
+    content: DraftContent,
+    err: &AppError,
+) -> (FieldErrors, FormNotes) {
+    let mut errors = FieldErrors::default();
+    if let AppError::UploadRefused { message, .. } = err {
+        drafts::keep_refused(state, viewer.account.as_deref(), place, content).await;
+        errors.add("files", message.clone());
+        (errors, FormNotes::at(place))
+    } else {
+        (errors, refused(state, viewer, place, content, err).await)
+    }
+}
+
 // ---------------------------------------------------------------- compose
 
 #[derive(Debug, Default, Deserialize)]
@@ -508,8 +561,13 @@ pub async fn compose_submit(
     viewer: Viewer,
     ip: ClientIp,
     source: FormSource,
-    Form(form): Form<ComposeForm>,
+    sent: WritingForm<ComposeForm>,
 ) -> Result<Response, AppError> {
+    let WritingForm {
+        mut form,
+        files,
+        refused: file_refused,
+    } = sent;
     let place = DraftPlace::NewThread;
     // From another site: shown back, nothing posted or kept (not even through sign-in).
     if source.cross_site {
@@ -529,6 +587,10 @@ pub async fn compose_submit(
     if !viewer.signed_in() {
         return sign_in_to_keep(&state, &viewer, place, form.content(), "/new");
     }
+    if let Err(err) = attach(&state, &viewer, &mut form.body, files, file_refused).await {
+        let (errors, notes) = attach_refused(&state, &viewer, place, form.content(), &err).await;
+        return compose_page(&state, &viewer, form, errors, notes, None, err.status()).await;
+    }
     let account = viewer.account.as_deref();
     let draft = ThreadDraft {
         subtopic: form.subtopic.clone(),
@@ -547,7 +609,7 @@ pub async fn compose_submit(
                     .await;
             }
         };
-        let html = crate::services::mentions::render(&state.store, &form.body).await?;
+        let html = crate::services::render::post_html(&state, &form.body).await?;
         let notes = FormNotes::at(place);
         return compose_page(
             &state,
@@ -753,8 +815,13 @@ pub async fn reply_submit(
     ip: ClientIp,
     source: FormSource,
     Path(id): Path<String>,
-    Form(form): Form<ReplyForm>,
+    sent: WritingForm<ReplyForm>,
 ) -> Result<Response, AppError> {
+    let WritingForm {
+        form,
+        files,
+        refused: file_refused,
+    } = sent;
     let id = parse_thread_id(&id)?;
     let thread = posting::thread_facts(&state, id).await?;
     let place = DraftPlace::Reply(id);
@@ -783,13 +850,19 @@ pub async fn reply_submit(
             &format!("/thread/{id}/reply"),
         );
     }
+    if let Err(err) = attach(&state, &viewer, &mut page.body, files, file_refused).await {
+        let content = drafts::reply_content(&page.body, reply_to);
+        (page.errors, page.notes) = attach_refused(&state, &viewer, place, content, &err).await;
+        return reply_page(&state, &viewer, &thread, page, err.status()).await;
+    }
+    let content = drafts::reply_content(&page.body, reply_to);
     if form.preview.is_some() {
         if let Err(err) = posting::check(account, Action::Reply(&thread)) {
             page.notes = refused(&state, &viewer, place, content, &err).await;
             return reply_page(&state, &viewer, &thread, page, err.status()).await;
         }
         page.preview_html =
-            Some(crate::services::mentions::render(&state.store, &page.body).await?);
+            Some(crate::services::render::post_html(&state, &page.body).await?);
         return reply_page(&state, &viewer, &thread, page, StatusCode::OK).await;
     }
     match posting::reply(&state, account, ip, &thread, &page.body, reply_to).await {
@@ -934,8 +1007,13 @@ pub async fn edit_submit(
     viewer: Viewer,
     source: FormSource,
     Path(id): Path<String>,
-    Form(form): Form<EditForm>,
+    sent: WritingForm<EditForm>,
 ) -> Result<Response, AppError> {
+    let WritingForm {
+        mut form,
+        files,
+        refused: file_refused,
+    } = sent;
     let id = parse_post_id(&id)?;
     let post = posting::post_facts(&state, id).await?;
     let place = DraftPlace::Edit(id);
@@ -962,6 +1040,10 @@ pub async fn edit_submit(
             form.content(),
             &format!("/posts/{id}/edit"),
         );
+    }
+    if let Err(err) = attach(&state, &viewer, &mut form.body, files, file_refused).await {
+        let (errors, notes) = attach_refused(&state, &viewer, place, form.content(), &err).await;
+        return edit_page(&state, &viewer, &post, form, errors, notes, err.status()).await;
     }
     let draft = EditDraft {
         body: form.body.clone(),

@@ -36,4 +36,5 @@ mod seed;
 mod snapshots;
 mod stackexchange;
 mod threadpage;
+mod uploads;
 mod xss;

@@ -235,6 +235,43 @@ fn link_mentions<'a>(arena: &'a Arena<'a>, root: &'a AstNode<'a>, members: &Ment
 /// Renders Markdown to sanitised HTML, with each `@name` of `members` a link to that
 /// member's profile.
 pub fn render_with_mentions(markdown: &str, members: &Mentionable) -> String {
+    render_post(markdown, members, &Uploads::new())
+}
+
+/// What a post shows of one of the forum's uploads, which it names by URL
+/// (`/uploads/TOKEN/…`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UploadRef {
+    pub image: bool,
+    /// Deleted by its owner or removed by a moderator: the post says so instead.
+    pub removed: bool,
+    /// An animated image: the thumbnail is its first frame, a click opens the animation.
+    pub animated: bool,
+    pub width: u32,
+    pub height: u32,
+    /// The whole file's address.
+    pub url: String,
+    /// Smaller copies (width, height, address), smallest first.
+    pub thumbnails: Vec<(u32, u32, String)>,
+}
+
+/// The uploads a text names, by token.
+pub type Uploads = HashMap<String, UploadRef>;
+
+/// The widest an image is shown in a post, in CSS pixels: its 1× thumbnail is this wide.
+pub const IMAGE_DISPLAY_WIDTH: u32 = 800;
+
+/// The token of an upload address (`/uploads/TOKEN` or `/uploads/TOKEN/…`), if it is one.
+fn upload_token(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("/uploads/")?;
+    let token = rest.split(['/', '?', '#']).next()?;
+    (!token.is_empty()).then_some(token)
+}
+
+/// Renders Markdown to sanitised HTML: mentions of `members` linked, and images and files of
+/// `uploads` shown as such (an image as its thumbnail at the size it is shown, with a 2×
+/// copy for sharp screens and its width and height set, linking to the whole image).
+pub fn render_post(markdown: &str, members: &Mentionable, uploads: &Uploads) -> String {
     let options = options();
     let highlighter = Highlighter;
     let mut plugins = Plugins::default();
@@ -252,20 +289,125 @@ pub fn render_with_mentions(markdown: &str, members: &Mentionable) -> String {
         &mut raw,
         &plugins,
         format_node,
-        (),
+        uploads,
     );
     sanitize(&raw)
+}
+
+/// The text of a node's descendants (an image's description).
+fn node_text<'a>(node: &'a AstNode<'a>) -> String {
+    let mut text = String::new();
+    for part in node.descendants() {
+        match &part.data().value {
+            NodeValue::Text(t) => text.push_str(t),
+            NodeValue::Code(c) => text.push_str(&c.literal),
+            NodeValue::SoftBreak | NodeValue::LineBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// An upload's image as a post shows it, or the note that it was removed. `linked`: the
+/// image already sits in a link (it is not wrapped in another).
+fn write_upload_image(
+    context: &mut Context<&Uploads>,
+    upload: &UploadRef,
+    alt: &str,
+    linked: bool,
+) -> fmt::Result {
+    if upload.removed {
+        return context.write_str("<span class=\"upload-removed\">image removed</span>");
+    }
+    let (width, height) = if upload.width > IMAGE_DISPLAY_WIDTH && upload.width > 0 {
+        let h = u64::from(upload.height) * u64::from(IMAGE_DISPLAY_WIDTH) / u64::from(upload.width);
+        (IMAGE_DISPLAY_WIDTH, u32::try_from(h.max(1)).unwrap_or(u32::MAX))
+    } else {
+        (upload.width, upload.height)
+    };
+    // The 1× copy is the smallest at least as wide as shown; the 2× copy the next one, or
+    // the whole image when it is no wider than twice that.
+    let one = upload
+        .thumbnails
+        .iter()
+        .find(|(w, _, _)| *w >= width)
+        .map_or(upload.url.as_str(), |(_, _, url)| url.as_str());
+    let two = upload
+        .thumbnails
+        .iter()
+        .find(|(w, _, _)| *w >= width * 2)
+        .map_or(upload.url.as_str(), |(_, _, url)| url.as_str());
+    if !linked {
+        context.write_str("<a class=\"upload-image")?;
+        if upload.animated {
+            context.write_str(" animated")?;
+        }
+        context.write_str("\" href=\"")?;
+        context.escape_href(&upload.url)?;
+        context.write_str("\">")?;
+    }
+    context.write_str("<img src=\"")?;
+    context.escape_href(one)?;
+    context.write_str("\"")?;
+    if two != one {
+        context.write_str(" srcset=\"")?;
+        context.escape_href(one)?;
+        context.write_str(" 1x, ")?;
+        context.escape_href(two)?;
+        context.write_str(" 2x\"")?;
+    }
+    if width > 0 && height > 0 {
+        write!(context, " width=\"{width}\" height=\"{height}\"")?;
+    }
+    context.write_str(" alt=\"")?;
+    context.escape(alt)?;
+    context.write_str("\" loading=\"lazy\" decoding=\"async\" />")?;
+    if !linked {
+        context.write_str("</a>")?;
+    }
+    Ok(())
 }
 
 /// comrak's HTML, but a task-list checkbox says what it is (comrak's has no name, so a screen
 /// reader announces a bare "checkbox").
 fn format_node<'a>(
-    context: &mut Context<()>,
+    context: &mut Context<&Uploads>,
     node: &'a AstNode<'a>,
     entering: bool,
 ) -> Result<ChildRendering, fmt::Error> {
     let checked = match &node.data().value {
         NodeValue::TaskItem(item) => item.symbol.is_some(),
+        NodeValue::Image(image) => {
+            let uploads = context.user;
+            let Some(upload) = upload_token(&image.url).and_then(|t| uploads.get(t)) else {
+                return comrak::html::format_node_default(context, node, entering);
+            };
+            if entering {
+                let linked = node
+                    .ancestors()
+                    .skip(1)
+                    .any(|a| matches!(a.data().value, NodeValue::Link(_)));
+                write_upload_image(context, upload, &node_text(node), linked)?;
+            }
+            return Ok(ChildRendering::Skip);
+        }
+        NodeValue::Link(link) if upload_token(&link.url).is_some() => {
+            let uploads = context.user;
+            let Some(upload) = upload_token(&link.url).and_then(|t| uploads.get(t)) else {
+                return comrak::html::format_node_default(context, node, entering);
+            };
+            if !upload.removed {
+                return comrak::html::format_node_default(context, node, entering);
+            }
+            // A removed file: its name stays, as text, with a note.
+            if entering {
+                context.write_str("<span class=\"upload-removed\">")?;
+                let what = if upload.image { "image" } else { "file" };
+                context.escape(&node_text(node))?;
+                write!(context, " ({what} removed)</span>")?;
+            }
+            return Ok(ChildRendering::Skip);
+        }
         NodeValue::Link(link) if link.url.starts_with(MENTION_URL) => {
             if entering {
                 context.write_str("<a class=\"mention\" href=\"")?;
@@ -666,6 +808,10 @@ const KNOWN_CLASSES: &[&str] = &[
     "task-list-item-checkbox",
     // A link to a mentioned member's profile (`link_mentions`).
     "mention",
+    // An uploaded image (`write_upload_image`), and what a removed upload leaves.
+    "upload-image",
+    "animated",
+    "upload-removed",
 ];
 
 fn keep_class(class: &str) -> bool {
@@ -682,6 +828,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .add_tags(["input", "section"])
             .add_tag_attributes("input", ["type", "checked", "disabled", "aria-label"])
             .add_tag_attributes("pre", ["tabindex"])
+            .add_tag_attributes("img", ["srcset", "loading", "decoding"])
             .add_generic_attributes(["class", "id"])
             .id_prefix(Some(ID_PREFIX))
             .attribute_filter(|element, attribute, value| match (element, attribute) {
@@ -698,6 +845,17 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
                     .into_iter()
                     .find(|label| *label == value)
                     .map(Cow::Borrowed),
+                // Image sources for sharper screens: only the forum's own uploads (a srcset
+                // is a list of addresses the sanitiser would not otherwise check).
+                ("img", "srcset") => value
+                    .split(',')
+                    .all(|candidate| {
+                        let url = candidate.split_whitespace().next().unwrap_or("");
+                        url.starts_with("/uploads/") && !url.contains("//")
+                    })
+                    .then_some(Cow::Borrowed(value)),
+                ("img", "loading") => (value == "lazy").then_some(Cow::Borrowed("lazy")),
+                ("img", "decoding") => (value == "async").then_some(Cow::Borrowed("async")),
                 // In the page's tab order, never ahead of it.
                 ("pre", "tabindex") => (value == "0").then_some(Cow::Borrowed("0")),
                 // In-page links (footnotes) point at the prefixed ids.

@@ -225,6 +225,7 @@ pub async fn create_thread<C: Conn>(
         .await?
         .int(0)?,
     );
+    crate::uploads::link_uploads(conn, post, &new.body_md).await?;
     conn.execute(
         "UPDATE subtopics SET thread_count = thread_count + 1, post_count = post_count + 1, \
          last_activity_at = ?2 WHERE id = ?1",
@@ -277,6 +278,7 @@ pub async fn create_reply<C: Conn>(
         .await?
         .int(0)?,
     );
+    crate::uploads::link_uploads(conn, post, &new.body_md).await?;
     // The post answered counts its visible replies; this one is visible.
     if let Some(answered) = new.reply_to {
         conn.execute(
@@ -358,6 +360,7 @@ pub async fn edit_post<C: Conn>(conn: &mut C, edit: &PostEdit) -> Result<(), Sto
         ],
     )
     .await?;
+    crate::uploads::link_uploads(conn, edit.post, &edit.body_md).await?;
     if let Some(excerpt) = &edit.excerpt {
         conn.execute(
             "UPDATE threads SET excerpt = ?2 WHERE id = ?1",

@@ -310,6 +310,7 @@ mod members;
 mod profile;
 pub use bookmarks::{BookmarkRow, NewBookmark, SavedBookmark};
 pub mod sources;
+pub mod uploads;
 pub use drafts::{DraftContent, DraftPlace, DraftRow};
 pub use members::{
     InvitationRow, MemberDeleted, MemberQuery, MemberRow, MemberSort, NewInvitation,
@@ -319,6 +320,7 @@ pub use sources::{
     BatchOutcome, ImportPlace, PostOrigin, SourceKind, SourcedBatch, SourcedReplies, SourcedThread,
     SourcedUser,
 };
+pub use uploads::{NewUpload, PostText, RemovedUpload, UploadPurpose, UploadRow, UploadTotals};
 
 impl Store {
     /// Opens the database at `url`, creating it and applying migrations as needed.
@@ -1138,6 +1140,121 @@ impl Store {
     ) -> Result<bool, StoreError> {
         write_private!(self, |conn| drafts::delete_draft_at(conn, user, place)
             .await)
+    }
+
+    // ------------------------------------------------------------ uploads
+
+    /// Records an upload whose bytes are already in the upload store. Nothing readers see
+    /// changes until a post names it.
+    pub async fn insert_upload(&self, new: NewUpload) -> Result<UploadRow, StoreError> {
+        let now = Timestamp::now();
+        write_private!(self, |conn| uploads::insert_upload(conn, &new, now).await)
+    }
+
+    pub async fn upload_by_token(&self, token: &str) -> Result<Option<UploadRow>, StoreError> {
+        let token = token.to_string();
+        read!(self, |conn| uploads::upload_by_token(conn, &token).await)
+    }
+
+    pub async fn upload_by_id(&self, id: i64) -> Result<Option<UploadRow>, StoreError> {
+        read!(self, |conn| uploads::upload_by_id(conn, id).await)
+    }
+
+    /// The uploads these tokens name (those that exist).
+    pub async fn uploads_by_tokens(
+        &self,
+        tokens: Vec<String>,
+    ) -> Result<Vec<UploadRow>, StoreError> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        read!(self, |conn| uploads::uploads_by_tokens(conn, &tokens).await)
+    }
+
+    /// A member's uploads for posts, newest first.
+    pub async fn uploads_of(
+        &self,
+        owner: UserId,
+        limit: usize,
+    ) -> Result<Vec<UploadRow>, StoreError> {
+        read!(self, |conn| uploads::uploads_of(conn, owner, limit).await)
+    }
+
+    /// The bytes `owner` uploaded since `since` (for the daily quota).
+    pub async fn uploaded_bytes_since(
+        &self,
+        owner: UserId,
+        since: Timestamp,
+    ) -> Result<i64, StoreError> {
+        read!(self, |conn| uploads::uploaded_bytes_since(
+            conn, owner, since
+        )
+        .await)
+    }
+
+    /// Marks an upload removed by `by` (see [`uploads::remove_upload`]).
+    pub async fn remove_upload(&self, id: i64, by: UserId) -> Result<RemovedUpload, StoreError> {
+        let now = Timestamp::now();
+        write_private!(self, |conn| uploads::remove_upload(conn, id, by, now).await)
+    }
+
+    /// Whether an upload not removed keeps the bytes of `sha`.
+    pub async fn sha_in_use(&self, sha: &str) -> Result<bool, StoreError> {
+        let sha = sha.to_string();
+        read!(self, |conn| uploads::sha_in_use(conn, &sha, 0).await)
+    }
+
+    /// Writes posts' HTML rendered again (see [`uploads::set_posts_html`]).
+    pub async fn set_posts_html(
+        &self,
+        posts: Vec<(PostText, String)>,
+        actor: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        if posts.is_empty() {
+            return Ok(());
+        }
+        write!(self, |conn| uploads::set_posts_html(conn, &posts, actor)
+            .await)
+    }
+
+    /// Uploads for posts that no post named, made before `before` (the clean-up's work).
+    pub async fn unused_uploads(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<UploadRow>, StoreError> {
+        read!(self, |conn| uploads::unused_uploads(conn, before, limit)
+            .await)
+    }
+
+    /// Deletes an unused upload's row; the content hash whose bytes may go too.
+    pub async fn delete_upload_row(&self, id: i64) -> Result<Option<String>, StoreError> {
+        write_private!(self, |conn| uploads::delete_upload_row(conn, id).await)
+    }
+
+    /// Sets or clears a member's picture; the bytes of the one it replaced that nothing else
+    /// keeps (to delete from the upload store). Pages showing the member are told.
+    pub async fn set_avatar(
+        &self,
+        user: UserId,
+        upload: Option<i64>,
+    ) -> Result<Option<String>, StoreError> {
+        let now = Timestamp::now();
+        write!(self, |conn| {
+            let unshared = uploads::set_avatar(conn, user, upload, now).await?;
+            queries::append_change(conn, ChangeKind::UserProfileUpdated, Some(user), None, None)
+                .await?;
+            Ok(unshared)
+        })
+    }
+
+    pub async fn avatar_of(&self, user: UserId) -> Result<Option<UploadRow>, StoreError> {
+        read!(self, |conn| uploads::avatar_of(conn, user).await)
+    }
+
+    /// What the uploads hold (dashboard and metrics).
+    pub async fn upload_totals(&self) -> Result<UploadTotals, StoreError> {
+        read!(self, |conn| uploads::totals(conn).await)
     }
 
     /// Saves a bookmark, queueing a `reminder_kind` job when its reminder is new or changed

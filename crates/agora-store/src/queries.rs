@@ -890,7 +890,9 @@ pub(crate) async fn insert_post<C: Conn>(
             ],
         )
         .await?;
+        crate::uploads::link_uploads(conn, PostId(post.id), &rev.body).await?;
     }
+    crate::uploads::link_uploads(conn, PostId(post.id), &post.body).await?;
     if post.deleted.is_some() || post.hidden.is_some() {
         let deleted_by = post
             .deleted

@@ -85,6 +85,8 @@ const DEMO_REMOVAL: &[&str] = &[
        ON d.kind = 'thread' AND d.id = p.thread_id)",
     "DELETE FROM post_revisions WHERE post_id IN (SELECT p.id FROM posts p JOIN demo_content d \
        ON d.kind = 'thread' AND d.id = p.thread_id)",
+    "DELETE FROM post_uploads WHERE post_id IN (SELECT p.id FROM posts p JOIN demo_content d \
+       ON d.kind = 'thread' AND d.id = p.thread_id)",
     "DELETE FROM bookmarks WHERE thread_id IN (SELECT id FROM demo_content WHERE kind = 'thread')",
     "DELETE FROM posts WHERE thread_id IN (SELECT id FROM demo_content WHERE kind = 'thread')",
     "DELETE FROM thread_tags WHERE thread_id IN (SELECT id FROM demo_content WHERE kind = 'thread')",

@@ -148,6 +148,19 @@ struct DashboardTemplate {
     dead_count: i64,
     /// The newest of them, for staff (None: this viewer may not see them).
     dead_jobs: Option<Vec<DeadJobRow>>,
+    /// Uploads kept, what they weigh and where; what the clean-up removed since start.
+    uploads: UploadsLine,
+}
+
+/// The dashboard's line about uploads.
+struct UploadsLine {
+    count: i64,
+    size: String,
+    stored_files: i64,
+    stored_size: String,
+    store: String,
+    cleaned: u64,
+    last_clean: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -259,6 +272,17 @@ pub async fn dashboard(
         (_, Some("not-dead")) => Some("That job is not waiting to be retried any more (someone retried it first).".to_string()),
         _ => None,
     };
+    let totals = state.store.upload_totals().await?;
+    let (cleaned, _, last_clean) = state.upload_stats.cleaned();
+    let uploads = UploadsLine {
+        count: totals.count,
+        size: human_bytes(totals.bytes),
+        stored_files: totals.stored_files,
+        stored_size: human_bytes(totals.stored_bytes),
+        store: state.blobs.describe().to_string(),
+        cleaned,
+        last_clean: last_clean.map(|t| t.to_datetime().format("%H:%M UTC").to_string()),
+    };
     let html = render(&DashboardTemplate {
         layout: admin_layout(&state, &viewer, "Dashboard", "/admin"),
         nav: AdminNav::new(account, "/admin"),
@@ -278,6 +302,7 @@ pub async fn dashboard(
         base_url_is_default: live.settings.base_url_is_default(),
         may_administer,
         checklist,
+        uploads,
         dead_count,
         dead_jobs,
     })?;

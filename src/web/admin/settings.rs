@@ -49,6 +49,11 @@ pub struct SettingsForm {
     pub post_per_ip_secs: String,
     pub sign_up_per_ip_n: String,
     pub sign_up_per_ip_secs: String,
+    /// The upload types allowed, separated by spaces or commas.
+    pub upload_types: String,
+    pub upload_max_kb: String,
+    pub upload_daily_mb: String,
+    pub upload_new_daily_mb: String,
 }
 
 impl SettingsForm {
@@ -83,6 +88,10 @@ impl SettingsForm {
             post_per_ip_secs: s.limits.post_per_ip.secs.to_string(),
             sign_up_per_ip_n: s.limits.sign_up_per_ip.n.to_string(),
             sign_up_per_ip_secs: s.limits.sign_up_per_ip.secs.to_string(),
+            upload_types: s.uploads.types.join(" "),
+            upload_max_kb: s.uploads.max_file_kb.to_string(),
+            upload_daily_mb: s.uploads.daily_mb.to_string(),
+            upload_new_daily_mb: s.uploads.new_account_daily_mb.to_string(),
         }
     }
 
@@ -112,6 +121,10 @@ impl SettingsForm {
             "post_per_ip_secs" => self.post_per_ip_secs = value,
             "sign_up_per_ip_n" => self.sign_up_per_ip_n = value,
             "sign_up_per_ip_secs" => self.sign_up_per_ip_secs = value,
+            "upload_types" => self.upload_types = value,
+            "upload_max_kb" => self.upload_max_kb = value,
+            "upload_daily_mb" => self.upload_daily_mb = value,
+            "upload_new_daily_mb" => self.upload_new_daily_mb = value,
             _ => {}
         }
     }
@@ -177,6 +190,26 @@ impl SettingsForm {
         if let Some(n) = number("new_account_links", &self.new_account_links) {
             s.limits.new_account_links = u32::try_from(n).unwrap_or(u32::MAX);
         }
+        if let Some(n) = number("upload_max_kb", &self.upload_max_kb) {
+            s.uploads.max_file_kb = n;
+        }
+        if let Some(n) = number("upload_daily_mb", &self.upload_daily_mb) {
+            s.uploads.daily_mb = n;
+        }
+        if let Some(n) = number("upload_new_daily_mb", &self.upload_new_daily_mb) {
+            s.uploads.new_account_daily_mb = n;
+        }
+        s.uploads.types = self
+            .upload_types
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .map(|t| t.trim().trim_start_matches('.').to_lowercase())
+            .filter(|t| !t.is_empty())
+            .fold(Vec::new(), |mut types, t| {
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+                types
+            });
         let mut rate = |field: &'static str, n: &str, secs: &str, into: &mut Rate| match (
             n.trim().parse::<u32>(),
             secs.trim().parse::<u64>(),
@@ -237,6 +270,8 @@ struct SettingsTemplate {
     has_demo: bool,
     /// The host requests arrive on, when it is not `base_url`'s.
     host_mismatch: Option<String>,
+    /// The upload types Agora can check.
+    upload_types_known: String,
 }
 
 impl SettingsTemplate {
@@ -326,6 +361,7 @@ async fn page(
             .collect(),
         has_demo: site::has_demo(state).await?,
         host_mismatch: site::host_mismatch(&live, request_host(headers).as_deref()),
+        upload_types_known: crate::settings::UPLOAD_TYPES.join(", "),
     })?;
     Ok(private_page(status, html))
 }
