@@ -319,9 +319,12 @@ fn write_upload_image(
     if upload.removed {
         return context.write_str("<span class=\"upload-removed\">image removed</span>");
     }
-    let (width, height) = if upload.width > IMAGE_DISPLAY_WIDTH && upload.width > 0 {
+    let (width, height) = if upload.width > IMAGE_DISPLAY_WIDTH {
         let h = u64::from(upload.height) * u64::from(IMAGE_DISPLAY_WIDTH) / u64::from(upload.width);
-        (IMAGE_DISPLAY_WIDTH, u32::try_from(h.max(1)).unwrap_or(u32::MAX))
+        (
+            IMAGE_DISPLAY_WIDTH,
+            u32::try_from(h.max(1)).unwrap_or(u32::MAX),
+        )
     } else {
         (upload.width, upload.height)
     };
