@@ -1058,7 +1058,12 @@ fn check_image(
             let thumbnail = resized(&still, target, target_height, Fit::Stretch)?;
             smaller_of(&thumbnail, thumbnail_family, icc.as_deref())
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        // A copy no lighter than the whole image (a flat screenshot can compress that well)
+        // would only cost a request: the page shows the whole image instead.
+        .filter(|thumbnail| thumbnail.bytes.len() < stored.bytes.len())
+        .collect();
     Ok(Checked {
         kind: Kind::Image,
         name,
@@ -1899,10 +1904,39 @@ mod tests {
         );
     }
 
+    /// A PNG with fine detail everywhere (noise), which compresses badly, as busy
+    /// screenshots do.
+    fn busy_png(width: u32, height: u32) -> Vec<u8> {
+        encoded(&busy(width, height), ImageFormat::Png)
+    }
+
+    fn busy(width: u32, height: u32) -> DynamicImage {
+        let mut seed: u32 = 0x2545_f491;
+        DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |_, _| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let [r, g, b, _] = seed.to_le_bytes();
+            image::Rgb([r, g, b])
+        }))
+    }
+
+    #[test]
+    fn thumbnails_no_lighter_than_the_image_are_dropped() {
+        // A smooth gradient compresses so well that its copies would weigh more.
+        let checked = check("flat.png", &png(2400, 1200), &rules()).must("accepted");
+        assert_eq!((checked.width, checked.height), (2400, 1200));
+        assert!(checked.thumbnails.is_empty());
+    }
+
     #[test]
     fn thumbnails_for_wide_image() {
-        let bytes = png(2400, 1200);
-        let checked = check("screenshot.png", &bytes, &rules()).must("accepted");
+        let bytes = busy_png(2400, 1200);
+        let roomy = Rules {
+            max_bytes: 32 << 20,
+            ..rules()
+        };
+        let checked = check("screenshot.png", &bytes, &roomy).must("accepted");
         assert_eq!((checked.width, checked.height), (2400, 1200));
         assert_eq!(checked.content_type, "image/png");
         let sizes: Vec<_> = checked
@@ -1926,7 +1960,8 @@ mod tests {
             assert_eq!(thumbnail.content_type, expected);
         }
         // A photo's thumbnails compete with JPEG instead.
-        let photo = check("photo.jpg", &jpeg(1000, 750), &rules()).must("accepted");
+        let grainy = encoded(&busy(1000, 750), ImageFormat::Jpeg);
+        let photo = check("photo.jpg", &grainy, &rules()).must("accepted");
         assert_eq!(photo.thumbnails.len(), 1);
         assert_eq!(
             (photo.thumbnails[0].width, photo.thumbnails[0].height),

@@ -69,11 +69,9 @@ pub fn build(state: AppState) -> Router {
         .route("/preview", post(api::write::preview))
         .route(
             "/uploads",
-            get(api::uploads::list)
-                .post(api::uploads::create)
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::body::MAX_FILE_BODY_BYTES,
-                )),
+            get(api::uploads::list).post(api::uploads::create).layer(
+                axum::extract::DefaultBodyLimit::max(crate::body::MAX_FILE_BODY_BYTES),
+            ),
         )
         .route(
             "/uploads/{token}",
@@ -243,7 +241,10 @@ pub fn build(state: AppState) -> Router {
         .route("/static/{file}", get(web::static_file))
         .route("/uploads/{token}", get(web::uploads::file_by_token))
         .route("/uploads/{token}/{name}", get(web::uploads::file))
-        .route("/uploads/{token}/t/{thumbnail}", get(web::uploads::thumbnail))
+        .route(
+            "/uploads/{token}/t/{thumbnail}",
+            get(web::uploads::thumbnail),
+        )
         .route("/uploads/{token}/delete", post(web::uploads::remove))
         // the site's own pages and files, and the first-run setup
         .route("/about", get(web::site::page))

@@ -192,7 +192,9 @@ pub async fn rerender_posts(store: &Store, progress: Option<ProgressBar>) -> any
         let rendered = tokio::task::spawn_blocking(move || {
             batch
                 .into_iter()
-                .map(|(id, markdown)| (id, agora_markup::render_post(&markdown, &members, &uploads)))
+                .map(|(id, markdown)| {
+                    (id, agora_markup::render_post(&markdown, &members, &uploads))
+                })
                 .collect::<Vec<_>>()
         })
         .await?;

@@ -116,6 +116,14 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("multipart/form-data"));
         if !multipart {
+            // Text alone: the ordinary limit (the route's own is for files).
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, crate::body::MAX_BODY_BYTES)
+                .await
+                .map_err(|_| AppError::PayloadTooLarge {
+                    limit_kb: (crate::body::MAX_BODY_BYTES / 1024) as u64,
+                })?;
+            let request = Request::from_parts(parts, axum::body::Body::from(bytes));
             let Form(form) = Form::<T>::from_request(request, state).await?;
             return Ok(Self {
                 form,
@@ -126,7 +134,12 @@ where
         let mut multipart = axum::extract::Multipart::from_request(request, state)
             .await
             .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?;
-        let max = state.site().settings.uploads.max_file_kb.saturating_mul(1024);
+        let max = state
+            .site()
+            .settings
+            .uploads
+            .max_file_kb
+            .saturating_mul(1024);
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut files = Vec::new();
         let mut refused = None;

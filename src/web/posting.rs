@@ -861,8 +861,7 @@ pub async fn reply_submit(
             page.notes = refused(&state, &viewer, place, content, &err).await;
             return reply_page(&state, &viewer, &thread, page, err.status()).await;
         }
-        page.preview_html =
-            Some(crate::services::render::post_html(&state, &page.body).await?);
+        page.preview_html = Some(crate::services::render::post_html(&state, &page.body).await?);
         return reply_page(&state, &viewer, &thread, page, StatusCode::OK).await;
     }
     match posting::reply(&state, account, ip, &thread, &page.body, reply_to).await {

@@ -1445,6 +1445,10 @@ const NOT_PAGES: &[&str] = &[
     "/setup",
     // A server-sent-events stream, not a page (live.rs tests it).
     "/events",
+    // Uploaded files and their thumbnails (uploads.rs tests them).
+    "/uploads/{token}",
+    "/uploads/{token}/{name}",
+    "/uploads/{token}/t/{thumbnail}",
 ];
 
 /// The page routes' paths, as `src/router.rs` spells them, with whether they answer GET.
