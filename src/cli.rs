@@ -99,6 +99,12 @@ pub enum Command {
         #[command(subcommand)]
         command: PostsCommand,
     },
+    /// Uploaded files: copy them to another store (a bucket that several nodes share, or
+    /// back to a directory).
+    Uploads {
+        #[command(subcommand)]
+        command: UploadsCommand,
+    },
     /// The demo content.
     Demo {
         #[command(subcommand)]
@@ -172,6 +178,21 @@ pub enum SettingsCommand {
 pub enum PostsCommand {
     /// Render every post's stored HTML again from its Markdown (new highlighting, for one).
     Rerender,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UploadsCommand {
+    /// Copy every uploaded file and thumbnail from the configured store to another, with a
+    /// progress bar; then set `uploads.store` (and `uploads.s3`) to it and restart. What the
+    /// destination holds already is skipped, so a stopped copy can be run again; nothing is
+    /// deleted from the source.
+    Migrate {
+        /// `s3://BUCKET?endpoint=http://host:9000&region=us-east-1&allow_http=true`
+        /// (credentials from `uploads.s3` or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or a
+        /// directory (`file:///srv/agora-uploads` or a plain path).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use agora::cli::{
     Cli, Command, ConfigCommand, DbCommand, DemoCommand, ImportArgs, ImportSource, PostsCommand,
-    SearchCommand, ServeArgs, SettingsCommand, UserCommand,
+    SearchCommand, ServeArgs, SettingsCommand, UploadsCommand, UserCommand,
 };
 use agora::config;
 use agora::services::{archive, stackexchange};
@@ -164,6 +164,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { .. } => Ok(()),
         Command::User { command } => user(command, config).await,
         Command::Search { command } => search(command, config).await,
+        Command::Uploads {
+            command: UploadsCommand::Migrate { to },
+        } => {
+            let from = agora::blobs::Blobs::open(&config.uploads, &config.data_dir)?;
+            let to = agora::blobs::Blobs::from_url(&to, &config.uploads.s3)?;
+            eprintln!(
+                "copying uploads from {} to {}",
+                from.describe(),
+                to.describe()
+            );
+            let started = std::time::Instant::now();
+            let bar = archive::progress_bar_of("copying", "files");
+            let done = agora::services::uploads::migrate(&from, &to, Some(bar.clone())).await;
+            bar.finish_and_clear();
+            let done = done?;
+            eprintln!(
+                "copied {} files and thumbnails ({}) in {:.1} s; {} were there already. \
+                 Now set uploads.store to the new store and restart.",
+                done.copied,
+                agora::services::uploads::human_size(done.bytes),
+                started.elapsed().as_secs_f64(),
+                done.skipped
+            );
+            Ok(())
+        }
         Command::Posts {
             command: PostsCommand::Rerender,
         } => {

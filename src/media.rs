@@ -1809,6 +1809,21 @@ mod tests {
         assert!(r < 60 && b > 200, "top left should be blue: {r}, {b}");
         let Rgb([r, _, b]) = *upright.get_pixel(28, 60);
         assert!(r < 60 && b > 200, "bottom right should be blue: {r}, {b}");
+        // exiftool (Debian's libimage-exiftool-perl) reads the fixture's orientation and
+        // position, and finds neither in what is stored.
+        match exif_tags(&bytes) {
+            Some(before) => {
+                assert!(before.contains("Orientation: 6"), "{before}");
+                assert!(before.contains("GPSLatitude"), "{before}");
+                let after = exif_tags(&checked.bytes).unwrap_or_default();
+                assert!(!after.contains("Orientation"), "{after}");
+                assert!(!after.contains("GPS"), "{after}");
+            }
+            None => eprintln!(
+                "\n!!! SKIPPED: exiftool is not installed: the orientation test did not check \
+                 its output with it (`.ci/run` installs libimage-exiftool-perl).\n"
+            ),
+        }
         // The avatar is turned too.
         let avatars = avatar(&bytes, &rules()).must("avatar");
         assert!(
@@ -1816,6 +1831,30 @@ mod tests {
                 .iter()
                 .all(|a| find_ignore_case(&a.bytes, b"Exif").is_none())
         );
+    }
+
+    /// What exiftool says of an image's EXIF orientation and GPS tags ("Tag: value" lines,
+    /// numbers as stored), or None without exiftool.
+    fn exif_tags(bytes: &[u8]) -> Option<String> {
+        let dir = tempfile::tempdir().must("tempdir");
+        let path = dir.path().join("image.jpg");
+        std::fs::write(&path, bytes).must("write");
+        let output = std::process::Command::new("exiftool")
+            .args(["-s", "-n", "-Orientation", "-GPS:all"])
+            .arg(&path)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        Some(
+            text.lines()
+                .map(|l| {
+                    l.split_once(':').map_or(l.to_string(), |(k, v)| {
+                        format!("{}: {}", k.trim(), v.trim())
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     }
 
     /// The start of an ICC profile header: its size and the "acsp" signature.

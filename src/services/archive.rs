@@ -101,10 +101,15 @@ pub fn to_json(archive: &Archive) -> anyhow::Result<String> {
 
 /// A progress bar for the command line (drawn on stderr, hidden when it is not a terminal).
 pub fn progress_bar(label: &'static str) -> ProgressBar {
+    progress_bar_of(label, "posts")
+}
+
+/// A progress bar counting `unit`s.
+pub fn progress_bar_of(label: &'static str, unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix} {bar:40} {pos}/{len} posts, {msg} ({elapsed})")
-    {
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{prefix}} {{bar:40}} {{pos}}/{{len}} {unit}, {{msg}} ({{elapsed}})"
+    )) {
         bar.set_style(style);
     }
     bar.set_prefix(label);

@@ -647,6 +647,50 @@ pub fn avatar_sizes(upload: &UploadRow) -> HashMap<u32, String> {
     sizes
 }
 
+/// What [`migrate`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Migrated {
+    /// Keys copied (files and thumbnails), and their bytes.
+    pub copied: u64,
+    pub bytes: u64,
+    /// Keys the destination held already (a migration stopped half-way and run again).
+    pub skipped: u64,
+}
+
+/// Copies every stored file and thumbnail from one upload store to another (`agora uploads
+/// migrate --to …`), skipping what the destination holds already; nothing is deleted from
+/// the source. `bar` counts keys.
+pub async fn migrate(
+    from: &crate::blobs::Blobs,
+    to: &crate::blobs::Blobs,
+    bar: Option<indicatif::ProgressBar>,
+) -> anyhow::Result<Migrated> {
+    use futures_util::TryStreamExt as _;
+    let keys: Vec<(String, u64)> = from.list().try_collect().await?;
+    if let Some(bar) = &bar {
+        bar.set_length(keys.len() as u64);
+    }
+    let mut done = Migrated::default();
+    for (key, size) in keys {
+        if to.exists(&key).await? {
+            done.skipped += 1;
+        } else {
+            let Some(bytes) = from.get(&key).await? else {
+                // Deleted since it was listed (the clean-up ran): nothing to copy.
+                continue;
+            };
+            to.put(&key, bytes).await?;
+            done.copied += 1;
+            done.bytes += size;
+        }
+        if let Some(bar) = &bar {
+            bar.inc(1);
+            bar.set_message(human_size(done.bytes));
+        }
+    }
+    Ok(done)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

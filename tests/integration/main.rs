@@ -37,4 +37,5 @@ mod snapshots;
 mod stackexchange;
 mod threadpage;
 mod uploads;
+mod uploads_s3;
 mod xss;
