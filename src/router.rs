@@ -246,6 +246,7 @@ pub fn build(state: AppState) -> Router {
             get(web::uploads::thumbnail),
         )
         .route("/uploads/{token}/delete", post(web::uploads::remove))
+        .route("/avatars/{token}/{size}", get(web::uploads::avatar))
         // the site's own pages and files, and the first-run setup
         .route("/about", get(web::site::page))
         .route("/guidelines", get(web::site::page))
@@ -402,6 +403,14 @@ pub fn build(state: AppState) -> Router {
         .route("/verify/{token}", get(web::accounts::verify))
         .route("/settings", get(web::accounts::settings_with_notice))
         .route("/settings/profile", post(web::accounts::profile_submit))
+        .route(
+            "/settings/avatar",
+            post(web::accounts::avatar_submit).layer(file_limit()),
+        )
+        .route(
+            "/settings/avatar/remove",
+            post(web::accounts::avatar_remove),
+        )
         .route("/settings/password", post(web::accounts::password_submit))
         .route("/settings/verify", post(web::accounts::resend_verification))
         .route(

@@ -241,6 +241,104 @@
     }
   });
 
+  // ---- Picture: choosing one shows it in a square; drag it (or use the arrow keys) and the
+  // zoom to choose the part to keep, which is what is sent (a square PNG). Without this
+  // script the picture is sent whole and the server keeps its middle.
+  document.querySelectorAll("form[data-avatar-crop]").forEach(function (form) {
+    var input = form.querySelector("input[type=file]");
+    var box = form.querySelector(".avatar-crop");
+    if (!input || !box || !window.URL || !window.DataTransfer || !document.createElement("canvas").toBlob) { return; }
+    var VIEW = 240;
+    var canvas = document.createElement("canvas");
+    canvas.width = VIEW;
+    canvas.height = VIEW;
+    canvas.className = "crop-view";
+    canvas.tabIndex = 0;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", "The part of the picture to keep: drag it, or use the arrow keys");
+    var label = document.createElement("label");
+    label.textContent = "Zoom ";
+    var zoom = document.createElement("input");
+    zoom.type = "range";
+    zoom.min = "1";
+    zoom.max = "4";
+    zoom.step = "0.01";
+    zoom.value = "1";
+    label.appendChild(zoom);
+    box.appendChild(canvas);
+    box.appendChild(label);
+    var ctx = canvas.getContext("2d");
+    var img = null;
+    var cx = 0;
+    var cy = 0;
+    function side() { return Math.min(img.naturalWidth, img.naturalHeight) / parseFloat(zoom.value); }
+    function draw() {
+      if (!img) { return; }
+      var s = side();
+      cx = Math.min(Math.max(cx, s / 2), img.naturalWidth - s / 2);
+      cy = Math.min(Math.max(cy, s / 2), img.naturalHeight - s / 2);
+      ctx.clearRect(0, 0, VIEW, VIEW);
+      ctx.drawImage(img, cx - s / 2, cy - s / 2, s, s, 0, 0, VIEW, VIEW);
+    }
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file || !/^image\//.test(file.type)) { box.hidden = true; img = null; return; }
+      var next = new Image();
+      next.onload = function () {
+        img = next;
+        cx = img.naturalWidth / 2;
+        cy = img.naturalHeight / 2;
+        zoom.value = "1";
+        box.hidden = false;
+        draw();
+      };
+      next.onerror = function () { box.hidden = true; img = null; };
+      next.src = URL.createObjectURL(file);
+    });
+    zoom.addEventListener("input", draw);
+    var drag = null;
+    canvas.addEventListener("pointerdown", function (e) {
+      drag = { x: e.clientX, y: e.clientY };
+      canvas.setPointerCapture(e.pointerId);
+    });
+    canvas.addEventListener("pointermove", function (e) {
+      if (!drag || !img) { return; }
+      var k = side() / VIEW;
+      cx -= (e.clientX - drag.x) * k;
+      cy -= (e.clientY - drag.y) * k;
+      drag = { x: e.clientX, y: e.clientY };
+      draw();
+    });
+    canvas.addEventListener("pointerup", function () { drag = null; });
+    canvas.addEventListener("keydown", function (e) {
+      if (!img) { return; }
+      var step = side() / 20;
+      var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+      var move = moves[e.key];
+      if (!move) { return; }
+      e.preventDefault();
+      cx += move[0];
+      cy += move[1];
+      draw();
+    });
+    form.addEventListener("submit", function (e) {
+      if (!img) { return; }
+      e.preventDefault();
+      var s = side();
+      var out = document.createElement("canvas");
+      out.width = out.height = Math.max(1, Math.min(512, Math.round(s)));
+      out.getContext("2d").drawImage(img, cx - s / 2, cy - s / 2, s, s, 0, 0, out.width, out.height);
+      out.toBlob(function (blob) {
+        if (!blob) { img = null; form.submit(); return; }
+        var files = new DataTransfer();
+        files.items.add(new File([blob], "avatar.png", { type: "image/png" }));
+        input.files = files.files;
+        img = null;
+        form.submit();
+      }, "image/png");
+    });
+  });
+
   // Similar threads while a question's title is typed: the compose form names the API.
   document.querySelectorAll("form[data-similar]").forEach(function (form) {
     var title = form.querySelector("input[name=title]");

@@ -579,6 +579,29 @@ pub async fn served(
     }
 }
 
+/// What `/avatars/TOKEN/SIZE` serves: a member's picture at one of the sizes it was made in.
+pub async fn served_avatar(state: &AppState, token: &str, size: u32) -> Result<Served, AppError> {
+    let missing = || AppError::not_found("There is no such picture.");
+    if !agora_store::uploads::is_token(token) {
+        return Err(missing());
+    }
+    let Some(upload) = state.store.upload_by_token(token).await? else {
+        return Err(missing());
+    };
+    if upload.purpose != UploadPurpose::Avatar {
+        return Err(missing());
+    }
+    if i64::from(size) == upload.width {
+        return served(state, token, None).await;
+    }
+    let thumbnail = upload
+        .thumbnails
+        .iter()
+        .find(|t| thumbnail_size(t).is_some_and(|(w, _)| w == size))
+        .ok_or_else(missing)?;
+    served(state, token, Some(thumbnail)).await
+}
+
 /// A pre-signed address of the bucket for `served`, when uploads are served by redirect.
 pub async fn redirect_url(state: &AppState, served: &Served) -> Result<Option<String>, AppError> {
     let config = &state.config.uploads;

@@ -618,6 +618,21 @@ struct SettingsTemplate {
     errors: FieldErrors,
     /// Whether the admin scope is offered.
     may_admin_token: bool,
+    /// The member's picture, as pages show it.
+    avatar: crate::views::AvatarView,
+    has_avatar: bool,
+    /// Their uploads for posts, newest first.
+    uploads: Vec<UploadItem>,
+}
+
+/// One of the member's uploads on the settings page.
+struct UploadItem {
+    token: String,
+    name: String,
+    url: String,
+    size: String,
+    removed: bool,
+    created: TimeView,
 }
 
 struct SettingsExtras {
@@ -680,8 +695,30 @@ async fn settings_page(
         .into_iter()
         .map(|d| crate::views::DraftView::new(d, now))
         .collect();
+    let picture = state.store.avatar_of(account.brief.id).await?;
+    let avatar =
+        crate::views::AvatarView::generated(&account.brief.username, &account.brief.display_name)
+            .with_upload(
+                picture.as_ref().map(|p| p.token.as_str()),
+                crate::views::AVATAR_LARGE,
+            );
+    let uploads = crate::services::uploads::of_member(state, Some(account))
+        .await?
+        .into_iter()
+        .map(|u| UploadItem {
+            url: crate::services::uploads::url_of(&u),
+            size: crate::services::uploads::human_size(u.bytes.max(0) as u64),
+            token: u.token,
+            name: u.name,
+            removed: u.removed_at.is_some(),
+            created: TimeView::new(u.created_at, now),
+        })
+        .collect();
     let html = render(&SettingsTemplate {
         layout: layout(state, viewer, "Settings", "/settings"),
+        avatar,
+        has_avatar: picture.is_some(),
+        uploads,
         username: account.brief.username.clone(),
         email: account.email.clone().unwrap_or_default(),
         email_verified: account.email_verified,
@@ -730,10 +767,13 @@ enum Done {
     OthersEnded,
     TokenRevoked,
     Notifications,
+    Avatar,
+    AvatarRemoved,
+    UploadRemoved,
 }
 
 impl Done {
-    const ALL: [(Done, &'static str, &'static str); 7] = [
+    const ALL: [(Done, &'static str, &'static str); 10] = [
         (Done::Profile, "profile", "Profile saved."),
         (
             Done::Password,
@@ -752,6 +792,17 @@ impl Done {
             Done::Notifications,
             "notifications",
             "Notification settings saved.",
+        ),
+        (Done::Avatar, "avatar", "Your picture is saved."),
+        (
+            Done::AvatarRemoved,
+            "avatar-removed",
+            "Your picture is removed: your initials are shown again.",
+        ),
+        (
+            Done::UploadRemoved,
+            "upload-removed",
+            "The file is deleted. Posts that showed it now say it was removed.",
         ),
     ];
 
@@ -949,6 +1000,112 @@ pub async fn settings_with_notice(
         ..SettingsExtras::none()
     };
     settings_page(&state, &viewer, extras, StatusCode::OK).await
+}
+
+// ---------------------------------------------------------------- picture
+
+/// `POST /settings/avatar` (multipart, field `avatar`): the member's picture, cropped to a
+/// square (the page's script sends the part chosen; without it the server keeps the middle).
+/// A refusal comes back on the settings page beside the field.
+pub async fn avatar_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    if !viewer.signed_in() {
+        return Ok(Redirect::to("/signin?next=%2Fsettings").into_response());
+    }
+    let max = state
+        .site()
+        .settings
+        .uploads
+        .max_file_kb
+        .saturating_mul(1024);
+    let mut file = None;
+    let mut refused = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?
+    {
+        if field.name() != Some("avatar") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?
+        {
+            if (bytes.len() + chunk.len()) as u64 > max {
+                refused = Some(format!(
+                    "This picture is larger than {}, the most a file may be.",
+                    crate::services::uploads::human_size(max)
+                ));
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        file = Some(crate::services::uploads::IncomingFile {
+            name,
+            bytes: bytes.into(),
+        });
+        break;
+    }
+    let outcome = match (refused, file) {
+        (Some(why), _) => Err((StatusCode::PAYLOAD_TOO_LARGE, why)),
+        (None, Some(file)) if !file.bytes.is_empty() => {
+            match crate::services::uploads::set_avatar(&state, viewer.account.as_deref(), file)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(AppError::UploadRefused {
+                    message, too_large, ..
+                }) => Err((
+                    if too_large {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    },
+                    message,
+                )),
+                Err(other) => return Err(other),
+            }
+        }
+        _ => Err((
+            StatusCode::BAD_REQUEST,
+            "Choose a picture to upload.".into(),
+        )),
+    };
+    match outcome {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/settings?done={}#s-avatar", Done::Avatar.code()))
+                .into_response(),
+        ),
+        Err((status, why)) => {
+            let mut errors = FieldErrors::default();
+            errors.add("avatar", why);
+            let extras = SettingsExtras {
+                errors,
+                ..SettingsExtras::none()
+            };
+            settings_page(&state, &viewer, extras, status).await
+        }
+    }
+}
+
+/// `POST /settings/avatar/remove`: back to the generated picture (initials).
+pub async fn avatar_remove(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    crate::services::uploads::clear_avatar(&state, viewer.account.as_deref()).await?;
+    Ok(Redirect::to(&format!(
+        "/settings?done={}#s-avatar",
+        Done::AvatarRemoved.code()
+    ))
+    .into_response())
 }
 
 // ---------------------------------------------------------------- drafts

@@ -94,6 +94,18 @@ async fn serve(
     token: &str,
     thumbnail: Option<&str>,
 ) -> Result<Response, AppError> {
+    let served = uploads::served(state, token, thumbnail).await?;
+    respond(state, headers, uri, served).await
+}
+
+/// Sends what `served` names: a redirect to the bucket, 304, or the bytes with headers that
+/// keep them from running.
+async fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    served: uploads::Served,
+) -> Result<Response, AppError> {
     if let Some(host) = upload_host(state)
         && request_host(headers).is_some_and(|h| h != host)
     {
@@ -101,7 +113,6 @@ async fn serve(
         let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
         return Ok(Redirect::permanent(&format!("{origin}{path}")).into_response());
     }
-    let served = uploads::served(state, token, thumbnail).await?;
     if let Some(url) = uploads::redirect_url(state, &served).await? {
         let mut response = Redirect::temporary(&url).into_response();
         response.headers_mut().insert(
@@ -184,6 +195,20 @@ pub async fn thumbnail(
     uri: axum::http::Uri,
 ) -> Result<Response, AppError> {
     serve(&state, &headers, &uri, &token, Some(&thumbnail)).await
+}
+
+/// `GET /avatars/{token}/{size}`: a member's picture at one of the sizes pages show.
+pub async fn avatar(
+    State(state): State<AppState>,
+    Path((token, size)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, AppError> {
+    let size: u32 = size
+        .parse()
+        .map_err(|_| AppError::not_found("There is no such picture."))?;
+    let served = uploads::served_avatar(&state, &token, size).await?;
+    respond(&state, &headers, &uri, served).await
 }
 
 /// `POST /uploads/{token}/delete`: its owner deletes it, or a moderator removes it; back to

@@ -623,3 +623,76 @@ async fn uploading_needs_an_account_and_a_page_of_this_site() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert!(uploads_of(&app, &ann).await.is_empty());
 }
+
+both!(
+    async fn a_member_picture_is_cropped_square_and_shown_beside_their_posts(backend: Backend) {
+        let app = TestApp::demo(backend).await;
+        let ann = app.person("ann", Role::Member).await;
+        let thread = start_question(
+            &app,
+            &ann,
+            "Does my new picture show beside my question?",
+            "Checking how the picture looks beside a post.",
+        )
+        .await;
+        // Without JavaScript: the whole picture goes, the server keeps the middle.
+        let r = post_multipart(
+            &app,
+            "/settings/avatar",
+            &ann,
+            &[],
+            &[("avatar", "me.jpg", &photo(900, 600))],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let settings = app.get_as("/settings", &ann).await;
+        let html = settings.html();
+        let current = attrs(&html, "#avatar-current", "src").concat();
+        assert!(
+            current.starts_with("/avatars/") && current.ends_with("/160"),
+            "{current}"
+        );
+        let big = app.get(&current).await;
+        assert_eq!(big.status, StatusCode::OK);
+        let big = image::load_from_memory(&big.body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((big.width(), big.height()), (160, 160));
+        let (_, page) = app.follow(&format!("/thread/{thread}")).await;
+        let small = attrs(&page.html(), "img.avatar", "src");
+        assert!(
+            !small.is_empty() && small.iter().all(|s| s.ends_with("/80")),
+            "{small:?}"
+        );
+        let small = app.get(&small[0]).await;
+        assert_eq!(small.status, StatusCode::OK);
+        let small = image::load_from_memory(&small.body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((small.width(), small.height()), (80, 80));
+        // The profile shows it large.
+        let profile = app.ok("/users/ann").await;
+        assert_eq!(
+            attrs(&profile.html(), "img.avatar.large", "src"),
+            vec![current.clone()]
+        );
+        // Not a picture: said beside the field, nothing changed.
+        let r = post_multipart(
+            &app,
+            "/settings/avatar",
+            &ann,
+            &[],
+            &[("avatar", "me.png", b"not an image at all")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(
+            !texts(&r.html(), "#e-avatar").concat().is_empty(),
+            "{}",
+            r.text()
+        );
+        assert_eq!(attrs(&r.html(), "#avatar-current", "src").concat(), current);
+        // Back to initials.
+        let r = post_multipart(&app, "/settings/avatar/remove", &ann, &[], &[]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let (_, page) = app.follow(&format!("/thread/{thread}")).await;
+        assert!(attrs(&page.html(), "img.avatar", "src").is_empty());
+        assert_eq!(app.get(&current).await.status, StatusCode::GONE);
+    }
+);

@@ -245,6 +245,8 @@ pub struct UserRow {
     pub created_at: Timestamp,
     pub thread_count: i64,
     pub post_count: i64,
+    /// The upload token of their picture, when they chose one.
+    pub avatar: Option<String>,
 }
 
 /// A thread as a listing shows it: everything is on the thread row, nothing is counted.
@@ -310,6 +312,8 @@ pub struct PostRow {
     pub reply_count: i64,
     /// The post this one answers, when it is a reply to one.
     pub reply_to: Option<ReplyTarget>,
+    /// The upload token of its author's picture, when they chose one.
+    pub author_avatar: Option<String>,
 }
 
 /// The post a reply answers: where it stands in the (same) thread and who wrote it.

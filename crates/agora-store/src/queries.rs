@@ -113,6 +113,7 @@ fn read_post(row: &Row) -> Result<PostRow, StoreError> {
             }),
             _ => None,
         },
+        author_avatar: row.opt_text(21)?,
     })
 }
 
@@ -178,6 +179,7 @@ pub async fn user<C: Conn>(conn: &mut C, username: &str) -> Result<Option<UserRo
             created_at: ts(row.int(6)?),
             thread_count: row.int(7)?,
             post_count: row.int(8)?,
+            avatar: row.opt_text(9)?,
         })
     })
     .transpose()

@@ -67,7 +67,9 @@ pub const TAGS_ALL: &str =
     "SELECT id, slug, name, description, thread_count FROM tags ORDER BY slug";
 
 pub const USER_BY_KEY: &str = "SELECT id, username, display_name, role, staff_title, signature_html, \
-     created_at, thread_count, post_count FROM users WHERE username_key = ?1";
+     created_at, thread_count, post_count, \
+     (SELECT a.token FROM uploads a WHERE a.id = users.avatar_upload AND a.removed_at IS NULL) \
+     FROM users WHERE username_key = ?1";
 
 pub fn pinned(dialect: Dialect) -> String {
     let columns = summary_columns(dialect);
@@ -98,7 +100,8 @@ pub const POST_COLUMNS: &str = "p.id, p.thread_id, p.position, u.id, u.username,
      u.staff_title, u.signature_html, p.body_html, p.created_at, p.edited_at, p.boost_count, \
      p.deleted_at IS NOT NULL, p.hidden_reason, p.hidden_at IS NOT NULL, \
      p.deleted_by IS NOT NULL AND p.deleted_by <> p.author_id, \
-     p.reply_count, q.id, q.position, qu.username";
+     p.reply_count, q.id, q.position, qu.username, \
+     (SELECT a.token FROM uploads a WHERE a.id = u.avatar_upload AND a.removed_at IS NULL)";
 
 /// The joins [`POST_COLUMNS`] reads from.
 const POST_JOINS: &str = "JOIN users u ON u.id = p.author_id \
