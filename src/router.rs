@@ -341,6 +341,7 @@ pub fn build(state: AppState) -> Router {
         .route("/admin/tags/{slug}/merge", post(web::admin::tags::merge))
         .route("/admin/tags/{slug}/delete", post(web::admin::tags::delete))
         .route("/admin/users", get(web::admin::members::directory))
+        .route("/admin/uploads", get(web::admin::uploads))
         .route("/admin/users/{username}", get(web::admin::members::show))
         .route(
             "/admin/users/{username}/role",

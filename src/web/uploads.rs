@@ -211,13 +211,25 @@ pub async fn avatar(
     respond(&state, &headers, &uri, served).await
 }
 
+/// Where a removal goes back to.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RemoveForm {
+    /// `/admin/uploads` (the moderators' list); anything else: the member's settings.
+    #[serde(default)]
+    pub next: String,
+}
+
 /// `POST /uploads/{token}/delete`: its owner deletes it, or a moderator removes it; back to
-/// the member's list of uploads.
+/// the list it was removed from.
 pub async fn remove(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(token): Path<String>,
+    sent: crate::web::form::WritingForm<RemoveForm>,
 ) -> Result<Response, AppError> {
     uploads::remove(&state, viewer.account.as_deref(), &token).await?;
+    if sent.form.next == "/admin/uploads" {
+        return Ok(Redirect::to("/admin/uploads?done=removed").into_response());
+    }
     Ok(Redirect::to("/settings?done=upload-removed#uploads").into_response())
 }

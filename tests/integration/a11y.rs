@@ -273,6 +273,42 @@ async fn site() -> Site {
         &[("body", SHORT_BODY)],
     )
     .await;
+    // An uploaded screenshot in a reply (a linked thumbnail), and a log file beside it.
+    let mut shown = Vec::new();
+    for (name, bytes) in [
+        ("screenshot.jpg", crate::uploads::photo(1700, 900)),
+        ("console.log", b"error: connection reset by peer\n".to_vec()),
+    ] {
+        let (content_type, body) = crate::uploads::multipart(&[], &[("file", name, &bytes)]);
+        let r = app
+            .send_body(
+                "POST",
+                "/api/v1/uploads",
+                &[
+                    ("content-type", content_type.as_str()),
+                    ("cookie", member.cookie.as_str()),
+                ],
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        shown.push(
+            r.json()["markdown"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    act(
+        &app,
+        &member,
+        &format!("/thread/{rich_id}/reply"),
+        &[(
+            "body",
+            &format!("What the app shows, and its log:\n\n{}", shown.join("\n\n")),
+        )],
+    )
+    .await;
     act(
         &app,
         &member,
@@ -291,8 +327,8 @@ async fn site() -> Site {
         .await;
     assert_eq!(kept.status, StatusCode::BAD_REQUEST, "{}", kept.text());
     let posts = post_ids(&app, &rich).await;
-    let [opening, answer, thanks, deleted] = posts[..] else {
-        panic!("expected four posts on {rich}: {posts:?}");
+    let [opening, answer, thanks, _shots, deleted] = posts[..] else {
+        panic!("expected five posts on {rich}: {posts:?}");
     };
     act(&app, &member, &format!("/posts/{answer}/accept"), &[]).await;
     act(
@@ -756,6 +792,7 @@ async fn site() -> Site {
             bad,
         ),
         get("invitations", Admin, "/admin/invitations"),
+        get("uploads (moderators)", Admin, "/admin/uploads"),
         post(
             "invitation errors",
             Admin,
@@ -1449,6 +1486,7 @@ const NOT_PAGES: &[&str] = &[
     "/uploads/{token}",
     "/uploads/{token}/{name}",
     "/uploads/{token}/t/{thumbnail}",
+    "/avatars/{token}/{size}",
 ];
 
 /// The page routes' paths, as `src/router.rs` spells them, with whether they answer GET.

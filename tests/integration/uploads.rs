@@ -696,3 +696,74 @@ both!(
         assert_eq!(app.get(&current).await.status, StatusCode::GONE);
     }
 );
+
+#[tokio::test]
+async fn a_separate_upload_origin_serves_uploads_and_nothing_else() {
+    let app = TestApp::configured(Backend::Sqlite, |c| {
+        c.uploads.origin = "https://files.forum.test".into();
+    })
+    .await;
+    let ann = app.person("ann", Role::Member).await;
+    let json = uploaded(&app, &ann, "shot.png", &png(40, 30)).await;
+    let url = json["url"].as_str().unwrap_or_default().to_string();
+    // On the forum's own host: a redirect to the upload origin.
+    let r = app.request(&url, &[("host", "forum.test")]).await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://files.forum.test{url}").as_str())
+    );
+    // On the upload origin: the file, and no page of the forum.
+    let r = app.request(&url, &[("host", "files.forum.test")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type"), Some("image/png"));
+    let r = app.request("/", &[("host", "files.forum.test")]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .request(
+            "/settings",
+            &[
+                ("host", "files.forum.test"),
+                ("cookie", ann.cookie.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn moderators_list_uploads_and_remove_one_from_there() {
+    let app = TestApp::demo(Backend::Sqlite).await;
+    let ann = app.person("ann", Role::Member).await;
+    let mia = app.person("mia", Role::Moderator).await;
+    let json = uploaded(&app, &ann, "offtopic.png", &png(64, 64)).await;
+    // Members may not see the list.
+    let r = app.get_as("/admin/uploads", &ann).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.get_as("/admin/uploads", &mia).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.html();
+    assert_eq!(
+        texts(&html, "table.uploads tbody td a")
+            .first()
+            .map(String::as_str),
+        Some("offtopic.png")
+    );
+    let token = json["token"].as_str().unwrap_or_default();
+    let r = post_multipart(
+        &app,
+        &format!("/uploads/{token}/delete"),
+        &mia,
+        &[("next", "/admin/uploads")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some("/admin/uploads?done=removed"));
+    let r = app.get_as("/admin/uploads?done=removed", &mia).await;
+    assert!(
+        texts(&r.html(), "table.uploads .badge")
+            .concat()
+            .contains("removed")
+    );
+}

@@ -1252,6 +1252,16 @@ impl Store {
         read!(self, |conn| uploads::avatar_of(conn, user).await)
     }
 
+    /// The newest uploads for posts, with owners and use counts (the moderators' list).
+    pub async fn recent_uploads(
+        &self,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<uploads::UploadListed>, StoreError> {
+        read!(self, |conn| uploads::recent_uploads(conn, before, limit)
+            .await)
+    }
+
     /// What the uploads hold (dashboard and metrics).
     pub async fn upload_totals(&self) -> Result<UploadTotals, StoreError> {
         read!(self, |conn| uploads::totals(conn).await)

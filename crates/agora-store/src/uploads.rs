@@ -457,6 +457,47 @@ pub async fn avatar_of<C: Conn>(
         .transpose()
 }
 
+/// An upload as the moderators' list shows it.
+#[derive(Clone, Debug)]
+pub struct UploadListed {
+    pub upload: UploadRow,
+    pub owner_name: String,
+    /// Posts that name it.
+    pub posts: i64,
+}
+
+/// The newest uploads for posts (before `before`, an upload id, when given), with their
+/// owner and how many posts show each: the moderators' list.
+pub async fn recent_uploads<C: Conn>(
+    conn: &mut C,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<UploadListed>, StoreError> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns}, COALESCE(us.username, ''), \
+         (SELECT COUNT(*) FROM post_uploads pu WHERE pu.upload_id = u.id) \
+         FROM uploads u LEFT JOIN users us ON us.id = u.owner_id \
+         WHERE u.purpose = 'post' AND u.id < ?1 ORDER BY u.id DESC LIMIT {}",
+        limit.max(1)
+    );
+    collect(
+        conn.query(&sql, params![before.unwrap_or(i64::MAX)])
+            .await?,
+        |row| {
+            Ok(UploadListed {
+                upload: read_upload(row)?,
+                owner_name: row.text(15)?,
+                posts: row.int(16)?,
+            })
+        },
+    )
+}
+
 /// What the uploads hold, for the dashboard and the metrics.
 pub async fn totals<C: Conn>(conn: &mut C) -> Result<UploadTotals, StoreError> {
     let all = conn

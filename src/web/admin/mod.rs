@@ -46,6 +46,7 @@ impl AdminNav {
         }
         tabs.push(("Members", "/admin/users"));
         tabs.push(("Invitations", "/admin/invitations"));
+        tabs.push(("Uploads", "/admin/uploads"));
         AdminNav {
             tabs: tabs
                 .into_iter()
@@ -332,4 +333,80 @@ pub async fn retry_job(
     let retried = crate::jobs::retry(&state, viewer.account.as_deref(), id).await?;
     let done = if retried { "retried" } else { "not-dead" };
     Ok(Redirect::to(&format!("/admin?done={done}#s-jobs")).into_response())
+}
+
+// ---------------------------------------------------------------- uploads
+
+#[derive(Template)]
+#[template(path = "admin/uploads.html")]
+struct UploadsTemplate {
+    layout: Layout,
+    nav: AdminNav,
+    notice: Option<&'static str>,
+    uploads: Vec<UploadLine>,
+    /// The id to list older uploads from, when there are more.
+    older: Option<i64>,
+}
+
+struct UploadLine {
+    token: String,
+    name: String,
+    url: String,
+    owner: String,
+    size: String,
+    posts: i64,
+    removed: bool,
+    created: crate::views::TimeView,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct UploadsQuery {
+    pub before: Option<i64>,
+    pub done: Option<String>,
+}
+
+/// How many uploads the moderators' list shows at once.
+const UPLOADS_PER_PAGE: usize = 50;
+
+/// `/admin/uploads`: the newest uploads, for moderators to remove what should not be there.
+pub async fn uploads(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<UploadsQuery>,
+) -> Result<Response, AppError> {
+    if let Some(redirect) = sign_in_first(&viewer, "/admin/uploads") {
+        return Ok(redirect);
+    }
+    let account = guard(&viewer, Action::ManageMembers)?;
+    let now = Timestamp::now();
+    let rows = state
+        .store
+        .recent_uploads(query.before, UPLOADS_PER_PAGE + 1)
+        .await?;
+    let older = (rows.len() > UPLOADS_PER_PAGE)
+        .then(|| rows.get(UPLOADS_PER_PAGE - 1).map(|r| r.upload.id))
+        .flatten();
+    let uploads = rows
+        .into_iter()
+        .take(UPLOADS_PER_PAGE)
+        .map(|r| UploadLine {
+            url: crate::services::uploads::url_of(&r.upload),
+            size: crate::services::uploads::human_size(r.upload.bytes.max(0) as u64),
+            removed: r.upload.removed(),
+            created: crate::views::TimeView::new(r.upload.created_at, now),
+            token: r.upload.token,
+            name: r.upload.name,
+            owner: r.owner_name,
+            posts: r.posts,
+        })
+        .collect();
+    let html = render(&UploadsTemplate {
+        layout: admin_layout(&state, &viewer, "Uploads", "/admin/uploads"),
+        nav: AdminNav::new(account, "/admin/uploads"),
+        notice: (query.done.as_deref() == Some("removed"))
+            .then_some("Removed. The posts that showed it now say so."),
+        uploads,
+        older,
+    })?;
+    Ok(private_page(StatusCode::OK, html))
 }

@@ -49,11 +49,12 @@ pub struct SettingsForm {
     pub post_per_ip_secs: String,
     pub sign_up_per_ip_n: String,
     pub sign_up_per_ip_secs: String,
-    /// The upload types allowed, separated by spaces or commas.
-    pub upload_types: String,
-    pub upload_max_kb: String,
-    pub upload_daily_mb: String,
-    pub upload_new_daily_mb: String,
+    /// The upload types allowed, separated by spaces or commas. The upload fields are None
+    /// when the form did not send them (an older page's form): those settings stay.
+    pub upload_types: Option<String>,
+    pub upload_max_kb: Option<String>,
+    pub upload_daily_mb: Option<String>,
+    pub upload_new_daily_mb: Option<String>,
 }
 
 impl SettingsForm {
@@ -88,10 +89,10 @@ impl SettingsForm {
             post_per_ip_secs: s.limits.post_per_ip.secs.to_string(),
             sign_up_per_ip_n: s.limits.sign_up_per_ip.n.to_string(),
             sign_up_per_ip_secs: s.limits.sign_up_per_ip.secs.to_string(),
-            upload_types: s.uploads.types.join(" "),
-            upload_max_kb: s.uploads.max_file_kb.to_string(),
-            upload_daily_mb: s.uploads.daily_mb.to_string(),
-            upload_new_daily_mb: s.uploads.new_account_daily_mb.to_string(),
+            upload_types: Some(s.uploads.types.join(" ")),
+            upload_max_kb: Some(s.uploads.max_file_kb.to_string()),
+            upload_daily_mb: Some(s.uploads.daily_mb.to_string()),
+            upload_new_daily_mb: Some(s.uploads.new_account_daily_mb.to_string()),
         }
     }
 
@@ -121,10 +122,10 @@ impl SettingsForm {
             "post_per_ip_secs" => self.post_per_ip_secs = value,
             "sign_up_per_ip_n" => self.sign_up_per_ip_n = value,
             "sign_up_per_ip_secs" => self.sign_up_per_ip_secs = value,
-            "upload_types" => self.upload_types = value,
-            "upload_max_kb" => self.upload_max_kb = value,
-            "upload_daily_mb" => self.upload_daily_mb = value,
-            "upload_new_daily_mb" => self.upload_new_daily_mb = value,
+            "upload_types" => self.upload_types = Some(value),
+            "upload_max_kb" => self.upload_max_kb = Some(value),
+            "upload_daily_mb" => self.upload_daily_mb = Some(value),
+            "upload_new_daily_mb" => self.upload_new_daily_mb = Some(value),
             _ => {}
         }
     }
@@ -190,26 +191,39 @@ impl SettingsForm {
         if let Some(n) = number("new_account_links", &self.new_account_links) {
             s.limits.new_account_links = u32::try_from(n).unwrap_or(u32::MAX);
         }
-        if let Some(n) = number("upload_max_kb", &self.upload_max_kb) {
+        if let Some(n) = self
+            .upload_max_kb
+            .as_deref()
+            .and_then(|t| number("upload_max_kb", t))
+        {
             s.uploads.max_file_kb = n;
         }
-        if let Some(n) = number("upload_daily_mb", &self.upload_daily_mb) {
+        if let Some(n) = self
+            .upload_daily_mb
+            .as_deref()
+            .and_then(|t| number("upload_daily_mb", t))
+        {
             s.uploads.daily_mb = n;
         }
-        if let Some(n) = number("upload_new_daily_mb", &self.upload_new_daily_mb) {
+        if let Some(n) = self
+            .upload_new_daily_mb
+            .as_deref()
+            .and_then(|t| number("upload_new_daily_mb", t))
+        {
             s.uploads.new_account_daily_mb = n;
         }
-        s.uploads.types = self
-            .upload_types
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .map(|t| t.trim().trim_start_matches('.').to_lowercase())
-            .filter(|t| !t.is_empty())
-            .fold(Vec::new(), |mut types, t| {
-                if !types.contains(&t) {
-                    types.push(t);
-                }
-                types
-            });
+        if let Some(types) = &self.upload_types {
+            s.uploads.types = types
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .map(|t| t.trim().trim_start_matches('.').to_lowercase())
+                .filter(|t| !t.is_empty())
+                .fold(Vec::new(), |mut types, t| {
+                    if !types.contains(&t) {
+                        types.push(t);
+                    }
+                    types
+                });
+        }
         let mut rate = |field: &'static str, n: &str, secs: &str, into: &mut Rate| match (
             n.trim().parse::<u32>(),
             secs.trim().parse::<u64>(),
