@@ -193,6 +193,14 @@ both!(
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("the copy lost ann's picture"));
         assert_eq!(ann.avatar.as_deref(), Some(avatar.token.as_str()));
+        for size in [80, 160] {
+            let picture = format!("/avatars/{}/{size}", avatar.token);
+            assert_eq!(
+                copy.ok(&picture).await.body,
+                app.ok(&picture).await.body,
+                "{picture}"
+            );
+        }
 
         // The export holds what the demo held.
         let original = demo_archive();
