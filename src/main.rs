@@ -113,7 +113,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportArgs { file, .. }) => {
             let file = file.unwrap_or_default();
             let store = open_store(&config).await?;
-            let stats = archive::import_file(&store, &file).await?;
+            let blobs = agora::blobs::Blobs::open(&config.uploads, &config.data_dir)?;
+            let stats = archive::import_file(&store, &blobs, &file).await?;
             store.close().await?;
             eprintln!(
                 "imported {} users, {} threads and {} posts from {}",
@@ -122,11 +123,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 stats.posts,
                 file.display()
             );
+            if stats.uploads > 0 {
+                eprintln!(
+                    "and {} uploads, their files from {} into {}",
+                    stats.uploads,
+                    archive::files_dir(&file).display(),
+                    blobs.describe()
+                );
+            }
             Ok(())
         }
         Command::Export { file } => {
             let store = open_store(&config).await?;
-            let posts = archive::export_file(&store, &file).await?;
+            let blobs = agora::blobs::Blobs::open(&config.uploads, &config.data_dir)?;
+            let posts = archive::export_file(&store, &blobs, &file).await?;
             eprintln!("exported {posts} posts to {}", file.display());
             Ok(())
         }

@@ -411,6 +411,7 @@ fn taxonomy(plan: &Plan, rng: &mut fastrand::Rng, now: i64) -> Archive {
             },
             created_at: Timestamp::from_micros(now - 3 * 365 * DAY + rng.i64(..365 * DAY)),
             account: None,
+            avatar: None,
             signature_html: String::new(),
         });
     }

@@ -78,12 +78,31 @@ fn encode_segment(text: &str) -> String {
 
 /// The whole file's address.
 pub fn url_of(upload: &UploadRow) -> String {
-    format!("/uploads/{}/{}", upload.token, encode_segment(&upload.name))
+    file_address(&upload.token, &upload.name)
 }
 
 /// A thumbnail's address (`thumbnail`: `WxH.EXT`).
 pub fn thumbnail_url(upload: &UploadRow, thumbnail: &str) -> String {
-    format!("/uploads/{}/t/{thumbnail}", upload.token)
+    thumbnail_address(&upload.token, thumbnail)
+}
+
+fn file_address(token: &str, name: &str) -> String {
+    format!("/uploads/{token}/{}", encode_segment(name))
+}
+
+fn thumbnail_address(token: &str, thumbnail: &str) -> String {
+    format!("/uploads/{token}/t/{thumbnail}")
+}
+
+/// The sized addresses of an upload's thumbnails, for the renderer.
+fn thumbnail_refs(token: &str, thumbnails: &[String]) -> Vec<(u32, u32, String)> {
+    thumbnails
+        .iter()
+        .filter_map(|t| {
+            let (w, h) = thumbnail_size(t)?;
+            Some((w, h, thumbnail_address(token, t)))
+        })
+        .collect()
 }
 
 /// (width, height) of a thumbnail named `WxH.EXT`.
@@ -136,14 +155,21 @@ pub fn reference(upload: &UploadRow) -> agora_markup::UploadRef {
         width: u32::try_from(upload.width).unwrap_or(0),
         height: u32::try_from(upload.height).unwrap_or(0),
         url: url_of(upload),
-        thumbnails: upload
-            .thumbnails
-            .iter()
-            .filter_map(|t| {
-                let (w, h) = thumbnail_size(t)?;
-                Some((w, h, thumbnail_url(upload, t)))
-            })
-            .collect(),
+        thumbnails: thumbnail_refs(&upload.token, &upload.thumbnails),
+    }
+}
+
+/// What the renderer needs of an upload an archive carries (it has no row yet), so that an
+/// imported post shows it as the forum it came from did.
+pub fn archived_reference(upload: &agora_store::archive::Upload) -> agora_markup::UploadRef {
+    agora_markup::UploadRef {
+        image: upload.kind == agora_store::archive::UploadKind::Image,
+        removed: upload.removed.is_some(),
+        animated: upload.animated,
+        width: u32::try_from(upload.width).unwrap_or(0),
+        height: u32::try_from(upload.height).unwrap_or(0),
+        url: file_address(&upload.token, &upload.name),
+        thumbnails: thumbnail_refs(&upload.token, &upload.thumbnails),
     }
 }
 

@@ -62,7 +62,7 @@ fn import_and_export_through_files() {
     let (ok, err) = run(&["export", first.to_str().unwrap_or_default()]);
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&first).unwrap_or_else(|e| panic!("{e}"));
-    assert!(text.starts_with("{\n  \"format\": \"agora-archive\",\n  \"version\": 5,"));
+    assert!(text.starts_with("{\n  \"format\": \"agora-archive\",\n  \"version\": 6,"));
     let broken = dir.path().join("broken.json");
     std::fs::write(
         &broken,

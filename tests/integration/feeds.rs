@@ -175,6 +175,7 @@ fn hostile_archive() -> agora_store::Archive {
             signature: String::new(),
             created_at: at(0),
             account: None,
+            avatar: None,
             signature_html: String::new(),
         });
     }

@@ -28,6 +28,7 @@ fn user(name: &str) -> User {
         signature: String::new(),
         created_at: ts(0),
         account: None,
+        avatar: None,
         signature_html: String::new(),
     }
 }

@@ -69,6 +69,7 @@ fn to_archive(seed: &Seed) -> Archive {
             signature: String::new(),
             created_at: ts(0),
             account: None,
+            avatar: None,
             signature_html: String::new(),
         });
     }

@@ -160,6 +160,13 @@ both! {
         assert!(html.contains("<strong>Comments</strong>"));
         let (_, page) = app.follow(&format!("/thread/{}", by_source[&3547])).await;
         assert!(page.text().contains("href=\"https://en.wikipedia.org/wiki/Fibula_(brooch)\""));
+        // Images stay at the site's image host (answer 31 shows one): linked, not uploaded.
+        let scope = thread(&archive, by_source[&28]);
+        assert!(
+            scope.posts.iter().any(|p| p.body.contains("![image](https://i.stack.imgur.com/laD01.gif)")),
+            "the image link is kept as it was"
+        );
+        assert!(archive.uploads.is_empty(), "nothing is copied in as an upload");
         assert!(page.text().contains("<pre tabindex=\"0\"><code>\"splashware\" (ceramic,pottery)"));
 
         // Found by search, the search index following the change log.
@@ -406,6 +413,21 @@ both! {
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(export(&copy).await, archive, "export → import → export is the same");
         let by_source = threads_by_source(&copy, "git.stackexchange.com").await;
+        // Images stay where the site kept them: linked at their external address, never
+        // copied in as uploads, in the archive and on the copy's page.
+        assert!(archive.uploads.is_empty(), "{:?}", archive.uploads);
+        let undo = thread(&archive, by_source[&10]);
+        assert!(
+            undo.posts.iter().any(|p| p.body.contains("![image](https://i.stack.imgur.com/abc.png)")),
+            "the image link is kept as it was"
+        );
+        let (_, page) = copy.follow(&format!("/thread/{}", by_source[&10])).await;
+        assert!(
+            page.text().contains("src=\"https://i.stack.imgur.com/abc.png\""),
+            "{}",
+            page.text()
+        );
+        assert!(!page.text().contains("/uploads/"), "{}", page.text());
         let row = copy
             .store()
             .thread(by_source[&10])

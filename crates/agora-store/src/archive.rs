@@ -9,14 +9,16 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{PinScope, Role, ThreadKind, Timestamp};
+use crate::uploads::UploadPurpose;
 
 pub const FORMAT: &str = "agora-archive";
 /// Version 2 adds accounts' sign-in details, deleted and hidden posts, flags and the audit log;
 /// version 3 the site's settings, pages and images, archived areas and subtopics, and subtopic
 /// rules (all optional); version 4 which earlier post of its thread a reply answers
 /// (`reply_to`, optional); version 5 what was imported from other sites (`imported`,
-/// optional). Older versions are read as they are.
-pub const VERSION: u32 = 5;
+/// optional); version 6 uploads (`uploads`, their bytes in a directory beside the file) and
+/// members' own pictures (`avatar`), both optional. Older versions are read as they are.
+pub const VERSION: u32 = 6;
 pub const MAX_BODY_CHARS: usize = 60_000;
 pub const MAX_TAGS: usize = 5;
 
@@ -28,6 +30,10 @@ pub struct Archive {
     pub areas: Vec<Area>,
     pub tags: Vec<Tag>,
     pub users: Vec<User>,
+    /// Uploaded images and files (version 6), before the threads whose posts name them. Their
+    /// bytes are not in the document but in a directory beside it (docs/archive-format.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploads: Vec<Upload>,
     pub threads: Vec<Thread>,
     /// Reports about posts, open or resolved (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -95,6 +101,52 @@ pub struct ImportedId {
 pub struct CountedBoosts {
     pub post_id: i64,
     pub count: i64,
+}
+
+/// One member's uploaded image or file (version 6). Its bytes are named by `sha` and kept in
+/// the archive's directory as the forum's upload store keeps them: `files/AB/SHA` and
+/// `thumbs/AB/SHA/WxH.EXT` (`AB`: the hash's first two characters).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    /// The name posts use in its address, `/uploads/TOKEN/…`.
+    pub token: String,
+    /// Who uploaded it; null when that account was deleted (its posts' files stay).
+    pub owner: Option<String>,
+    pub purpose: UploadPurpose,
+    pub kind: UploadKind,
+    /// The file name as uploaded, shown and sent as the download's name.
+    pub name: String,
+    pub content_type: String,
+    /// BLAKE3 of the stored bytes, 64 lower-case hex digits.
+    pub sha: String,
+    pub bytes: i64,
+    pub width: i64,
+    pub height: i64,
+    pub animated: bool,
+    /// `WIDTHxHEIGHT.EXT` for each thumbnail, smallest first.
+    pub thumbnails: Vec<String>,
+    pub created_at: Timestamp,
+    /// Deleted by its owner or removed by a moderator: its bytes are gone, posts that show it
+    /// say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<UploadRemoval>,
+}
+
+/// Whether an upload is an image (shown, with thumbnails) or a file (linked).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadKind {
+    Image,
+    File,
+}
+
+/// When an upload was removed, and by whom (null when that account is gone).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRemoval {
+    pub at: Timestamp,
+    pub by: Option<String>,
 }
 
 /// The site's settings and images (version 3).
@@ -282,6 +334,9 @@ pub struct User {
     /// Sign-in details (version 2); absent for people who never had an account here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<UserAccount>,
+    /// The token of the upload that is their picture (version 6); absent: the generated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
     /// Derived: the rendered signature.
     #[serde(skip)]
     pub signature_html: String,
@@ -445,6 +500,7 @@ impl Archive {
             areas: Vec::new(),
             tags: Vec::new(),
             users: Vec::new(),
+            uploads: Vec::new(),
             threads: Vec::new(),
             flags: Vec::new(),
             audit_log: Vec::new(),
@@ -626,6 +682,7 @@ impl Archive {
                 Err(err(path, format!("no user named {name:?}")))
             }
         };
+        self.validate_uploads(&known_user)?;
         let mut thread_ids = HashSet::new();
         let mut post_ids = HashSet::new();
         for (i, thread) in self.threads.iter().enumerate() {
@@ -840,6 +897,149 @@ impl Archive {
     }
 }
 
+impl Archive {
+    /// The uploads (version 6) and the pictures users name: each field well formed (the hash
+    /// and thumbnail names become paths in the archive's directory), tokens unique, people
+    /// known, and a picture an avatar upload of its own user that was not removed.
+    fn validate_uploads(
+        &self,
+        known_user: &dyn Fn(String, &str) -> Result<(), ArchiveError>,
+    ) -> Result<(), ArchiveError> {
+        let mut tokens: HashMap<&str, &Upload> = HashMap::new();
+        for (i, upload) in self.uploads.iter().enumerate() {
+            let path = format!("uploads[{i}]");
+            if !crate::uploads::is_token(&upload.token) {
+                return Err(err(
+                    format!("{path}.token"),
+                    format!(
+                        "must be {} characters of a-z and 2-7",
+                        crate::uploads::TOKEN_CHARS
+                    ),
+                ));
+            }
+            if tokens.insert(&upload.token, upload).is_some() {
+                return Err(err(
+                    format!("{path}.token"),
+                    format!("{:?} is used twice", upload.token),
+                ));
+            }
+            if let Some(owner) = &upload.owner {
+                known_user(format!("{path}.owner"), owner)?;
+            }
+            if let Some(why) = bad_file_name(&upload.name) {
+                return Err(err(format!("{path}.name"), why));
+            }
+            let content_type = &upload.content_type;
+            if content_type.is_empty()
+                || content_type.len() > 100
+                || !content_type.contains('/')
+                || !content_type
+                    .bytes()
+                    .all(|b| b == b' ' || b.is_ascii_graphic())
+            {
+                return Err(err(
+                    format!("{path}.content_type"),
+                    "must be a media type such as image/png",
+                ));
+            }
+            if upload.sha.len() != 64
+                || !upload
+                    .sha
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(err(
+                    format!("{path}.sha"),
+                    "must be a BLAKE3 hash: 64 lower-case hex digits",
+                ));
+            }
+            for (field, value) in [
+                ("bytes", upload.bytes),
+                ("width", upload.width),
+                ("height", upload.height),
+            ] {
+                if value < 0 {
+                    return Err(err(format!("{path}.{field}"), "must not be negative"));
+                }
+            }
+            let mut seen = HashSet::new();
+            for (t, thumbnail) in upload.thumbnails.iter().enumerate() {
+                if !is_thumbnail_name(thumbnail) {
+                    return Err(err(
+                        format!("{path}.thumbnails[{t}]"),
+                        "must be WIDTHxHEIGHT.EXT, e.g. 800x600.webp",
+                    ));
+                }
+                if !seen.insert(thumbnail) {
+                    return Err(err(
+                        format!("{path}.thumbnails[{t}]"),
+                        format!("{thumbnail:?} is listed twice"),
+                    ));
+                }
+            }
+            if let Some(by) = upload.removed.as_ref().and_then(|r| r.by.as_ref()) {
+                known_user(format!("{path}.removed.by"), by)?;
+            }
+        }
+        for (i, user) in self.users.iter().enumerate() {
+            let Some(token) = &user.avatar else {
+                continue;
+            };
+            let path = format!("users[{i}].avatar");
+            let Some(upload) = tokens.get(token.as_str()) else {
+                return Err(err(path, format!("no upload {token:?}")));
+            };
+            let own = upload
+                .owner
+                .as_ref()
+                .is_some_and(|owner| username_key(owner) == username_key(&user.username));
+            if upload.purpose != UploadPurpose::Avatar || !own {
+                return Err(err(
+                    path,
+                    format!("{token:?} is not an avatar upload of this user's"),
+                ));
+            }
+            if upload.removed.is_some() {
+                return Err(err(path, format!("{token:?} was removed")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why an uploaded file's name cannot be one (the rules uploads are checked by), if it cannot.
+fn bad_file_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 255 || name.trim() != name {
+        Some("must be 1–255 bytes, without spaces at either end")
+    } else if name.contains(['/', '\\']) || name.chars().all(|c| c == '.') {
+        Some("must be a plain file name (no / or \\, not only dots)")
+    } else if name
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+    {
+        Some("holds control or text-direction characters")
+    } else {
+        None
+    }
+}
+
+/// A thumbnail's name: `WIDTHxHEIGHT.EXT`, digits and a lower-case extension.
+fn is_thumbnail_name(name: &str) -> bool {
+    let Some((size, ext)) = name.split_once('.') else {
+        return false;
+    };
+    let Some((w, h)) = size.split_once('x') else {
+        return false;
+    };
+    let digits = |s: &str| (1..=5).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    digits(w)
+        && digits(h)
+        && (1..=5).contains(&ext.len())
+        && ext
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -871,6 +1071,7 @@ mod tests {
             signature: String::new(),
             created_at: ts("2025-01-01T00:00:00Z"),
             account: None,
+            avatar: None,
             signature_html: String::new(),
         });
         a.threads.push(Thread {
@@ -940,6 +1141,85 @@ mod tests {
         assert_eq!(
             a.validate().map_err(|e| e.path),
             Err("threads[0].title".to_string())
+        );
+    }
+
+    fn with_upload() -> Archive {
+        let mut a = small();
+        a.uploads.push(Upload {
+            token: "abcdefghijkmnpqr".into(),
+            owner: Some("ann".into()),
+            purpose: UploadPurpose::Avatar,
+            kind: UploadKind::Image,
+            name: "me.png".into(),
+            content_type: "image/png".into(),
+            sha: "ab".repeat(32),
+            bytes: 1234,
+            width: 512,
+            height: 512,
+            animated: false,
+            thumbnails: vec!["40x40.png".into(), "80x80.png".into()],
+            created_at: ts("2025-01-01T00:00:00Z"),
+            removed: None,
+        });
+        a.users[0].avatar = Some("abcdefghijkmnpqr".into());
+        a
+    }
+
+    #[test]
+    fn uploads_are_checked_field_by_field() {
+        assert_eq!(with_upload().validate(), Ok(()));
+        type Breakage = fn(&mut Archive);
+        let cases: [(Breakage, &str); 9] = [
+            (|a| a.uploads[0].token = "ABC".into(), "uploads[0].token"),
+            (
+                |a| a.uploads[0].owner = Some("bob".into()),
+                "uploads[0].owner",
+            ),
+            (
+                |a| a.uploads[0].sha = "../../etc/passwd".into(),
+                "uploads[0].sha",
+            ),
+            (
+                |a| a.uploads[0].thumbnails[1] = "../x.png".into(),
+                "uploads[0].thumbnails[1]",
+            ),
+            (|a| a.uploads[0].name = "a/b.png".into(), "uploads[0].name"),
+            (
+                |a| a.uploads[0].content_type = "image/png\r\nX: y".into(),
+                "uploads[0].content_type",
+            ),
+            (
+                |a| a.users[0].avatar = Some("zzzzzzzzzzzzzzzz".into()),
+                "users[0].avatar",
+            ),
+            (
+                |a| a.uploads[0].purpose = UploadPurpose::Post,
+                "users[0].avatar",
+            ),
+            (
+                |a| {
+                    a.uploads[0].removed = Some(UploadRemoval {
+                        at: ts("2025-01-03T00:00:00Z"),
+                        by: None,
+                    })
+                },
+                "users[0].avatar",
+            ),
+        ];
+        for (break_it, path) in cases {
+            let mut a = with_upload();
+            break_it(&mut a);
+            assert_eq!(a.validate().map_err(|e| e.path), Err(path.to_string()));
+        }
+        // Uploads are optional: an archive without them is as before, in any version.
+        let mut a = small();
+        a.version = 5;
+        assert_eq!(a.validate(), Ok(()));
+        let text = serde_json::to_string(&small()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !text.contains("uploads") && !text.contains("avatar"),
+            "{text}"
         );
     }
 

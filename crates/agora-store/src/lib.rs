@@ -182,6 +182,7 @@ pub struct ImportStats {
     pub users: u64,
     pub threads: u64,
     pub posts: u64,
+    pub uploads: u64,
 }
 
 /// 128 random bits as hex.

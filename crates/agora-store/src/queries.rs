@@ -530,6 +530,8 @@ pub async fn import<C: Conn>(
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<ImportStats, StoreError> {
     let maps = import_taxonomy(conn, archive).await?;
+    // Before the posts: writing a post's text links the uploads it names.
+    crate::uploads::import_uploads(conn, archive, &maps).await?;
     let mut stats = import_threads(conn, &archive.threads, &maps, 0, progress).await?;
     import_moderation(conn, archive, &maps).await?;
     if let Some(imported) = &archive.imported {
@@ -537,6 +539,7 @@ pub async fn import<C: Conn>(
     }
     finish_import(conn).await?;
     stats.users = archive.users.len() as u64;
+    stats.uploads = archive.uploads.len() as u64;
     Ok(stats)
 }
 
@@ -1069,9 +1072,11 @@ pub async fn export<C: Conn>(conn: &mut C) -> Result<Archive, StoreError> {
                 }),
                 None => None,
             },
+            avatar: r.opt_text(11)?,
             signature_html: String::new(),
         })
     })?;
+    out.uploads = crate::uploads::export_uploads(conn).await?;
     let mut thread_index: HashMap<i64, usize> = HashMap::new();
     for r in conn.query(sql::EXPORT_THREADS, &[]).await? {
         let locked = match (r.opt_int(6)?, r.opt_text(7)?) {

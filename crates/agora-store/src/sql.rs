@@ -223,9 +223,10 @@ pub const EXPORT_SUBTOPICS: &str = "SELECT area_id, slug, name, description, doc
 pub const EXPORT_ALLOWED_TAGS: &str = "SELECT st.subtopic_id, t.slug FROM subtopic_tags st \
      JOIN tags t ON t.id = st.tag_id ORDER BY st.subtopic_id, t.slug";
 pub const EXPORT_TAGS: &str = "SELECT slug, name, description FROM tags ORDER BY slug";
-pub const EXPORT_USERS: &str = "SELECT username, display_name, role, staff_title, signature_md, created_at, \
-     email, email_verified_at, password_hash, suspended_until, suspend_reason \
-     FROM users ORDER BY username_key";
+pub const EXPORT_USERS: &str = "SELECT u.username, u.display_name, u.role, u.staff_title, u.signature_md, \
+     u.created_at, u.email, u.email_verified_at, u.password_hash, u.suspended_until, \
+     u.suspend_reason, av.token FROM users u LEFT JOIN uploads av ON av.id = u.avatar_upload \
+     ORDER BY u.username_key";
 pub const EXPORT_THREADS: &str = "SELECT t.id, a.slug, s.slug, t.title, t.kind, t.pin_scope, t.locked_at, \
      lu.username, t.lock_reason, t.view_count, t.accepted_post_id, t.recommended_post_id \
      FROM threads t JOIN subtopics s ON s.id = t.subtopic_id JOIN areas a ON a.id = s.area_id \

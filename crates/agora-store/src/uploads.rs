@@ -21,7 +21,8 @@ pub const TOKEN_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 pub const TOKEN_CHARS: usize = 16;
 
 /// What an upload is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UploadPurpose {
     /// Shown in posts (and kept only while a post names it).
     Post,
@@ -547,6 +548,117 @@ pub async fn set_posts_html<C: Conn>(
             actor,
             Some(thread),
             None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every upload as the archive carries it (version 6), oldest first; owners and removers by
+/// username (null when the account is gone).
+pub async fn export_uploads<C: Conn>(
+    conn: &mut C,
+) -> Result<Vec<crate::archive::Upload>, StoreError> {
+    let sql = format!(
+        "SELECT {}, o.username, r.username FROM uploads u \
+         LEFT JOIN users o ON o.id = u.owner_id LEFT JOIN users r ON r.id = u.removed_by \
+         ORDER BY u.created_at, u.token",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    collect(conn.query(&sql, &[]).await?, |row| {
+        let upload = read_upload(row)?;
+        let removed_by = row.opt_text(16)?;
+        Ok(crate::archive::Upload {
+            token: upload.token,
+            owner: row.opt_text(15)?,
+            purpose: upload.purpose,
+            kind: if upload.image {
+                crate::archive::UploadKind::Image
+            } else {
+                crate::archive::UploadKind::File
+            },
+            name: upload.name,
+            content_type: upload.content_type,
+            sha: upload.sha,
+            bytes: upload.bytes,
+            width: upload.width,
+            height: upload.height,
+            animated: upload.animated,
+            thumbnails: upload.thumbnails,
+            created_at: upload.created_at,
+            removed: upload
+                .removed_at
+                .map(|at| crate::archive::UploadRemoval { at, by: removed_by }),
+        })
+    })
+}
+
+/// Writes an archive's uploads (their bytes already in the upload store) and the users'
+/// pictures, after the users and before the posts, so that writing a post's text links the
+/// uploads it names. An owner or remover the archive does not name is stored as no account
+/// (id 0), as a deleted account's uploads are.
+pub async fn import_uploads<C: Conn>(
+    conn: &mut C,
+    archive: &crate::archive::Archive,
+    maps: &crate::queries::IdMaps,
+) -> Result<(), StoreError> {
+    let user_id = |name: &Option<String>| -> Result<i64, StoreError> {
+        name.as_deref()
+            .map_or(Ok(0), |name| maps.user(name).map(|(id, _)| id))
+    };
+    let mut ids = std::collections::HashMap::new();
+    for upload in &archive.uploads {
+        let removed_by = upload
+            .removed
+            .as_ref()
+            .map(|r| user_id(&r.by))
+            .transpose()?;
+        let id = conn
+            .query_one(
+                "INSERT INTO uploads (token, owner_id, purpose, kind, name, content_type, sha, \
+                 bytes, width, height, animated, thumbnails, created_at, removed_at, removed_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 RETURNING id",
+                params![
+                    upload.token.as_str(),
+                    user_id(&upload.owner)?,
+                    upload.purpose.as_str(),
+                    match upload.kind {
+                        crate::archive::UploadKind::Image => "image",
+                        crate::archive::UploadKind::File => "file",
+                    },
+                    upload.name.as_str(),
+                    upload.content_type.as_str(),
+                    upload.sha.as_str(),
+                    upload.bytes,
+                    upload.width,
+                    upload.height,
+                    upload.animated,
+                    upload.thumbnails.join(" "),
+                    upload.created_at.micros(),
+                    upload.removed.as_ref().map(|r| r.at.micros()),
+                    removed_by
+                ],
+            )
+            .await?
+            .int(0)?;
+        ids.insert(upload.token.as_str(), id);
+    }
+    for user in &archive.users {
+        let Some(token) = &user.avatar else {
+            continue;
+        };
+        let upload = *ids
+            .get(token.as_str())
+            .ok_or_else(|| StoreError::Invalid(format!("no upload {token:?}")))?;
+        let (id, _) = maps.user(&user.username)?;
+        conn.execute(
+            "UPDATE users SET avatar_upload = ?2 WHERE id = ?1",
+            params![id, upload],
         )
         .await?;
     }
