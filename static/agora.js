@@ -125,7 +125,8 @@
     function size(bytes) {
       return bytes >= 1048576 ? (Math.round(bytes / 104857.6) / 10) + " MB" : Math.max(1, Math.ceil(bytes / 1024)) + " KB";
     }
-    // At the cursor, on a line of its own.
+    // At the cursor, on a line of its own; returns what went in (the text with the line
+    // breaks added around it).
     function insert(text) {
       var start = area.selectionStart || 0;
       var end = area.selectionEnd || start;
@@ -137,16 +138,28 @@
       var at = (before + lead + text + tail).length;
       area.setSelectionRange(at, at);
       changed();
+      return lead + text + tail;
     }
-    function replace(marker, text) {
-      var at = area.value.indexOf(marker);
+    // The placeholder `marker` (put in as `placed`, with its line breaks) becomes `text`; with
+    // no text it goes with the line breaks it brought. Setting the value would put the caret
+    // at the end: the writer's selection is kept where it was in the text around it.
+    function replace(marker, placed, text) {
+      var whole = area.value.indexOf(placed) >= 0 ? placed : marker;
+      var at = area.value.indexOf(whole);
       if (at < 0) {
         if (text) { insert(text); }
         return;
       }
-      var after = area.value.slice(at + marker.length);
-      if (!text) { after = after.replace(/^\n/, ""); }
-      area.value = area.value.slice(0, at) + text + after;
+      var end = at + whole.length;
+      if (!text && whole === marker && area.value.charAt(end) === "\n") { end += 1; }
+      var by = text ? whole.split(marker).join(text) : "";
+      var shift = function (p) {
+        return p <= at ? p : p >= end ? p + by.length - (end - at) : at + by.length;
+      };
+      var start = shift(area.selectionStart);
+      var stop = shift(area.selectionEnd);
+      area.value = area.value.slice(0, at) + by + area.value.slice(end);
+      area.setSelectionRange(start, stop);
       changed();
     }
     function note(item, text, failed) {
@@ -169,7 +182,7 @@
       item.appendChild(bar);
       seq += 1;
       var marker = "[Uploading " + name.replace(/[\[\]]/g, "") + "… #" + seq + "]";
-      insert(marker);
+      var placed = insert(marker);
       pending += 1;
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
@@ -182,16 +195,16 @@
         var res = null;
         try { res = JSON.parse(xhr.responseText); } catch (e) { res = null; }
         if (xhr.status === 201 && res && res.markdown) {
-          replace(marker, res.markdown);
+          replace(marker, placed, res.markdown);
           note(item, name + " added.", false);
         } else {
-          replace(marker, "");
+          replace(marker, placed, "");
           note(item, name + ": " + (res && res.error ? res.error.message : "the upload failed (HTTP " + xhr.status + ")."), true);
         }
       };
       xhr.onerror = function () {
         pending -= 1;
-        replace(marker, "");
+        replace(marker, placed, "");
         note(item, name + ": the forum could not be reached. Your text is kept; try again.", true);
       };
       var data = new FormData();
