@@ -21,7 +21,7 @@ use crate::paths::{parse_post_id, parse_thread_id};
 use crate::services::accounts::FieldErrors;
 use crate::services::permissions::Action;
 use crate::services::read::RawCursorParams;
-use crate::services::{moderation, posting};
+use crate::services::{moderation, posting, render};
 use crate::views::{AuditPageView, AuthorView, FlagQueueView};
 
 fn first_error(errors: FieldErrors) -> AppError {
@@ -737,12 +737,14 @@ pub struct PreviewView {
     pub html: String,
 }
 
-/// The HTML a post's Markdown becomes, without saving anything (any token scope).
+/// The HTML a post's Markdown becomes, without saving anything (any token scope): rendered as
+/// a post is, so uploaded images show as their sized thumbnails and mentions as links.
 #[utoipa::path(post, path = "/api/v1/preview", tag = "writing", request_body = PreviewBody,
     responses((status = 200, body = PreviewView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 503, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn preview(
+    State(state): State<AppState>,
     _caller: SignedIn,
     ApiJson(body): ApiJson<PreviewBody>,
 ) -> Result<Response, ApiError> {
@@ -750,7 +752,7 @@ pub async fn preview(
         return Err(AppError::bad_param("body", "Too long to preview.").into());
     }
     Ok(Json(PreviewView {
-        html: agora_markup::render(&body.body),
+        html: render::post_html(&state, &body.body).await?,
     })
     .into_response())
 }

@@ -240,6 +240,38 @@ both!(
     }
 );
 
+#[tokio::test]
+async fn the_live_preview_shows_an_uploaded_image_as_the_post_will() {
+    let app = TestApp::demo(Backend::Sqlite).await;
+    let ann = app.person("ann", Role::Member).await;
+    let json = uploaded(&app, &ann, "screenshot.jpg", &photo(2000, 1000)).await;
+    let url = json["url"].as_str().unwrap_or_default();
+    let body = serde_json::json!({
+        "body": format!("See {}", json["markdown"].as_str().unwrap_or_default())
+    });
+    let r = app
+        .send_body(
+            "POST",
+            "/api/v1/preview",
+            &[
+                ("content-type", "application/json"),
+                ("sec-fetch-site", "same-origin"),
+                ("cookie", ann.cookie.as_str()),
+            ],
+            body.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = scraper::Html::parse_fragment(r.json()["html"].as_str().unwrap_or_default());
+    assert_eq!(
+        attrs(&html, "a.upload-image", "href"),
+        vec![url.to_string()]
+    );
+    let img = |attr: &str| attrs(&html, "a.upload-image img", attr).concat();
+    assert!(img("src").contains("/t/800x400."), "{}", img("src"));
+    assert_eq!((img("width"), img("height")), ("800".into(), "400".into()));
+}
+
 both!(
     async fn a_reply_form_without_javascript_attaches_its_files(backend: Backend) {
         let app = TestApp::demo(backend).await;
