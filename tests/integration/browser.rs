@@ -14,7 +14,7 @@ use crate::util::Node;
 
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const SUBTOPIC: &str = "app-system-services/networking";
+pub(crate) const SUBTOPIC: &str = "app-system-services/networking";
 const NETWORKING: &str = "/topics/app-system-services/networking";
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -87,6 +87,16 @@ impl Drop for Driver {
 /// (a touch screen `phone_width` CSS px wide and 844 tall, twice the pixels) when one is given,
 /// since a window cannot be made that narrow.
 pub(crate) async fn session(driver: &Driver, args: &[&str], phone_width: Option<u32>) -> Client {
+    session_with(driver, args, phone_width, serde_json::Value::Null).await
+}
+
+/// As [`session`], with chromium's preferences `prefs` (where downloads go, say) unless null.
+pub(crate) async fn session_with(
+    driver: &Driver,
+    args: &[&str],
+    phone_width: Option<u32>,
+    prefs: serde_json::Value,
+) -> Client {
     let mut all = vec![
         "--headless=new",
         "--no-sandbox",
@@ -96,6 +106,9 @@ pub(crate) async fn session(driver: &Driver, args: &[&str], phone_width: Option<
     ];
     all.extend_from_slice(args);
     let mut options = serde_json::json!({ "binary": CHROMIUM, "args": all });
+    if !prefs.is_null() {
+        options["prefs"] = prefs;
+    }
     if let Some(width) = phone_width {
         options["mobileEmulation"] = serde_json::json!({
             "deviceMetrics": { "width": width, "height": 844, "pixelRatio": 2, "touch": true },
@@ -135,8 +148,19 @@ impl Stage {
 
     /// A browser on this forum: a laptop window of `args`, or a phone `phone_width` wide.
     pub(crate) async fn browser(&self, args: &[&str], phone_width: Option<u32>) -> Browser {
+        self.browser_with(args, phone_width, serde_json::Value::Null)
+            .await
+    }
+
+    /// As [`Stage::browser`], with chromium's preferences `prefs` (see [`session_with`]).
+    pub(crate) async fn browser_with(
+        &self,
+        args: &[&str],
+        phone_width: Option<u32>,
+        prefs: serde_json::Value,
+    ) -> Browser {
         Browser {
-            client: session(&self.driver, args, phone_width).await,
+            client: session_with(&self.driver, args, phone_width, prefs).await,
             base: format!("http://{}", self.node.address),
         }
     }
@@ -221,6 +245,78 @@ impl Browser {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `script` (with `args`) in the page until it returns something truthy (not null,
+    /// false, 0 or ""), and returns that; panics saying `what` was awaited after 20 s.
+    pub(crate) async fn wait_until(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+        what: &str,
+    ) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            let value = self.client.execute(script, args.clone()).await;
+            let last = match value {
+                Ok(v) => {
+                    let truthy = match &v {
+                        serde_json::Value::Null => false,
+                        serde_json::Value::Bool(b) => *b,
+                        serde_json::Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+                        serde_json::Value::String(s) => !s.is_empty(),
+                        _ => true,
+                    };
+                    if truthy {
+                        return v;
+                    }
+                    v.to_string()
+                }
+                Err(e) => format!("error: {e}"),
+            };
+            if started.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "{}",
+                    self.report(&format!(
+                        "waited 20 s for {what}; the page's script last said {last}"
+                    ))
+                    .await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A screenshot of the window as `name` in `dir`, copied to `AGORA_SCREENSHOT_DIR` when
+    /// that is set (where a person looks at them); returns where it is kept. Loaded images in
+    /// view are decoded and painted first (`decoding="async"` can leave a loaded image blank
+    /// for a frame or two).
+    pub(crate) async fn keep_screenshot(&self, dir: &Path, name: &str) -> std::path::PathBuf {
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 const shown = [...document.images].filter(i => { \
+                   const r = i.getBoundingClientRect(); \
+                   return i.complete && i.naturalWidth > 0 && r.bottom > 0 \
+                     && r.top < window.innerHeight; }); \
+                 Promise.all(shown.map(i => i.decode().catch(() => {}))).then(() => \
+                   requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+                Vec::new(),
+            )
+            .await;
+        let png = must(self.client.screenshot().await, "screenshot");
+        let shot = dir.join(name);
+        must(std::fs::write(&shot, &png), "write the screenshot");
+        match std::env::var_os("AGORA_SCREENSHOT_DIR") {
+            Some(keep) => {
+                let keep = std::path::PathBuf::from(keep);
+                must(std::fs::create_dir_all(&keep), "screenshot folder");
+                must(std::fs::copy(&shot, keep.join(name)), "copy the screenshot");
+                keep.join(name)
+            }
+            None => shot,
         }
     }
 
@@ -596,7 +692,6 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
     }
 
     // A moderator locks and pins it from the thread page.
-    let shot = stage.dir.path().join("final-thread.png");
     if create_moderator(&stage.dir.path().join("data"), moderator) {
         browser.sign_out().await;
         browser.sign_in(moderator).await;
@@ -653,15 +748,11 @@ async fn a_question_is_asked_answered_accepted_and_moderated_in_a_browser() {
         );
     }
 
-    let png = must(browser.client.screenshot().await, "screenshot");
-    must(std::fs::write(&shot, &png), "write the screenshot");
-    if let Ok(keep) = std::env::var("AGORA_SCREENSHOT_DIR") {
-        let _ = std::fs::create_dir_all(&keep);
-        let _ = std::fs::copy(&shot, Path::new(&keep).join("final-thread.png"));
-    }
+    let shot = browser
+        .keep_screenshot(stage.dir.path(), "final-thread.png")
+        .await;
     eprintln!(
-        "browser test: screenshot of the final thread page, {} bytes, at {}",
-        png.len(),
+        "browser test: screenshot of the final thread page at {}",
         shot.display()
     );
     let _ = browser.client.close().await;

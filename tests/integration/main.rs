@@ -12,6 +12,7 @@ mod archive;
 mod backends;
 mod bookmarks;
 mod browser;
+mod browser_uploads;
 mod change_log;
 mod cli;
 mod csrf;
