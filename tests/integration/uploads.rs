@@ -799,3 +799,92 @@ async fn moderators_list_uploads_and_remove_one_from_there() {
             .contains("removed")
     );
 }
+
+/// A PNG whose header says `width` × `height`, with `idat` as its one data chunk (valid
+/// chunk checksums, so only its size can be refused).
+fn png_claiming(width: u32, height: u32, idat: &[u8]) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &header);
+    chunk(&mut out, b"IDAT", idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// Refused with `code` through the API, and nothing kept.
+async fn refused_and_nothing_stored(name: &str, bytes: &[u8], code: &str) {
+    let app = TestApp::demo(Backend::Sqlite).await;
+    let ann = app.person("ann", Role::Member).await;
+    let r = upload(&app, &ann, name, bytes).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], code, "{}", r.text());
+    assert!(
+        !r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    assert!(uploads_of(&app, &ann).await.is_empty());
+    assert_eq!(stored_files(&app), 0);
+}
+
+#[tokio::test]
+async fn a_truncated_image_is_refused() {
+    let whole = photo(800, 600);
+    refused_and_nothing_stored("cut.jpg", &whole[..whole.len() / 2], "damaged").await;
+    let whole = png(300, 200);
+    let cut = &whole[..whole.len() - 40];
+    let r = {
+        let app = TestApp::demo(Backend::Sqlite).await;
+        let ann = app.person("ann", Role::Member).await;
+        let r = upload(&app, &ann, "cut.png", cut).await;
+        assert!(uploads_of(&app, &ann).await.is_empty());
+        r
+    };
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+}
+
+#[tokio::test]
+async fn an_image_60000_pixels_wide_is_refused_before_it_is_decoded() {
+    refused_and_nothing_stored(
+        "wide.png",
+        &png_claiming(
+            60_000,
+            10,
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        ),
+        "too_many_pixels",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_in_an_image_container_is_refused() {
+    // 30,000 × 30,000 pixels of zeros (2.7 GB decoded) compress to a few kilobytes.
+    use std::io::Write as _;
+    let mut zeros = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; 30_000 * 3 + 1];
+    for _ in 0..2_000 {
+        zeros.write_all(&row).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let idat = zeros.finish().unwrap_or_else(|e| panic!("{e}"));
+    assert!(idat.len() < 1 << 20, "{}", idat.len());
+    refused_and_nothing_stored(
+        "bomb.png",
+        &png_claiming(30_000, 30_000, &idat),
+        "too_many_pixels",
+    )
+    .await;
+}
