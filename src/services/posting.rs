@@ -152,7 +152,10 @@ fn check_links(state: &AppState, account: &Account, body_html: &str, errors: &mu
     let limit = state.site().settings.limits.new_account_links as usize;
     let day_ago = Timestamp::from_micros(Timestamp::now().micros() - 86_400_000_000);
     let new_member = permissions::limited(account) && account.created_at > day_ago;
-    if new_member && body_html.matches("<a ").count() > limit {
+    // The forum's own uploads are not links out (a pasted screenshot links to its full size).
+    let links = body_html.matches("<a ").count();
+    let uploads = body_html.matches(" href=\"/uploads/").count();
+    if new_member && links.saturating_sub(uploads) > limit {
         errors.add(
             "body",
             format!(

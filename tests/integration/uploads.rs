@@ -888,3 +888,48 @@ async fn a_decompression_bomb_in_an_image_container_is_refused() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_new_members_pasted_screenshots_are_not_counted_as_links() {
+    let app = TestApp::demo(Backend::Sqlite).await;
+    let admin = app.person("ada", Role::Admin).await;
+    let token = app.api_token(&admin, "admin").await;
+    let r = app
+        .api(
+            "PATCH",
+            "/api/v1/admin/settings",
+            Some(&token),
+            Some(serde_json::json!({"limits": {"new_account_links": 1}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ann = app.person("ann", Role::Member).await;
+    let mut shots = Vec::new();
+    for i in 0..3 {
+        let json = uploaded(&app, &ann, &format!("step{i}.png"), &png(100 + i, 80)).await;
+        shots.push(json["markdown"].as_str().unwrap_or_default().to_string());
+    }
+    start_question(
+        &app,
+        &ann,
+        "Three screenshots of the same failing request",
+        &format!("See the docs at https://example.com/docs and:\n\n{}", shots.join("\n\n")),
+    )
+    .await;
+    // Two links out are still one too many on the first day.
+    let r = app
+        .post_form(
+            "/new",
+            Some(&ann.cookie),
+            &[
+                ("subtopic", "app-system-services/networking"),
+                ("title", "Two links out on my first day"),
+                ("tags", "network"),
+                ("kind", "question"),
+                ("body", "See https://example.com/a and https://example.com/b please."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(texts(&r.html(), "#e-body").concat().contains("at most 1 links"));
+}
