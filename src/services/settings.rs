@@ -129,9 +129,11 @@ pub struct ImageUpload {
 pub const MAX_IMAGE_BYTES: usize = 1 << 20;
 const MAX_IMAGE_PIXELS: u64 = 16_000_000;
 
-/// Decodes an uploaded image (PNG, JPEG, GIF, WebP or ICO; never SVG, which can carry
-/// script), scales it down to the size the pages use, and encodes it again as PNG, so no
-/// metadata or trailing payload survives. The error names what is wrong, for the form.
+/// Checks an uploaded site image as every upload is checked (`media::check`: PNG, JPEG, GIF,
+/// WebP or ICO by content, never SVG; size and pixel limits before decoding; refused when
+/// anything is hidden after the image or script is in it; turned upright, metadata dropped),
+/// then scales it down to the size the pages use and encodes it as PNG. The error names what
+/// is wrong, for the form.
 pub fn reencode(image: SiteImage, bytes: &[u8]) -> Result<SiteFile, String> {
     if bytes.len() > MAX_IMAGE_BYTES {
         return Err(format!(
@@ -140,46 +142,23 @@ pub fn reencode(image: SiteImage, bytes: &[u8]) -> Result<SiteFile, String> {
             MAX_IMAGE_BYTES / 1024
         ));
     }
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| "This file could not be read.".to_string())?;
-    let Some(format) = reader.format() else {
-        return Err("This is not a PNG, JPEG, GIF, WebP or ICO image.".into());
+    let rules = crate::media::Rules {
+        max_bytes: MAX_IMAGE_BYTES as u64,
+        max_pixels: MAX_IMAGE_PIXELS,
+        allowed: ["png", "jpg", "jpeg", "gif", "webp", "ico"]
+            .map(String::from)
+            .to_vec(),
+        ..crate::media::Rules::default()
     };
-    if !matches!(
-        format,
-        image::ImageFormat::Png
-            | image::ImageFormat::Jpeg
-            | image::ImageFormat::Gif
-            | image::ImageFormat::WebP
-            | image::ImageFormat::Ico
-    ) {
-        return Err("This is not a PNG, JPEG, GIF, WebP or ICO image.".into());
-    }
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|_| "This image is damaged or not an image at all.".to_string())?;
-    if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
-        return Err(format!(
-            "This image is {w}×{h} pixels; at most 16 megapixels."
-        ));
-    }
+    // Named by its field, not by the browser: any of those image types is taken.
+    let checked = crate::media::check("image.png", bytes, &rules).map_err(|r| r.to_string())?;
     let damaged = || "This image is damaged or not an image at all.".to_string();
-    // Phones store photos sideways with an orientation tag: turn the pixels first, since
-    // re-encoding drops the tag with the rest of the metadata.
-    let mut decoder = image::ImageReader::with_format(std::io::Cursor::new(bytes), format)
-        .into_decoder()
-        .map_err(|_| damaged())?;
-    let orientation = image::ImageDecoder::orientation(&mut decoder).ok();
-    let mut decoded = image::DynamicImage::from_decoder(decoder).map_err(|_| damaged())?;
-    if let Some(orientation) = orientation {
-        decoded.apply_orientation(orientation);
-    }
+    let clean = image::load_from_memory(&checked.bytes).map_err(|_| damaged())?;
     let side = image.max_side();
-    let scaled = if decoded.width() > side || decoded.height() > side {
-        decoded.resize(side, side, image::imageops::FilterType::Lanczos3)
+    let scaled = if clean.width() > side || clean.height() > side {
+        clean.resize(side, side, image::imageops::FilterType::Lanczos3)
     } else {
-        decoded
+        clean
     };
     let mut png = Vec::new();
     scaled

@@ -913,7 +913,10 @@ async fn a_new_members_pasted_screenshots_are_not_counted_as_links() {
         &app,
         &ann,
         "Three screenshots of the same failing request",
-        &format!("See the docs at https://example.com/docs and:\n\n{}", shots.join("\n\n")),
+        &format!(
+            "See the docs at https://example.com/docs and:\n\n{}",
+            shots.join("\n\n")
+        ),
     )
     .await;
     // Two links out are still one too many on the first day.
@@ -926,10 +929,17 @@ async fn a_new_members_pasted_screenshots_are_not_counted_as_links() {
                 ("title", "Two links out on my first day"),
                 ("tags", "network"),
                 ("kind", "question"),
-                ("body", "See https://example.com/a and https://example.com/b please."),
+                (
+                    "body",
+                    "See https://example.com/a and https://example.com/b please.",
+                ),
             ],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
-    assert!(texts(&r.html(), "#e-body").concat().contains("at most 1 links"));
+    assert!(
+        texts(&r.html(), "#e-body")
+            .concat()
+            .contains("at most 1 links")
+    );
 }
