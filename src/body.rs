@@ -102,3 +102,32 @@ pub async fn limit_body(
     }
     next.run(request).await
 }
+
+/// Reads one file part of a multipart body, at most `max` bytes. The outer error is a body
+/// that cannot be read; the inner one the refusal of a file larger than `max` (named, with
+/// the limit; the rest of it is left unread).
+pub async fn read_file(
+    field: &mut axum::extract::multipart::Field<'_>,
+    max: u64,
+) -> Result<Result<Vec<u8>, AppError>, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| rejected(e.status(), &e.body_text()))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > max {
+            let name = field.file_name().unwrap_or("This file").to_string();
+            return Ok(Err(AppError::UploadRefused {
+                code: "too_large",
+                message: format!(
+                    "{name} is larger than {}, the most a file may be.",
+                    crate::services::uploads::human_size(max)
+                ),
+                too_large: true,
+            }));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Ok(bytes))
+}

@@ -82,12 +82,7 @@ pub async fn create(
     writer: Writer,
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
-    let max = state
-        .site()
-        .settings
-        .uploads
-        .max_file_kb
-        .saturating_mul(1024);
+    let max = uploads::max_file_bytes(&state);
     while let Some(mut field) = multipart
         .next_field()
         .await
@@ -97,25 +92,7 @@ pub async fn create(
             continue;
         }
         let name = field.file_name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?
-        {
-            if (bytes.len() + chunk.len()) as u64 > max {
-                return Err(AppError::UploadRefused {
-                    code: "too_large",
-                    message: format!(
-                        "This file is larger than {}, the most a file may be.",
-                        uploads::human_size(max)
-                    ),
-                    too_large: true,
-                }
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = crate::body::read_file(&mut field, max).await??;
         let uploaded = uploads::upload(
             &state,
             writer.account(),

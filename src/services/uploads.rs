@@ -203,6 +203,16 @@ fn new_token() -> Result<String, AppError> {
         .collect())
 }
 
+/// The largest file the site takes, in bytes.
+pub fn max_file_bytes(state: &AppState) -> u64 {
+    state
+        .site()
+        .settings
+        .uploads
+        .max_file_kb
+        .saturating_mul(1024)
+}
+
 /// The rules `media` checks a file against, from the site settings.
 pub fn media_rules(state: &AppState) -> media::Rules {
     let site = state.site();

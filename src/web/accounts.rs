@@ -1015,12 +1015,7 @@ pub async fn avatar_submit(
     if !viewer.signed_in() {
         return Ok(Redirect::to("/signin?next=%2Fsettings").into_response());
     }
-    let max = state
-        .site()
-        .settings
-        .uploads
-        .max_file_kb
-        .saturating_mul(1024);
+    let max = crate::services::uploads::max_file_bytes(&state);
     let mut file = None;
     let mut refused = None;
     while let Some(mut field) = multipart
@@ -1032,21 +1027,13 @@ pub async fn avatar_submit(
             continue;
         }
         let name = field.file_name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?
-        {
-            if (bytes.len() + chunk.len()) as u64 > max {
-                refused = Some(format!(
-                    "This picture is larger than {}, the most a file may be.",
-                    crate::services::uploads::human_size(max)
-                ));
+        let bytes = match crate::body::read_file(&mut field, max).await? {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                refused = Some(err.public_message());
                 break;
             }
-            bytes.extend_from_slice(&chunk);
-        }
+        };
         file = Some(crate::services::uploads::IncomingFile {
             name,
             bytes: bytes.into(),

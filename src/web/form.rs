@@ -134,12 +134,7 @@ where
         let mut multipart = axum::extract::Multipart::from_request(request, state)
             .await
             .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?;
-        let max = state
-            .site()
-            .settings
-            .uploads
-            .max_file_kb
-            .saturating_mul(1024);
+        let max = crate::services::uploads::max_file_bytes(state);
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut files = Vec::new();
         let mut refused = None;
@@ -153,36 +148,18 @@ where
                 if name != "files" || file_name.is_empty() {
                     continue;
                 }
-                let mut bytes = Vec::new();
-                let mut over = false;
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|e| crate::body::rejected(e.status(), &e.body_text()))?
-                {
-                    if (bytes.len() + chunk.len()) as u64 > max {
-                        over = true;
+                match crate::body::read_file(&mut field, max).await? {
+                    Ok(bytes) if !bytes.is_empty() => {
+                        files.push(crate::services::uploads::IncomingFile {
+                            name: file_name,
+                            bytes: bytes.into(),
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        refused = Some(err);
                         break;
                     }
-                    bytes.extend_from_slice(&chunk);
-                }
-                if over {
-                    refused = Some(AppError::UploadRefused {
-                        code: "too_large",
-                        message: format!(
-                            "{file_name} is larger than {}, the most a file may be. Your \
-                             text is kept; nothing was posted.",
-                            crate::services::uploads::human_size(max)
-                        ),
-                        too_large: true,
-                    });
-                    break;
-                }
-                if !bytes.is_empty() {
-                    files.push(crate::services::uploads::IncomingFile {
-                        name: file_name,
-                        bytes: bytes.into(),
-                    });
                 }
                 continue;
             }
