@@ -166,7 +166,11 @@ impl AttachField {
             let names: Vec<String> = images
                 .iter()
                 .filter(|t| **t != "jpeg")
-                .map(|t| t.to_uppercase().replace("JPG", "JPEG"))
+                .map(|t| match *t {
+                    "jpg" => "JPEG".to_string(),
+                    "webp" => "WebP".to_string(),
+                    other => other.to_uppercase(),
+                })
                 .collect();
             kinds.push(format!("images ({})", names.join(", ")));
         }
