@@ -67,11 +67,22 @@ pub struct UploadsView {
     pub uploads: Vec<UploadView>,
 }
 
+/// The upload's multipart body.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file, with its name (the part's `filename`): an image (JPEG, PNG, GIF, WebP) or a
+    /// file of a type the site allows, checked by content.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// Uploads one file (multipart, field `file`). Images are re-encoded without their metadata
 /// (turned upright first) and get thumbnails; other files must be of an allowed type, checked
 /// by content. The answer's `markdown` shows it in a post.
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
-    request_body(content_type = "multipart/form-data", description = "One part named `file`."),
+    request_body(content = UploadForm, content_type = "multipart/form-data",
+        description = "One part named `file`."),
     responses((status = 201, body = UploadView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 503, body = ErrorBody),
@@ -143,6 +154,6 @@ pub async fn remove(
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(create, list, remove),
-    components(schemas(UploadView, UploadsView))
+    components(schemas(UploadView, UploadsView, UploadForm))
 )]
 pub struct Doc;
