@@ -347,17 +347,7 @@ both!(
 #[tokio::test]
 async fn a_file_over_the_limit_is_refused_with_413_naming_it_and_the_text_is_kept() {
     let app = TestApp::demo(Backend::Sqlite).await;
-    let admin = app.person("ada", Role::Admin).await;
-    let token = app.api_token(&admin, "admin").await;
-    let r = app
-        .api(
-            "PATCH",
-            "/api/v1/admin/settings",
-            Some(&token),
-            Some(serde_json::json!({"uploads": {"max_file_kb": 100}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    set_settings(&app, serde_json::json!({"uploads": {"max_file_kb": 100}})).await;
     let ann = app.person("ann", Role::Member).await;
     let big = png(600, 600);
     assert!(big.len() > 100 * 1024, "the fixture must be over the limit");
@@ -595,17 +585,11 @@ async fn uploads_no_post_used_are_cleaned_up_after_a_day() {
 #[tokio::test]
 async fn a_new_account_has_a_smaller_daily_quota_that_names_itself() {
     let app = TestApp::demo(Backend::Sqlite).await;
-    let admin = app.person("ada", Role::Admin).await;
-    let token = app.api_token(&admin, "admin").await;
-    let r = app
-        .api(
-            "PATCH",
-            "/api/v1/admin/settings",
-            Some(&token),
-            Some(serde_json::json!({"uploads": {"new_account_daily_mb": 1}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let admin = set_settings(
+        &app,
+        serde_json::json!({"uploads": {"new_account_daily_mb": 1}}),
+    )
+    .await;
     let ann = app.person("ann", Role::Member).await;
     let picture = noise_png(450, 450);
     assert!(picture.len() > 512 * 1024, "{}", picture.len());
@@ -823,6 +807,22 @@ fn png_claiming(width: u32, height: u32, idat: &[u8]) -> Vec<u8> {
     out
 }
 
+/// An administrator ("ada") changes site settings through the API; the administrator.
+async fn set_settings(app: &TestApp, changes: serde_json::Value) -> Person {
+    let admin = app.person("ada", Role::Admin).await;
+    let token = app.api_token(&admin, "admin").await;
+    let r = app
+        .api(
+            "PATCH",
+            "/api/v1/admin/settings",
+            Some(&token),
+            Some(changes),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    admin
+}
+
 /// Refused with `code` through the API, and nothing kept.
 async fn refused_and_nothing_stored(name: &str, bytes: &[u8], code: &str) {
     let app = TestApp::demo(Backend::Sqlite).await;
@@ -892,17 +892,11 @@ async fn a_decompression_bomb_in_an_image_container_is_refused() {
 #[tokio::test]
 async fn a_new_members_pasted_screenshots_are_not_counted_as_links() {
     let app = TestApp::demo(Backend::Sqlite).await;
-    let admin = app.person("ada", Role::Admin).await;
-    let token = app.api_token(&admin, "admin").await;
-    let r = app
-        .api(
-            "PATCH",
-            "/api/v1/admin/settings",
-            Some(&token),
-            Some(serde_json::json!({"limits": {"new_account_links": 1}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    set_settings(
+        &app,
+        serde_json::json!({"limits": {"new_account_links": 1}}),
+    )
+    .await;
     let ann = app.person("ann", Role::Member).await;
     let mut shots = Vec::new();
     for i in 0..3 {
