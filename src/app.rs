@@ -200,13 +200,13 @@ impl AppState {
         round
     }
 
-    /// Writes buffered views; the cached pages then show the new counts.
+    /// Writes buffered views. Cached pages are kept: they show the new counts when next
+    /// rendered (after a write that touches them, or `cache.max_age_secs` at the latest), so
+    /// readers alone never empty the page cache.
     pub async fn flush_views(&self) -> anyhow::Result<()> {
         let result = self.views.flush(&self.store).await;
         self.faults.record("view counting", &result);
-        if result? > 0 {
-            self.cache.invalidate();
-        }
+        result?;
         Ok(())
     }
 }

@@ -649,7 +649,9 @@ impl Store {
         if views.is_empty() {
             return Ok(());
         }
-        write!(self, |conn| queries::add_views(conn, &views).await)
+        // Counts only: cached pages are not thrown away for them (they show the new counts
+        // when next rendered, within the cache's max age), and nothing enters the change log.
+        write_private!(self, |conn| queries::add_views(conn, &views).await)
     }
 
     /// Imports a validated archive (derived fields filled) into an empty forum, in one
