@@ -195,6 +195,11 @@ pub struct PageCache {
     local: AtomicU64,
     /// The store's change counter: every write this node makes or hears of.
     store: Arc<AtomicU64>,
+    /// Renders in progress, by key: a request for a page being rendered waits for that render
+    /// instead of rendering it again (single flight).
+    flights: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Pages rendered into the cache since start.
+    renders: AtomicU64,
 }
 
 impl PageCache {
@@ -204,6 +209,31 @@ impl PageCache {
             max_age,
             local: AtomicU64::new(1),
             store: store_changes,
+            flights: std::sync::Mutex::new(std::collections::HashMap::new()),
+            renders: AtomicU64::new(0),
+        }
+    }
+
+    /// Pages rendered into the cache since start (each miss that rendered, once per flight).
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    /// Whether pages are kept at all (`cache.max_pages` > 0).
+    fn enabled(&self) -> bool {
+        self.pages.is_some()
+    }
+
+    /// The lock of `key`'s render: held by whoever renders it now.
+    fn flight(&self, key: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let mut flights = self.flights.lock().ok()?;
+        Some(flights.entry(key.to_string()).or_default().clone())
+    }
+
+    /// `key`'s render is done (its page is in the cache, or it failed).
+    fn land(&self, key: &str) {
+        if let Ok(mut flights) = self.flights.lock() {
+            flights.remove(key);
         }
     }
 
@@ -260,16 +290,52 @@ where
     if let Some(hit) = state.cache.get(&key) {
         return Ok(hit);
     }
+    // Single flight: one request renders a missed page, the others wait for it and take its
+    // result from the cache (a hot page missed under load is rendered once, not once per
+    // request). Without a cache there is nothing to share, so nobody waits.
+    let flight = if state.cache.enabled() {
+        state.cache.flight(&key)
+    } else {
+        None
+    };
+    let _turn = match &flight {
+        Some(flight) => Some(flight.lock().await),
+        None => None,
+    };
+    if flight.is_some()
+        && let Some(hit) = state.cache.get(&key)
+    {
+        return Ok(hit);
+    }
+    let rendered = render_into(state, &key, content_type, render).await;
+    if flight.is_some() {
+        state.cache.land(&key);
+    }
+    rendered
+}
+
+/// Renders a missed page and caches it.
+async fn render_into<F, Fut>(
+    state: &AppState,
+    key: &str,
+    content_type: &'static str,
+    render: F,
+) -> Result<Arc<CachedBody>, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, AppError>>,
+{
     let version = state.cache.version();
     let body = match render().await {
         Ok(body) => body,
         Err(AppError::Unavailable) => {
-            return state.cache.get_stale(&key).ok_or(AppError::Unavailable);
+            return state.cache.get_stale(key).ok_or(AppError::Unavailable);
         }
         Err(err) => return Err(err),
     };
     let page = Arc::new(CachedBody::new(content_type, body, version));
-    state.cache.insert(key, page.clone());
+    state.cache.insert(key.to_string(), page.clone());
+    state.cache.renders.fetch_add(1, Ordering::Relaxed);
     Ok(page)
 }
 

@@ -412,3 +412,23 @@ async fn a_request_past_the_deadline_gets_a_clear_503() {
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(json["error"]["code"], "timeout", "{json}");
 }
+
+both!(
+    /// Single flight: fifty readers asking at once for a page the cache just lost get it from
+    /// one render.
+    async fn a_missed_page_is_rendered_once_for_many_readers(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let (url, first) = app.follow("/thread/7").await;
+        assert_eq!(first.status, StatusCode::OK);
+        app.state.cache.invalidate();
+        let before = app.state.cache.renders();
+        let answers = futures_util::future::join_all((0..50).map(|_| app.get(&url))).await;
+        assert!(answers.iter().all(|a| a.status == StatusCode::OK));
+        assert!(answers.iter().all(|a| a.body == answers[0].body));
+        assert_eq!(
+            app.state.cache.renders() - before,
+            1,
+            "rendered more than once"
+        );
+    }
+);
