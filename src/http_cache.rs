@@ -191,7 +191,7 @@ impl CachedBody {
 pub struct PageCache {
     pages: Option<quick_cache::sync::Cache<String, Arc<CachedBody>>>,
     max_age: Duration,
-    /// Bumped by this cache's own invalidations (view counts written).
+    /// Bumped by `invalidate` (site settings, member changes that every page may show).
     local: AtomicU64,
     /// The store's change counter: every write this node makes or hears of.
     store: Arc<AtomicU64>,
@@ -219,13 +219,10 @@ impl PageCache {
         self.renders.load(Ordering::Relaxed)
     }
 
-    /// Whether pages are kept at all (`cache.max_pages` > 0).
-    fn enabled(&self) -> bool {
-        self.pages.is_some()
-    }
-
-    /// The lock of `key`'s render: held by whoever renders it now.
+    /// The lock of `key`'s render, held by whoever renders it now; None when pages are not
+    /// kept at all (`cache.max_pages` = 0).
     fn flight(&self, key: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        self.pages.as_ref()?;
         let mut flights = self.flights.lock().ok()?;
         Some(flights.entry(key.to_string()).or_default().clone())
     }
@@ -293,20 +290,17 @@ where
     // Single flight: one request renders a missed page, the others wait for it and take its
     // result from the cache (a hot page missed under load is rendered once, not once per
     // request). Without a cache there is nothing to share, so nobody waits.
-    let flight = if state.cache.enabled() {
-        state.cache.flight(&key)
-    } else {
-        None
-    };
+    let flight = state.cache.flight(&key);
     let _turn = match &flight {
-        Some(flight) => Some(flight.lock().await),
+        Some(flight) => {
+            let turn = flight.lock().await;
+            if let Some(hit) = state.cache.get(&key) {
+                return Ok(hit);
+            }
+            Some(turn)
+        }
         None => None,
     };
-    if flight.is_some()
-        && let Some(hit) = state.cache.get(&key)
-    {
-        return Ok(hit);
-    }
     let rendered = render_into(state, &key, content_type, render).await;
     if flight.is_some() {
         state.cache.land(&key);
@@ -314,7 +308,7 @@ where
     rendered
 }
 
-/// Renders a missed page and caches it.
+/// Renders a missed page and caches it under the version current before the read.
 async fn render_into<F, Fut>(
     state: &AppState,
     key: &str,
