@@ -109,8 +109,10 @@ fn back_to_boundary(text: &str, mut at: usize) -> usize {
     while !text.is_char_boundary(floor) {
         floor += 1;
     }
-    match text[floor..at].rfind(char::is_whitespace) {
-        Some(space) => floor + space + 1,
+    // After the space, however wide it is (U+0085 and U+3000 take more than one byte).
+    let before = &text[floor..at];
+    match before.char_indices().rfind(|(_, c)| c.is_whitespace()) {
+        Some((space, c)) => floor + space + c.len_utf8(),
         None => at,
     }
 }
@@ -151,6 +153,17 @@ mod tests {
         Highlight {
             text: terms.iter().map(|t| t.to_string()).collect(),
             cjk1: cjk.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_passage_may_start_after_a_wide_space() {
+        // U+0085 (two bytes) and U+3000 (three) are whitespace: the passage starts after the
+        // whole character, never inside it (the fuzzer found a panic here).
+        for space in ['\u{85}', '\u{3000}'] {
+            let text = format!("{}{space}abcdefghi cellular timeout", "x".repeat(300));
+            let html = snippet_html(&text, &highlight(&["cellular"], &[]), 40);
+            assert!(html.contains("<mark>cellular</mark>"), "{html}");
         }
     }
 
