@@ -88,7 +88,7 @@ impl AppState {
         let cache = PageCache::new(
             config.cache.max_pages,
             Duration::from_secs(config.cache.max_age_secs),
-            store.changes(),
+            store.generations(),
         );
         let mailer = Mailer::new(&config)?;
         let search = Arc::new(Search::open(&config.data_dir, &config.search)?);

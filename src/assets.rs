@@ -38,7 +38,7 @@ impl Assets {
             let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
             let hashed = format!("{stem}.{}.{ext}", &hash[..10]);
             hrefs.insert(*name, format!("/static/{hashed}"));
-            by_name.insert(hashed, Arc::new(CachedBody::new(content_type, *bytes, 0)));
+            by_name.insert(hashed, Arc::new(CachedBody::new(content_type, *bytes)));
         }
         Self { by_name, hrefs }
     }

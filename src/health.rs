@@ -35,6 +35,18 @@ pub struct Health {
     /// This node's search index: documents, position and lag behind the change log.
     pub search: Option<crate::services::search::SearchStatus>,
     pub uploads: UploadHealth,
+    pub cache: CacheHealth,
+}
+
+/// This node's page cache since it started, for monitoring: the hit rate is
+/// `hits / (hits + renders)`.
+#[derive(Serialize)]
+pub struct CacheHealth {
+    /// Requests for cacheable pages answered from memory.
+    pub hits: u64,
+    /// Pages rendered because the cache did not hold them fresh (once per page however many
+    /// readers waited for it).
+    pub renders: u64,
 }
 
 /// Uploads kept and the clean-up's work, for monitoring.
@@ -143,6 +155,10 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
         retrying_jobs: jobs.retrying,
         search,
         uploads,
+        cache: CacheHealth {
+            hits: state.cache.hits(),
+            renders: state.cache.renders(),
+        },
     };
     Ok((StatusCode::OK, Json(health)).into_response())
 }

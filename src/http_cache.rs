@@ -1,8 +1,13 @@
 //! Rendered responses kept in memory, validated by ETag and compressed once per variant.
 //!
-//! An anonymous page is rendered at most once per data version (bumped by every write this
-//! node sees) and per `max_age` (so "5m" does not stay "5m"); every request in between is
-//! served from memory, already compressed, or answered 304 when the client has it.
+//! An anonymous page is rendered at most once per version of what it shows and per `max_age`
+//! (so "5m" does not stay "5m"); every request in between is served from memory, already
+//! compressed, or answered 304 when the client has it.
+//!
+//! What a page shows is named by its handler while it renders ([`depends_on`]: a thread, a
+//! subtopic, a tag, the front pages). Each write names what it touched (the store derives it
+//! from the change log entry, see `agora_store::touch`), and only the pages that depend on
+//! those go stale; a page that names nothing goes stale with any write that touched anything.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -15,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::error::AppError;
+use agora_store::{Generations, Scope, Stamp};
 use std::future::Future;
 
 /// Cache-Control for pages: always revalidate, which costs a 304 when nothing changed.
@@ -24,7 +30,9 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// A response body with its validators and lazily made compressed variants.
 pub struct CachedBody {
-    version: u64,
+    /// What the page was rendered from, at which generations (None: never stale, such as a
+    /// content-addressed static file).
+    stamp: Option<Stamp>,
     created: Instant,
     last_modified: HeaderValue,
     content_type: &'static str,
@@ -101,13 +109,13 @@ fn compress_brotli(body: &[u8]) -> Bytes {
 }
 
 impl CachedBody {
-    pub fn new(content_type: &'static str, body: impl Into<Bytes>, version: u64) -> Self {
+    pub fn new(content_type: &'static str, body: impl Into<Bytes>) -> Self {
         let body = body.into();
         let hash = blake3::hash(&body);
         let etag = format!("W/\"{}\"", &hash.to_hex()[..20]);
         let now = httpdate::fmt_http_date(SystemTime::now());
         Self {
-            version,
+            stamp: None,
             created: Instant::now(),
             last_modified: HeaderValue::from_str(&now).unwrap_or(HeaderValue::from_static("")),
             content_type,
@@ -116,6 +124,12 @@ impl CachedBody {
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
         }
+    }
+
+    /// The body, stale once anything `stamp` depends on changes.
+    pub fn stamped(mut self, stamp: Stamp) -> Self {
+        self.stamp = Some(stamp);
+        self
     }
 
     /// The uncompressed body.
@@ -187,36 +201,48 @@ impl CachedBody {
     }
 }
 
-/// The page cache and the data version that invalidates it.
+/// The page cache, and the generations of what its pages were rendered from.
 pub struct PageCache {
     pages: Option<quick_cache::sync::Cache<String, Arc<CachedBody>>>,
     max_age: Duration,
-    /// Bumped by `invalidate` (site settings, member changes that every page may show).
-    local: AtomicU64,
-    /// The store's change counter: every write this node makes or hears of.
-    store: Arc<AtomicU64>,
+    /// The store's generations: bumped for what every write this node makes or hears of
+    /// touched, and by `invalidate`.
+    generations: Arc<Generations>,
     /// Renders in progress, by key: a request for a page being rendered waits for that render
     /// instead of rendering it again (single flight).
     flights: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Pages rendered into the cache since start.
     renders: AtomicU64,
+    /// Requests answered from the cache since start.
+    hits: AtomicU64,
 }
 
 impl PageCache {
-    pub fn new(max_pages: usize, max_age: Duration, store_changes: Arc<AtomicU64>) -> Self {
+    pub fn new(max_pages: usize, max_age: Duration, generations: Arc<Generations>) -> Self {
         Self {
             pages: (max_pages > 0).then(|| quick_cache::sync::Cache::new(max_pages)),
             max_age,
-            local: AtomicU64::new(1),
-            store: store_changes,
+            generations,
             flights: std::sync::Mutex::new(std::collections::HashMap::new()),
             renders: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
         }
     }
 
     /// Pages rendered into the cache since start (each miss that rendered, once per flight).
     pub fn renders(&self) -> u64 {
         self.renders.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered from the cache since start.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// True when `key` (as `cached_body` keys it: content type, space, path) is in the cache
+    /// and fresh.
+    pub fn holds(&self, content_type: &str, key: &str) -> bool {
+        self.fresh(&format!("{content_type} {key}")).is_some()
     }
 
     /// The lock of `key`'s render, held by whoever renders it now; None when pages are not
@@ -234,21 +260,26 @@ impl PageCache {
         }
     }
 
-    /// The current data version (both counters only grow, so their sum does too); anything
-    /// rendered under an older one is stale.
-    pub fn version(&self) -> u64 {
-        self.local.load(Ordering::Acquire) + self.store.load(Ordering::Acquire)
-    }
-
-    /// Marks every cached page stale.
+    /// Marks every cached page stale, on this node (what a write recorded as touching
+    /// everything also does on every node).
     pub fn invalidate(&self) {
-        self.local.fetch_add(1, Ordering::AcqRel);
+        self.generations.bump_everything();
     }
 
-    /// A fresh cached body for `key`, if there is one.
-    pub fn get(&self, key: &str) -> Option<Arc<CachedBody>> {
+    fn fresh(&self, key: &str) -> Option<Arc<CachedBody>> {
         let page = self.pages.as_ref()?.get(key)?;
-        (page.version == self.version() && page.created.elapsed() < self.max_age).then_some(page)
+        let current = page
+            .stamp
+            .as_ref()
+            .is_none_or(|stamp| self.generations.fresh(stamp));
+        (current && page.created.elapsed() < self.max_age).then_some(page)
+    }
+
+    /// A fresh cached body for `key`, if there is one (counted as a hit).
+    pub fn get(&self, key: &str) -> Option<Arc<CachedBody>> {
+        let page = self.fresh(key)?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(page)
     }
 
     /// The cached body for `key` however old: served when the page cannot be rendered because
@@ -269,8 +300,8 @@ impl PageCache {
 /// The content type of every page.
 pub const HTML: &str = "text/html; charset=utf-8";
 
-/// The cached body for `key`, or `render`ed now (under the version current before the read, so
-/// a write during rendering cannot be cached as fresh) and cached.
+/// The cached body for `key`, or `render`ed now (under the generations current before the
+/// reads, so a write during rendering cannot be cached as fresh) and cached.
 pub async fn cached_body<F, Fut>(
     state: &AppState,
     key: String,
@@ -308,7 +339,28 @@ where
     rendered
 }
 
-/// Renders a missed page and caches it under the version current before the read.
+tokio::task_local! {
+    /// What the page being rendered for the cache depends on, as its handler names it.
+    static DEPENDS: Arc<std::sync::Mutex<Stamp>>;
+}
+
+/// Names what the page being rendered shows, so that only writes touching those make it stale
+/// (a page that names nothing is stale after any write that touched anything). Call it before
+/// reading what the scope covers: the generation is taken now, so a write between this call
+/// and the read leaves the page stale rather than cached as fresh. Outside a cached render (a
+/// signed-in reader's page) it does nothing.
+pub fn depends_on(state: &AppState, scopes: impl IntoIterator<Item = Scope>) {
+    let _ = DEPENDS.try_with(|stamp| {
+        if let Ok(mut stamp) = stamp.lock() {
+            let generations = state.store.generations();
+            for scope in scopes {
+                generations.depend(&mut stamp, scope);
+            }
+        }
+    });
+}
+
+/// Renders a missed page and caches it under the generations current before each read.
 async fn render_into<F, Fut>(
     state: &AppState,
     key: &str,
@@ -319,15 +371,21 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, AppError>>,
 {
-    let version = state.cache.version();
-    let body = match render().await {
+    let stamp = Arc::new(std::sync::Mutex::new(
+        state.store.generations().stamp_anything(),
+    ));
+    let body = match DEPENDS.scope(stamp.clone(), render()).await {
         Ok(body) => body,
         Err(AppError::Unavailable) => {
             return state.cache.get_stale(key).ok_or(AppError::Unavailable);
         }
         Err(err) => return Err(err),
     };
-    let page = Arc::new(CachedBody::new(content_type, body, version));
+    let stamp = stamp
+        .lock()
+        .map(|stamp| stamp.clone())
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("a page's dependencies were poisoned")))?;
+    let page = Arc::new(CachedBody::new(content_type, body).stamped(stamp));
     state.cache.insert(key.to_string(), page.clone());
     state.cache.renders.fetch_add(1, Ordering::Relaxed);
     Ok(page)
@@ -383,6 +441,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agora_store::Touched;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -410,24 +469,35 @@ mod tests {
     }
 
     #[test]
-    fn stale_versions_are_not_served() {
-        let store = Arc::new(AtomicU64::new(0));
-        let cache = PageCache::new(10, Duration::from_secs(60), store.clone());
+    fn stale_pages_are_not_served() {
+        let generations = Arc::new(Generations::default());
+        let cache = PageCache::new(10, Duration::from_secs(60), generations.clone());
+        let mut stamp = generations.stamp();
+        generations.depend(&mut stamp, Scope::Front);
         cache.insert(
             "/".into(),
-            Arc::new(CachedBody::new("text/html", "x", cache.version())),
+            Arc::new(CachedBody::new("text/html", "x").stamped(stamp.clone())),
         );
         assert!(cache.get("/").is_some());
+        let mut elsewhere = Touched::default();
+        elsewhere.push(Scope::Thread(agora_store::ThreadId(5)));
+        generations.bump(&elsewhere);
+        assert!(
+            cache.get("/").is_some(),
+            "a write elsewhere leaves the page"
+        );
         cache.invalidate();
         assert!(cache.get("/").is_none());
+        let mut stamp = generations.stamp();
+        generations.depend(&mut stamp, Scope::Front);
         cache.insert(
             "/".into(),
-            Arc::new(CachedBody::new("text/html", "x", cache.version())),
+            Arc::new(CachedBody::new("text/html", "x").stamped(stamp)),
         );
-        store.fetch_add(1, Ordering::AcqRel);
+        generations.bump(&Touched::decode("f"));
         assert!(
             cache.get("/").is_none(),
-            "a write the store saw makes pages stale"
+            "a write that touched what the page shows makes it stale"
         );
     }
 }

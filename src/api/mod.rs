@@ -110,7 +110,10 @@ pub async fn openapi(
         &headers,
         key(&uri),
         JSON,
-        || async { Ok(openapi_json()) },
+        || async {
+            crate::http_cache::depends_on(&state, [agora_store::Scope::Everything]);
+            Ok(openapi_json())
+        },
     )
     .await?)
 }

@@ -3,13 +3,14 @@
 
 use agora_store::{
     Cursor, ListingFilter, ListingPage, ListingQuery, ListingScope, PostId, PostRow, ProfileTab,
-    SortKey, SortOrder, ThreadId, ThreadRow, ThreadSummary, Timestamp,
+    Scope, SortKey, SortOrder, ThreadId, ThreadRow, ThreadSummary, Timestamp,
 };
 use serde::Deserialize;
 use similar::{ChangeTag, TextDiff};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::http_cache::depends_on;
 use crate::paths;
 use crate::services::structure;
 use crate::views::*;
@@ -328,6 +329,7 @@ fn query(scope: ListingScope, params: ListingParams) -> ListingQuery {
 }
 
 pub async fn home(state: &AppState) -> Result<HomeView, AppError> {
+    depends_on(state, [Scope::Front]);
     let now = format::now();
     let mut areas = state.store.areas().await?;
     // Archived areas and subtopics are left off the home page (their pages stay, read-only).
@@ -362,6 +364,7 @@ pub async fn subtopic_page(
             },
         );
     };
+    depends_on(state, [Scope::Subtopic(sub.id)]);
     let listing_query = query(ListingScope::Subtopic(sub.id), params);
     let (mut pinned, page) = state.store.listing(listing_query).await?;
     // Pinned threads lead page 1 and are left out of the pages' count.
@@ -413,6 +416,7 @@ pub async fn tag_page(
             None => AppError::not_found(format!("There is no tag “{slug}”.")),
         });
     };
+    depends_on(state, [Scope::Tag(tag.id)]);
     let (pinned, page) = state
         .store
         .listing(query(ListingScope::Tag(tag.id), params))
@@ -487,6 +491,7 @@ pub async fn thread_row(
 }
 
 pub async fn tags(state: &AppState) -> Result<Vec<TagView>, AppError> {
+    depends_on(state, [Scope::Front]);
     Ok(state
         .store
         .tags()
@@ -579,6 +584,7 @@ pub async fn user_page(
         .await?
         .ok_or_else(|| AppError::not_found(format!("There is no user “{username}”.")))?;
     let id = user.brief.id;
+    depends_on(state, [Scope::User(id)]);
     let per = PROFILE_ITEMS_PER_PAGE;
     let offset = u64::from(params.page - 1) * u64::from(per);
     let (counts, (rows, has_more)) = tokio::try_join!(
@@ -662,6 +668,7 @@ pub async fn profile_head(state: &AppState, username: &str) -> Result<ProfileHea
         .user(username)
         .await?
         .ok_or_else(|| AppError::not_found(format!("There is no user “{username}”.")))?;
+    depends_on(state, [Scope::User(user.brief.id)]);
     let counts = state.store.profile_counts(user.brief.id).await?;
     let name = &user.brief.username;
     Ok(ProfileHeadView {
@@ -675,6 +682,7 @@ pub async fn profile_head(state: &AppState, username: &str) -> Result<ProfileHea
 
 /// The newest threads anywhere, for the site-wide feed.
 pub async fn latest_threads(state: &AppState) -> Result<Vec<ThreadSummaryView>, AppError> {
+    depends_on(state, [Scope::Front]);
     let now = format::now();
     Ok(state
         .store
@@ -703,6 +711,7 @@ pub async fn thread_page_rows(
     page: u32,
     reveal: bool,
 ) -> Result<(ThreadPageView, ThreadRow, Vec<PostRow>), AppError> {
+    depends_on(state, [Scope::Thread(id)]);
     let per = i64::from(POSTS_PER_PAGE);
     let from = i64::from(page - 1) * per;
     let (thread, posts) = state

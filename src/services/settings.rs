@@ -102,9 +102,10 @@ pub async fn follow(state: AppState) {
         if periodic {
             match state.store.change_head().await {
                 Ok(current) if current != head && now == seen => {
-                    // Written by someone this node did not hear from.
+                    // Written by someone this node did not hear from, without saying what
+                    // it touched.
                     head = current;
-                    changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                    state.store.announce_unheard();
                 }
                 Ok(current) => head = current,
                 Err(_) => {}

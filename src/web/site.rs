@@ -41,6 +41,8 @@ pub async fn page(
     let kind = PageKind::parse(slug).ok_or_else(|| AppError::not_found("page"))?;
     let path = uri.path().to_string();
     cached(&state, &viewer, &headers, path.clone(), HTML, || async {
+        // The site's own pages change with its settings only.
+        crate::http_cache::depends_on(&state, [agora_store::Scope::Everything]);
         let live = state.site();
         let html = live.page_html(kind).to_string();
         if html.is_empty() && kind != PageKind::About {

@@ -63,6 +63,8 @@ pub async fn thread(
     let page = read::parse_page(&raw.page)?;
     // Rendering stops early with `MovedTo` when the slug is not the thread's current one.
     let response = cached(&state, &viewer, &headers, cache_key(&uri), HTML, || async {
+        // The related threads beside it change with other threads' titles.
+        crate::http_cache::depends_on(&state, [agora_store::Scope::Titles]);
         let reveal = crate::services::permissions::allowed(
             viewer.account.as_deref(),
             crate::services::permissions::Action::SeeRemoved,

@@ -87,6 +87,7 @@ pub async fn members(
         let viewer = &viewer;
         let params = &params;
         async move {
+            crate::http_cache::depends_on(state, [agora_store::Scope::Members]);
             let view = crate::services::members::public_directory(state, params, "/users").await?;
             let description = format!("The members of {}", state.site().settings.name);
             let layout = Layout::new(state, viewer, "Members", &description, "/users");

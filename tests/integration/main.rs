@@ -20,6 +20,7 @@ mod drafts;
 mod feeds;
 mod flows;
 mod http;
+mod invalidation;
 mod jobs;
 mod listings;
 mod live;

@@ -138,6 +138,13 @@ pub enum Dialect {
 pub trait Conn {
     fn dialect(&self) -> Dialect;
 
+    /// Records that the open write changed `touched` (see [`crate::touch`]): the store tells
+    /// the caches once the transaction commits. A read connection keeps nothing.
+    fn touch(&mut self, touched: crate::touch::Touched);
+
+    /// What the open write touched so far, emptied.
+    fn take_touched(&mut self) -> crate::touch::Touched;
+
     /// Runs a query and returns all its rows.
     fn query(
         &mut self,

@@ -825,6 +825,8 @@ pub async fn move_thread<C: Conn>(
         )
         .await?;
     let (posts, activity) = (row.int(0)?, row.int(1)?);
+    // The subtopic it leaves must drop its cached listing too.
+    crate::queries::touch_thread_places(conn, thread.id).await?;
     let (threads_delta, posts_delta) = if thread.removed { (0, 0) } else { (1, posts) };
     conn.execute(
         "UPDATE subtopics SET thread_count = thread_count - ?2, post_count = post_count - ?3 \
@@ -877,6 +879,8 @@ pub async fn retitle_thread<C: Conn>(
     )
     .await?;
     if tags != thread.tags.as_slice() {
+        // The tags it leaves must drop their cached listings too.
+        crate::queries::touch_thread_places(conn, thread.id).await?;
         let activity = conn
             .query_one(
                 "SELECT last_activity_at FROM threads WHERE id = ?1",

@@ -16,6 +16,7 @@ mod queries;
 mod search_feed;
 mod sql;
 pub mod sqlite;
+pub mod touch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use check::forbidden_char;
 pub use model::*;
 pub use queries::{DeadJob, IdMaps, Job, JobHealth};
 pub use sqlite::Synchronous;
+pub use touch::{Generations, Scope, Stamp, Touched};
 
 use db::Conn;
 use postgres::{PgConn, PgStore};
@@ -223,8 +225,11 @@ pub fn slugify(title: &str) -> String {
 pub struct Store {
     backend: Backend,
     /// Bumped after every write this store commits and every write another node announces:
-    /// caches compare against it.
+    /// followers (live updates, the search indexer, settings) wake on it.
     changes: Arc<AtomicU64>,
+    /// The generation of each part of the forum, bumped for what each write touched: page
+    /// caches compare against it.
+    generations: Arc<Generations>,
 }
 
 #[derive(Clone)]
@@ -258,19 +263,34 @@ macro_rules! read {
 /// A write that changes nothing readers see (a member's draft, the job queue): one
 /// transaction, and the caches and the indexer are not told.
 macro_rules! write_private {
+    ($self:ident, |$conn:ident| $body:expr) => {{ write_touching!($self, |$conn| $body).map(|(value, _)| value) }};
+}
+
+/// Runs `$body` in one transaction; yields its value with what it touched (the scopes that
+/// `queries::append_change` named), once committed.
+macro_rules! write_touching {
     ($self:ident, |$conn:ident| $body:expr) => {{
         match &$self.backend {
             Backend::Sqlite(db) => {
-                db.write(move |$conn| sqlite::drive(async move { $body }))
-                    .await
+                db.write(move |c| {
+                    let value = sqlite::drive(async {
+                        let $conn = &mut *c;
+                        $body
+                    })?;
+                    Ok((value, c.take_touched()))
+                })
+                .await
             }
             Backend::Postgres(db) => {
                 let mut client = db.client().await?;
                 let tx = client.transaction().await?;
                 let value = {
-                    let mut pg = PgConn::Tx(&tx);
-                    let $conn = &mut pg;
-                    $body
+                    let mut pg = PgConn::tx(&tx);
+                    let value = {
+                        let $conn = &mut pg;
+                        $body
+                    };
+                    value.map(|value| (value, pg.take_touched()))
                 };
                 match value {
                     Ok(value) => {
@@ -284,14 +304,14 @@ macro_rules! write_private {
     }};
 }
 
-/// Runs shared write code in one transaction, then tells the caches.
+/// Runs shared write code in one transaction, then tells the caches what it touched.
 macro_rules! write {
     ($self:ident, |$conn:ident| $body:expr) => {{
-        let result = write_private!($self, |$conn| $body);
-        if result.is_ok() {
-            $self.changes.fetch_add(1, Ordering::AcqRel);
-        }
-        result
+        let result = write_touching!($self, |$conn| $body);
+        result.map(|(value, touched)| {
+            $self.announce(&touched);
+            value
+        })
     }};
 }
 
@@ -358,6 +378,7 @@ impl Store {
         Ok(Self {
             backend,
             changes: Arc::new(AtomicU64::new(0)),
+            generations: Arc::new(Generations::default()),
         })
     }
 
@@ -373,12 +394,33 @@ impl Store {
         self.changes.clone()
     }
 
-    /// On PostgreSQL, starts following other nodes' writes (LISTEN/NOTIFY, with a catch-up
-    /// after every reconnect); on SQLite there are no other nodes.
+    /// The generation of each part of the forum (what page caches compare against).
+    pub fn generations(&self) -> Arc<Generations> {
+        self.generations.clone()
+    }
+
+    /// A committed write touched `touched`: followers wake, and the pages rendered from those
+    /// parts go stale (a write that touched nothing a page shows only wakes followers).
+    fn announce(&self, touched: &Touched) {
+        self.generations.bump(touched);
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A write this node did not hear of (another process on the same SQLite file): every
+    /// page may show it.
+    pub fn announce_unheard(&self) {
+        self.generations.bump_everything();
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// On PostgreSQL, starts following other nodes' writes (LISTEN/NOTIFY carrying what each
+    /// touched, and everything after every reconnect); on SQLite there are no other nodes.
     pub fn follow_other_nodes(&self) -> Option<tokio::task::JoinHandle<()>> {
         match &self.backend {
             Backend::Sqlite(_) => None,
-            Backend::Postgres(db) => Some(db.spawn_listener(self.changes.clone())),
+            Backend::Postgres(db) => {
+                Some(db.spawn_listener(self.changes.clone(), self.generations.clone()))
+            }
         }
     }
 
@@ -744,7 +786,7 @@ impl Store {
                     .read_only(true)
                     .start()
                     .await?;
-                let archive = queries::export(&mut PgConn::Tx(&tx)).await?;
+                let archive = queries::export(&mut PgConn::tx(&tx)).await?;
                 tx.commit().await?;
                 Ok(archive)
             }

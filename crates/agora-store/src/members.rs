@@ -7,7 +7,6 @@ use crate::archive::{name_skeleton, username_key};
 use crate::db::{Conn, Row, Value, params};
 use crate::model::{Audit, ChangeKind, EmailPurpose, NewUser, Role, ThreadId, Timestamp, UserId};
 use crate::postgres::PgConn;
-use std::sync::atomic::Ordering;
 
 use crate::{Backend, Store, StoreError, accounts, forum, queries, sqlite};
 

@@ -135,7 +135,17 @@ fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
 /// A pooled connection, or a transaction on one.
 pub enum PgConn<'a> {
     Client(&'a deadpool_postgres::Client),
-    Tx(&'a deadpool_postgres::Transaction<'a>),
+    /// A write's transaction, with what the write touched.
+    Tx(
+        &'a deadpool_postgres::Transaction<'a>,
+        crate::touch::Touched,
+    ),
+}
+
+impl<'a> PgConn<'a> {
+    pub fn tx(tx: &'a deadpool_postgres::Transaction<'a>) -> Self {
+        PgConn::Tx(tx, crate::touch::Touched::default())
+    }
 }
 
 impl PgConn<'_> {
@@ -143,7 +153,7 @@ impl PgConn<'_> {
         let sql = to_postgres_placeholders(sql);
         Ok(match self {
             PgConn::Client(c) => c.prepare_cached(&sql).await?,
-            PgConn::Tx(t) => t.prepare_cached(&sql).await?,
+            PgConn::Tx(t, _) => t.prepare_cached(&sql).await?,
         })
     }
 }
@@ -153,12 +163,25 @@ impl Conn for PgConn<'_> {
         Dialect::Postgres
     }
 
+    fn touch(&mut self, touched: crate::touch::Touched) {
+        if let PgConn::Tx(_, mine) = self {
+            mine.extend(touched.scopes().iter().copied());
+        }
+    }
+
+    fn take_touched(&mut self) -> crate::touch::Touched {
+        match self {
+            PgConn::Tx(_, mine) => std::mem::take(mine),
+            PgConn::Client(_) => crate::touch::Touched::default(),
+        }
+    }
+
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.statement(sql).await?;
         let params = as_params(params);
         let rows = match self {
             PgConn::Client(c) => c.query(&stmt, &params).await?,
-            PgConn::Tx(t) => t.query(&stmt, &params).await?,
+            PgConn::Tx(t, _) => t.query(&stmt, &params).await?,
         };
         rows.iter().map(from_postgres).collect()
     }
@@ -168,7 +191,7 @@ impl Conn for PgConn<'_> {
         let params = as_params(params);
         Ok(match self {
             PgConn::Client(c) => c.execute(&stmt, &params).await?,
-            PgConn::Tx(t) => t.execute(&stmt, &params).await?,
+            PgConn::Tx(t, _) => t.execute(&stmt, &params).await?,
         })
     }
 }
@@ -246,10 +269,15 @@ impl PgStore {
         }
     }
 
-    /// Listens for other nodes' writes and bumps `changes` for each; after every (re)connect
-    /// it bumps once more, so a notification missed while disconnected cannot leave this
-    /// node serving stale pages. Runs until the task is dropped.
-    pub fn spawn_listener(&self, changes: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
+    /// Listens for other nodes' writes: each notification names what its write touched, and
+    /// those parts' generations move here too (`changes` wakes this node's followers). After
+    /// every (re)connect everything moves, so a notification missed while disconnected cannot
+    /// leave this node serving stale pages. Runs until the task is dropped.
+    pub fn spawn_listener(
+        &self,
+        changes: Arc<AtomicU64>,
+        generations: Arc<crate::touch::Generations>,
+    ) -> tokio::task::JoinHandle<()> {
         let config = self.config.clone();
         tokio::spawn(async move {
             loop {
@@ -261,8 +289,9 @@ impl PgStore {
                                 std::future::poll_fn(|cx| connection.poll_message(cx)).await
                             {
                                 match message {
-                                    Ok(AsyncMessage::Notification(_)) => {
-                                        let _ = tx.send(());
+                                    Ok(AsyncMessage::Notification(note)) => {
+                                        let _ =
+                                            tx.send(crate::touch::Touched::decode(note.payload()));
                                     }
                                     Ok(_) => {}
                                     Err(_) => break,
@@ -274,8 +303,10 @@ impl PgStore {
                             .await
                             .is_ok()
                         {
+                            generations.bump_everything();
                             changes.fetch_add(1, Ordering::AcqRel);
-                            while rx.recv().await.is_some() {
+                            while let Some(touched) = rx.recv().await {
+                                generations.bump(&touched);
                                 changes.fetch_add(1, Ordering::AcqRel);
                             }
                         }

@@ -7,6 +7,7 @@ use crate::archive::{self, Archive};
 use crate::db::{Conn, Dialect, Row, params};
 use crate::model::*;
 use crate::sql;
+use crate::touch::{Scope, Touched};
 use crate::{ImportStats, StoreError, slugify};
 
 // ---------------------------------------------------------------- row readers
@@ -392,8 +393,14 @@ pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
 /// Appends to the change log; call inside the write's transaction. On PostgreSQL the
 /// transaction first takes a lock that serialises appenders, so sequence numbers become
 /// visible in order (a follower reading `seq > last` never skips one that commits later),
-/// and a notification tells the other nodes on commit. `actor` is the account that made the
-/// change, None for system work (imports, recounts) that no account asked for.
+/// and a notification tells the other nodes on commit what the write touched. `actor` is the
+/// account that made the change, None for system work (imports, recounts) that no account
+/// asked for.
+///
+/// What the entry touched is derived here, in one place, from its kind and ids (the thread's
+/// subtopic and tags are read in the same transaction): see [`touched_by`]. A write that
+/// touched more than its entry says (a move leaves a subtopic, a retag leaves tags) adds those
+/// with [`touch_thread_places`] before it changes them.
 pub async fn append_change<C: Conn>(
     conn: &mut C,
     kind: ChangeKind,
@@ -401,6 +408,7 @@ pub async fn append_change<C: Conn>(
     thread: Option<ThreadId>,
     post: Option<PostId>,
 ) -> Result<(), StoreError> {
+    let touched = touched_by(conn, &kind, actor, thread, post).await?;
     if conn.dialect() == Dialect::Postgres {
         conn.query(sql::PG_CHANGE_LOCK, &[]).await?;
     }
@@ -416,8 +424,137 @@ pub async fn append_change<C: Conn>(
     )
     .await?;
     if conn.dialect() == Dialect::Postgres {
-        conn.query(sql::PG_NOTIFY_CHANGE, &[]).await?;
+        conn.query(sql::PG_NOTIFY_CHANGE, params![touched.encode()])
+            .await?;
     }
+    conn.touch(touched);
+    Ok(())
+}
+
+/// How far a change to a thread reaches.
+enum Reach {
+    /// Only the thread's own pages (nothing listings show changed).
+    Thread,
+    /// The thread's pages and every listing that shows it.
+    Listings,
+    /// Those, and which threads exist under which titles.
+    Titles,
+}
+
+/// The parts of the forum a change-log entry changed: the pages that must not be served from
+/// a cache once it commits. Everything else keeps its cached pages (counts may age for up to
+/// `cache.max_age_secs`, as they do across nodes).
+async fn touched_by<C: Conn>(
+    conn: &mut C,
+    kind: &ChangeKind,
+    actor: Option<UserId>,
+    thread: Option<ThreadId>,
+    post: Option<PostId>,
+) -> Result<Touched, StoreError> {
+    use ChangeKind as K;
+    let mut touched = Touched::default();
+    let reach = match kind {
+        // Shown beside every post or on every page.
+        K::SettingsChanged
+        | K::TaxonomyChanged
+        | K::UserProfileUpdated
+        | K::UserRoleChanged
+        | K::UserRemoved
+        | K::ForumRecounted
+        // A thread pinned everywhere leads every listing.
+        | K::ThreadPinned
+        | K::Unknown(_) => {
+            touched.push(Scope::Everything);
+            return Ok(touched);
+        }
+        K::UserCreated | K::UserSuspensionChanged => {
+            touched.push(Scope::Members);
+            touched.extend(actor.map(Scope::User));
+            return Ok(touched);
+        }
+        // Not shown to readers who are not moderators (whose pages are never cached).
+        K::UserPasswordChanged | K::FlagRaised | K::FlagResolved => return Ok(touched),
+        K::ThreadCreated
+        | K::ThreadImported
+        | K::ThreadMoved
+        | K::ThreadRetitled
+        | K::ThreadRewritten => Reach::Titles,
+        K::ThreadLockChanged
+        | K::ThreadLocked
+        | K::ThreadUnlocked
+        | K::AnswerMarked
+        | K::PostCreated
+        | K::PostDeleted
+        | K::PostHidden
+        | K::PostShown
+        | K::PostBoosted => Reach::Listings,
+        // A reply's new text shows on its thread's pages only; an opening post's, in the
+        // excerpt listings show too (below).
+        K::PostEdited => Reach::Thread,
+    };
+    let Some(thread) = thread else {
+        // A thread-level kind without its thread (operator tooling): be safe.
+        touched.push(Scope::Everything);
+        return Ok(touched);
+    };
+    touched.push(Scope::Thread(thread));
+    touched.extend(actor.map(Scope::User));
+    let mut reach = reach;
+    if let Some(row) = conn
+        .query_opt(sql::TOUCH_POST, params![post.map(|p| p.0)])
+        .await?
+    {
+        touched.push(Scope::User(UserId(row.int(0)?)));
+        let opening = row.int(1)? == 0;
+        // Removing or restoring an opening post removes or restores its thread.
+        if opening && matches!(kind, K::PostDeleted | K::PostHidden | K::PostShown) {
+            reach = Reach::Titles;
+        }
+        if opening && matches!(kind, K::PostEdited) {
+            reach = Reach::Listings;
+        }
+    }
+    if matches!(reach, Reach::Thread) {
+        return Ok(touched);
+    }
+    touch_places(conn, thread, &mut touched).await?;
+    if matches!(reach, Reach::Titles) {
+        touched.push(Scope::Titles);
+    }
+    Ok(touched)
+}
+
+/// The listings a thread is shown in now: its subtopic's, its tags' and the forum's.
+async fn touch_places<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+    touched: &mut Touched,
+) -> Result<(), StoreError> {
+    touched.push(Scope::Front);
+    if let Some(row) = conn
+        .query_opt(sql::TOUCH_THREAD_SUBTOPIC, params![thread.0])
+        .await?
+    {
+        touched.push(Scope::Subtopic(SubtopicId(row.int(0)?)));
+    }
+    for row in conn
+        .query(sql::TOUCH_THREAD_TAGS, params![thread.0])
+        .await?
+    {
+        touched.push(Scope::Tag(TagId(row.int(0)?)));
+    }
+    Ok(())
+}
+
+/// For a write about to take `thread` out of listings it is in now (a move, a retag): those
+/// listings are touched too, as well as the ones its change-log entry will name.
+pub async fn touch_thread_places<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+) -> Result<(), StoreError> {
+    let mut touched = Touched::default();
+    touch_places(conn, thread, &mut touched).await?;
+    conn.touch(touched);
     Ok(())
 }
 

@@ -4,7 +4,6 @@
 use crate::db::{Conn, params};
 use crate::model::{Audit, ChangeKind, NewUser, Role, Timestamp, UserId};
 use crate::postgres::PgConn;
-use std::sync::atomic::Ordering;
 
 use crate::{Backend, Store, StoreError, accounts, forum, queries, sqlite};
 

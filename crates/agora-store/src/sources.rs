@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use crate::archive;
 use crate::db::{Conn, Dialect, Value, params};

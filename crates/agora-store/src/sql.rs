@@ -270,6 +270,10 @@ pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision
      reason, body_md) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const INSERT_BOOST: &str =
     "INSERT INTO boosts (post_id, user_id, created_at) VALUES (?1, ?2, ?3)";
+/// What a change touched (`queries::touched_by`).
+pub const TOUCH_POST: &str = "SELECT author_id, position FROM posts WHERE id = ?1";
+pub const TOUCH_THREAD_SUBTOPIC: &str = "SELECT subtopic_id FROM threads WHERE id = ?1";
+pub const TOUCH_THREAD_TAGS: &str = "SELECT tag_id FROM thread_tags WHERE thread_id = ?1";
 pub const COUNT_CONTENT: &str = "SELECT (SELECT COUNT(*) FROM areas) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads)";
 
 // ---- PostgreSQL only ----
@@ -278,8 +282,9 @@ pub const COUNT_CONTENT: &str = "SELECT (SELECT COUNT(*) FROM areas) + (SELECT C
 pub const PG_CHANGE_LOCK: &str = "SELECT pg_advisory_xact_lock(7243001)";
 /// Serialises imports (and so demo loading) until commit.
 pub const PG_IMPORT_LOCK: &str = "SELECT pg_advisory_xact_lock(7243002)";
-/// Tells every node's listener, on commit, that the change log grew.
-pub const PG_NOTIFY_CHANGE: &str = "SELECT pg_notify('agora_changes', '')";
+/// Tells every node's listener, on commit, that the change log grew and what the write
+/// touched (`Touched::encode`).
+pub const PG_NOTIFY_CHANGE: &str = "SELECT pg_notify('agora_changes', ?1)";
 /// The channel [`PG_NOTIFY_CHANGE`] speaks on.
 pub const PG_CHANNEL: &str = "agora_changes";
 /// After rows were written with explicit ids, move each id generator past them.

@@ -28,8 +28,15 @@ pub enum Synchronous {
     Full,
 }
 
-/// A borrowed SQLite connection (or the connection of an open transaction).
-pub struct SqliteConn<'a>(&'a Connection);
+/// A borrowed SQLite connection (or the connection of an open transaction), with what the
+/// write running on it touched.
+pub struct SqliteConn<'a>(&'a Connection, crate::touch::Touched);
+
+impl<'a> SqliteConn<'a> {
+    pub fn new(conn: &'a Connection) -> Self {
+        Self(conn, crate::touch::Touched::default())
+    }
+}
 
 fn to_sqlite(value: &Value) -> rusqlite::types::Value {
     match value {
@@ -73,6 +80,14 @@ impl SqliteConn<'_> {
 impl Conn for SqliteConn<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn touch(&mut self, touched: crate::touch::Touched) {
+        self.1.extend(touched.scopes().iter().copied());
+    }
+
+    fn take_touched(&mut self) -> crate::touch::Touched {
+        std::mem::take(&mut self.1)
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
@@ -188,7 +203,7 @@ impl Inner {
             .map_err(|_| StoreError::Closed)?
             .pop()
             .ok_or(StoreError::Closed)?;
-        let result = f(&mut SqliteConn(&conn));
+        let result = f(&mut SqliteConn::new(&conn));
         if let Ok(mut pool) = self.readers.lock() {
             pool.push(conn);
         }
@@ -434,7 +449,7 @@ fn run_group(conn: &Connection, jobs: Vec<Job>) {
                 break 'group Some(err);
             }
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                job(Some(&mut SqliteConn(conn)), StoreError::Closed)
+                job(Some(&mut SqliteConn::new(conn)), StoreError::Closed)
             }));
             match ran {
                 Ok((None, deliver)) => {

@@ -11,7 +11,6 @@ use crate::model::{
     ThreadId, Timestamp, UserId, WhoStarts,
 };
 use crate::postgres::PgConn;
-use std::sync::atomic::Ordering;
 
 use crate::{Backend, Store, StoreError, forum, queries, sql, sqlite};
 
