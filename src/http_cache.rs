@@ -40,7 +40,13 @@ pub struct CachedBody {
     body: Bytes,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
+    /// What the page was rendered from, kept beside it for readers whose own parts are
+    /// spliced into it (the thread page's rows).
+    extra: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
+
+/// What a render made: the body, and optionally the data it was made from (kept with it).
+pub type Rendered = (String, Option<Arc<dyn std::any::Any + Send + Sync>>);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Encoding {
@@ -123,7 +129,13 @@ impl CachedBody {
             body,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
+            extra: None,
         }
+    }
+
+    /// The data the page was rendered from, when it is a `T`.
+    pub fn extra<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.extra.clone()?.downcast::<T>().ok()
     }
 
     /// The body, stale once anything `stamp` depends on changes.
@@ -312,6 +324,24 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, AppError>>,
 {
+    cached_body_with(state, key, content_type, || async {
+        render().await.map(|body| (body, None))
+    })
+    .await
+}
+
+/// [`cached_body`] for a render that also hands over the data it was made from, kept with the
+/// page ([`CachedBody::extra`]).
+pub async fn cached_body_with<F, Fut>(
+    state: &AppState,
+    key: String,
+    content_type: &'static str,
+    render: F,
+) -> Result<Arc<CachedBody>, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Rendered, AppError>>,
+{
     // Pages, feeds and the API can share a path once nesting strips `/api/v1`: the content
     // type keeps their entries apart.
     let key = format!("{content_type} {key}");
@@ -369,13 +399,13 @@ async fn render_into<F, Fut>(
 ) -> Result<Arc<CachedBody>, AppError>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<String, AppError>>,
+    Fut: Future<Output = Result<Rendered, AppError>>,
 {
     let stamp = Arc::new(std::sync::Mutex::new(
         state.store.generations().stamp_anything(),
     ));
-    let body = match DEPENDS.scope(stamp.clone(), render()).await {
-        Ok(body) => body,
+    let (body, extra) = match DEPENDS.scope(stamp.clone(), render()).await {
+        Ok(rendered) => rendered,
         Err(AppError::Unavailable) => {
             return state.cache.get_stale(key).ok_or(AppError::Unavailable);
         }
@@ -385,7 +415,9 @@ where
         .lock()
         .map(|stamp| stamp.clone())
         .map_err(|_| AppError::Internal(anyhow::anyhow!("a page's dependencies were poisoned")))?;
-    let page = Arc::new(CachedBody::new(content_type, body).stamped(stamp));
+    let mut page = CachedBody::new(content_type, body).stamped(stamp);
+    page.extra = extra;
+    let page = Arc::new(page);
     state.cache.insert(key.to_string(), page.clone());
     state.cache.renders.fetch_add(1, Ordering::Relaxed);
     Ok(page)

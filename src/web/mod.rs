@@ -304,8 +304,57 @@ struct ViewerBannerTemplate<'a> {
     layout: &'a Layout,
 }
 
+/// A shared cached page with `layout`'s reader's header (their links and banner) in place of
+/// the anonymous one.
+pub fn with_viewer_header(
+    layout: &Layout,
+    page: &crate::http_cache::CachedBody,
+) -> Result<String, AppError> {
+    let text = std::str::from_utf8(page.body())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cached page: {e}")))?;
+    let links = ViewerLinksTemplate { layout };
+    let banner = ViewerBannerTemplate { layout };
+    let mut first = String::with_capacity(text.len() + 512);
+    let mut second = String::with_capacity(text.len() + 512);
+    if !splice(text, "viewer-links", &render(&links)?, &mut first)
+        || !splice(&first, "viewer-banner", &render(&banner)?, &mut second)
+    {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "the page has no viewer markers"
+        )));
+    }
+    Ok(second)
+}
+
+/// Replaces the text between the `n`th `<!--name-->` and its `<!--/name-->` with the `n`th of
+/// `with`, for every pair in `page`, in order. False when the page holds a different number of
+/// pairs than `with` has pieces (a page made from other data: render it whole instead).
+pub fn splice_each(page: &str, name: &str, with: &[String], out: &mut String) -> bool {
+    let (open, close) = (format!("<!--{name}-->"), format!("<!--/{name}-->"));
+    let mut rest = page;
+    for piece in with {
+        let Some(start) = rest.find(&open) else {
+            return false;
+        };
+        let Some(end) = rest[start..].find(&close).map(|e| start + e) else {
+            return false;
+        };
+        out.push_str(&rest[..start + open.len()]);
+        out.push_str(piece);
+        rest = &rest[end..];
+        // Past this pair's closing marker, so the next search starts after it.
+        out.push_str(&rest[..close.len()]);
+        rest = &rest[close.len()..];
+    }
+    if rest.contains(&open) {
+        return false;
+    }
+    out.push_str(rest);
+    true
+}
+
 /// Replaces the text between `<!--name-->` and `<!--/name-->` (the first pair).
-fn splice(page: &str, name: &str, with: &str, out: &mut String) -> bool {
+pub fn splice(page: &str, name: &str, with: &str, out: &mut String) -> bool {
     let (open, close) = (format!("<!--{name}-->"), format!("<!--/{name}-->"));
     let Some(start) = page.find(&open) else {
         return false;
@@ -357,25 +406,8 @@ where
         return cached(state, viewer, headers, key, HTML, render).await;
     }
     let page = cached_body(state, key, HTML, render).await?;
-    let text = std::str::from_utf8(page.body())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("cached page: {e}")))?;
     let layout = Layout::new(state, viewer, "", "", "/");
-    let links = ViewerLinksTemplate { layout: &layout };
-    let banner = ViewerBannerTemplate { layout: &layout };
-    let mut first = String::with_capacity(text.len() + 512);
-    let mut second = String::with_capacity(text.len() + 512);
-    if !splice(text, "viewer-links", &self::render(&links)?, &mut first)
-        || !splice(
-            &first,
-            "viewer-banner",
-            &self::render(&banner)?,
-            &mut second,
-        )
-    {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "the page has no viewer markers"
-        )));
-    }
+    let mut second = with_viewer_header(&layout, &page)?;
     // The reader's own level in the page's watch control.
     if let (Some(place), Some(account)) = (place, viewer.account.as_deref()) {
         let target = crate::web::notifications::watch_target(

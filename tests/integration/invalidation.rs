@@ -239,3 +239,93 @@ async fn another_nodes_reply_drops_only_that_threads_pages() {
     );
     listener.abort();
 }
+
+both!(
+    /// A signed-in member's thread page is the shared cached page with their own parts spliced
+    /// in: rendered once for every reader, it shows each member their own buttons (edit on
+    /// their post, their boost pressed, their draft in the reply box), never another's, and
+    /// never a member's parts to anonymous readers.
+    async fn signed_in_thread_pages_share_one_render_and_keep_their_own_parts(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let ada = app.person("ada_reader", Role::Member).await;
+        let bo = app.person("bo_reader", Role::Member).await;
+        let post = reply_as(&app, &ada, 7, "Ada's reply, which only Ada may edit.").await;
+        let url = Places::of(&app, 7).await.thread;
+        let edit_link = format!("href=\"/posts/{post}/edit\"");
+
+        // Bo boosts Ada's reply and leaves a draft in the reply box.
+        let boost = app
+            .post_form(&format!("/posts/{post}/boost"), Some(&bo.cookie), &[])
+            .await;
+        assert!(boost.status.is_redirection(), "{}", boost.text());
+        let token = app.api_token(&bo, "write").await;
+        let draft = app
+            .api(
+                "PUT",
+                "/api/v1/drafts",
+                Some(&token),
+                Some(serde_json::json!({ "place": "reply:7", "body": "Bo's draft <b>kept</b>" })),
+            )
+            .await;
+        assert!(draft.status.is_success(), "{}", draft.text());
+
+        let renders = app.state.cache.renders();
+        let as_ada = app.get_as(&url, &ada).await;
+        assert!(
+            app.state.cache.holds(HTML, &url),
+            "a member's request did not leave the shared page in the cache"
+        );
+        let as_bo = app.get_as(&url, &bo).await;
+        let anonymous = app.ok(&url).await.text();
+        assert_eq!(
+            app.state.cache.renders() - renders,
+            1,
+            "the page was rendered more than once for three readers"
+        );
+        assert_eq!(as_ada.header("cache-control"), Some("private, no-store"));
+        let (ada_page, bo_page) = (as_ada.text(), as_bo.text());
+
+        assert!(ada_page.contains(&edit_link), "Ada cannot edit her post");
+        assert!(!bo_page.contains(&edit_link), "Bo can edit Ada's post");
+        assert!(!anonymous.contains(&edit_link));
+        assert!(ada_page.contains("ada_reader") && !ada_page.contains("Sign in</a>"));
+        assert!(!bo_page.contains("href=\"/users/ada_reader\" class=\"nav-me\""));
+
+        let pressed = |page: &str| {
+            let html = scraper::Html::parse_document(page);
+            crate::util::attrs(
+                &html,
+                &format!("form[action=\"/posts/{post}/boost\"] button"),
+                "aria-pressed",
+            )
+        };
+        assert_eq!(pressed(&bo_page), vec!["true".to_string()], "Bo's boost");
+        assert_eq!(
+            pressed(&ada_page),
+            Vec::<String>::new(),
+            "no boosting oneself"
+        );
+        assert!(
+            pressed(&anonymous).is_empty(),
+            "anonymous readers get no button"
+        );
+
+        let reply_box = |page: &str| {
+            crate::util::texts(&scraper::Html::parse_document(page), "textarea#f-body").concat()
+        };
+        assert_eq!(reply_box(&bo_page), "Bo's draft <b>kept</b>", "Bo's draft");
+        assert!(!bo_page.contains("<b>kept</b>"), "the draft is not escaped");
+        assert!(
+            !ada_page.contains("draft &lt;b&gt;kept"),
+            "Ada sees Bo's draft"
+        );
+        assert!(
+            anonymous.contains("to reply."),
+            "anonymous readers are asked to sign in"
+        );
+        assert!(
+            !anonymous.contains("Bo&#"),
+            "a member's draft in the shared page"
+        );
+    }
+);
