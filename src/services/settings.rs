@@ -22,6 +22,8 @@ pub struct Site {
     pub version: i64,
     /// The pages' HTML, rendered once, in [`PageKind::ALL`] order.
     pages: Vec<String>,
+    /// What the writing forms' file field says and accepts, worked out once per settings.
+    pub attach: std::sync::Arc<crate::views::AttachField>,
 }
 
 impl Site {
@@ -38,6 +40,7 @@ impl Site {
             })
             .collect();
         Site {
+            attach: std::sync::Arc::new(crate::views::AttachField::new(&settings.uploads)),
             settings,
             version,
             pages,

@@ -904,3 +904,73 @@ mod tests {
         assert!(colours.len() >= 6, "{colours:?}");
     }
 }
+
+/// The writing forms' file field: the types it accepts and the hint that names them and the
+/// size limit (from the site settings).
+#[derive(Clone, Debug, Default)]
+pub struct AttachField {
+    /// For the input's `accept`: ".png,.jpg,…".
+    pub accept: String,
+    pub hint: String,
+    pub max_bytes: u64,
+    /// Not one type is allowed: no field.
+    pub off: bool,
+}
+
+impl AttachField {
+    pub fn new(rules: &crate::settings::UploadRules) -> Self {
+        let images: Vec<&str> = rules
+            .types
+            .iter()
+            .map(String::as_str)
+            .filter(|t| matches!(*t, "jpg" | "jpeg" | "png" | "gif" | "webp"))
+            .collect();
+        let files: Vec<String> = rules
+            .types
+            .iter()
+            .filter(|t| !images.contains(&t.as_str()))
+            .map(|t| format!(".{t}"))
+            .collect();
+        let max_bytes = rules.max_file_kb.saturating_mul(1024);
+        let mut kinds = Vec::new();
+        if !images.is_empty() {
+            let names: Vec<String> = images
+                .iter()
+                .filter(|t| **t != "jpeg")
+                .map(|t| match *t {
+                    "jpg" => "JPEG".to_string(),
+                    "webp" => "WebP".to_string(),
+                    other => other.to_uppercase(),
+                })
+                .collect();
+            kinds.push(format!("images ({})", names.join(", ")));
+        }
+        if !files.is_empty() {
+            kinds.push(files.join(" "));
+        }
+        let hint = format!(
+            "{}, up to {} each.",
+            capitalise(&kinds.join(" or ")),
+            crate::services::uploads::human_size(max_bytes)
+        );
+        AttachField {
+            accept: rules
+                .types
+                .iter()
+                .map(|t| format!(".{t}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            hint,
+            max_bytes,
+            off: rules.types.is_empty(),
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

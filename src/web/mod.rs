@@ -131,77 +131,7 @@ pub struct Layout {
     /// The current path, query-encoded, for "sign in and come back here" links.
     pub here: String,
     /// What the writing forms' file field says and accepts.
-    pub attach: AttachField,
-}
-
-/// The writing forms' file field: the types it accepts and the hint that names them and the
-/// size limit (from the site settings).
-#[derive(Clone, Debug, Default)]
-pub struct AttachField {
-    /// For the input's `accept`: ".png,.jpg,…".
-    pub accept: String,
-    pub hint: String,
-    pub max_bytes: u64,
-    /// Not one type is allowed: no field.
-    pub off: bool,
-}
-
-impl AttachField {
-    pub fn new(rules: &crate::settings::UploadRules) -> Self {
-        let images: Vec<&str> = rules
-            .types
-            .iter()
-            .map(String::as_str)
-            .filter(|t| matches!(*t, "jpg" | "jpeg" | "png" | "gif" | "webp"))
-            .collect();
-        let files: Vec<String> = rules
-            .types
-            .iter()
-            .filter(|t| !images.contains(&t.as_str()))
-            .map(|t| format!(".{t}"))
-            .collect();
-        let max_bytes = rules.max_file_kb.saturating_mul(1024);
-        let mut kinds = Vec::new();
-        if !images.is_empty() {
-            let names: Vec<String> = images
-                .iter()
-                .filter(|t| **t != "jpeg")
-                .map(|t| match *t {
-                    "jpg" => "JPEG".to_string(),
-                    "webp" => "WebP".to_string(),
-                    other => other.to_uppercase(),
-                })
-                .collect();
-            kinds.push(format!("images ({})", names.join(", ")));
-        }
-        if !files.is_empty() {
-            kinds.push(files.join(" "));
-        }
-        let hint = format!(
-            "{}, up to {} each.",
-            capitalise(&kinds.join(" or ")),
-            crate::services::uploads::human_size(max_bytes)
-        );
-        AttachField {
-            accept: rules
-                .types
-                .iter()
-                .map(|t| format!(".{t}"))
-                .collect::<Vec<_>>()
-                .join(","),
-            hint,
-            max_bytes,
-            off: rules.types.is_empty(),
-        }
-    }
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    pub attach: std::sync::Arc<AttachField>,
 }
 
 impl Layout {
@@ -259,7 +189,7 @@ impl Layout {
             viewer: ViewerNav::new(viewer),
             script: state.assets.href("agora.js").to_string(),
             here: paths::encode_query(path),
-            attach: AttachField::new(&live.settings.uploads),
+            attach: live.attach.clone(),
         }
     }
 
@@ -304,35 +234,39 @@ struct ViewerBannerTemplate<'a> {
     layout: &'a Layout,
 }
 
-/// A shared cached page with `layout`'s reader's header (their links and banner) in place of
-/// the anonymous one.
+/// The reader's header (their links and banner), as pieces for [`splice_in_order`]: what
+/// replaces the anonymous header of a shared cached page.
+pub fn viewer_header(layout: &Layout) -> Result<Vec<(&'static str, String)>, AppError> {
+    Ok(vec![
+        ("viewer-links", render(&ViewerLinksTemplate { layout })?),
+        ("viewer-banner", render(&ViewerBannerTemplate { layout })?),
+    ])
+}
+
+/// A shared cached page with `layout`'s reader's header in place of the anonymous one.
 pub fn with_viewer_header(
     layout: &Layout,
     page: &crate::http_cache::CachedBody,
 ) -> Result<String, AppError> {
     let text = std::str::from_utf8(page.body())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cached page: {e}")))?;
-    let links = ViewerLinksTemplate { layout };
-    let banner = ViewerBannerTemplate { layout };
-    let mut first = String::with_capacity(text.len() + 512);
-    let mut second = String::with_capacity(text.len() + 512);
-    if !splice(text, "viewer-links", &render(&links)?, &mut first)
-        || !splice(&first, "viewer-banner", &render(&banner)?, &mut second)
-    {
+    let mut out = String::with_capacity(text.len() + 1024);
+    if !splice_in_order(text, &viewer_header(layout)?, &mut out) {
         return Err(AppError::Internal(anyhow::anyhow!(
             "the page has no viewer markers"
         )));
     }
-    Ok(second)
+    Ok(out)
 }
 
-/// Replaces the text between the `n`th `<!--name-->` and its `<!--/name-->` with the `n`th of
-/// `with`, for every pair in `page`, in order. False when the page holds a different number of
-/// pairs than `with` has pieces (a page made from other data: render it whole instead).
-pub fn splice_each(page: &str, name: &str, with: &[String], out: &mut String) -> bool {
-    let (open, close) = (format!("<!--{name}-->"), format!("<!--/{name}-->"));
+/// Writes `page` to `out` with the text between each `<!--name-->` and its `<!--/name-->`
+/// replaced by the piece named so, in one pass: `pieces` name the pairs in the order the page
+/// holds them (a name may come several times, one piece per pair). False when the page's
+/// pairs do not match `pieces` (a page made from other data: render it whole instead).
+pub fn splice_in_order(page: &str, pieces: &[(&str, String)], out: &mut String) -> bool {
     let mut rest = page;
-    for piece in with {
+    for (name, piece) in pieces {
+        let (open, close) = (format!("<!--{name}-->"), format!("<!--/{name}-->"));
         let Some(start) = rest.find(&open) else {
             return false;
         };
@@ -341,12 +275,14 @@ pub fn splice_each(page: &str, name: &str, with: &[String], out: &mut String) ->
         };
         out.push_str(&rest[..start + open.len()]);
         out.push_str(piece);
-        rest = &rest[end..];
-        // Past this pair's closing marker, so the next search starts after it.
-        out.push_str(&rest[..close.len()]);
-        rest = &rest[close.len()..];
+        out.push_str(&close);
+        rest = &rest[end + close.len()..];
     }
-    if rest.contains(&open) {
+    // A pair left over means the page has more places than pieces.
+    if pieces
+        .iter()
+        .any(|(name, _)| rest.contains(&format!("<!--{name}-->")))
+    {
         return false;
     }
     out.push_str(rest);

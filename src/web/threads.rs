@@ -196,31 +196,27 @@ async fn reader_thread_page(
     let actions = posting::thread_actions(state, viewer, view, &shared.row, &shared.posts).await?;
     mark_read(state, viewer, id, &shared.posts).await?;
     let layout = Layout::new(state, viewer, &t.title, &t.excerpt, &t.url);
-    let page_text = super::with_viewer_header(&layout, &cached)?;
-    let buttons = view
-        .posts
-        .iter()
-        .enumerate()
-        .map(|(i, post)| {
-            render(&PostActionsTemplate {
-                a: &actions.post(i),
-                post,
-                view,
-                t,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut pieces = super::viewer_header(&layout)?;
+    for (i, post) in view.posts.iter().enumerate() {
+        let buttons = render(&PostActionsTemplate {
+            a: &actions.post(i),
+            post,
+            view,
+            t,
+        })?;
+        pieces.push(("post-actions", buttons));
+    }
     let own = render(&ThreadReaderTemplate {
         layout: &layout,
         view,
         t,
         actions: &actions,
     })?;
-    let mut with_buttons = String::with_capacity(page_text.len() + own.len() + 4096);
-    let mut out = String::with_capacity(page_text.len() + own.len() + 4096);
-    if !super::splice_each(&page_text, "post-actions", &buttons, &mut with_buttons)
-        || !super::splice(&with_buttons, "thread-reader", &own, &mut out)
-    {
+    pieces.push(("thread-reader", own));
+    let text = std::str::from_utf8(cached.body())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cached page: {e}")))?;
+    let mut out = String::with_capacity(text.len() + 8192);
+    if !super::splice_in_order(text, &pieces, &mut out) {
         return Err(AppError::Internal(anyhow::anyhow!(
             "the thread page has no reader markers"
         )));
