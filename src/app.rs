@@ -47,6 +47,8 @@ pub struct Inner {
     pub dummy_hash: tokio::sync::OnceCell<String>,
     /// Where uploaded files' bytes live.
     pub blobs: crate::blobs::Blobs,
+    /// Listings' whole orders, for deep pages.
+    pub listing_orders: crate::services::listing_order::ListingOrders,
     /// Images being decoded and re-encoded at once (one per core: each holds a whole image).
     pub media_slots: tokio::sync::Semaphore,
     /// The upload clean-up's counts, for the metrics and the dashboard.
@@ -102,8 +104,11 @@ impl AppState {
                 .get(..8)
                 .unwrap_or("")
         );
+        let listing_orders =
+            crate::services::listing_order::ListingOrders::new(store.generations());
         Ok(Self {
             inner: Arc::new(Inner {
+                listing_orders,
                 limits: ArcSwap::from_pointee(Limits::new(&config.limits)),
                 site: ArcSwap::from_pointee(Site::new(SiteSettings::defaults(&config), 0)),
                 store,

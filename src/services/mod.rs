@@ -5,6 +5,7 @@ pub mod archive;
 pub mod bookmarks;
 pub mod drafts;
 pub mod generate;
+pub mod listing_order;
 pub mod live;
 pub mod mail;
 pub mod members;

@@ -366,7 +366,15 @@ pub async fn subtopic_page(
     };
     depends_on(state, [Scope::Subtopic(sub.id)]);
     let listing_query = query(ListingScope::Subtopic(sub.id), params);
-    let (mut pinned, page) = state.store.listing(listing_query).await?;
+    let (mut pinned, page) = match state
+        .listing_orders
+        .page(&state.store, listing_query)
+        .await?
+    {
+        Some(page) if listing_query.pins_apart() => (state.store.pinned(sub.id).await?, page),
+        Some(page) => (Vec::new(), page),
+        None => state.store.listing(listing_query).await?,
+    };
     // Pinned threads lead page 1 and are left out of the pages' count.
     let own_pins = pinned
         .iter()
@@ -417,10 +425,15 @@ pub async fn tag_page(
         });
     };
     depends_on(state, [Scope::Tag(tag.id)]);
-    let (pinned, page) = state
-        .store
-        .listing(query(ListingScope::Tag(tag.id), params))
-        .await?;
+    let listing_query = query(ListingScope::Tag(tag.id), params);
+    let (pinned, page) = match state
+        .listing_orders
+        .page(&state.store, listing_query)
+        .await?
+    {
+        Some(page) => (Vec::new(), page),
+        None => state.store.listing(listing_query).await?,
+    };
     check_page_exists(&params, &page, &pinned)?;
     let now = format::now();
     let total = (params.filter == ListingFilter::All).then_some(tag.thread_count);

@@ -752,3 +752,114 @@ both!(
         );
     }
 );
+
+both!(
+    /// Deep listing pages are cut from the listing's whole order, kept until a write touches
+    /// the listing: every deep page holds exactly the threads `OFFSET` reads at that moment,
+    /// before and after a reply moves a thread to the top, in any sort, for a subtopic and a tag.
+    async fn deep_pages_are_the_same_threads_offset_reads(b: Backend) {
+        use agora::services::listing_order::FROM_PAGE;
+        use agora_store::{ListingFilter, ListingQuery, ListingScope, SortKey, SortOrder};
+
+        let app = TestApp::empty(b).await;
+        agora::services::generate::generate(
+            app.store(),
+            agora::services::generate::Plan {
+                threads: 1_500,
+                replies_per_thread: 1,
+                seed: 7,
+            },
+            indicatif::ProgressBar::hidden(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let areas = app.store().areas().await.unwrap_or_else(|e| panic!("{e}"));
+        let biggest = areas
+            .iter()
+            .flat_map(|a| &a.subtopics)
+            .max_by_key(|s| s.thread_count)
+            .unwrap_or_else(|| panic!("no subtopic"));
+        let url = format!("/topics/{}/{}", biggest.area_slug, biggest.slug);
+        let pages = (biggest.thread_count as u32).div_ceil(30);
+        assert!(pages > FROM_PAGE + 2, "{} pages only", pages);
+        let tag = app
+            .store()
+            .tags()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .max_by_key(|t| t.thread_count)
+            .unwrap_or_else(|| panic!("no tag"));
+
+        // What OFFSET reads for a page: the ground truth.
+        let offset_ids = |scope: ListingScope, sort: SortKey, page: u32| {
+            let store = app.store().clone();
+            async move {
+                let q = ListingQuery {
+                    scope,
+                    sort,
+                    order: SortOrder::Desc,
+                    filter: ListingFilter::All,
+                    page,
+                    per_page: 30,
+                };
+                let (_, listed) = store.listing(q).await.unwrap_or_else(|e| panic!("{e}"));
+                listed.threads.iter().map(|t| t.id.0).collect::<Vec<_>>()
+            }
+        };
+        let served_ids = |path: String| {
+            let app = &app;
+            async move {
+                let json = app.ok(&format!("/api/v1{path}")).await.json();
+                json["listing"]["threads"]
+                    .as_array()
+                    .map(|ts| {
+                        ts.iter()
+                            .filter_map(|t| t["id"].as_i64())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            }
+        };
+        let check = |label: &'static str| {
+            let (url, tag_url) = (url.clone(), format!("/tags/{}", tag.slug));
+            let (sub, tag_id) = (biggest.id, tag.id);
+            let offset_ids = &offset_ids;
+            let served_ids = &served_ids;
+            async move {
+                for page in [FROM_PAGE, FROM_PAGE + 1, pages] {
+                    for (sort, name) in [
+                        (SortKey::Activity, "activity"),
+                        (SortKey::Replies, "replies"),
+                    ] {
+                        let served =
+                            served_ids(format!("{url}/threads?sortBy={name}&page={page}")).await;
+                        let truth = offset_ids(ListingScope::Subtopic(sub), sort, page).await;
+                        assert!(
+                            !served.is_empty(),
+                            "{label}: page {page} by {name} is empty"
+                        );
+                        assert_eq!(served, truth, "{label}: page {page} by {name}");
+                    }
+                }
+                let tag_page = FROM_PAGE;
+                let served = served_ids(format!("{tag_url}/threads?page={tag_page}")).await;
+                let truth =
+                    offset_ids(ListingScope::Tag(tag_id), SortKey::Activity, tag_page).await;
+                assert_eq!(served, truth, "{label}: tag page {tag_page}");
+            }
+        };
+        check("before any write").await;
+
+        // A reply to a thread on a deep page moves it to the top: every page after shifts.
+        let deep = served_ids(format!("{url}/threads?page={}", FROM_PAGE + 1)).await;
+        let member = app.person("deep_reader", agora_store::Role::Member).await;
+        crate::util::reply_as(&app, &member, deep[0], "A reply that moves this thread up.").await;
+        let after = served_ids(format!("{url}/threads?page={}", FROM_PAGE + 1)).await;
+        assert!(
+            !after.contains(&deep[0]),
+            "the thread did not move off its deep page"
+        );
+        check("after a reply").await;
+    }
+);

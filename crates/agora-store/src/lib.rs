@@ -492,6 +492,29 @@ impl Store {
         .await)
     }
 
+    /// Every thread id of `query`'s listing, in its order (deep pages are cut from it).
+    pub async fn listing_ids(&self, query: ListingQuery) -> Result<Vec<ThreadId>, StoreError> {
+        read!(self, lagging_client, |conn| queries::listing_all_ids(
+            conn, &query
+        )
+        .await)
+    }
+
+    /// The summaries of up to [`Store::LISTING_IDS`] threads, in `query`'s order.
+    pub async fn listing_by_ids(
+        &self,
+        query: ListingQuery,
+        ids: Vec<ThreadId>,
+    ) -> Result<Vec<ThreadSummary>, StoreError> {
+        read!(self, lagging_client, |conn| queries::listing_by_ids(
+            conn, &query, &ids
+        )
+        .await)
+    }
+
+    /// The most threads [`Store::listing_by_ids`] takes at once.
+    pub const LISTING_IDS: usize = sql::LISTING_IDS;
+
     pub async fn thread(&self, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
         read!(self, |conn| queries::thread(conn, id).await)
     }

@@ -334,7 +334,7 @@ pub struct RevisionRow {
 }
 
 /// Which threads a listing shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListingScope {
     Subtopic(SubtopicId),
     Tag(TagId),

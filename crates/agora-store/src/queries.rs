@@ -195,11 +195,7 @@ pub async fn pinned<C: Conn>(
 }
 
 async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingPage, StoreError> {
-    let scope_id = match q.scope {
-        ListingScope::Subtopic(id) => id.0,
-        ListingScope::Tag(id) => id.0,
-        ListingScope::Author(id) => id.0,
-    };
+    let scope_id = scope_id(q);
     let per_page = i64::from(q.per_page.max(1));
     let offset = i64::from(q.page.saturating_sub(1)) * per_page;
     let query = sql::listing(q, conn.dialect());
@@ -208,6 +204,47 @@ async fn listing<C: Conn>(conn: &mut C, q: &ListingQuery) -> Result<ListingPage,
     let has_more = threads.len() as i64 > per_page;
     threads.truncate(per_page as usize);
     Ok(ListingPage { threads, has_more })
+}
+
+/// Every thread id of `q`'s listing, in its order.
+pub async fn listing_all_ids<C: Conn>(
+    conn: &mut C,
+    q: &ListingQuery,
+) -> Result<Vec<ThreadId>, StoreError> {
+    let rows = conn
+        .query(&sql::listing_all_ids(q), params![scope_id(q)])
+        .await?;
+    rows.iter().map(|r| Ok(ThreadId(r.int(0)?))).collect()
+}
+
+/// The summaries of `ids` (at most [`sql::LISTING_IDS`]), in `q`'s order; a thread gone since
+/// is left out.
+pub async fn listing_by_ids<C: Conn>(
+    conn: &mut C,
+    q: &ListingQuery,
+    ids: &[ThreadId],
+) -> Result<Vec<ThreadSummary>, StoreError> {
+    if ids.len() > sql::LISTING_IDS {
+        return Err(StoreError::Invalid(format!(
+            "at most {} threads at once",
+            sql::LISTING_IDS
+        )));
+    }
+    let params: Vec<crate::db::Value> = (0..sql::LISTING_IDS)
+        .map(|i| crate::db::Value::Int(ids.get(i).map_or(0, |id| id.0)))
+        .collect();
+    let rows = conn
+        .query(&sql::listing_by_ids(q, conn.dialect()), &params)
+        .await?;
+    collect(rows, read_summary)
+}
+
+fn scope_id(q: &ListingQuery) -> i64 {
+    match q.scope {
+        ListingScope::Subtopic(id) => id.0,
+        ListingScope::Tag(id) => id.0,
+        ListingScope::Author(id) => id.0,
+    }
 }
 
 /// Pinned threads (when the query shows them apart: on every page, so callers can count the

@@ -174,9 +174,9 @@ fn filter_clause(filter: ListingFilter) -> &'static str {
 /// offset), then only those rows are joined for display. The limit is written into the SQL,
 /// not bound: SQLite plans with a bound LIMIT's value and so re-prepares such a statement at
 /// every execution (measured: a third of an uncached listing's time).
-pub fn listing(q: &ListingQuery, dialect: Dialect) -> String {
-    let columns = summary_columns(dialect);
-    let limit = q.per_page.max(1) + 1;
+/// The ids of a listing's threads in its order: one page of them (`LIMIT`, `OFFSET ?2`), or
+/// with `whole` every one (no `?2`).
+fn listing_ids(q: &ListingQuery, whole: bool) -> String {
     let dir = match q.order {
         SortOrder::Desc => "DESC",
         SortOrder::Asc => "ASC",
@@ -188,30 +188,71 @@ pub fn listing(q: &ListingQuery, dialect: Dialect) -> String {
     } else {
         ""
     };
-    let inner = match q.scope {
+    let paging = if whole {
+        String::new()
+    } else {
+        format!(" LIMIT {} OFFSET ?2", q.per_page.max(1) + 1)
+    };
+    match q.scope {
         ListingScope::Subtopic(_) => format!(
             "SELECT t.id FROM threads t WHERE t.subtopic_id = ?1{pins} AND t.removed_at IS NULL{filter} \
-             ORDER BY t.{col} {dir}, t.id {dir} LIMIT {limit} OFFSET ?2"
+             ORDER BY t.{col} {dir}, t.id {dir}{paging}"
         ),
         ListingScope::Author(_) => format!(
             "SELECT t.id FROM threads t WHERE t.author_id = ?1 AND t.removed_at IS NULL{filter} \
-             ORDER BY t.{col} {dir}, t.id {dir} LIMIT {limit} OFFSET ?2"
+             ORDER BY t.{col} {dir}, t.id {dir}{paging}"
         ),
         ListingScope::Tag(_) if q.sort == SortKey::Activity && q.filter == ListingFilter::All => {
             format!(
                 "SELECT tt.thread_id AS id FROM thread_tags tt WHERE tt.tag_id = ?1 AND tt.visible = TRUE \
-             ORDER BY tt.last_activity_at {dir}, tt.thread_id {dir} LIMIT {limit} OFFSET ?2"
+             ORDER BY tt.last_activity_at {dir}, tt.thread_id {dir}{paging}"
             )
         }
         ListingScope::Tag(_) => format!(
             "SELECT t.id FROM thread_tags tt JOIN threads t ON t.id = tt.thread_id \
-             WHERE tt.tag_id = ?1 AND tt.visible = TRUE AND t.removed_at IS NULL{filter} ORDER BY t.{col} {dir}, t.id {dir} LIMIT {limit} OFFSET ?2"
+             WHERE tt.tag_id = ?1 AND tt.visible = TRUE AND t.removed_at IS NULL{filter} ORDER BY t.{col} {dir}, t.id {dir}{paging}"
         ),
-    };
+    }
+}
+
+pub fn listing(q: &ListingQuery, dialect: Dialect) -> String {
+    let columns = summary_columns(dialect);
+    let (col, dir) = (sort_column(q.sort), sort_dir(q.order));
+    let inner = listing_ids(q, false);
     format!(
         "SELECT {columns} FROM ({inner}) page JOIN threads t ON t.id = page.id {SUMMARY_JOINS} \
          ORDER BY t.{col} {dir}, t.id {dir}"
     )
+}
+
+/// Every thread id of a listing, in its order (what deep pages are cut from).
+pub fn listing_all_ids(q: &ListingQuery) -> String {
+    listing_ids(q, true)
+}
+
+/// How many ids [`listing_by_ids`] takes: a page and one more (which says whether another page
+/// follows). Unused places are bound to 0, which is no thread's id.
+pub const LISTING_IDS: usize = 64;
+
+/// The summaries of up to [`LISTING_IDS`] threads (`?1`..), in the listing's order.
+pub fn listing_by_ids(q: &ListingQuery, dialect: Dialect) -> String {
+    let columns = summary_columns(dialect);
+    let (col, dir) = (sort_column(q.sort), sort_dir(q.order));
+    let places = (1..=LISTING_IDS)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns} FROM threads t {SUMMARY_JOINS} WHERE t.id IN ({places}) \
+         ORDER BY t.{col} {dir}, t.id {dir}"
+    )
+}
+
+fn sort_dir(order: SortOrder) -> &'static str {
+    match order {
+        SortOrder::Desc => "DESC",
+        SortOrder::Asc => "ASC",
+    }
 }
 
 // ---- archive export: everything, in the archive's fixed order ----
