@@ -329,3 +329,28 @@ both!(
         );
     }
 );
+
+both!(
+    /// What a write does not touch still reaches every page within `cache.max_age_secs`: a
+    /// view-count flush drops no page, and the counts show once the page ages out.
+    async fn untouched_pages_show_a_change_once_they_age_out(b: Backend) {
+        let app = crate::util::TestApp::configured(b, |c| c.cache.max_age_secs = 1).await;
+        agora::services::archive::load_demo_if_empty(app.store())
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        // Thread 7 has 412 views: this visit makes 413 once flushed.
+        let (url, first) = app.follow("/thread/7").await;
+        assert!(first.text().contains("412 views"), "{}", first.text());
+        app.state
+            .flush_views()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            app.ok(&url).await.text().contains("412 views"),
+            "the flush dropped the page"
+        );
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let aged = app.ok(&url).await.text();
+        assert!(aged.contains("413 views"), "{aged}");
+    }
+);
