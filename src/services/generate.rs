@@ -649,6 +649,9 @@ pub async fn generate(store: &Store, plan: Plan, bar: ProgressBar) -> anyhow::Re
     }
     bar.set_message("indexing");
     store.bulk_finish(maps).await?;
+    // The blocks were rendered by this build's renderer: the first start must not render a
+    // million posts again.
+    store.set_markup_version(agora_markup::VERSION).await?;
     bar.finish_with_message("done");
     Ok(stats)
 }

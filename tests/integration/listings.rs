@@ -773,6 +773,13 @@ both!(
         )
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
+        // Generated posts are this build's rendering: a start renders none of them again.
+        assert_eq!(
+            agora::services::archive::rerender_if_stale(app.store())
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}")),
+            None
+        );
         let areas = app.store().areas().await.unwrap_or_else(|e| panic!("{e}"));
         let biggest = areas
             .iter()
