@@ -88,8 +88,9 @@ async fn render_thread(
     page: u32,
     slug: &str,
 ) -> Result<(String, ThreadShared), AppError> {
-    // The related threads beside it change with other threads' titles.
-    crate::http_cache::depends_on(state, [agora_store::Scope::Titles]);
+    // The related threads beside it are other threads' titles and counts: they age with the
+    // page (`cache.max_age_secs`) rather than drop every thread page whenever any thread is
+    // started or retitled.
     let reveal = crate::services::permissions::allowed(
         viewer.account.as_deref(),
         crate::services::permissions::Action::SeeRemoved,

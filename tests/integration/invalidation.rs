@@ -116,6 +116,23 @@ both!(
             thread.contains("A reply that every touched page shows at once."),
             "{thread}"
         );
+
+        // A new thread elsewhere leaves other threads' pages cached too (their related-threads
+        // box ages with them instead).
+        assert!(
+            !other.pages().iter().any(|p| p.1.contains("networking")),
+            "the unrelated thread is in Networking"
+        );
+        crate::util::start_question(
+            &app,
+            &writer,
+            "A new question in Networking about sockets",
+            "It should not drop thread pages elsewhere in the forum.",
+        )
+        .await;
+        for page in &untouched {
+            assert!(holds(&app.state, page), "a new thread dropped {}", page.1);
+        }
     }
 );
 

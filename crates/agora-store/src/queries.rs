@@ -474,8 +474,6 @@ enum Reach {
     Thread,
     /// The thread's pages and every listing that shows it.
     Listings,
-    /// Those, and which threads exist under which titles.
-    Titles,
 }
 
 /// The parts of the forum a change-log entry changed: the pages that must not be served from
@@ -515,8 +513,8 @@ async fn touched_by<C: Conn>(
         | K::ThreadImported
         | K::ThreadMoved
         | K::ThreadRetitled
-        | K::ThreadRewritten => Reach::Titles,
-        K::ThreadLockChanged
+        | K::ThreadRewritten
+        | K::ThreadLockChanged
         | K::ThreadLocked
         | K::ThreadUnlocked
         | K::AnswerMarked
@@ -542,12 +540,8 @@ async fn touched_by<C: Conn>(
         .await?
     {
         touched.push(Scope::User(UserId(row.int(0)?)));
-        let opening = row.int(1)? == 0;
-        // Removing or restoring an opening post removes or restores its thread.
-        if opening && matches!(kind, K::PostDeleted | K::PostHidden | K::PostShown) {
-            reach = Reach::Titles;
-        }
-        if opening && matches!(kind, K::PostEdited) {
+        // An opening post's text is the excerpt listings show.
+        if row.int(1)? == 0 && matches!(kind, K::PostEdited) {
             reach = Reach::Listings;
         }
     }
@@ -555,9 +549,6 @@ async fn touched_by<C: Conn>(
         return Ok(touched);
     }
     touch_places(conn, thread, &mut touched).await?;
-    if matches!(reach, Reach::Titles) {
-        touched.push(Scope::Titles);
-    }
     Ok(touched)
 }
 

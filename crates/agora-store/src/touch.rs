@@ -32,9 +32,6 @@ pub enum Scope {
     User(UserId),
     /// The member directory.
     Members,
-    /// Which threads exist under which titles: what the related-threads box on thread pages
-    /// is chosen from.
-    Titles,
 }
 
 impl Scope {
@@ -48,7 +45,6 @@ impl Scope {
             Scope::Front => write!(out, "f"),
             Scope::User(id) => write!(out, "u{}", id.0),
             Scope::Members => write!(out, "m"),
-            Scope::Titles => write!(out, "n"),
         };
     }
 
@@ -59,7 +55,6 @@ impl Scope {
             "*" if rest.is_empty() => Scope::Everything,
             "f" if rest.is_empty() => Scope::Front,
             "m" if rest.is_empty() => Scope::Members,
-            "n" if rest.is_empty() => Scope::Titles,
             "t" => Scope::Thread(ThreadId(id()?)),
             "s" => Scope::Subtopic(SubtopicId(id()?)),
             "g" => Scope::Tag(TagId(id()?)),
@@ -77,7 +72,6 @@ impl Scope {
             Scope::Front => (4, 0),
             Scope::User(id) => (5, id.0),
             Scope::Members => (6, 0),
-            Scope::Titles => (7, 0),
         };
         // A multiplicative hash spreads consecutive ids over the table.
         let mixed = (id as u64 ^ (kind << 56)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -256,12 +250,11 @@ mod tests {
             Scope::Front,
             Scope::User(UserId(7)),
             Scope::Members,
-            Scope::Titles,
             Scope::Everything,
             Scope::Front,
         ]);
-        assert_eq!(touched.scopes().len(), 8, "duplicates are kept once");
-        assert_eq!(touched.encode(), "t12 s3 g40 f u7 m n *");
+        assert_eq!(touched.scopes().len(), 7, "duplicates are kept once");
+        assert_eq!(touched.encode(), "t12 s3 g40 f u7 m *");
         assert_eq!(Touched::decode(&touched.encode()), touched);
     }
 
