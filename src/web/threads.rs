@@ -90,7 +90,8 @@ async fn render_thread(
 ) -> Result<(String, ThreadShared), AppError> {
     // The related threads beside it are other threads' titles and counts: they age with the
     // page (`cache.max_age_secs`) rather than drop every thread page whenever any thread is
-    // started or retitled.
+    // started or retitled. A removed thread must leave them at once.
+    crate::http_cache::depends_on(state, [agora_store::Scope::Removals]);
     let reveal = crate::services::permissions::allowed(
         viewer.account.as_deref(),
         crate::services::permissions::Action::SeeRemoved,

@@ -540,9 +540,14 @@ async fn touched_by<C: Conn>(
         .await?
     {
         touched.push(Scope::User(UserId(row.int(0)?)));
+        let opening = row.int(1)? == 0;
         // An opening post's text is the excerpt listings show.
-        if row.int(1)? == 0 && matches!(kind, K::PostEdited) {
+        if opening && matches!(kind, K::PostEdited) {
             reach = Reach::Listings;
+        }
+        // Removing or restoring an opening post removes or restores its thread.
+        if opening && matches!(kind, K::PostDeleted | K::PostHidden | K::PostShown) {
+            touched.push(Scope::Removals);
         }
     }
     if matches!(reach, Reach::Thread) {

@@ -32,6 +32,9 @@ pub enum Scope {
     User(UserId),
     /// The member directory.
     Members,
+    /// Which threads exist: a thread removed (or restored) by its opening post. The related
+    /// threads beside every thread page depend on it, so a removed thread leaves them at once.
+    Removals,
 }
 
 impl Scope {
@@ -45,6 +48,7 @@ impl Scope {
             Scope::Front => write!(out, "f"),
             Scope::User(id) => write!(out, "u{}", id.0),
             Scope::Members => write!(out, "m"),
+            Scope::Removals => write!(out, "r"),
         };
     }
 
@@ -55,6 +59,7 @@ impl Scope {
             "*" if rest.is_empty() => Scope::Everything,
             "f" if rest.is_empty() => Scope::Front,
             "m" if rest.is_empty() => Scope::Members,
+            "r" if rest.is_empty() => Scope::Removals,
             "t" => Scope::Thread(ThreadId(id()?)),
             "s" => Scope::Subtopic(SubtopicId(id()?)),
             "g" => Scope::Tag(TagId(id()?)),
@@ -72,6 +77,7 @@ impl Scope {
             Scope::Front => (4, 0),
             Scope::User(id) => (5, id.0),
             Scope::Members => (6, 0),
+            Scope::Removals => (7, 0),
         };
         // A multiplicative hash spreads consecutive ids over the table.
         let mixed = (id as u64 ^ (kind << 56)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -250,11 +256,12 @@ mod tests {
             Scope::Front,
             Scope::User(UserId(7)),
             Scope::Members,
+            Scope::Removals,
             Scope::Everything,
             Scope::Front,
         ]);
-        assert_eq!(touched.scopes().len(), 7, "duplicates are kept once");
-        assert_eq!(touched.encode(), "t12 s3 g40 f u7 m *");
+        assert_eq!(touched.scopes().len(), 8, "duplicates are kept once");
+        assert_eq!(touched.encode(), "t12 s3 g40 f u7 m r *");
         assert_eq!(Touched::decode(&touched.encode()), touched);
     }
 
