@@ -131,6 +131,41 @@ both! {
     }
 }
 
+both! {
+    async fn concurrent_edits_of_one_post_each_keep_a_revision(b: Backend) {
+        // PostgreSQL once answered 500 here: both edits read the same last revision number.
+        let app = TestApp::demo(b).await;
+        let mira = app.person("mira", Role::Member).await;
+        let token = app.api_token(&mira, "write").await;
+        let started = app
+            .api("POST", "/api/v1/threads", Some(&token),
+                Some(json!({"subtopic": "app-system-services/networking",
+                    "title": "A post edited by two tabs at once", "tags": ["network"],
+                    "body": "The first text of a post that is edited many times at once."})))
+            .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.text());
+        let post = started.json()["post_id"].as_i64().unwrap_or(0);
+        let path = format!("/api/v1/posts/{post}");
+        let edits = futures_util::future::join_all((0..8).map(|i| {
+            app.api("PATCH", &path, Some(&token),
+                Some(json!({"body": format!("Edit number {i} of a post edited many times at once."),
+                    "reason": format!("edit {i}")})))
+        }))
+        .await;
+        for (i, edit) in edits.iter().enumerate() {
+            assert_eq!(edit.status, StatusCode::OK, "edit {i}: {}", edit.text());
+        }
+        let history = app.get(&format!("/api/v1/posts/{post}/revisions")).await;
+        assert_eq!(history.status, StatusCode::OK, "{}", history.text());
+        let mut numbers: Vec<i64> = history.json()["revisions"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|v| v["number"].as_i64()).collect())
+            .unwrap_or_default();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=9).collect::<Vec<i64>>(), "{}", history.text());
+    }
+}
+
 /// One write with a control character in one field, and how to recognise its refusal.
 struct Case {
     what: String,

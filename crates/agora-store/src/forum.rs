@@ -314,6 +314,16 @@ pub async fn create_reply<C: Conn>(
 /// revision history get their original recorded as revision 1 first.
 pub async fn edit_post<C: Conn>(conn: &mut C, edit: &PostEdit) -> Result<(), StoreError> {
     let now = Timestamp::now().micros();
+    // Two edits of one post at once would both read the same last revision number and the
+    // second insert would fail. On PostgreSQL the post's row lock makes them take turns, and
+    // the read below (a new statement, a new snapshot) sees the first one's revision.
+    if conn.dialect() == Dialect::Postgres {
+        conn.query(
+            "SELECT id FROM posts WHERE id = ?1 FOR UPDATE",
+            params![edit.post.0],
+        )
+        .await?;
+    }
     let Some(post) = conn
         .query_opt(
             "SELECT thread_id, author_id, created_at, body_md, \
