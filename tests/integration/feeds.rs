@@ -76,6 +76,43 @@ both!(
                 .iter()
                 .all(|e| e.categories.iter().any(|c| c.term == "QUIC"))
         );
+        // Newest first (read from thread_tags' own order, not the threads joined and sorted).
+        let published: Vec<_> = feed.entries.iter().map(|e| e.published).collect();
+        assert!(published.iter().all(Option::is_some), "{published:?}");
+        assert!(published.windows(2).all(|w| w[0] >= w[1]), "{published:?}");
+        let mira = app.person("mira", agora_store::Role::Member).await;
+        let token = app.api_token(&mira, "write").await;
+        let started = app
+            .api(
+                "POST",
+                "/api/v1/threads",
+                Some(&token),
+                Some(
+                    serde_json::json!({"subtopic": "app-system-services/networking",
+                    "title": "QUIC handshake stalls behind a corporate proxy", "tags": ["quic"],
+                    "body": "Our QUIC handshake stalls behind the corporate proxy since Monday."}),
+                ),
+            )
+            .await;
+        assert_eq!(
+            started.status,
+            axum::http::StatusCode::CREATED,
+            "{}",
+            started.text()
+        );
+        let feed = parse(
+            &app,
+            "/tags/quic/feed.rss",
+            "application/rss+xml; charset=utf-8",
+        )
+        .await;
+        assert_eq!(
+            feed.entries
+                .first()
+                .and_then(|e| e.title.clone())
+                .map(|t| t.content),
+            Some("QUIC handshake stalls behind a corporate proxy".to_string())
+        );
 
         let feed = parse(
             &app,

@@ -199,11 +199,8 @@ pub async fn create_thread<C: Conn>(
         .int(0)?,
     );
     for tag in &new.tags {
-        conn.execute(
-            "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at) VALUES (?1, ?2, ?3)",
-            params![thread.0, tag.0, now],
-        )
-        .await?;
+        conn.execute(sql::INSERT_THREAD_TAG, params![thread.0, tag.0, now, now])
+            .await?;
         conn.execute(
             "UPDATE tags SET thread_count = thread_count + 1 WHERE id = ?1",
             params![tag.0],
@@ -913,8 +910,8 @@ pub async fn retitle_thread<C: Conn>(
         .await?;
         for tag in tags {
             conn.execute(
-                "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at, visible) \
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at, visible, created_at) \
+                 SELECT ?1, ?2, ?3, ?4, t.created_at FROM threads t WHERE t.id = ?1",
                 params![thread.id.0, tag.0, activity, !thread.removed],
             )
             .await?;

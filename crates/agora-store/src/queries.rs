@@ -979,7 +979,12 @@ pub async fn import_threads<C: Conn>(
                 .ok_or_else(|| StoreError::Invalid(format!("no tag {tag:?}")))?;
             conn.execute(
                 sql::INSERT_THREAD_TAG,
-                params![thread.id, tag_id, last.created_at.micros()],
+                params![
+                    thread.id,
+                    tag_id,
+                    last.created_at.micros(),
+                    first.created_at.micros()
+                ],
             )
             .await?;
         }

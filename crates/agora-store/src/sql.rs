@@ -202,10 +202,15 @@ fn listing_ids(q: &ListingQuery, whole: bool) -> String {
             "SELECT t.id FROM threads t WHERE t.author_id = ?1 AND t.removed_at IS NULL{filter} \
              ORDER BY t.{col} {dir}, t.id {dir}{paging}"
         ),
-        ListingScope::Tag(_) if q.sort == SortKey::Activity && q.filter == ListingFilter::All => {
+        // thread_tags keeps these two orders beside each tag (indexed), so a tag's listing by
+        // activity and its feeds (newest first) never read the threads they do not show.
+        ListingScope::Tag(_)
+            if matches!(q.sort, SortKey::Activity | SortKey::Newest)
+                && q.filter == ListingFilter::All =>
+        {
             format!(
                 "SELECT tt.thread_id AS id FROM thread_tags tt WHERE tt.tag_id = ?1 AND tt.visible = TRUE \
-             ORDER BY tt.last_activity_at {dir}, tt.thread_id {dir}{paging}"
+             ORDER BY tt.{col} {dir}, tt.thread_id {dir}{paging}"
             )
         }
         ListingScope::Tag(_) => format!(
@@ -303,8 +308,7 @@ pub const INSERT_THREAD: &str = "INSERT INTO threads (id, subtopic_id, slug, tit
      created_at, last_activity_at, last_poster_id, pin_scope, locked_at, locked_by, lock_reason, \
      accepted_post_id, recommended_post_id, staff_answered, reply_count, boost_count, view_count) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
-pub const INSERT_THREAD_TAG: &str =
-    "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at) VALUES (?1, ?2, ?3)";
+pub const INSERT_THREAD_TAG: &str = "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at, created_at) VALUES (?1, ?2, ?3, ?4)";
 pub const INSERT_POST: &str = "INSERT INTO posts (id, thread_id, position, author_id, body_md, body_html, \
      created_at, edited_at, boost_count, reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision, author_id, created_at, \

@@ -867,8 +867,8 @@ impl Store {
             tag_row(conn, into).await?;
             let threads = tag_threads(conn, from).await?;
             conn.execute(
-                "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at, visible) \
-                 SELECT f.thread_id, ?2, f.last_activity_at, f.visible FROM thread_tags f \
+                "INSERT INTO thread_tags (thread_id, tag_id, last_activity_at, visible, created_at) \
+                 SELECT f.thread_id, ?2, f.last_activity_at, f.visible, f.created_at FROM thread_tags f \
                  WHERE f.tag_id = ?1 AND NOT EXISTS (SELECT 1 FROM thread_tags i \
                    WHERE i.thread_id = f.thread_id AND i.tag_id = ?2)",
                 params![from.0, into.0],
