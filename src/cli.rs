@@ -208,6 +208,9 @@ pub enum SearchCommand {
     Reindex,
     /// Documents, size, position and lag behind the change log.
     Status,
+    /// Find the related threads (shown under each thread) of every thread that has none yet,
+    /// on every core. A running server does this too, slowly, in the background.
+    Related,
 }
 
 #[derive(Debug, Subcommand)]

@@ -332,6 +332,17 @@ async fn search(command: SearchCommand, config: config::Config) -> anyhow::Resul
                 status.bytes as f64 / (documents.max(1) as f64)
             );
         }
+        SearchCommand::Related => {
+            let started = std::time::Instant::now();
+            let bar = archive::progress_bar_of("related threads", "threads");
+            let found = search.fill_related(&state.store, Some(bar.clone())).await?;
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "found related threads for {found} threads in {seconds:.1} s ({:.0} threads/s)",
+                found as f64 / seconds.max(0.001)
+            );
+        }
         SearchCommand::Status => {
             let status = search.status(&state.store).await?;
             println!("{}", serde_json::to_string_pretty(&status)?);

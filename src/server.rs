@@ -149,6 +149,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .clone()
             .follow(state.store.clone(), stop_indexer.clone()),
     );
+    // Related threads are found once per thread and kept, not searched for on every render.
+    let stop_related = std::sync::Arc::new(tokio::sync::Notify::new());
+    let related = tokio::spawn(
+        state
+            .search
+            .clone()
+            .keep_related(state.store.clone(), stop_related.clone()),
+    );
 
     let app =
         router::build(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -167,6 +175,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = flusher.await;
     stop_indexer.notify_one();
     let _ = indexer.await;
+    stop_related.notify_one();
+    let _ = related.await;
     stop_notifier.notify_one();
     let _ = notifier.await;
     let _ = live.await;

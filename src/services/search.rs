@@ -20,6 +20,9 @@ use indicatif::ProgressBar;
 
 use crate::config::SearchConfig;
 
+mod related;
+pub use related::Sweep;
+
 /// Changes read from the log per batch.
 const BATCH: usize = 2_000;
 /// How much a solved thread's similarity counts over an unsolved one's (staff-answered: half
@@ -43,6 +46,9 @@ pub struct Search {
     /// Related threads by thread, with when they were found: a thread page asks on every
     /// render, and the answer changes slowly.
     related: quick_cache::sync::Cache<ThreadId, (Instant, Vec<Hit>)>,
+    /// Related threads found while rendering, to be kept in the database by
+    /// [`Search::keep_related`] (renders never write).
+    related_found: Mutex<Vec<(ThreadId, agora_store::RelatedList)>>,
     /// Why the indexer cannot write right now (a full disk, an I/O error), until it can.
     failure: Mutex<Option<String>>,
     /// Posts the indexer could not take (a panic while reading or analysing one), by id, with
@@ -66,11 +72,6 @@ enum History {
     /// The index followed another history: rebuild it.
     Diverged(String),
 }
-
-/// How long related threads are reused before they are looked for again.
-const RELATED_FRESH: Duration = Duration::from_secs(600);
-/// Related threads shown under a thread.
-const RELATED: usize = 5;
 
 /// Where the index stands, for `/healthz` and `agora search status`.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -324,6 +325,7 @@ impl Search {
             seen_changes: AtomicU64::new(u64::MAX),
             running: tokio::sync::Mutex::new(()),
             related: quick_cache::sync::Cache::new(10_000),
+            related_found: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
             skipped: Mutex::new(BTreeMap::new()),
             trusted: AtomicBool::new(false),
@@ -491,6 +493,7 @@ impl Search {
             let mark = Self::mark_at(store, &database, last.seq, Some(last.at)).await?;
             let writes = self.plan_writes(store, &index, &changes).await?;
             self.apply_or_skip(&index, writes, mark).await?;
+            self.forget_related(store, &changes).await?;
             self.position.store(last.seq, Ordering::Release);
             applied += changes.len() as u64;
             if changes.len() < BATCH {
@@ -792,37 +795,6 @@ impl Search {
             items,
             found,
         })
-    }
-
-    /// Threads related to `thread` (titled `title`, opening with `excerpt`), read back from
-    /// the database; found in the index at most every ten minutes per thread.
-    pub async fn related(
-        &self,
-        store: &Store,
-        thread: ThreadId,
-        title: &str,
-        excerpt: &str,
-    ) -> anyhow::Result<Vec<ThreadSummary>> {
-        if !self.trusted() {
-            return Ok(Vec::new());
-        }
-        let hits = match self.related.get(&thread) {
-            Some((at, hits)) if at.elapsed() < RELATED_FRESH => hits,
-            _ => {
-                let text = format!("{title}\n{title}\n{excerpt}");
-                let hits = self.index().similar(&text, Some(thread.0), RELATED)?;
-                // An empty answer may only mean the index has not caught up: ask again next time.
-                if !hits.is_empty() {
-                    self.related.insert(thread, (Instant::now(), hits.clone()));
-                }
-                hits
-            }
-        };
-        Ok(hydrate(store, &hits, None)
-            .await?
-            .into_iter()
-            .map(|m| m.thread)
-            .collect())
     }
 
     /// Threads like `text`, read back from the database, best match first (answered threads

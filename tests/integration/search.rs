@@ -1818,6 +1818,116 @@ both!(
     }
 );
 
+both!(
+    async fn related_threads_are_found_once_and_kept(b: Backend) {
+        use agora_store::{PostId, ThreadId};
+        let app = TestApp::demo(b).await;
+        let p = people(&app).await;
+        let first = start(
+            &app,
+            &p.ann,
+            "Quuxwidget stalls on a slow network",
+            "The quuxwidget stalls whenever the network is slow.",
+        )
+        .await;
+        let second = start(
+            &app,
+            &p.ben,
+            "Quuxwidget stalls on slow network links",
+            "On slow network links the quuxwidget stalls.",
+        )
+        .await;
+        let other = start(
+            &app,
+            &p.ben,
+            "Zorbleflux colour palette for dark mode",
+            "Which zorbleflux palette suits dark mode?",
+        )
+        .await;
+        app.index().await;
+        let search = &app.state.search;
+        let store = app.store();
+
+        // The sweep finds a list for every live thread that has none, then has nothing to do.
+        let mut sweep = agora::services::search::Sweep::default();
+        let mut found = 0;
+        loop {
+            let step = search
+                .sweep_related(store, &mut sweep)
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            if step == 0 {
+                break;
+            }
+            found += step;
+        }
+        assert!(found >= 3, "the demo's threads and these three: {found}");
+        assert_eq!(
+            search
+                .sweep_related(store, &mut sweep)
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}")),
+            0
+        );
+        let (kept, _) = store
+            .related_of(ThreadId(first.id))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no list kept for the first thread"));
+        let kept: Vec<i64> = kept.iter().map(|(t, _)| t.0).collect();
+        assert!(kept.contains(&second.id), "{kept:?}");
+        assert!(
+            !kept.contains(&first.id) && !kept.contains(&other.id),
+            "{kept:?}"
+        );
+
+        // Another node's thread page reads the kept list; it does not search again. (Kept here
+        // by hand, pointing elsewhere, to tell the two apart.)
+        store
+            .save_related(vec![(
+                ThreadId(first.id),
+                vec![(ThreadId(other.id), PostId(other.op))],
+            )])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let folder = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut config = crate::util::config_for(folder.path());
+        config.database_url = match app.state.config.database_url.as_str() {
+            "" => format!(
+                "sqlite://{}",
+                app.state.config.data_dir.join("agora.db").display()
+            ),
+            url => url.to_string(),
+        };
+        let node = agora::app::AppState::open(config)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        node.search
+            .catch_up(&node.store)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let node = TestApp::from_parts(node.clone(), agora::router::build(node));
+        assert_eq!(related_ids(&node, &first).await, vec![other.id]);
+        // The others show what the sweep kept.
+        assert!(related_ids(&node, &second).await.contains(&first.id));
+
+        // A new title is a new subject: the kept list is forgotten once the index has it.
+        let token = app.api_token(&p.ann, "write").await;
+        let retitled = app
+            .api("PATCH", &format!("/api/v1/posts/{}", first.op), Some(&token),
+                Some(json!({"body": "The quuxwidget stalls whenever the network is slow.",
+                    "reason": "clearer title", "title": "Quuxwidget freezes when the link is slow"})))
+            .await;
+        expect_status(&retitled, StatusCode::OK, "retitle");
+        app.index().await;
+        let kept = store
+            .related_of(ThreadId(first.id))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(kept.is_none(), "{kept:?}");
+    }
+);
+
 // ---------------------------------------------------------------- the index follows writes
 
 both!(

@@ -14,6 +14,7 @@ pub mod model;
 pub mod postgres;
 mod queries;
 mod search_feed;
+pub use search_feed::{RelatedList, RelatedSource};
 mod sql;
 pub mod sqlite;
 pub mod touch;
@@ -573,6 +574,61 @@ impl Store {
     /// Posts written, deleted and hidden ones included.
     pub async fn post_count(&self) -> Result<i64, StoreError> {
         read!(self, |conn| search_feed::post_count(conn).await)
+    }
+
+    /// A thread's kept related threads and when they were found; `None` if never.
+    pub async fn related_of(
+        &self,
+        thread: ThreadId,
+    ) -> Result<Option<(RelatedList, Timestamp)>, StoreError> {
+        read!(self, |conn| search_feed::related_of(conn, thread).await)
+    }
+
+    /// Keeps threads' related threads, found now. A private write: a cached thread page keeps
+    /// its related box until it is rendered again.
+    pub async fn save_related(
+        &self,
+        lists: Vec<(ThreadId, RelatedList)>,
+    ) -> Result<(), StoreError> {
+        if lists.is_empty() {
+            return Ok(());
+        }
+        let at = Timestamp::now();
+        write_private!(self, |conn| search_feed::save_related(conn, &lists, at)
+            .await)
+    }
+
+    /// Forgets threads' related threads (their title or opening changed): a private write.
+    pub async fn forget_related(&self, threads: Vec<ThreadId>) -> Result<(), StoreError> {
+        if threads.is_empty() {
+            return Ok(());
+        }
+        write_private!(self, |conn| search_feed::forget_related(conn, &threads)
+            .await)
+    }
+
+    /// Live threads whose related threads were never found: newest first, ids below `before`.
+    pub async fn threads_without_related(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<RelatedSource>, StoreError> {
+        read!(self, |conn| search_feed::threads_without_related(
+            conn, before, limit
+        )
+        .await)
+    }
+
+    /// Live threads whose related threads were found before `older_than`, oldest first.
+    pub async fn threads_with_stale_related(
+        &self,
+        older_than: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<RelatedSource>, StoreError> {
+        read!(self, |conn| search_feed::threads_with_stale_related(
+            conn, older_than, limit
+        )
+        .await)
     }
 
     /// Summaries of the live threads among `ids` (removed ones left out), in no set order.

@@ -317,3 +317,138 @@ pub async fn post_count<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
         .await?
         .int(0)
 }
+
+/// A thread's related threads as the search index found them: (thread, the post that
+/// matched), best first.
+pub type RelatedList = Vec<(ThreadId, PostId)>;
+
+/// A thread that needs its related threads found: its id, title and opening excerpt.
+pub type RelatedSource = (ThreadId, String, String);
+
+fn encode_related(list: &RelatedList) -> String {
+    list.iter()
+        .map(|(t, p)| format!("{}:{}", t.0, p.0))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The stored form back; pairs that do not parse (none are written) are left out.
+fn decode_related(text: &str) -> RelatedList {
+    text.split_ascii_whitespace()
+        .filter_map(|pair| {
+            let (t, p) = pair.split_once(':')?;
+            Some((ThreadId(t.parse().ok()?), PostId(p.parse().ok()?)))
+        })
+        .collect()
+}
+
+/// A thread's stored related threads and when they were found; `None` if never.
+pub async fn related_of<C: Conn>(
+    conn: &mut C,
+    thread: ThreadId,
+) -> Result<Option<(RelatedList, Timestamp)>, StoreError> {
+    let Some(row) = conn
+        .query_opt(
+            "SELECT related, computed_at FROM related_threads WHERE thread_id = ?1",
+            params![thread.0],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        decode_related(&row.text(0)?),
+        Timestamp::from_micros(row.int(1)?),
+    )))
+}
+
+/// Keeps threads' related threads, found at `at` (replacing what was kept).
+pub async fn save_related<C: Conn>(
+    conn: &mut C,
+    lists: &[(ThreadId, RelatedList)],
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    for (thread, list) in lists {
+        conn.execute(
+            "INSERT INTO related_threads (thread_id, related, computed_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (thread_id) DO UPDATE SET related = excluded.related, \
+             computed_at = excluded.computed_at",
+            params![thread.0, encode_related(list), at.micros()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Forgets threads' related threads (their title or opening changed): found again when next
+/// shown.
+pub async fn forget_related<C: Conn>(conn: &mut C, threads: &[ThreadId]) -> Result<(), StoreError> {
+    for thread in threads {
+        conn.execute(
+            "DELETE FROM related_threads WHERE thread_id = ?1",
+            params![thread.0],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn related_sources(rows: Vec<crate::db::Row>) -> Result<Vec<RelatedSource>, StoreError> {
+    rows.iter()
+        .map(|r| Ok((ThreadId(r.int(0)?), r.text(1)?, r.text(2)?)))
+        .collect()
+}
+
+/// Live threads whose related threads were never found, newest first, with ids below `before`
+/// (the caller's place in the sweep), at most `limit`.
+pub async fn threads_without_related<C: Conn>(
+    conn: &mut C,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<RelatedSource>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT t.id, t.title, t.excerpt FROM threads t \
+             WHERE t.id < ?1 AND t.removed_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM related_threads r WHERE r.thread_id = t.id) \
+             ORDER BY t.id DESC LIMIT ?2",
+            params![before, limit],
+        )
+        .await?;
+    related_sources(rows)
+}
+
+/// Live threads whose related threads were found before `older_than`, oldest first, at most
+/// `limit`.
+pub async fn threads_with_stale_related<C: Conn>(
+    conn: &mut C,
+    older_than: Timestamp,
+    limit: i64,
+) -> Result<Vec<RelatedSource>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT t.id, t.title, t.excerpt FROM related_threads r \
+             JOIN threads t ON t.id = r.thread_id \
+             WHERE r.computed_at < ?1 AND t.removed_at IS NULL \
+             ORDER BY r.computed_at LIMIT ?2",
+            params![older_than.micros(), limit],
+        )
+        .await?;
+    related_sources(rows)
+}
+
+#[cfg(test)]
+mod related_tests {
+    use super::*;
+
+    #[test]
+    fn related_lists_survive_their_stored_form() {
+        let list = vec![(ThreadId(12), PostId(340)), (ThreadId(7), PostId(7))];
+        assert_eq!(decode_related(&encode_related(&list)), list);
+        assert_eq!(decode_related(""), Vec::new());
+        assert_eq!(
+            decode_related("3:4 junk 5:x 6:7"),
+            vec![(ThreadId(3), PostId(4)), (ThreadId(6), PostId(7))]
+        );
+    }
+}
