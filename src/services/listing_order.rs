@@ -8,7 +8,9 @@
 //! touches the listing (its subtopic's or tag's generation moves, see `agora_store::touch`), so
 //! a page cut from it is as exact as one read with `OFFSET` at the same moment.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use agora_store::{
     Generations, ListingFilter, ListingPage, ListingQuery, ListingScope, Scope, SortKey, SortOrder,
@@ -40,6 +42,11 @@ struct Order {
 pub struct ListingOrders {
     orders: quick_cache::sync::Cache<Key, Arc<Order>>,
     generations: Arc<Generations>,
+    /// One read of an order at a time per listing: concurrent deep pages of a listing whose
+    /// order was dropped wait for that read instead of each reading every id (single flight).
+    flights: std::sync::Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+    /// Orders read from the database since start.
+    reads: AtomicU64,
 }
 
 impl ListingOrders {
@@ -47,7 +54,20 @@ impl ListingOrders {
         Self {
             orders: quick_cache::sync::Cache::new(KEPT),
             generations,
+            flights: std::sync::Mutex::new(HashMap::new()),
+            reads: AtomicU64::new(0),
         }
+    }
+
+    /// Orders read from the database since start (each drop of a listing's order costs one).
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    fn kept(&self, key: &Key) -> Option<Arc<Order>> {
+        self.orders
+            .get(key)
+            .filter(|order| self.generations.fresh(&order.stamp))
     }
 
     /// Page `q.page` of the listing, cut from its kept order (read now when there is none or
@@ -82,11 +102,31 @@ impl ListingOrders {
             order: q.order,
             filter: q.filter,
         };
-        if let Some(order) = self.orders.get(&key)
-            && self.generations.fresh(&order.stamp)
-        {
+        if let Some(order) = self.kept(&key) {
             return Ok(order);
         }
+        let flight = self
+            .flights
+            .lock()
+            .ok()
+            .map(|mut flights| flights.entry(key).or_default().clone());
+        let _turn = match &flight {
+            Some(flight) => Some(flight.lock().await),
+            None => None,
+        };
+        // Read while this request waited its turn?
+        if let Some(order) = self.kept(&key) {
+            return Ok(order);
+        }
+        let order = self.read(store, q, key).await;
+        if let Ok(mut flights) = self.flights.lock() {
+            flights.remove(&key);
+        }
+        order
+    }
+
+    async fn read(&self, store: &Store, q: ListingQuery, key: Key) -> Result<Arc<Order>, AppError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         // The generation before the read: a write during it leaves the order stale.
         let mut stamp = self.generations.stamp();
         let scope = match q.scope {

@@ -868,5 +868,20 @@ both!(
             "the thread did not move off its deep page"
         );
         check("after a reply").await;
+
+        // Concurrent deep pages of a listing whose order was dropped read it once between them.
+        crate::util::reply_as(&app, &member, deep[1], "Another reply, dropping the order.").await;
+        let before = app.state.listing_orders.reads();
+        let paths: Vec<String> = (FROM_PAGE..=pages.min(FROM_PAGE + 7))
+            .map(|page| format!("/api/v1{url}/threads?page={page}"))
+            .collect();
+        let answers = futures_util::future::join_all(paths.iter().map(|p| app.get(p))).await;
+        let statuses: Vec<_> = answers.iter().map(|a| a.status).collect();
+        assert!(
+            statuses.iter().all(|s| *s == axum::http::StatusCode::OK),
+            "{statuses:?}"
+        );
+        assert!(paths.len() >= 3, "{paths:?}");
+        assert_eq!(app.state.listing_orders.reads() - before, 1, "orders read");
     }
 );
