@@ -89,6 +89,7 @@ impl AppState {
     pub fn new(store: Store, config: Config) -> anyhow::Result<Self> {
         let cache = PageCache::new(
             config.cache.max_pages,
+            config.cache.max_mb.saturating_mul(1 << 20),
             Duration::from_secs(config.cache.max_age_secs),
             store.generations(),
         );

@@ -179,6 +179,9 @@ pub struct SearchConfig {
 pub struct CacheConfig {
     /// Rendered anonymous pages kept in memory (0 turns the cache off).
     pub max_pages: usize,
+    /// Memory the kept pages may take, in MiB (bodies, their compressed copies, and the rows
+    /// kept beside thread pages); the least used go first.
+    pub max_mb: u64,
     /// Longest a cached page is served, in seconds, so relative times stay fresh.
     pub max_age_secs: u64,
 }
@@ -353,6 +356,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             max_pages: 4096,
+            max_mb: 384,
             max_age_secs: 60,
         }
     }

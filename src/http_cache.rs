@@ -213,9 +213,27 @@ impl CachedBody {
     }
 }
 
+/// What a kept page costs in memory, roughly: its key, its body, the compressed copies made
+/// when first asked for (about half the body between them), and the rows and view kept beside
+/// a thread page (about three times its body). Counted once, when the page is kept. No page
+/// weighs less than `floor` (the byte budget over `cache.max_pages`), so that the cache also
+/// keeps at most that many pages.
+#[derive(Clone)]
+struct PageWeight {
+    floor: u64,
+}
+
+impl quick_cache::Weighter<String, Arc<CachedBody>> for PageWeight {
+    fn weight(&self, key: &String, page: &Arc<CachedBody>) -> u64 {
+        let body = page.body.len() as u64;
+        let extra = if page.extra.is_some() { 3 * body } else { 0 };
+        (512 + key.len() as u64 + body + body / 2 + extra).max(self.floor)
+    }
+}
+
 /// The page cache, and the generations of what its pages were rendered from.
 pub struct PageCache {
-    pages: Option<quick_cache::sync::Cache<String, Arc<CachedBody>>>,
+    pages: Option<quick_cache::sync::Cache<String, Arc<CachedBody>, PageWeight>>,
     max_age: Duration,
     /// The store's generations: bumped for what every write this node makes or hears of
     /// touched, and by `invalidate`.
@@ -230,9 +248,19 @@ pub struct PageCache {
 }
 
 impl PageCache {
-    pub fn new(max_pages: usize, max_age: Duration, generations: Arc<Generations>) -> Self {
+    /// Keeps at most `max_pages` pages, and at most `max_bytes` of them as [`PageWeight`]
+    /// counts them (whichever is reached first).
+    pub fn new(
+        max_pages: usize,
+        max_bytes: u64,
+        max_age: Duration,
+        generations: Arc<Generations>,
+    ) -> Self {
         Self {
-            pages: (max_pages > 0).then(|| quick_cache::sync::Cache::new(max_pages)),
+            pages: (max_pages > 0 && max_bytes > 0).then(|| {
+                let floor = (max_bytes / max_pages as u64).max(1);
+                quick_cache::sync::Cache::with_weighter(max_pages, max_bytes, PageWeight { floor })
+            }),
             max_age,
             generations,
             flights: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -501,9 +529,43 @@ mod tests {
     }
 
     #[test]
+    fn kept_pages_stay_within_their_memory_and_their_number() {
+        let generations = Arc::new(Generations::default());
+        let page = |n: usize| Arc::new(CachedBody::new("text/html", "x".repeat(n)));
+        // 200 pages of 10 KB into 256 KB: the budget holds, whatever the page count allows.
+        let cache = PageCache::new(
+            1_000,
+            256 << 10,
+            Duration::from_secs(60),
+            generations.clone(),
+        );
+        for i in 0..200 {
+            cache.insert(format!("/p/{i}"), page(10_000));
+        }
+        let pages = cache.pages.as_ref().map_or(0, |p| p.weight());
+        assert!(pages <= 256 << 10, "{pages} bytes kept");
+        let held = (0..200)
+            .filter(|i| cache.fresh(&format!("/p/{i}")).is_some())
+            .count();
+        assert!(
+            (10..=20).contains(&held),
+            "{held} pages of 10 KB held in 256 KB"
+        );
+        // Tiny pages: the page count holds.
+        let cache = PageCache::new(8, 64 << 20, Duration::from_secs(60), generations);
+        for i in 0..100 {
+            cache.insert(format!("/q/{i}"), page(10));
+        }
+        let held = (0..100)
+            .filter(|i| cache.fresh(&format!("/q/{i}")).is_some())
+            .count();
+        assert!(held <= 8, "{held} pages held, 8 allowed");
+    }
+
+    #[test]
     fn stale_pages_are_not_served() {
         let generations = Arc::new(Generations::default());
-        let cache = PageCache::new(10, Duration::from_secs(60), generations.clone());
+        let cache = PageCache::new(10, 1 << 20, Duration::from_secs(60), generations.clone());
         let mut stamp = generations.stamp();
         generations.depend(&mut stamp, Scope::Front);
         cache.insert(
