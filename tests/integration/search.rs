@@ -1881,15 +1881,8 @@ both!(
             "{kept:?}"
         );
 
-        // Another node's thread page reads the kept list; it does not search again. (Kept here
-        // by hand, pointing elsewhere, to tell the two apart.)
-        store
-            .save_related(vec![(
-                ThreadId(first.id),
-                vec![(ThreadId(other.id), PostId(other.op))],
-            )])
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        // A new node (its index not built yet) fills missing lists with `agora search related`:
+        // it builds its index first, or every list would come out empty.
         let folder = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut config = crate::util::config_for(folder.path());
         config.database_url = match app.state.config.database_url.as_str() {
@@ -1902,10 +1895,32 @@ both!(
         let node = agora::app::AppState::open(config)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
-        node.search
-            .catch_up(&node.store)
+        store
+            .forget_related(vec![ThreadId(first.id)])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let filled = node
+            .search
+            .fill_related(&node.store, None)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(filled, 1, "only the forgotten list is missing");
+        let (kept, _) = store
+            .related_of(ThreadId(first.id))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no list filled for the first thread"));
+        assert!(kept.iter().any(|(t, _)| t.0 == second.id), "{kept:?}");
+
+        // That node's thread page reads the kept list; it does not search again. (Kept here by
+        // hand, pointing elsewhere, to tell the two apart.)
+        store
+            .save_related(vec![(
+                ThreadId(first.id),
+                vec![(ThreadId(other.id), PostId(other.op))],
+            )])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let node = TestApp::from_parts(node.clone(), agora::router::build(node));
         assert_eq!(related_ids(&node, &first).await, vec![other.id]);
         // The others show what the sweep kept.

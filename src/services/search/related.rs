@@ -90,11 +90,13 @@ impl Search {
                 let hits = match store.related_of(thread).await? {
                     Some((list, _)) => as_hits(&list),
                     None => {
-                        let hits = self.index().similar(
-                            &related_text(title, excerpt),
-                            Some(thread.0),
-                            RELATED,
-                        )?;
+                        // Milliseconds of CPU on a large forum: off the request workers.
+                        let index = self.index();
+                        let text = related_text(title, excerpt);
+                        let hits = tokio::task::spawn_blocking(move || {
+                            index.similar(&text, Some(thread.0), RELATED)
+                        })
+                        .await??;
                         // An empty answer may only mean the index has not caught up: ask
                         // again next time, and keep nothing.
                         if !hits.is_empty()
@@ -265,6 +267,9 @@ impl Search {
         store: &Store,
         bar: Option<ProgressBar>,
     ) -> anyhow::Result<u64> {
+        // Against an index that is not built, or behind, every list would come out empty or
+        // short, and be kept for a week.
+        self.catch_up(store).await?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut cursor = i64::MAX;
         let mut total = 0u64;
