@@ -608,3 +608,63 @@ async fn db_copy_carries_accounts_and_moderation() {
         "signing in on the copy"
     );
 }
+
+/// PostgreSQL sessions run without JIT (compiling a short statement costs more than running
+/// it), unless the URL's own options say otherwise, and a forum loaded in bulk is analysed
+/// before it serves (an unanalysed 1M-post forum had every deep listing page JIT-compiled).
+#[tokio::test]
+async fn postgres_sessions_skip_jit_and_a_bulk_load_is_analysed() {
+    if postgres_url().is_none() {
+        return;
+    }
+    let app = TestApp::empty(Backend::Postgres).await;
+    agora::services::generate::generate(
+        app.store(),
+        agora::services::generate::Plan {
+            threads: 60,
+            replies_per_thread: 2,
+            seed: 3,
+        },
+        indicatif::ProgressBar::hidden(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let url = app.state.config.database_url.clone();
+    let session = |url: String| async move {
+        let config = agora_store::postgres::parse_url(&url).unwrap_or_else(|e| panic!("{e}"));
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(connection);
+        client
+    };
+    let client = session(url.clone()).await;
+    let jit: String = client
+        .query_one("SHOW jit", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(0);
+    assert_eq!(jit, "off");
+    let joined = if url.contains('?') { '&' } else { '?' };
+    let chosen = session(format!("{url}{joined}options=-c%20jit%3Don")).await;
+    let jit: String = chosen
+        .query_one("SHOW jit", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(0);
+    assert_eq!(jit, "on", "the URL's own choice stands");
+    // The generator loads in bulk: its tables have statistics.
+    let analysed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = 'threads'",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(0);
+    assert!(
+        analysed > 0,
+        "no statistics for threads after the bulk load"
+    );
+}

@@ -785,12 +785,25 @@ impl Store {
         archive
             .validate()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        write!(self, |conn| queries::import(
+        let stats = write!(self, |conn| queries::import(
             conn,
             &archive,
             progress.as_ref()
         )
-        .await)
+        .await)?;
+        self.analyze_after_bulk().await?;
+        Ok(stats)
+    }
+
+    /// PostgreSQL: statistics for tables just loaded in bulk, before the forum serves them.
+    /// Without them the planner guesses (a thread with a thousand tags), and its cost estimates
+    /// for the listing statements crossed `jit_above_cost` (about 20 ms each; connections also
+    /// turn JIT off, see `postgres::parse_url`). Autovacuum gets there eventually, when it is on.
+    async fn analyze_after_bulk(&self) -> Result<(), StoreError> {
+        if let Backend::Postgres(db) = &self.backend {
+            db.client().await?.batch_execute("ANALYZE").await?;
+        }
+        Ok(())
     }
 
     /// Imports the demo: like [`Self::import`], and everything written is remembered as the
@@ -847,7 +860,8 @@ impl Store {
     /// Bulk loading: build deferred indexes and recount the stored counters once every chunk
     /// is in.
     pub async fn bulk_finish(&self, maps: Arc<IdMaps>) -> Result<(), StoreError> {
-        write!(self, |conn| queries::finish_bulk(conn, &maps).await)
+        write!(self, |conn| queries::finish_bulk(conn, &maps).await)?;
+        self.analyze_after_bulk().await
     }
 
     /// The whole forum as an archive, from one consistent snapshot.
