@@ -312,15 +312,8 @@ pub async fn create_reply<C: Conn>(
 pub async fn edit_post<C: Conn>(conn: &mut C, edit: &PostEdit) -> Result<(), StoreError> {
     let now = Timestamp::now().micros();
     // Two edits of one post at once would both read the same last revision number and the
-    // second insert would fail. On PostgreSQL the post's row lock makes them take turns, and
-    // the read below (a new statement, a new snapshot) sees the first one's revision.
-    if conn.dialect() == Dialect::Postgres {
-        conn.query(
-            "SELECT id FROM posts WHERE id = ?1 FOR UPDATE",
-            params![edit.post.0],
-        )
-        .await?;
-    }
+    // second insert would fail: they take turns, and the read below sees the first one's.
+    lock_post_row(conn, edit.post).await?;
     let Some(post) = conn
         .query_opt(
             "SELECT thread_id, author_id, created_at, body_md, \
@@ -473,6 +466,20 @@ async fn lock_thread_row<C: Conn>(conn: &mut C, thread: ThreadId) -> Result<(), 
         conn.query(
             "SELECT id FROM threads WHERE id = ?1 FOR UPDATE",
             params![thread.0],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, locks the post's row until commit (as [`lock_thread_row`] does a thread's):
+/// concurrent writes to one post take turns, and each reads what the one before wrote (a new
+/// statement, a new snapshot).
+async fn lock_post_row<C: Conn>(conn: &mut C, post: PostId) -> Result<(), StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        conn.query(
+            "SELECT id FROM posts WHERE id = ?1 FOR UPDATE",
+            params![post.0],
         )
         .await?;
     }
