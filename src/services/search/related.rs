@@ -1,6 +1,6 @@
 //! "Related threads" under a thread page: found by the search index, kept in the database.
 //!
-//! Finding them is a similarity search over every post: about a millisecond on a million
+//! Finding them is a similarity search over every post: about 7 ms of CPU on a million
 //! posts, the largest cost of an uncached thread page, and the answer changes slowly. So each
 //! thread's list is found once and kept (`related_threads`):
 //! - by the sweep ([`Search::keep_related`]) for live threads that have none (after an upgrade
