@@ -109,6 +109,7 @@ async fn scan_text<C: Conn>(conn: &mut C, out: &mut Vec<Finding>) -> Result<(), 
 }
 
 /// Counter checks: (what, SQL returning id, stored, actual for each disagreeing row).
+/// Subtopics' counters count their deltas not folded yet (`count_deltas`, PostgreSQL only).
 const COUNTERS: &[(&str, &str)] = &[
     (
         "threads.reply_count",
@@ -128,12 +129,16 @@ const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         "subtopics.thread_count",
-        "SELECT s.id, s.thread_count, (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = s.id \
+        "SELECT s.id, s.thread_count + (SELECT CAST(COALESCE(SUM(d.threads), 0) AS BIGINT) \
+         FROM count_deltas d WHERE d.subtopic_id = s.id) AS thread_count, \
+         (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = s.id \
          AND t.removed_at IS NULL) AS actual FROM subtopics s",
     ),
     (
         "subtopics.post_count",
-        "SELECT s.id, s.post_count, (SELECT CAST(COALESCE(SUM(t.reply_count + 1), 0) AS BIGINT) FROM threads t \
+        "SELECT s.id, s.post_count + (SELECT CAST(COALESCE(SUM(d.posts), 0) AS BIGINT) \
+         FROM count_deltas d WHERE d.subtopic_id = s.id) AS post_count, \
+         (SELECT CAST(COALESCE(SUM(t.reply_count + 1), 0) AS BIGINT) FROM threads t \
          WHERE t.subtopic_id = s.id AND t.removed_at IS NULL) AS actual FROM subtopics s",
     ),
     (
@@ -226,6 +231,7 @@ pub async fn check<C: Conn>(conn: &mut C) -> Result<Vec<Finding>, StoreError> {
 
 /// Sets every counter to what the rows say (one transaction, the caller's).
 pub async fn recount<C: Conn>(conn: &mut C) -> Result<(), StoreError> {
+    crate::queries::hold_folds(conn).await?;
     for sql in [
         "UPDATE threads SET reply_count = (SELECT COUNT(*) FROM posts p WHERE p.thread_id = threads.id \
          AND p.position > 0 AND p.deleted_at IS NULL AND p.hidden_at IS NULL)",

@@ -163,11 +163,46 @@ async fn insert_revision<C: Conn>(
     Ok(())
 }
 
-async fn bump_user<C: Conn>(conn: &mut C, user: UserId, threads: i64) -> Result<(), StoreError> {
+/// What a new post adds to its subtopic's counters (`posts` is 0 for a reply in a removed
+/// thread, which its subtopic does not count) and to its author's, with the time of the
+/// activity. On SQLite the rows are updated in place. On PostgreSQL a delta row is added
+/// instead, folded in when changes settle: otherwise every write in one subtopic, or by one
+/// member, would wait for the one before it to commit, its row lock held through the commit's
+/// flush to disk. Readers add the deltas not folded yet (see `sql::subtopic_columns`).
+async fn add_counts<C: Conn>(
+    conn: &mut C,
+    subtopic: i64,
+    author: UserId,
+    posts: i64,
+    threads: i64,
+    at: i64,
+) -> Result<(), StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        // One row for both, unless the subtopic does not count the post (the author does).
+        let rows: &[(Option<i64>, Option<i64>, i64)] = if posts == 1 {
+            &[(Some(subtopic), Some(author.0), 1)]
+        } else {
+            &[(Some(subtopic), None, posts), (None, Some(author.0), 1)]
+        };
+        for (subtopic, author, posts) in rows {
+            conn.execute(
+                sql::ADD_COUNT_DELTA,
+                params![*subtopic, *author, *posts, threads, at],
+            )
+            .await?;
+        }
+        return Ok(());
+    }
+    conn.execute(
+        "UPDATE subtopics SET thread_count = thread_count + ?3, post_count = post_count + ?2, \
+         last_activity_at = ?4 WHERE id = ?1",
+        params![subtopic, posts, threads, at],
+    )
+    .await?;
     conn.execute(
         "UPDATE users SET post_count = post_count + 1, thread_count = thread_count + ?2 \
          WHERE id = ?1",
-        params![user.0, threads],
+        params![author.0, threads],
     )
     .await?;
     Ok(())
@@ -223,13 +258,7 @@ pub async fn create_thread<C: Conn>(
         .int(0)?,
     );
     crate::uploads::link_uploads(conn, post, &new.body_md).await?;
-    conn.execute(
-        "UPDATE subtopics SET thread_count = thread_count + 1, post_count = post_count + 1, \
-         last_activity_at = ?2 WHERE id = ?1",
-        params![new.subtopic.0, now],
-    )
-    .await?;
-    bump_user(conn, new.author, 1).await?;
+    add_counts(conn, new.subtopic.0, new.author, 1, 1, now).await?;
     append_change(
         conn,
         ChangeKind::ThreadCreated,
@@ -290,12 +319,7 @@ pub async fn create_reply<C: Conn>(
     )
     .await?;
     // A removed thread's posts are not in its subtopic's count (restoring it adds them all).
-    conn.execute(
-        "UPDATE subtopics SET post_count = post_count + ?3, last_activity_at = ?2 WHERE id = ?1",
-        params![subtopic, now, i64::from(visible)],
-    )
-    .await?;
-    bump_user(conn, new.author, 0).await?;
+    add_counts(conn, subtopic, new.author, i64::from(visible), 0, now).await?;
     append_change(
         conn,
         ChangeKind::PostCreated,

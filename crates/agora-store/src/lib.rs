@@ -231,6 +231,17 @@ pub struct Store {
     /// The generation of each part of the forum, bumped for what each write touched: page
     /// caches compare against it.
     generations: Arc<Generations>,
+    /// PostgreSQL: one settle of pending changes at a time on this node (see [`Store::settle`]).
+    settler: Arc<Settler>,
+}
+
+/// Settles on one node run one at a time, and a caller that arrives while one runs waits for
+/// the next to begin rather than running its own: `begun` and `done` number them.
+#[derive(Default)]
+struct Settler {
+    lock: tokio::sync::Mutex<()>,
+    begun: AtomicU64,
+    done: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -380,6 +391,7 @@ impl Store {
             backend,
             changes: Arc::new(AtomicU64::new(0)),
             generations: Arc::new(Generations::default()),
+            settler: Arc::default(),
         })
     }
 
@@ -520,12 +532,14 @@ impl Store {
         read!(self, |conn| queries::thread(conn, id).await)
     }
 
-    /// Up to `limit` change-log entries after `after`, in order (the search indexer's feed).
+    /// Up to `limit` change-log entries after `after`, in order (the search indexer's feed),
+    /// every write committed before the call included.
     pub async fn changes_after(
         &self,
         after: i64,
         limit: usize,
     ) -> Result<Vec<ChangeRow>, StoreError> {
+        self.settle().await?;
         read!(self, |conn| search_feed::changes_after(conn, after, limit)
             .await)
     }
@@ -679,9 +693,34 @@ impl Store {
         })
     }
 
-    /// The newest change-log sequence number (0 for an empty log).
+    /// The newest change-log sequence number (0 for an empty log), every write committed
+    /// before the call included.
     pub async fn change_head(&self) -> Result<i64, StoreError> {
+        self.settle().await?;
         read!(self, |conn| queries::change_head(conn).await)
+    }
+
+    /// PostgreSQL: gives the committed pending changes their places in the log before a
+    /// follower reads it (`queries::settle_changes`), so that a follower sees every write
+    /// committed before it asked, on any node. Callers that arrive together share one settle
+    /// that began after they arrived. A no-op on SQLite.
+    async fn settle(&self) -> Result<(), StoreError> {
+        if !matches!(self.backend, Backend::Postgres(_)) {
+            return Ok(());
+        }
+        let settler = &self.settler;
+        let arrived = settler.begun.load(Ordering::Acquire);
+        let _one_at_a_time = settler.lock.lock().await;
+        if settler.done.load(Ordering::Acquire) > arrived {
+            return Ok(());
+        }
+        let number = settler.begun.fetch_add(1, Ordering::AcqRel) + 1;
+        let pending = read!(self, |conn| queries::changes_pending(conn).await)?;
+        if pending {
+            write_private!(self, |conn| queries::settle_changes(conn).await)?;
+        }
+        settler.done.store(number, Ordering::Release);
+        Ok(())
     }
 
     /// SQLite's `synchronous` level on the writer's connection (0 off, 1 normal, 2 full, 3

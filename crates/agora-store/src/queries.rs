@@ -138,7 +138,7 @@ pub async fn areas<C: Conn>(conn: &mut C) -> Result<Vec<AreaRow>, StoreError> {
             subtopics: Vec::new(),
         })
     })?;
-    for row in conn.query(&sql::subtopics_all(), &[]).await? {
+    for row in conn.query(&sql::subtopics_all(conn.dialect()), &[]).await? {
         let area_id = AreaId(row.int(10)?);
         if let Some(area) = areas.iter_mut().find(|a| a.id == area_id) {
             area.subtopics.push(read_subtopic(&row)?);
@@ -152,7 +152,7 @@ pub async fn subtopic<C: Conn>(
     area: &str,
     sub: &str,
 ) -> Result<Option<SubtopicRow>, StoreError> {
-    conn.query_opt(&sql::subtopic_by_slugs(), params![area, sub])
+    conn.query_opt(&sql::subtopic_by_slugs(conn.dialect()), params![area, sub])
         .await?
         .map(|row| read_subtopic(&row))
         .transpose()
@@ -427,10 +427,10 @@ pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
 
 // ---------------------------------------------------------------- writes
 
-/// Appends to the change log; call inside the write's transaction. On PostgreSQL the
-/// transaction first takes a lock that serialises appenders, so sequence numbers become
-/// visible in order (a follower reading `seq > last` never skips one that commits later),
-/// and a notification tells the other nodes on commit what the write touched. `actor` is the
+/// Appends to the change log; call inside the write's transaction. On PostgreSQL the entry
+/// waits in `change_pending` until a follower settles it ([`settle_changes`]): writers take no
+/// lock that would serialise their commits, and sequence numbers still become visible in order.
+/// A notification tells the other nodes on commit what the write touched. `actor` is the
 /// account that made the change, None for system work (imports, recounts) that no account
 /// asked for.
 ///
@@ -446,11 +446,12 @@ pub async fn append_change<C: Conn>(
     post: Option<PostId>,
 ) -> Result<(), StoreError> {
     let touched = touched_by(conn, &kind, actor, thread, post).await?;
-    if conn.dialect() == Dialect::Postgres {
-        conn.query(sql::PG_CHANGE_LOCK, &[]).await?;
-    }
+    let append = match conn.dialect() {
+        Dialect::Sqlite => sql::APPEND_CHANGE,
+        Dialect::Postgres => sql::APPEND_PENDING_CHANGE,
+    };
     conn.execute(
-        sql::APPEND_CHANGE,
+        append,
         params![
             Timestamp::now().micros(),
             kind.as_str(),
@@ -465,6 +466,36 @@ pub async fn append_change<C: Conn>(
             .await?;
     }
     conn.touch(touched);
+    Ok(())
+}
+
+/// PostgreSQL: gives every committed pending change its place in the log, in the order they
+/// were written, and folds the committed count deltas into their rows; one short transaction
+/// under the change lock, so sequence numbers commit in order. Returns how many changes moved.
+/// Followers call it (through `Store::changes_after` and `Store::change_head`) before they
+/// read the log. A no-op on SQLite, whose writers append to the log directly.
+pub async fn settle_changes<C: Conn>(conn: &mut C) -> Result<u64, StoreError> {
+    if conn.dialect() != Dialect::Postgres {
+        return Ok(0);
+    }
+    conn.query(sql::PG_CHANGE_LOCK, &[]).await?;
+    let moved = conn.execute(sql::PG_SETTLE_CHANGES, &[]).await?;
+    conn.execute(sql::PG_FOLD_COUNTS, &[]).await?;
+    Ok(moved)
+}
+
+/// Whether any change or count delta waits to be settled (one cheap read, so that a follower
+/// finding nothing new takes no lock). Always false on SQLite.
+pub async fn changes_pending<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
+    Ok(conn.query_opt(sql::CHANGES_PENDING, &[]).await?.is_some())
+}
+
+/// Before a recount: on PostgreSQL, holds the change lock to commit, so no fold adds deltas
+/// while the recount leaves them out (see `sql::RECOUNT`).
+pub async fn hold_folds<C: Conn>(conn: &mut C) -> Result<(), StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        conn.query(sql::PG_CHANGE_LOCK, &[]).await?;
+    }
     Ok(())
 }
 
@@ -1168,6 +1199,7 @@ pub async fn finish_bulk<C: Conn>(conn: &mut C, maps: &IdMaps) -> Result<(), Sto
 
 /// Recomputes the stored counters and, on PostgreSQL, moves id generators past imported ids.
 pub async fn finish_import<C: Conn>(conn: &mut C) -> Result<(), StoreError> {
+    hold_folds(conn).await?;
     for statement in sql::RECOUNT {
         conn.execute(statement, &[]).await?;
     }

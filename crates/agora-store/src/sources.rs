@@ -595,14 +595,8 @@ async fn write_batch<C: Conn>(
         recount_tag(conn, TagId(tag)).await?;
     }
     for user in touched_users {
-        conn.execute(
-            "UPDATE users SET \
-               thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id), \
-               post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id) \
-             WHERE id = ?1",
-            params![user],
-        )
-        .await?;
+        conn.execute(crate::sql::RECOUNT_USER, params![user])
+            .await?;
     }
     Ok(out)
 }

@@ -42,22 +42,39 @@ pub fn summary_columns(dialect: Dialect) -> String {
 pub const AREAS: &str = "SELECT id, slug, name, description, archived_at IS NOT NULL FROM areas \
      ORDER BY position, id";
 
-/// Read by `queries::read_subtopic` in this order.
-pub const SUBTOPIC_COLUMNS: &str = "s.id, a.slug, a.name, s.slug, s.name, s.description, s.docs_url, \
-     s.thread_count, s.post_count, s.last_activity_at, s.area_id, \
-     s.archived_at IS NOT NULL OR a.archived_at IS NOT NULL, s.who_starts, s.tags_required";
+/// Read by `queries::read_subtopic` in this order. On PostgreSQL the counters add the
+/// subtopic's deltas not folded yet (`count_deltas`, see [`PG_FOLD_COUNTS`]), so a count shows
+/// a new post at once; on SQLite writes update the row itself.
+pub fn subtopic_columns(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "s.id, a.slug, a.name, s.slug, s.name, s.description, s.docs_url, \
+             s.thread_count, s.post_count, s.last_activity_at, s.area_id, \
+             s.archived_at IS NOT NULL OR a.archived_at IS NOT NULL, s.who_starts, s.tags_required"
+        }
+        Dialect::Postgres => {
+            "s.id, a.slug, a.name, s.slug, s.name, s.description, s.docs_url, \
+             s.thread_count + (SELECT COALESCE(SUM(d.threads), 0)::BIGINT FROM count_deltas d WHERE d.subtopic_id = s.id), \
+             s.post_count + (SELECT COALESCE(SUM(d.posts), 0)::BIGINT FROM count_deltas d WHERE d.subtopic_id = s.id), \
+             GREATEST(s.last_activity_at, (SELECT MAX(d.at) FROM count_deltas d WHERE d.subtopic_id = s.id)), \
+             s.area_id, s.archived_at IS NOT NULL OR a.archived_at IS NOT NULL, s.who_starts, s.tags_required"
+        }
+    }
+}
 
-pub fn subtopics_all() -> String {
+pub fn subtopics_all(dialect: Dialect) -> String {
     format!(
-        "SELECT {SUBTOPIC_COLUMNS} FROM subtopics s JOIN areas a ON a.id = s.area_id \
-         ORDER BY a.position, s.position, s.id"
+        "SELECT {} FROM subtopics s JOIN areas a ON a.id = s.area_id \
+         ORDER BY a.position, s.position, s.id",
+        subtopic_columns(dialect)
     )
 }
 
-pub fn subtopic_by_slugs() -> String {
+pub fn subtopic_by_slugs(dialect: Dialect) -> String {
     format!(
-        "SELECT {SUBTOPIC_COLUMNS} FROM subtopics s JOIN areas a ON a.id = s.area_id \
-         WHERE a.slug = ?1 AND s.slug = ?2"
+        "SELECT {} FROM subtopics s JOIN areas a ON a.id = s.area_id \
+         WHERE a.slug = ?1 AND s.slug = ?2",
+        subtopic_columns(dialect)
     )
 }
 
@@ -66,8 +83,12 @@ pub const TAG_BY_SLUG: &str =
 pub const TAGS_ALL: &str =
     "SELECT id, slug, name, description, thread_count FROM tags ORDER BY slug";
 
+/// A profile's account. The counters add the account's deltas not folded yet (always none
+/// on SQLite; see [`PG_FOLD_COUNTS`]), so a profile shows a new post at once.
 pub const USER_BY_KEY: &str = "SELECT id, username, display_name, role, staff_title, signature_html, \
-     created_at, thread_count, post_count, \
+     created_at, \
+     thread_count + (SELECT CAST(COALESCE(SUM(d.threads), 0) AS BIGINT) FROM count_deltas d WHERE d.user_id = users.id), \
+     post_count + (SELECT CAST(COALESCE(SUM(d.posts), 0) AS BIGINT) FROM count_deltas d WHERE d.user_id = users.id), \
      (SELECT a.token FROM uploads a WHERE a.id = users.avatar_upload AND a.removed_at IS NULL) \
      FROM users WHERE username_key = ?1";
 
@@ -129,19 +150,53 @@ pub const CHANGE_HEAD: &str = "SELECT COALESCE(MAX(seq), 0) FROM change_log";
 
 pub const APPEND_CHANGE: &str =
     "INSERT INTO change_log (at, kind, actor_id, thread_id, post_id) VALUES (?1, ?2, ?3, ?4, ?5)";
+/// PostgreSQL: a write's entry waits in `change_pending` until [`PG_SETTLE_CHANGES`] gives it
+/// its place in the log; no lock is held through the write's commit.
+pub const APPEND_PENDING_CHANGE: &str = "INSERT INTO change_pending (at, kind, actor_id, thread_id, post_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+/// What a new thread or reply adds to its subtopic's and author's counters. PostgreSQL: a
+/// row that [`PG_FOLD_COUNTS`] adds later, so writes in one subtopic or by one member do not
+/// queue on one row through their commits.
+pub const ADD_COUNT_DELTA: &str = "INSERT INTO count_deltas (subtopic_id, user_id, posts, threads, at) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Recomputes every stored counter from the rows: used after a bulk import. Removed threads
+/// count nowhere (imports have none, but the invariant is the write paths').
+/// A subtopic's counters from its threads (`recount_subtopics` adds its WHERE). A counter's
+/// deltas not folded yet were committed with the rows counted here, and are added when folded:
+/// the recount leaves them out (`count_deltas` is always empty on SQLite). Callers hold the
+/// change lock on PostgreSQL (`queries::hold_folds`), so no fold runs between.
+macro_rules! recount_subtopics {
+    () => {
+        "UPDATE subtopics SET \
+           thread_count = (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL) \
+             - (SELECT COALESCE(SUM(d.threads), 0) FROM count_deltas d WHERE d.subtopic_id = subtopics.id), \
+           post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL) \
+             - (SELECT COALESCE(SUM(d.posts), 0) FROM count_deltas d WHERE d.subtopic_id = subtopics.id), \
+           last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t WHERE t.subtopic_id = subtopics.id)"
+    };
+}
+/// An account's counters from its threads and posts, as [`recount_subtopics!`] (callers add
+/// the WHERE).
+macro_rules! recount_users {
+    () => {
+        "UPDATE users SET \
+           thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id) \
+             - (SELECT COALESCE(SUM(d.threads), 0) FROM count_deltas d WHERE d.user_id = users.id), \
+           post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id) \
+             - (SELECT COALESCE(SUM(d.posts), 0) FROM count_deltas d WHERE d.user_id = users.id)"
+    };
+}
+pub const RECOUNT_SUBTOPIC: &str = concat!(recount_subtopics!(), " WHERE id = ?1");
+pub const RECOUNT_USER: &str = concat!(recount_users!(), " WHERE id = ?1");
 
 /// Recomputes every stored counter from the rows: used after a bulk import. Removed threads
 /// count nowhere (imports have none, but the invariant is the write paths').
 pub const RECOUNT: &[&str] = &[
-    "UPDATE subtopics SET \
-       thread_count = (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL), \
-       post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL), \
-       last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t WHERE t.subtopic_id = subtopics.id)",
+    recount_subtopics!(),
     "UPDATE tags SET thread_count = (SELECT COUNT(*) FROM thread_tags tt WHERE tt.tag_id = tags.id AND tt.visible = TRUE)",
     "UPDATE threads SET last_position = (SELECT COALESCE(MAX(p.position), 0) FROM posts p WHERE p.thread_id = threads.id)",
-    "UPDATE users SET \
-       thread_count = (SELECT COUNT(*) FROM threads t WHERE t.author_id = users.id), \
-       post_count = (SELECT COUNT(*) FROM posts p WHERE p.author_id = users.id)",
+    recount_users!(),
     // Only posts that are answered or were: every other post's count is 0 already.
     "UPDATE posts SET reply_count = (SELECT COUNT(*) FROM posts r WHERE r.reply_to = posts.id \
        AND r.deleted_at IS NULL AND r.hidden_at IS NULL) \
@@ -323,8 +378,35 @@ pub const COUNT_CONTENT: &str = "SELECT (SELECT COUNT(*) FROM areas) + (SELECT C
 
 // ---- PostgreSQL only ----
 
-/// Serialises change-log appenders until commit, so sequence numbers commit in order.
+/// Serialises whoever gives pending changes their place in the log ([`PG_SETTLE_CHANGES`])
+/// and recounts, until commit: sequence numbers commit in order, and no fold runs during a
+/// recount. Writers never take it.
 pub const PG_CHANGE_LOCK: &str = "SELECT pg_advisory_xact_lock(7243001)";
+/// Moves every committed pending change into the log, in the order they were written (under
+/// [`PG_CHANGE_LOCK`]). Entries of writes still open stay for the next settle: they were not
+/// visible yet, so no follower can have missed them.
+pub const PG_SETTLE_CHANGES: &str = "WITH moved AS (DELETE FROM change_pending \
+     RETURNING id, at, kind, actor_id, thread_id, post_id) \
+     INSERT INTO change_log (at, kind, actor_id, thread_id, post_id) \
+     SELECT at, kind, actor_id, thread_id, post_id FROM moved ORDER BY id";
+/// A row when any change or count delta waits to be settled.
+pub const CHANGES_PENDING: &str = "SELECT 1 WHERE EXISTS (SELECT 1 FROM change_pending) \
+     OR EXISTS (SELECT 1 FROM count_deltas)";
+/// Adds the committed count deltas to their subtopics and authors, in one statement (one
+/// snapshot: every delta deleted is added once).
+pub const PG_FOLD_COUNTS: &str = "WITH d AS (DELETE FROM count_deltas \
+       RETURNING subtopic_id, user_id, posts, threads, at), \
+     s AS (UPDATE subtopics SET post_count = subtopics.post_count + x.posts, \
+         thread_count = subtopics.thread_count + x.threads, \
+         last_activity_at = GREATEST(subtopics.last_activity_at, x.at) \
+       FROM (SELECT subtopic_id, SUM(posts) AS posts, SUM(threads) AS threads, MAX(at) AS at \
+             FROM d WHERE subtopic_id IS NOT NULL GROUP BY subtopic_id) x \
+       WHERE subtopics.id = x.subtopic_id RETURNING 1) \
+     UPDATE users SET post_count = users.post_count + y.posts, \
+       thread_count = users.thread_count + y.threads \
+     FROM (SELECT user_id, SUM(posts) AS posts, SUM(threads) AS threads \
+           FROM d WHERE user_id IS NOT NULL GROUP BY user_id) y \
+     WHERE users.id = y.user_id";
 /// Serialises imports (and so demo loading) until commit.
 pub const PG_IMPORT_LOCK: &str = "SELECT pg_advisory_xact_lock(7243002)";
 /// Tells every node's listener, on commit, that the change log grew and what the write

@@ -260,16 +260,9 @@ pub(crate) async fn recount_subtopics<C: Conn>(
     conn: &mut C,
     ids: &[SubtopicId],
 ) -> Result<(), StoreError> {
+    queries::hold_folds(conn).await?;
     for id in ids {
-        conn.execute(
-            "UPDATE subtopics SET \
-               thread_count = (SELECT COUNT(*) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL), \
-               post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t WHERE t.subtopic_id = subtopics.id AND t.removed_at IS NULL), \
-               last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t WHERE t.subtopic_id = subtopics.id) \
-             WHERE id = ?1",
-            params![id.0],
-        )
-        .await?;
+        conn.execute(sql::RECOUNT_SUBTOPIC, params![id.0]).await?;
     }
     Ok(())
 }
@@ -356,7 +349,7 @@ impl Store {
         read!(self, |conn| {
             let query = format!(
                 "SELECT {} FROM subtopics s JOIN areas a ON a.id = s.area_id WHERE s.id = ?1",
-                sql::SUBTOPIC_COLUMNS
+                sql::subtopic_columns(conn.dialect())
             );
             let row = conn.query_opt(&query, params![id.0]).await?;
             row.map(|row| queries::read_subtopic(&row)).transpose()
