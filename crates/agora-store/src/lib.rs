@@ -302,12 +302,19 @@ macro_rules! write_touching {
                         let $conn = &mut pg;
                         $body
                     };
-                    value.map(|value| (value, pg.take_touched()))
+                    value.map(|value| (value, pg.take_logged()))
                 };
                 match value {
-                    Ok(value) => {
+                    Ok((value, logged)) => {
                         tx.commit().await?;
-                        Ok(value)
+                        let touched = match logged {
+                            Some(touched) => {
+                                db.tell_other_nodes(touched.clone());
+                                touched
+                            }
+                            None => $crate::touch::Touched::default(),
+                        };
+                        Ok((value, touched))
                     }
                     Err(err) => Err(err),
                 }
@@ -2055,7 +2062,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => db.close().await,
             Backend::Postgres(db) => {
-                db.close();
+                db.close().await;
                 Ok(())
             }
         }

@@ -135,16 +135,26 @@ fn as_params(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
 /// A pooled connection, or a transaction on one.
 pub enum PgConn<'a> {
     Client(&'a deadpool_postgres::Client),
-    /// A write's transaction, with what the write touched.
+    /// A write's transaction, with what the write touched once it appended to the change log
+    /// (None while it has not).
     Tx(
         &'a deadpool_postgres::Transaction<'a>,
-        crate::touch::Touched,
+        Option<crate::touch::Touched>,
     ),
 }
 
 impl<'a> PgConn<'a> {
     pub fn tx(tx: &'a deadpool_postgres::Transaction<'a>) -> Self {
-        PgConn::Tx(tx, crate::touch::Touched::default())
+        PgConn::Tx(tx, None)
+    }
+
+    /// What the write touched, if it appended to the change log (then other nodes must hear
+    /// of it once it commits, even when it touched nothing a page shows).
+    pub fn take_logged(&mut self) -> Option<crate::touch::Touched> {
+        match self {
+            PgConn::Tx(_, mine) => mine.take(),
+            PgConn::Client(_) => None,
+        }
     }
 }
 
@@ -165,15 +175,13 @@ impl Conn for PgConn<'_> {
 
     fn touch(&mut self, touched: crate::touch::Touched) {
         if let PgConn::Tx(_, mine) = self {
-            mine.extend(touched.scopes().iter().copied());
+            mine.get_or_insert_default()
+                .extend(touched.scopes().iter().copied());
         }
     }
 
     fn take_touched(&mut self) -> crate::touch::Touched {
-        match self {
-            PgConn::Tx(_, mine) => std::mem::take(mine),
-            PgConn::Client(_) => crate::touch::Touched::default(),
-        }
+        self.take_logged().unwrap_or_default()
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
@@ -202,6 +210,80 @@ pub struct PgStore {
     /// Serves reads that tolerate lag (listings), when configured.
     replica: Option<Pool>,
     config: tokio_postgres::Config,
+    /// Tells the other nodes what this node's committed writes touched ([`spawn_teller`]).
+    teller: tokio::sync::mpsc::UnboundedSender<Note>,
+}
+
+/// For the teller: what a committed write touched, or a request to say when everything
+/// handed over so far has been told.
+enum Note {
+    Touched(crate::touch::Touched),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// A notification carries less than 8,000 bytes.
+const NOTE_BYTES: usize = 7_000;
+
+/// Tells the other nodes, after commit, what this node's writes touched: `NOTIFY
+/// agora_changes` on a connection of its own, with everything committed since the last
+/// notification merged into one. Writes used to notify inside their own transactions, but
+/// PostgreSQL serialises the commits of notifying transactions (a lock taken at commit and
+/// held through the commit's flush to disk): with every write notifying, commits queued one
+/// by one. Here a burst of writes costs one small notifying transaction, and a lone write is
+/// told at once. A write whose notification is lost (the node stops first, or PostgreSQL
+/// refuses it three times) leaves other nodes' cached pages stale until they age out, within
+/// `cache.max_age_secs`; their followers find it by polling.
+fn spawn_teller(pool: Pool) -> tokio::sync::mpsc::UnboundedSender<Note> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Note>();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut touched: Option<crate::touch::Touched> = None;
+            let mut waiting = Vec::new();
+            let mut next = Some(first);
+            while let Some(note) = next {
+                match note {
+                    Note::Touched(t) => touched
+                        .get_or_insert_default()
+                        .extend(t.scopes().iter().copied()),
+                    Note::Flush(done) => waiting.push(done),
+                }
+                next = rx.try_recv().ok();
+            }
+            if let Some(touched) = touched {
+                tell(&pool, &touched).await;
+            }
+            for done in waiting {
+                let _ = done.send(());
+            }
+        }
+    });
+    tx
+}
+
+async fn tell(pool: &Pool, touched: &crate::touch::Touched) {
+    for attempt in 1..=3 {
+        let sent = async {
+            let client = pool.get().await?;
+            let statement = client
+                .prepare_cached(&to_postgres_placeholders(sql::PG_NOTIFY_CHANGE))
+                .await?;
+            for note in touched.notes(NOTE_BYTES) {
+                client.execute(&statement, &[&note]).await?;
+            }
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        match sent {
+            Ok(()) => return,
+            Err(err) if attempt < 3 => {
+                tracing::warn!(error = %err, "could not tell other nodes of a write; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "could not tell other nodes of a write; their caches catch up as pages age")
+            }
+        }
+    }
 }
 
 fn pool(config: &tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
@@ -263,11 +345,19 @@ impl PgStore {
         let replica = replica_url
             .map(|u| parse_url(u).and_then(|c| pool(&c, pool_size)))
             .transpose()?;
+        let primary = pool(&config, pool_size)?;
         Ok(Self {
-            primary: pool(&config, pool_size)?,
+            teller: spawn_teller(primary.clone()),
+            primary,
             replica,
             config,
         })
+    }
+
+    /// After a write that appended to the change log commits: other nodes will hear what it
+    /// touched.
+    pub fn tell_other_nodes(&self, touched: crate::touch::Touched) {
+        let _ = self.teller.send(Note::Touched(touched));
     }
 
     pub async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
@@ -364,7 +454,13 @@ impl PgStore {
         Ok(out)
     }
 
-    pub fn close(&self) {
+    /// Tells other nodes of every write committed so far (waiting up to 5 s), then closes
+    /// the pools.
+    pub async fn close(&self) {
+        let (done, told) = tokio::sync::oneshot::channel();
+        if self.teller.send(Note::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), told).await;
+        }
         self.primary.close();
         if let Some(replica) = &self.replica {
             replica.close();

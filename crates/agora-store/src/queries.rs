@@ -430,9 +430,9 @@ pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
 /// Appends to the change log; call inside the write's transaction. On PostgreSQL the entry
 /// waits in `change_pending` until a follower settles it ([`settle_changes`]): writers take no
 /// lock that would serialise their commits, and sequence numbers still become visible in order.
-/// A notification tells the other nodes on commit what the write touched. `actor` is the
-/// account that made the change, None for system work (imports, recounts) that no account
-/// asked for.
+/// Once the transaction commits, the store tells the other nodes what the write touched.
+/// `actor` is the account that made the change, None for system work (imports, recounts) that
+/// no account asked for.
 ///
 /// What the entry touched is derived here, in one place, from its kind and ids (the thread's
 /// subtopic and tags are read in the same transaction): see [`touched_by`]. A write that
@@ -461,10 +461,7 @@ pub async fn append_change<C: Conn>(
         ],
     )
     .await?;
-    if conn.dialect() == Dialect::Postgres {
-        conn.query(sql::PG_NOTIFY_CHANGE, params![touched.encode()])
-            .await?;
-    }
+    // On PostgreSQL the store tells other nodes once the transaction commits.
     conn.touch(touched);
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! Every write that appends to the change log names the parts of the forum it changed
 //! ([`Scope`]s, derived from the entry's kind and ids in `queries::append_change`). After the
 //! transaction commits, the store bumps the generation of each (here on this node; on
-//! PostgreSQL the commit's notification carries the same list to every other node). A cached
+//! PostgreSQL a notification sent after the commit carries the same list to every other node). A cached
 //! page remembers the generations of the scopes it was rendered from and is fresh while none
 //! of them moved. Scopes are hashed into a fixed table of counters: two scopes sharing a slot
 //! only ever cost an extra re-render, never a stale page.
@@ -111,16 +111,34 @@ impl Touched {
         self.0.is_empty()
     }
 
-    /// The text a PostgreSQL notification carries: scopes separated by spaces.
+    /// The text a PostgreSQL notification carries: scopes separated by spaces, or
+    /// [`NOTHING`] for writes that touched nothing a page shows (they still move the log).
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(self.0.len() * 6);
-        for (i, scope) in self.0.iter().enumerate() {
-            if i > 0 {
+        self.notes(usize::MAX).concat()
+    }
+
+    /// [`Touched::encode`] cut at scope boundaries into texts of at most `max` bytes (a
+    /// PostgreSQL notification carries less than 8,000), each a notification of its own.
+    pub fn notes(&self, max: usize) -> Vec<String> {
+        if self.0.is_empty() {
+            return vec![NOTHING.to_string()];
+        }
+        let mut notes = Vec::new();
+        let mut out = String::with_capacity(self.0.len().min(1_000) * 6);
+        let mut scope_text = String::new();
+        for scope in &self.0 {
+            scope_text.clear();
+            scope.write(&mut scope_text);
+            if !out.is_empty() && out.len() + 1 + scope_text.len() > max {
+                notes.push(std::mem::take(&mut out));
+            }
+            if !out.is_empty() {
                 out.push(' ');
             }
-            scope.write(&mut out);
+            out.push_str(&scope_text);
         }
-        out
+        notes.push(out);
+        notes
     }
 
     /// Reads a notification's text. Anything this build cannot read (an empty payload from an
@@ -128,6 +146,9 @@ impl Touched {
     /// much, never too little.
     pub fn decode(text: &str) -> Touched {
         let mut touched = Touched::default();
+        if text == NOTHING {
+            return touched;
+        }
         for part in text.split_ascii_whitespace() {
             match Scope::parse(part) {
                 Some(scope) => touched.push(scope),
@@ -140,6 +161,9 @@ impl Touched {
         touched
     }
 }
+
+/// A notification's text for a write that touched nothing a page shows.
+const NOTHING: &str = "~";
 
 const SLOT_BITS: u32 = 12;
 const SLOTS: usize = 1 << SLOT_BITS;
@@ -263,6 +287,19 @@ mod tests {
         assert_eq!(touched.scopes().len(), 8, "duplicates are kept once");
         assert_eq!(touched.encode(), "t12 s3 g40 f u7 m r *");
         assert_eq!(Touched::decode(&touched.encode()), touched);
+        // Cut into notifications at scope boundaries, each read on its own.
+        let notes = touched.notes(8);
+        assert_eq!(notes, ["t12 s3", "g40 f u7", "m r *"]);
+        let mut read = Touched::default();
+        for note in &notes {
+            read.extend(Touched::decode(note).scopes().iter().copied());
+        }
+        assert_eq!(read, touched);
+        // A write that touched nothing says so (an empty text from an older node means
+        // everything).
+        assert_eq!(Touched::default().encode(), "~");
+        assert!(Touched::decode("~").is_empty());
+        assert_eq!(Touched::decode("").scopes(), [Scope::Everything]);
     }
 
     #[test]
