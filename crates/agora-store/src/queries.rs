@@ -563,12 +563,10 @@ async fn touched_by<C: Conn>(
     touched.push(Scope::Thread(thread));
     touched.extend(actor.map(Scope::User));
     let mut reach = reach;
-    if let Some(row) = conn
-        .query_opt(sql::TOUCH_POST, params![post.map(|p| p.0)])
-        .await?
-    {
-        touched.push(Scope::User(UserId(row.int(0)?)));
-        let opening = row.int(1)? == 0;
+    let facts = touch_facts(conn, thread, post).await?;
+    if let Some((author, position)) = facts.post {
+        touched.push(Scope::User(author));
+        let opening = position == 0;
         // An opening post's text is the excerpt listings show.
         if opening && matches!(kind, K::PostEdited) {
             reach = Reach::Listings;
@@ -581,30 +579,56 @@ async fn touched_by<C: Conn>(
     if matches!(reach, Reach::Thread) {
         return Ok(touched);
     }
-    touch_places(conn, thread, &mut touched).await?;
+    facts.places(&mut touched);
     Ok(touched)
 }
 
-/// The listings a thread is shown in now: its subtopic's, its tags' and the forum's.
-async fn touch_places<C: Conn>(
+/// What `touched_by` reads about a change's thread and post.
+struct TouchFacts {
+    /// The post's author and position, if it names a post that exists.
+    post: Option<(UserId, i64)>,
+    subtopic: Option<SubtopicId>,
+    tags: Vec<TagId>,
+}
+
+impl TouchFacts {
+    /// The listings the thread is shown in now: its subtopic's, its tags' and the forum's.
+    fn places(&self, touched: &mut Touched) {
+        touched.push(Scope::Front);
+        touched.extend(self.subtopic.map(Scope::Subtopic));
+        touched.extend(self.tags.iter().copied().map(Scope::Tag));
+    }
+}
+
+/// One round trip for everything `touched_by` needs (it runs inside every write).
+async fn touch_facts<C: Conn>(
     conn: &mut C,
     thread: ThreadId,
-    touched: &mut Touched,
-) -> Result<(), StoreError> {
-    touched.push(Scope::Front);
-    if let Some(row) = conn
-        .query_opt(sql::TOUCH_THREAD_SUBTOPIC, params![thread.0])
-        .await?
-    {
-        touched.push(Scope::Subtopic(SubtopicId(row.int(0)?)));
-    }
-    for row in conn
-        .query(sql::TOUCH_THREAD_TAGS, params![thread.0])
-        .await?
-    {
-        touched.push(Scope::Tag(TagId(row.int(0)?)));
-    }
-    Ok(())
+    post: Option<PostId>,
+) -> Result<TouchFacts, StoreError> {
+    let sql = sql::touch_facts(conn.dialect());
+    let row = conn
+        .query_one(sql, params![thread.0, post.map(|p| p.0)])
+        .await?;
+    let post = match (row.opt_int(0)?, row.opt_int(1)?) {
+        (Some(author), Some(position)) => Some((UserId(author), position)),
+        _ => None,
+    };
+    let tags = row
+        .opt_text(3)?
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .map(|id| {
+            id.parse()
+                .map(TagId)
+                .map_err(|_| StoreError::Internal(format!("tag id {id:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(TouchFacts {
+        post,
+        subtopic: row.opt_int(2)?.map(SubtopicId),
+        tags,
+    })
 }
 
 /// For a write about to take `thread` out of listings it is in now (a move, a retag): those
@@ -614,7 +638,7 @@ pub async fn touch_thread_places<C: Conn>(
     thread: ThreadId,
 ) -> Result<(), StoreError> {
     let mut touched = Touched::default();
-    touch_places(conn, thread, &mut touched).await?;
+    touch_facts(conn, thread, None).await?.places(&mut touched);
     conn.touch(touched);
     Ok(())
 }

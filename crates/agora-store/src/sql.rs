@@ -370,10 +370,23 @@ pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision
      reason, body_md) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const INSERT_BOOST: &str =
     "INSERT INTO boosts (post_id, user_id, created_at) VALUES (?1, ?2, ?3)";
-/// What a change touched (`queries::touched_by`).
-pub const TOUCH_POST: &str = "SELECT author_id, position FROM posts WHERE id = ?1";
-pub const TOUCH_THREAD_SUBTOPIC: &str = "SELECT subtopic_id FROM threads WHERE id = ?1";
-pub const TOUCH_THREAD_TAGS: &str = "SELECT tag_id FROM thread_tags WHERE thread_id = ?1";
+/// What a change touched (`queries::touched_by`), in one round trip: the post's author and
+/// position (`?2`, may be NULL), the thread's subtopic and its tag ids, space-separated (`?1`).
+/// Always one row; columns are NULL for what does not exist.
+pub fn touch_facts(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "SELECT p.author_id, p.position, t.subtopic_id, \
+             (SELECT group_concat(tt.tag_id, ' ') FROM thread_tags tt WHERE tt.thread_id = ?1) \
+             FROM (SELECT 1) one LEFT JOIN posts p ON p.id = ?2 LEFT JOIN threads t ON t.id = ?1"
+        }
+        Dialect::Postgres => {
+            "SELECT p.author_id, p.position, t.subtopic_id, \
+             (SELECT string_agg(tt.tag_id::TEXT, ' ') FROM thread_tags tt WHERE tt.thread_id = ?1) \
+             FROM (SELECT 1) one LEFT JOIN posts p ON p.id = ?2 LEFT JOIN threads t ON t.id = ?1"
+        }
+    }
+}
 pub const COUNT_CONTENT: &str = "SELECT (SELECT COUNT(*) FROM areas) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads)";
 
 // ---- PostgreSQL only ----
