@@ -490,7 +490,7 @@ pub async fn start_thread(
             .create_thread_with_tags(new, draft_ok.new_tags, Some(audit))
             .await?
     };
-    drafts::published(state, Some(account), DraftPlace::NewThread).await;
+    // The draft of it went in the same transaction (`forum::create_thread`).
     Ok(Ok((
         thread,
         post,
@@ -572,7 +572,7 @@ pub async fn reply(
             reply_to,
         })
         .await?;
-    drafts::published(state, Some(account), DraftPlace::Reply(thread.id)).await;
+    // The draft of it went in the same transaction (`forum::create_reply`).
     Ok(Ok((
         post,
         post_url(thread.id, &thread.slug, position, post),

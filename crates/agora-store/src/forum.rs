@@ -259,6 +259,8 @@ pub async fn create_thread<C: Conn>(
     );
     crate::uploads::link_uploads(conn, post, &new.body_md).await?;
     add_counts(conn, new.subtopic.0, new.author, 1, 1, now).await?;
+    // The author's draft of it has done its work: gone if and only if the thread is there.
+    crate::drafts::delete_draft_at(conn, new.author, crate::DraftPlace::NewThread).await?;
     append_change(
         conn,
         ChangeKind::ThreadCreated,
@@ -320,6 +322,8 @@ pub async fn create_reply<C: Conn>(
     .await?;
     // A removed thread's posts are not in its subtopic's count (restoring it adds them all).
     add_counts(conn, subtopic, new.author, i64::from(visible), 0, now).await?;
+    // The author's draft of it has done its work: gone if and only if the reply is there.
+    crate::drafts::delete_draft_at(conn, new.author, crate::DraftPlace::Reply(new.thread)).await?;
     append_change(
         conn,
         ChangeKind::PostCreated,
