@@ -188,6 +188,21 @@ async fn subtopic_posts(app: &TestApp, id: agora_store::SubtopicId) -> i64 {
         .unwrap_or_else(|| panic!("no subtopic {id:?}"))
 }
 
+async fn subtopic_of(app: &TestApp, thread: ThreadId) -> agora_store::SubtopicId {
+    app.store()
+        .thread(thread)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no thread {thread:?}"))
+        .subtopic_id
+}
+
+/// `agora db check` finds every stored counter equal to what the rows say.
+async fn counters_agree(app: &TestApp) {
+    let findings = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(findings.is_empty(), "{findings:?}");
+}
+
 async fn member_posts(app: &TestApp, who: &Person) -> i64 {
     app.store()
         .user(&who.username)
@@ -207,13 +222,7 @@ both!(
         const WRITERS: usize = 4;
         const EACH: usize = 15;
         let app = std::sync::Arc::new(TestApp::demo(b).await);
-        let subtopic = app
-            .store()
-            .thread(ThreadId(1))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("no thread 1"))
-            .subtopic_id;
+        let subtopic = subtopic_of(&app, ThreadId(1)).await;
         let mut writers = Vec::new();
         for i in 0..WRITERS {
             let who = app.person(&format!("writer{i}"), Role::Member).await;
@@ -321,8 +330,7 @@ both!(
                 who.username
             );
         }
-        let findings = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(findings.is_empty(), "{findings:?}");
+        counters_agree(&app).await;
     }
 );
 
@@ -341,13 +349,7 @@ async fn counts_are_exact_before_and_after_they_are_folded() {
             .unwrap_or_else(|e| panic!("{e}"))
             .get(0)
     };
-    let subtopic = app
-        .store()
-        .thread(ThreadId(1))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no thread 1"))
-        .subtopic_id;
+    let subtopic = subtopic_of(&app, ThreadId(1)).await;
     app.store()
         .change_head()
         .await
@@ -373,8 +375,7 @@ async fn counts_are_exact_before_and_after_they_are_folded() {
     assert_eq!(waiting().await, 0);
     assert_eq!(subtopic_posts(&app, subtopic).await, before + 1);
     assert_eq!(member_posts(&app, &ann).await, 1);
-    let findings = app.store().check().await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(findings.is_empty(), "{findings:?}");
+    counters_agree(&app).await;
 }
 
 /// PostgreSQL: a write still open when a later one commits gets its place in the log when it
