@@ -1881,6 +1881,49 @@ both!(
             "{kept:?}"
         );
 
+        // Looking again reads only threads newer than the last pass began with: a new thread
+        // gets its list; an older one that lost its list waits for its next render.
+        store
+            .forget_related(vec![ThreadId(first.id)])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let newer = start(
+            &app,
+            &p.ben,
+            "Quuxwidget stalls again after an update",
+            "After the update the quuxwidget stalls on slow links again.",
+        )
+        .await;
+        app.index().await;
+        sweep.look_again_now();
+        let mut again = 0;
+        loop {
+            let step = search
+                .sweep_related(store, &mut sweep)
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            if step == 0 {
+                break;
+            }
+            again += step;
+        }
+        assert_eq!(again, 1, "only the new thread is looked at");
+        assert!(
+            store
+                .related_of(ThreadId(newer.id))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_some()
+        );
+        assert!(
+            store
+                .related_of(ThreadId(first.id))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_none(),
+            "below the floor: left for its next render"
+        );
+
         // A new node (its index not built yet) fills missing lists with `agora search related`:
         // it builds its index first, or every list would come out empty.
         let folder = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

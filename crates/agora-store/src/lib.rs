@@ -628,14 +628,21 @@ impl Store {
             .await)
     }
 
-    /// Live threads whose related threads were never found: newest first, ids below `before`.
+    /// The newest thread's id (0 when there is none).
+    pub async fn newest_thread_id(&self) -> Result<i64, StoreError> {
+        read!(self, |conn| search_feed::newest_thread_id(conn).await)
+    }
+
+    /// Live threads whose related threads were never found: newest first, ids below `before`
+    /// and above `above`.
     pub async fn threads_without_related(
         &self,
         before: i64,
+        above: i64,
         limit: i64,
     ) -> Result<Vec<RelatedSource>, StoreError> {
         read!(self, |conn| search_feed::threads_without_related(
-            conn, before, limit
+            conn, before, above, limit
         )
         .await)
     }

@@ -399,20 +399,28 @@ fn related_sources(rows: Vec<crate::db::Row>) -> Result<Vec<RelatedSource>, Stor
         .collect()
 }
 
+/// The newest thread's id (0 when there is none).
+pub async fn newest_thread_id<C: Conn>(conn: &mut C) -> Result<i64, StoreError> {
+    conn.query_one("SELECT COALESCE(MAX(id), 0) FROM threads", &[])
+        .await?
+        .int(0)
+}
+
 /// Live threads whose related threads were never found, newest first, with ids below `before`
-/// (the caller's place in the sweep), at most `limit`.
+/// (the caller's place in the sweep) and above `above`, at most `limit`.
 pub async fn threads_without_related<C: Conn>(
     conn: &mut C,
     before: i64,
+    above: i64,
     limit: i64,
 ) -> Result<Vec<RelatedSource>, StoreError> {
     let rows = conn
         .query(
             "SELECT t.id, t.title, t.excerpt FROM threads t \
-             WHERE t.id < ?1 AND t.removed_at IS NULL \
+             WHERE t.id < ?1 AND t.id > ?3 AND t.removed_at IS NULL \
              AND NOT EXISTS (SELECT 1 FROM related_threads r WHERE r.thread_id = t.id) \
              ORDER BY t.id DESC LIMIT ?2",
-            params![before, limit],
+            params![before, limit, above],
         )
         .await?;
     related_sources(rows)
