@@ -95,6 +95,25 @@ async fn start_in(
 }
 
 /// Starts a question in Networking tagged `network`.
+/// Runs the related-threads sweep until a step finds nothing; how many lists it found.
+async fn sweep_until_idle(
+    search: &agora::services::search::Search,
+    store: &agora_store::Store,
+    sweep: &mut agora::services::search::Sweep,
+) -> usize {
+    let mut found = 0;
+    loop {
+        let step = search
+            .sweep_related(store, sweep)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        if step == 0 {
+            return found;
+        }
+        found += step;
+    }
+}
+
 async fn start(app: &TestApp, who: &Person, title: &str, body: &str) -> Thread {
     start_in(app, who, NET, "network", "question", title, body).await
 }
@@ -1850,17 +1869,7 @@ both!(
 
         // The sweep finds a list for every live thread that has none, then has nothing to do.
         let mut sweep = agora::services::search::Sweep::default();
-        let mut found = 0;
-        loop {
-            let step = search
-                .sweep_related(store, &mut sweep)
-                .await
-                .unwrap_or_else(|e| panic!("{e:#}"));
-            if step == 0 {
-                break;
-            }
-            found += step;
-        }
+        let found = sweep_until_idle(search, store, &mut sweep).await;
         assert!(found >= 3, "the demo's threads and these three: {found}");
         assert_eq!(
             search
@@ -1896,17 +1905,7 @@ both!(
         .await;
         app.index().await;
         sweep.look_again_now();
-        let mut again = 0;
-        loop {
-            let step = search
-                .sweep_related(store, &mut sweep)
-                .await
-                .unwrap_or_else(|e| panic!("{e:#}"));
-            if step == 0 {
-                break;
-            }
-            again += step;
-        }
+        let again = sweep_until_idle(search, store, &mut sweep).await;
         assert_eq!(again, 1, "only the new thread is looked at");
         assert!(
             store
