@@ -490,26 +490,34 @@ async fn count_reply<C: Conn>(
 /// concurrent writes to one thread (a delete and a hide, two moves) take turns. SQLite's single
 /// writer already serialises them.
 async fn lock_thread_row<C: Conn>(conn: &mut C, thread: ThreadId) -> Result<(), StoreError> {
-    if conn.dialect() == Dialect::Postgres {
-        conn.query(
-            "SELECT id FROM threads WHERE id = ?1 FOR UPDATE",
-            params![thread.0],
-        )
-        .await?;
-    }
-    Ok(())
+    lock_row(
+        conn,
+        "SELECT id FROM threads WHERE id = ?1 FOR UPDATE",
+        thread.0,
+    )
+    .await
 }
 
 /// On PostgreSQL, locks the post's row until commit (as [`lock_thread_row`] does a thread's):
 /// concurrent writes to one post take turns, and each reads what the one before wrote (a new
 /// statement, a new snapshot).
 async fn lock_post_row<C: Conn>(conn: &mut C, post: PostId) -> Result<(), StoreError> {
+    lock_row(
+        conn,
+        "SELECT id FROM posts WHERE id = ?1 FOR UPDATE",
+        post.0,
+    )
+    .await
+}
+
+/// Runs `select_for_update` for `id` on PostgreSQL; nothing on SQLite.
+async fn lock_row<C: Conn>(
+    conn: &mut C,
+    select_for_update: &str,
+    id: i64,
+) -> Result<(), StoreError> {
     if conn.dialect() == Dialect::Postgres {
-        conn.query(
-            "SELECT id FROM posts WHERE id = ?1 FOR UPDATE",
-            params![post.0],
-        )
-        .await?;
+        conn.query(select_for_update, params![id]).await?;
     }
     Ok(())
 }
