@@ -182,7 +182,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Vie
     let now = Timestamp::now();
     let Some(found) = state
         .store
-        .session_account(&secret_hash(token), now)
+        .session_account(&secret_hash(token), now, !api)
         .await?
     else {
         return Ok(Viewer::default());
@@ -213,17 +213,9 @@ async fn resolve(state: &AppState, headers: &HeaderMap, api: bool) -> Result<Vie
             .touch_last_seen(found.account.brief.id, now)
             .await?;
     }
-    // The bell's count: one count over the unread index, capped (the bell says "99+").
-    let unread = if api {
-        None
-    } else {
-        Some(
-            state
-                .store
-                .unread_count(found.account.brief.id, 100)
-                .await?,
-        )
-    };
+    // The bell's count came with the session (one count over the unread index, capped: the
+    // bell says "99+").
+    let unread = found.unread;
     Ok(Viewer {
         account: Some(Arc::new(found.account)),
         session_id: Some(found.session_id),

@@ -132,7 +132,7 @@ pub async fn list(
         })
         .collect();
     let before = more.then(|| notifications.last().map(|n| n.id)).flatten();
-    let unread = state.store.unread_count(account.brief.id, 100).await?;
+    let unread = state.store.unread_count(account.brief.id).await?;
     Ok(Json(NotificationsView {
         notifications,
         unread,
@@ -182,7 +182,7 @@ pub async fn read(
             Vec::new(),
         )
         .await?;
-    let unread = state.store.unread_count(account.brief.id, 100).await?;
+    let unread = state.store.unread_count(account.brief.id).await?;
     Ok(Json(ReadView { marked, unread }).into_response())
 }
 

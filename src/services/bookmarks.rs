@@ -306,23 +306,6 @@ pub fn total_pages(total: i64) -> u32 {
     u32::try_from(pages).unwrap_or(u32::MAX)
 }
 
-/// `account`'s bookmarks in one thread (of it and of its posts), for the thread page; none
-/// for a reader who is not signed in.
-pub async fn in_thread(
-    state: &AppState,
-    account: Option<&Account>,
-    thread: ThreadId,
-) -> Result<Vec<BookmarkRow>, AppError> {
-    let Some(account) = account else {
-        return Ok(Vec::new());
-    };
-    let account = owner(Some(account))?;
-    Ok(state
-        .store
-        .bookmarks_in_thread(account.brief.id, thread)
-        .await?)
-}
-
 /// The "Bookmarks" tab of `owner`'s profile (`username`), for `account` when it is the owner;
 /// None for everyone else, staff included.
 pub async fn tab(

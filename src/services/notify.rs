@@ -303,20 +303,18 @@ fn targets_of(thread: &ThreadFacts) -> Vec<WatchTarget> {
 }
 
 /// One member's level for a thread, by the same rule the notifier applies (for the thread
-/// page's watch control).
-pub async fn level_for(
-    state: &AppState,
+/// page's watch control), from what was read of them with the page.
+pub fn level_of_reader(
     user: UserId,
     thread: &ThreadFacts,
-) -> Result<WatchLevel, AppError> {
-    let watches = state.store.watches_by(user, targets_of(thread)).await?;
-    let posted = if thread.author != user && state.store.has_posted_in(user, thread.id).await? {
+    reader: &agora_store::ThreadReader,
+) -> WatchLevel {
+    let posted = if reader.posted {
         vec![user]
     } else {
         Vec::new()
     };
-    let prefs = state.store.notify_prefs(user).await?;
-    Ok(level_of(user, thread, &posted, &watches, &prefs))
+    level_of(user, thread, &posted, &reader.watches, &reader.prefs)
 }
 
 /// A member's level for a thread: what they chose for it; else muted when they muted its

@@ -506,18 +506,34 @@ pub fn start_in(subtopic: &SubtopicRow) -> Action<'static> {
     }
 }
 
-/// Which of `posts` the account has boosted (their buttons show it).
-pub async fn boosted_by(
+/// What a signed-in reader's parts of a thread page depend on (their boosts of `posts`, their
+/// bookmarks, their reply draft when `may_reply`, their watches), read together. Bookmarks and
+/// drafts are their own business: the permission rules say so first.
+pub async fn thread_reader(
     state: &AppState,
     account: &Account,
+    thread: &ThreadFacts,
     posts: Vec<PostId>,
-) -> Result<std::collections::HashSet<PostId>, AppError> {
+    may_reply: bool,
+) -> Result<agora_store::ThreadReader, AppError> {
+    let me = Some(account);
+    check(
+        me,
+        Action::OwnBookmarks {
+            owner: account.brief.id,
+        },
+    )?;
+    check(me, Action::KeepDraft)?;
     Ok(state
         .store
-        .boosted_by(account.brief.id, posts)
-        .await?
-        .into_iter()
-        .collect())
+        .thread_reader(
+            account.brief.id,
+            thread.id,
+            thread.subtopic,
+            posts,
+            may_reply,
+        )
+        .await?)
 }
 
 pub async fn thread_facts(state: &AppState, thread: ThreadId) -> Result<ThreadFacts, AppError> {

@@ -144,7 +144,7 @@ impl Stream {
         let Some(user) = self.user else {
             return;
         };
-        if let Ok(n) = self.state.store.unread_count(user, 100).await
+        if let Ok(n) = self.state.store.unread_count(user).await
             && self.unread != Some(n)
         {
             self.unread = Some(n);

@@ -116,10 +116,17 @@ pub async fn thread_actions(
     let me = Some(account);
     let facts = facts_of_thread(thread);
     let reply = posting::check(me, Action::Reply(&facts));
-    let boosted: HashSet<PostId> =
-        posting::boosted_by(state, account, posts.iter().map(|p| p.id).collect()).await?;
-    // The reader's bookmarks here: of the thread, and of its posts.
-    let bookmarks = crate::services::bookmarks::in_thread(state, me, facts.id).await?;
+    // Their boosts, bookmarks, reply draft and watches, read together.
+    let reader = posting::thread_reader(
+        state,
+        account,
+        &facts,
+        posts.iter().map(|p| p.id).collect(),
+        reply.is_ok(),
+    )
+    .await?;
+    let boosted: HashSet<PostId> = reader.boosted.iter().copied().collect();
+    let bookmarks = &reader.bookmarks;
     let bookmark_of = |post: Option<PostId>| {
         bookmarks
             .iter()
@@ -178,33 +185,18 @@ pub async fn thread_actions(
             }
         })
         .collect();
-    let reply_draft = match reply {
-        Ok(()) => drafts::at(state, me, DraftPlace::Reply(facts.id))
-            .await?
-            .map(|d| crate::views::DraftView::new(d, now)),
-        Err(_) => None,
-    };
+    let reply_draft = reader
+        .reply_draft
+        .clone()
+        .map(|d| crate::views::DraftView::new(d, now));
     let reply_draft_to = answering(
         state,
         &facts,
         reply_draft.as_ref().and_then(|d| d.reply_to).map(PostId),
     )
     .await?;
-    // The page's row names its tags by slug; the watch rule needs their ids (a tag watched).
-    let mut watch_facts = facts.clone();
-    if !thread.summary.tags.is_empty() {
-        let slugs = thread.summary.tags.iter().map(|t| t.slug.clone()).collect();
-        watch_facts.tags = state
-            .store
-            .tag_ids(slugs)
-            .await?
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect();
-    }
-    let watch_level = crate::services::notify::level_for(state, account.brief.id, &watch_facts)
-        .await?
-        .as_str();
+    let watch_level =
+        crate::services::notify::level_of_reader(account.brief.id, &facts, &reader).as_str();
     let moderate = allowed(me, Action::Moderate(&facts), now);
     let subtopics = if moderate {
         read::subtopic_choices(state, None).await?

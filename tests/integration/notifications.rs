@@ -361,8 +361,31 @@ both!(
         assert_eq!(kinds(&app, &gus).await, ["watched", "new_thread"]);
         // The thread page's control says what the notifier does: watching, by the tag (and
         // muted, by the subtopic, for Hal).
+        // Its author follows it by her setting for her own threads, a member who replied by
+        // his for threads he replied in, and a member's choice for the thread itself comes
+        // before any rule.
+        let ivy = app.person("ivy_replies", Role::Member).await;
+        reply(&app, &ivy, thread, "Same here, on cellular and on wifi.").await;
+        act(
+            &app,
+            &fay,
+            "/watch",
+            &[
+                ("target", "thread"),
+                ("id", &thread.to_string()),
+                ("level", "tracking"),
+                ("next", "/"),
+            ],
+        )
+        .await;
         let (url, _) = app.follow(&format!("/thread/{thread}")).await;
-        for (person, level) in [(&gus, "watching"), (&hal, "muted"), (&fay, "normal")] {
+        for (person, level) in [
+            (&gus, "watching"),
+            (&hal, "muted"),
+            (&fay, "tracking"),
+            (&ann, "watching"),
+            (&ivy, "tracking"),
+        ] {
             let page = app.get_as(&url, person).await;
             assert_eq!(
                 attrs(&page.html(), "#watch-level option[selected]", "value"),

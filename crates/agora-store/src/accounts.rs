@@ -8,9 +8,16 @@ use crate::db::{Conn, Row, params};
 use crate::model::*;
 use crate::queries::append_change;
 
-const ACCOUNT_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.staff_title, u.email, \
-     u.email_verified_at IS NOT NULL, u.password_hash, u.signature_md, u.created_at, \
-     u.suspended_until, u.suspend_reason, u.pending_approval";
+/// An account's columns, in [`read_account`]'s order (a macro, so statements that need them
+/// can be written with `concat!` once instead of formatted per call).
+macro_rules! account_columns {
+    () => {
+        "u.id, u.username, u.display_name, u.role, u.staff_title, u.email, \
+         u.email_verified_at IS NOT NULL, u.password_hash, u.signature_md, u.created_at, \
+         u.suspended_until, u.suspend_reason, u.pending_approval"
+    };
+}
+const ACCOUNT_COLUMNS: &str = account_columns!();
 
 fn read_account(row: &Row, at: usize) -> Result<Account, StoreError> {
     Ok(Account {
@@ -31,6 +38,9 @@ fn read_account(row: &Row, at: usize) -> Result<Account, StoreError> {
         pending_approval: row.bool(at + 12)?,
     })
 }
+
+/// How many columns [`read_account`] reads.
+const ACCOUNT_WIDTH: usize = 13;
 
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
@@ -246,26 +256,53 @@ pub async fn create_session<C: Conn>(conn: &mut C, session: &NewSession) -> Resu
     Ok(())
 }
 
-/// The live session with this token hash, and its account.
+/// The live session with this token hash, its account, and (for pages, `unread`) how many
+/// notifications the account has not read, counted up to [`crate::UNREAD_CAP`]: one statement
+/// for everything a signed-in request needs to know of its reader.
 pub async fn session_account<C: Conn>(
     conn: &mut C,
     token_hash: &str,
     now: Timestamp,
+    unread: bool,
 ) -> Result<Option<SessionAccount>, StoreError> {
-    let sql = format!(
-        "SELECT s.id, s.last_seen_at, {ACCOUNT_COLUMNS} FROM sessions s \
-         JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+    macro_rules! live_session {
+        () => {
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+        };
+    }
+    // The cap is written into the SQL: SQLite re-prepares a statement at every run when a
+    // LIMIT's value is a bound parameter (the planner reads it).
+    const WITH_UNREAD: &str = concat!(
+        "SELECT s.id, s.last_seen_at, ",
+        account_columns!(),
+        ", (SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.user_id = u.id \
+         AND n.read_at IS NULL LIMIT 100) unread)",
+        live_session!()
     );
+    const ALONE: &str = concat!(
+        "SELECT s.id, s.last_seen_at, ",
+        account_columns!(),
+        live_session!()
+    );
+    let sql = if unread { WITH_UNREAD } else { ALONE };
     let Some(row) = conn
-        .query_opt(&sql, params![token_hash, now.micros()])
+        .query_opt(sql, params![token_hash, now.micros()])
         .await?
     else {
         return Ok(None);
     };
+    let account = read_account(&row, 2)?;
+    let unread = if unread {
+        Some(row.int(2 + ACCOUNT_WIDTH)?)
+    } else {
+        None
+    };
     Ok(Some(SessionAccount {
         session_id: row.int(0)?,
         last_seen_at: Timestamp::from_micros(row.int(1)?),
-        account: read_account(&row, 2)?,
+        account,
+        unread,
     }))
 }
 

@@ -31,6 +31,10 @@ pub use queries::{DeadJob, IdMaps, Job, JobHealth};
 pub use sqlite::Synchronous;
 pub use touch::{Generations, Scope, Stamp, Touched};
 
+/// Unread notifications are counted up to this many (the bell says "99+"). Written into the
+/// counting statements' SQL, which must match it.
+pub const UNREAD_CAP: i64 = 100;
+
 use db::Conn;
 use postgres::{PgConn, PgStore};
 use sqlite::SqliteStore;
@@ -272,6 +276,25 @@ macro_rules! read {
     };
 }
 
+/// Like `read!`, for several reads that belong together: on SQLite in one read transaction
+/// (one snapshot, the read lock taken once); on PostgreSQL on one connection.
+macro_rules! read_together {
+    ($self:ident, |$conn:ident| $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite(db) => {
+                db.read_together(move |$conn| sqlite::drive(async move { $body }))
+                    .await
+            }
+            Backend::Postgres(db) => {
+                let client = db.client().await?;
+                let mut pg = PgConn::Client(&client);
+                let $conn = &mut pg;
+                $body
+            }
+        }
+    };
+}
+
 /// A write that changes nothing readers see (a member's draft, the job queue): one
 /// transaction, and the caches and the indexer are not told.
 macro_rules! write_private {
@@ -343,9 +366,11 @@ pub mod digest;
 pub use digest::DigestThread;
 pub mod drafts;
 pub mod notifications;
+mod reader;
 pub use notifications::{
     EmailJobs, MailList, NewNotification, NotificationRow, NotifyPrefs, WatchLevel, WatchTarget,
 };
+pub use reader::ThreadReader;
 mod members;
 mod profile;
 pub use bookmarks::{BookmarkRow, NewBookmark, SavedBookmark};
@@ -1215,15 +1240,19 @@ impl Store {
         write!(self, |conn| accounts::create_session(conn, &session).await)
     }
 
-    /// The live session with this token hash, with its account.
+    /// The live session with this token hash, with its account and, when `unread`, its unread
+    /// notifications (for a page's bell) in the same statement.
     pub async fn session_account(
         &self,
         token_hash: &str,
         now: Timestamp,
+        unread: bool,
     ) -> Result<Option<SessionAccount>, StoreError> {
         let hash = token_hash.to_string();
-        read!(self, |conn| accounts::session_account(conn, &hash, now)
-            .await)
+        read!(self, |conn| accounts::session_account(
+            conn, &hash, now, unread
+        )
+        .await)
     }
 
     pub async fn touch_session(
@@ -1520,17 +1549,6 @@ impl Store {
         read!(self, |conn| bookmarks::bookmark_count(conn, user).await)
     }
 
-    pub async fn bookmarks_in_thread(
-        &self,
-        user: UserId,
-        thread: ThreadId,
-    ) -> Result<Vec<BookmarkRow>, StoreError> {
-        read!(self, |conn| bookmarks::bookmarks_in_thread(
-            conn, user, thread
-        )
-        .await)
-    }
-
     /// See [`bookmarks::record_reminder`].
     pub async fn record_reminder(
         &self,
@@ -1577,22 +1595,6 @@ impl Store {
         targets: Vec<WatchTarget>,
     ) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
         read!(self, |conn| notifications::watches_on(conn, &targets).await)
-    }
-
-    pub async fn has_posted_in(&self, user: UserId, thread: ThreadId) -> Result<bool, StoreError> {
-        read!(self, |conn| notifications::has_posted_in(
-            conn, user, thread
-        )
-        .await)
-    }
-
-    pub async fn watches_by(
-        &self,
-        user: UserId,
-        targets: Vec<WatchTarget>,
-    ) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
-        read!(self, |conn| notifications::watches_by(conn, user, &targets)
-            .await)
     }
 
     pub async fn participants(&self, thread: ThreadId) -> Result<Vec<UserId>, StoreError> {
@@ -1710,9 +1712,8 @@ impl Store {
         .await)
     }
 
-    pub async fn unread_count(&self, user: UserId, cap: i64) -> Result<i64, StoreError> {
-        read!(self, |conn| notifications::unread_count(conn, user, cap)
-            .await)
+    pub async fn unread_count(&self, user: UserId) -> Result<i64, StoreError> {
+        read!(self, |conn| notifications::unread_count(conn, user).await)
     }
 
     pub async fn mark_read(
@@ -1898,6 +1899,22 @@ impl Store {
         user: UserId,
     ) -> Result<(bool, i64), StoreError> {
         write!(self, |conn| forum::toggle_boost(conn, &post, user).await)
+    }
+
+    /// What a signed-in reader's parts of a thread page depend on, read together
+    /// (`with_draft`: whether to read their reply draft).
+    pub async fn thread_reader(
+        &self,
+        user: UserId,
+        thread: ThreadId,
+        subtopic: SubtopicId,
+        posts: Vec<PostId>,
+        with_draft: bool,
+    ) -> Result<ThreadReader, StoreError> {
+        read_together!(self, |conn| reader::thread_reader(
+            conn, user, thread, subtopic, &posts, with_draft
+        )
+        .await)
     }
 
     pub async fn boosted_by(

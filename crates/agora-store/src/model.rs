@@ -442,6 +442,8 @@ pub struct SessionAccount {
     pub session_id: i64,
     pub last_seen_at: Timestamp,
     pub account: Account,
+    /// Unread notifications, counted up to [`crate::UNREAD_CAP`], when asked for.
+    pub unread: Option<i64>,
 }
 
 #[derive(Clone, Debug)]

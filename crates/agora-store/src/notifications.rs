@@ -631,16 +631,13 @@ pub async fn notifications_of<C: Conn>(
     rows.iter().map(read_row).collect()
 }
 
-/// How many unread notifications a member has (counted up to `cap`).
-pub async fn unread_count<C: Conn>(
-    conn: &mut C,
-    user: UserId,
-    cap: i64,
-) -> Result<i64, StoreError> {
+/// How many unread notifications a member has, counted up to [`crate::UNREAD_CAP`] (the
+/// cap is in the SQL text: a bound LIMIT makes SQLite re-prepare the statement at every run).
+pub async fn unread_count<C: Conn>(conn: &mut C, user: UserId) -> Result<i64, StoreError> {
     conn.query_one(
         "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = ?1 \
-         AND read_at IS NULL LIMIT ?2) unread",
-        params![user.0, cap],
+         AND read_at IS NULL LIMIT 100) unread",
+        params![user.0],
     )
     .await?
     .int(0)
@@ -815,19 +812,4 @@ pub async fn has_posted_in<C: Conn>(
         )
         .await?
         .is_some())
-}
-
-/// One member's explicit watches among `targets`.
-pub async fn watches_by<C: Conn>(
-    conn: &mut C,
-    user: UserId,
-    targets: &[WatchTarget],
-) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
-    let mut out = Vec::new();
-    for target in targets {
-        if let Some(level) = watch_level(conn, user, *target).await? {
-            out.push((user, *target, level));
-        }
-    }
-    Ok(out)
 }
