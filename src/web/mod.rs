@@ -264,29 +264,59 @@ pub fn with_viewer_header(
 /// holds them (a name may come several times, one piece per pair). False when the page's
 /// pairs do not match `pieces` (a page made from other data: render it whole instead).
 pub fn splice_in_order(page: &str, pieces: &[(&str, String)], out: &mut String) -> bool {
-    let mut rest = page;
+    // One pass over the page from comment to comment: a page holds no comments but markers
+    // (Markdown output has none), so this visits about two per piece.
+    let mut markers = Markers::new(page);
+    let mut copied = 0;
     for (name, piece) in pieces {
-        let (open, close) = (format!("<!--{name}-->"), format!("<!--/{name}-->"));
-        let Some(start) = rest.find(&open) else {
+        let Some(open) = markers.find(|m| m == *name) else {
             return false;
         };
-        let Some(end) = rest[start..].find(&close).map(|e| start + e) else {
+        let Some(close) = markers.find(|m| m.strip_prefix('/') == Some(name)) else {
             return false;
         };
-        out.push_str(&rest[..start + open.len()]);
+        out.push_str(&page[copied..open.end]);
         out.push_str(piece);
-        out.push_str(&close);
-        rest = &rest[end + close.len()..];
+        copied = close.start;
     }
     // A pair left over means the page has more places than pieces.
-    if pieces
-        .iter()
-        .any(|(name, _)| rest.contains(&format!("<!--{name}-->")))
+    if markers
+        .find(|m| pieces.iter().any(|(name, _)| m == *name))
+        .is_some()
     {
         return false;
     }
-    out.push_str(rest);
+    out.push_str(&page[copied..]);
     true
+}
+
+/// The comments of a page, in order: each one's name (what is between `<!--` and `-->`) and
+/// where it stands.
+struct Markers<'a> {
+    page: &'a str,
+    at: usize,
+}
+
+impl<'a> Markers<'a> {
+    fn new(page: &'a str) -> Self {
+        Self { page, at: 0 }
+    }
+
+    /// The next comment whose name `wanted` accepts, passing over the others.
+    fn find(&mut self, wanted: impl Fn(&str) -> bool) -> Option<std::ops::Range<usize>> {
+        static OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"<!--"));
+        loop {
+            let start = self.at + OPEN.find(&self.page.as_bytes()[self.at..])?;
+            let name_at = start + 4;
+            let name_len = memchr::memmem::find(&self.page.as_bytes()[name_at..], b"-->")?;
+            let end = name_at + name_len + 3;
+            self.at = end;
+            if wanted(&self.page[name_at..name_at + name_len]) {
+                return Some(start..end);
+            }
+        }
+    }
 }
 
 /// Replaces the text between `<!--name-->` and `<!--/name-->` (the first pair).
@@ -413,5 +443,42 @@ pub async fn static_file(
     match state.assets.get(&name) {
         Some(asset) => asset.respond(&headers, IMMUTABLE),
         None => AppError::not_found(format!("There is no file {name:?}.")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::splice_in_order;
+
+    fn spliced(page: &str, pieces: &[(&str, &str)]) -> Option<String> {
+        let pieces: Vec<(&str, String)> = pieces.iter().map(|(n, p)| (*n, p.to_string())).collect();
+        let mut out = String::new();
+        splice_in_order(page, &pieces, &mut out).then_some(out)
+    }
+
+    #[test]
+    fn pieces_replace_their_pairs_in_order_and_leave_the_rest() {
+        let page = "<h1>t</h1><!--a-->old<!--/a><p>x</p><!--other--><!--b-->1<!--/b>\
+                    <!--b-->2<!--/b>tail";
+        // The closing markers above are malformed on purpose ("<!--/a>" is not one): no pair.
+        assert_eq!(spliced(page, &[("a", "new")]), None);
+        let page = "<h1>t</h1><!--a-->old<!--/a--><p>é</p><!--other--><!--b-->1<!--/b-->\
+                    <!--b-->2<!--/b-->tail";
+        assert_eq!(
+            spliced(page, &[("a", "A"), ("b", "B1"), ("b", "B2")]).as_deref(),
+            Some(
+                "<h1>t</h1><!--a-->A<!--/a--><p>é</p><!--other--><!--b-->B1<!--/b-->\
+                 <!--b-->B2<!--/b-->tail"
+            )
+        );
+        // Fewer pieces than pairs, more pieces than pairs, or out of order: refused.
+        assert_eq!(spliced(page, &[("a", "A"), ("b", "B1")]), None);
+        assert_eq!(
+            spliced(page, &[("a", "A"), ("b", "1"), ("b", "2"), ("b", "3")]),
+            None
+        );
+        assert_eq!(spliced(page, &[("b", "B1"), ("a", "A")]), None);
+        // No pieces on a page without those markers: the page as it was.
+        assert_eq!(spliced("plain", &[]).as_deref(), Some("plain"));
     }
 }
