@@ -290,8 +290,9 @@ pub fn splice_in_order(page: &str, pieces: &[(&str, String)], out: &mut String) 
     true
 }
 
-/// The comments of a page, in order: each one's name (what is between `<!--` and `-->`) and
-/// where it stands.
+/// The markers of a page, in order: `<!--name-->`, a name being up to 40 of `a-z`, `0-9`, `-`
+/// and `/`; anything else that opens a comment is passed over, so stray text cannot hide the
+/// marker after it.
 struct Markers<'a> {
     page: &'a str,
     at: usize,
@@ -302,17 +303,28 @@ impl<'a> Markers<'a> {
         Self { page, at: 0 }
     }
 
-    /// The next comment whose name `wanted` accepts, passing over the others.
+    /// The next marker whose name `wanted` accepts, passing over the others.
     fn find(&mut self, wanted: impl Fn(&str) -> bool) -> Option<std::ops::Range<usize>> {
         static OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
             std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"<!--"));
+        let bytes = self.page.as_bytes();
         loop {
-            let start = self.at + OPEN.find(&self.page.as_bytes()[self.at..])?;
+            let start = self.at + OPEN.find(&bytes[self.at..])?;
             let name_at = start + 4;
-            let name_len = memchr::memmem::find(&self.page.as_bytes()[name_at..], b"-->")?;
-            let end = name_at + name_len + 3;
+            self.at = name_at;
+            let name_len = bytes[name_at..]
+                .iter()
+                .take(41)
+                .take_while(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'/'))
+                .count();
+            // A name stops at "-->"; its own dashes cannot end it early (no name ends in one).
+            let name = self.page[name_at..name_at + name_len].trim_end_matches('-');
+            let end = name_at + name.len() + 3;
+            if name.is_empty() || name.len() > 40 || bytes.get(end - 3..end) != Some(b"-->") {
+                continue;
+            }
             self.at = end;
-            if wanted(&self.page[name_at..name_at + name_len]) {
+            if wanted(name) {
                 return Some(start..end);
             }
         }
@@ -480,5 +492,11 @@ mod tests {
         assert_eq!(spliced(page, &[("b", "B1"), ("a", "A")]), None);
         // No pieces on a page without those markers: the page as it was.
         assert_eq!(spliced("plain", &[]).as_deref(), Some("plain"));
+        // Stray comment openings (a lone one, one with other text) hide no marker after them.
+        let page = "<p><!-- x</p><!--[if IE]>…<!--a-->old<!--/a-->end";
+        assert_eq!(
+            spliced(page, &[("a", "A")]).as_deref(),
+            Some("<p><!-- x</p><!--[if IE]>…<!--a-->A<!--/a-->end")
+        );
     }
 }

@@ -117,7 +117,7 @@ pub async fn thread_actions(
     let facts = facts_of_thread(thread);
     let reply = posting::check(me, Action::Reply(&facts));
     // Their boosts, bookmarks, reply draft and watches, read together.
-    let reader = posting::thread_reader(
+    let mut reader = posting::thread_reader(
         state,
         account,
         &facts,
@@ -125,6 +125,7 @@ pub async fn thread_actions(
         reply.is_ok(),
     )
     .await?;
+    let own_draft = reader.reply_draft.take();
     let boosted: HashSet<PostId> = reader.boosted.iter().copied().collect();
     let bookmarks = &reader.bookmarks;
     let bookmark_of = |post: Option<PostId>| {
@@ -185,10 +186,7 @@ pub async fn thread_actions(
             }
         })
         .collect();
-    let reply_draft = reader
-        .reply_draft
-        .clone()
-        .map(|d| crate::views::DraftView::new(d, now));
+    let reply_draft = own_draft.map(|d| crate::views::DraftView::new(d, now));
     let reply_draft_to = answering(
         state,
         &facts,

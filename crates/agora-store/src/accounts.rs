@@ -39,9 +39,6 @@ fn read_account(row: &Row, at: usize) -> Result<Account, StoreError> {
     })
 }
 
-/// How many columns [`read_account`] reads.
-const ACCOUNT_WIDTH: usize = 13;
-
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
@@ -271,13 +268,13 @@ pub async fn session_account<C: Conn>(
              WHERE s.token_hash = ?1 AND s.expires_at > ?2"
         };
     }
-    // The cap is written into the SQL: SQLite re-prepares a statement at every run when a
-    // LIMIT's value is a bound parameter (the planner reads it).
+    // The unread count first, then the account: `read_account` reads from either offset.
     const WITH_UNREAD: &str = concat!(
-        "SELECT s.id, s.last_seen_at, ",
+        "SELECT s.id, s.last_seen_at, (SELECT COUNT(*) FROM (SELECT 1 FROM notifications n \
+         WHERE n.user_id = u.id AND n.read_at IS NULL LIMIT ",
+        crate::unread_cap!(),
+        ") unread), ",
         account_columns!(),
-        ", (SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.user_id = u.id \
-         AND n.read_at IS NULL LIMIT 100) unread)",
         live_session!()
     );
     const ALONE: &str = concat!(
@@ -292,11 +289,10 @@ pub async fn session_account<C: Conn>(
     else {
         return Ok(None);
     };
-    let account = read_account(&row, 2)?;
-    let unread = if unread {
-        Some(row.int(2 + ACCOUNT_WIDTH)?)
+    let (unread, account) = if unread {
+        (Some(row.int(2)?), read_account(&row, 3)?)
     } else {
-        None
+        (None, read_account(&row, 2)?)
     };
     Ok(Some(SessionAccount {
         session_id: row.int(0)?,

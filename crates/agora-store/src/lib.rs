@@ -31,9 +31,16 @@ pub use queries::{DeadJob, IdMaps, Job, JobHealth};
 pub use sqlite::Synchronous;
 pub use touch::{Generations, Scope, Stamp, Touched};
 
-/// Unread notifications are counted up to this many (the bell says "99+"). Written into the
-/// counting statements' SQL, which must match it.
-pub const UNREAD_CAP: i64 = 100;
+/// Unread notifications are counted up to this many (the bell says "99+"). A macro, so the
+/// counting statements write it into their SQL text (`concat!`): as a bound `LIMIT`, SQLite
+/// would re-prepare them at every run.
+macro_rules! unread_cap {
+    () => {
+        100
+    };
+}
+pub(crate) use unread_cap;
+pub const UNREAD_CAP: i64 = unread_cap!();
 
 use db::Conn;
 use postgres::{PgConn, PgStore};

@@ -631,12 +631,15 @@ pub async fn notifications_of<C: Conn>(
     rows.iter().map(read_row).collect()
 }
 
-/// How many unread notifications a member has, counted up to [`crate::UNREAD_CAP`] (the
-/// cap is in the SQL text: a bound LIMIT makes SQLite re-prepare the statement at every run).
+/// How many unread notifications a member has, counted up to [`crate::UNREAD_CAP`].
 pub async fn unread_count<C: Conn>(conn: &mut C, user: UserId) -> Result<i64, StoreError> {
     conn.query_one(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = ?1 \
-         AND read_at IS NULL LIMIT 100) unread",
+        concat!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = ?1 \
+             AND read_at IS NULL LIMIT ",
+            crate::unread_cap!(),
+            ") unread"
+        ),
         params![user.0],
     )
     .await?

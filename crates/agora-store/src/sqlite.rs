@@ -192,7 +192,7 @@ impl Inner {
     }
 
     /// Borrows a reader from the pool (the caller holds a permit, so one is free) and returns
-    /// it afterwards.
+    /// it afterwards, even when `f` panics.
     fn with_reader<T>(
         &self,
         f: impl FnOnce(&mut SqliteConn<'_>) -> Result<T, StoreError>,
@@ -203,11 +203,39 @@ impl Inner {
             .map_err(|_| StoreError::Closed)?
             .pop()
             .ok_or(StoreError::Closed)?;
-        let result = f(&mut SqliteConn::new(&conn));
-        if let Ok(mut pool) = self.readers.lock() {
-            pool.push(conn);
+        let lent = Lent {
+            inner: self,
+            conn: Some(conn),
+        };
+        let conn = lent.conn.as_ref().ok_or(StoreError::Closed)?;
+        f(&mut SqliteConn::new(conn))
+    }
+}
+
+/// A reader borrowed from the pool. Dropping it gives the reader back, never inside a
+/// transaction (its later reads would keep seeing that snapshot, and checkpoints could not pass
+/// it): an open one is rolled back, and a reader that cannot be brought out of it is closed, its
+/// permit with it, so the pool never holds more permits than readers.
+struct Lent<'a> {
+    inner: &'a Inner,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
         }
-        result
+        if conn.is_autocommit()
+            && let Ok(mut pool) = self.inner.readers.lock()
+        {
+            pool.push(conn);
+            return;
+        }
+        self.inner.reader_permits.forget_permits(1);
     }
 }
 
@@ -313,11 +341,12 @@ impl SqliteStore {
         self.read(move |conn| {
             conn.0.prepare_cached("BEGIN")?.execute([])?;
             let result = f(conn);
-            // Nothing to keep: end the transaction whatever `f` returned, and never give the
-            // connection back to the pool inside one (its later reads would see this snapshot).
-            if conn.0.prepare_cached("COMMIT")?.execute([]).is_err() && !conn.0.is_autocommit() {
-                conn.0.execute_batch("ROLLBACK")?;
-            }
+            // A read keeps nothing: whatever `f` returned, end the transaction (a reader left in
+            // one is rolled back when it goes back to the pool).
+            let _ = conn
+                .0
+                .prepare_cached("COMMIT")
+                .and_then(|mut s| s.execute([]));
             result
         })
         .await
@@ -351,7 +380,8 @@ impl SqliteStore {
         self.read_blocking(move |conn| {
             conn.0.execute_batch("BEGIN")?;
             let result = f(conn);
-            conn.0.execute_batch("COMMIT")?;
+            // As in `read_together`: a reader left in the transaction is rolled back on return.
+            let _ = conn.0.execute_batch("COMMIT");
             result
         })
         .await
@@ -631,4 +661,80 @@ pub fn restore(backup: &Path, target: &Path) -> Result<(), StoreError> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(conn: &mut SqliteConn<'_>) -> Result<i64, StoreError> {
+        Ok(conn
+            .0
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
+    }
+
+    /// A reader given back inside a transaction, or after a panic, comes back to the pool
+    /// outside one: later reads see later writes, and the pool never runs dry.
+    #[tokio::test]
+    async fn a_reader_always_comes_back_to_the_pool_fresh() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = SqliteStore::open(&dir.path().join("t.db"), 1, Synchronous::Normal, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let insert = |n: i64| {
+            move |conn: &mut SqliteConn<'_>| {
+                conn.0.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                Ok(())
+            }
+        };
+        store
+            .write(|conn| {
+                conn.0.execute_batch("CREATE TABLE t (n INTEGER)")?;
+                Ok(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .write(insert(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A read that leaves its transaction open (as a failed COMMIT would).
+        let seen = store
+            .read(|conn| {
+                conn.0.execute_batch("BEGIN")?;
+                count(conn)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seen, 1);
+        store
+            .write(insert(2))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            store.read(count).await.unwrap_or_else(|e| panic!("{e}")),
+            2,
+            "an old snapshot was kept"
+        );
+        // A read that panics inside its transaction.
+        let panicking = store.clone();
+        let crashed = tokio::spawn(async move {
+            panicking
+                .read_together(|_| -> Result<(), StoreError> { panic!("a bug in a read") })
+                .await
+        })
+        .await;
+        assert!(crashed.is_err());
+        store
+            .write(insert(3))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            store
+                .read_together(count)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            3
+        );
+        assert_eq!(store.read(count).await.unwrap_or_else(|e| panic!("{e}")), 3);
+    }
 }
