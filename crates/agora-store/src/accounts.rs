@@ -6,6 +6,7 @@ use crate::StoreError;
 use crate::archive::{name_skeleton, username_key};
 use crate::db::{Conn, Row, params};
 use crate::model::*;
+use crate::notifications::count_unread;
 use crate::queries::append_change;
 
 /// An account's columns, in [`read_account`]'s order (a macro, so statements that need them
@@ -254,7 +255,7 @@ pub async fn create_session<C: Conn>(conn: &mut C, session: &NewSession) -> Resu
 }
 
 /// The live session with this token hash, its account, and (for pages, `unread`) how many
-/// notifications the account has not read, counted up to [`crate::UNREAD_CAP`]: one statement
+/// notifications the account has not read ([`count_unread`]): one statement
 /// for everything a signed-in request needs to know of its reader.
 pub async fn session_account<C: Conn>(
     conn: &mut C,
@@ -270,10 +271,9 @@ pub async fn session_account<C: Conn>(
     }
     // The unread count first, then the account: `read_account` reads from either offset.
     const WITH_UNREAD: &str = concat!(
-        "SELECT s.id, s.last_seen_at, (SELECT COUNT(*) FROM (SELECT 1 FROM notifications n \
-         WHERE n.user_id = u.id AND n.read_at IS NULL LIMIT ",
-        crate::unread_cap!(),
-        ") unread), ",
+        "SELECT s.id, s.last_seen_at, ",
+        count_unread!("u.id"),
+        ", ",
         account_columns!(),
         live_session!()
     );

@@ -31,17 +31,6 @@ pub use queries::{DeadJob, IdMaps, Job, JobHealth};
 pub use sqlite::Synchronous;
 pub use touch::{Generations, Scope, Stamp, Touched};
 
-/// Unread notifications are counted up to this many (the bell says "99+"). A macro, so the
-/// counting statements write it into their SQL text (`concat!`): as a bound `LIMIT`, SQLite
-/// would re-prepare them at every run.
-macro_rules! unread_cap {
-    () => {
-        100
-    };
-}
-pub(crate) use unread_cap;
-pub const UNREAD_CAP: i64 = unread_cap!();
-
 use db::Conn;
 use postgres::{PgConn, PgStore};
 use sqlite::SqliteStore;
@@ -264,10 +253,12 @@ enum Backend {
 /// Runs shared query code on a read connection of whichever backend this is.
 /// `lagging` reads may go to a PostgreSQL replica.
 macro_rules! read {
-    ($self:ident, $client:ident, |$conn:ident| $body:expr) => {
+    // `$sqlite`: the SqliteStore method that lends the connection; `$client`: the PgStore
+    // method that gives one.
+    (@on $sqlite:ident, $self:ident, $client:ident, |$conn:ident| $body:expr) => {
         match &$self.backend {
             Backend::Sqlite(db) => {
-                db.read(move |$conn| sqlite::drive(async move { $body }))
+                db.$sqlite(move |$conn| sqlite::drive(async move { $body }))
                     .await
             }
             Backend::Postgres(db) => {
@@ -278,8 +269,11 @@ macro_rules! read {
             }
         }
     };
+    ($self:ident, $client:ident, |$conn:ident| $body:expr) => {
+        read!(@on read, $self, $client, |$conn| $body)
+    };
     ($self:ident, |$conn:ident| $body:expr) => {
-        read!($self, client, |$conn| $body)
+        read!(@on read, $self, client, |$conn| $body)
     };
 }
 
@@ -287,18 +281,7 @@ macro_rules! read {
 /// (one snapshot, the read lock taken once); on PostgreSQL on one connection.
 macro_rules! read_together {
     ($self:ident, |$conn:ident| $body:expr) => {
-        match &$self.backend {
-            Backend::Sqlite(db) => {
-                db.read_together(move |$conn| sqlite::drive(async move { $body }))
-                    .await
-            }
-            Backend::Postgres(db) => {
-                let client = db.client().await?;
-                let mut pg = PgConn::Client(&client);
-                let $conn = &mut pg;
-                $body
-            }
-        }
+        read!(@on read_together, $self, client, |$conn| $body)
     };
 }
 

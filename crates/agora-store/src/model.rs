@@ -442,7 +442,7 @@ pub struct SessionAccount {
     pub session_id: i64,
     pub last_seen_at: Timestamp,
     pub account: Account,
-    /// Unread notifications, counted up to [`crate::UNREAD_CAP`], when asked for.
+    /// Unread notifications, counted up to 100 (`notifications::count_unread`), when asked for.
     pub unread: Option<i64>,
 }
 

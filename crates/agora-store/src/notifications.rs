@@ -631,19 +631,26 @@ pub async fn notifications_of<C: Conn>(
     rows.iter().map(read_row).collect()
 }
 
-/// How many unread notifications a member has, counted up to [`crate::UNREAD_CAP`].
-pub async fn unread_count<C: Conn>(conn: &mut C, user: UserId) -> Result<i64, StoreError> {
-    conn.query_one(
+/// SQL for how many unread notifications the member `$user` (an SQL expression) has, counted
+/// up to 100 (the bell says "99+"). A macro, so statements write it into their text with
+/// `concat!`: the cap is part of the SQL because SQLite re-prepares a statement at every run
+/// when a `LIMIT` is a bound value (its planner reads it).
+macro_rules! count_unread {
+    ($user:literal) => {
         concat!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = ?1 \
-             AND read_at IS NULL LIMIT ",
-            crate::unread_cap!(),
-            ") unread"
-        ),
-        params![user.0],
-    )
-    .await?
-    .int(0)
+            "(SELECT COUNT(*) FROM (SELECT 1 FROM notifications n WHERE n.user_id = ",
+            $user,
+            " AND n.read_at IS NULL LIMIT 100) unread)"
+        )
+    };
+}
+pub(crate) use count_unread;
+
+/// How many unread notifications a member has ([`count_unread`]).
+pub async fn unread_count<C: Conn>(conn: &mut C, user: UserId) -> Result<i64, StoreError> {
+    conn.query_one(concat!("SELECT ", count_unread!("?1")), params![user.0])
+        .await?
+        .int(0)
 }
 
 /// Marks read: every notification of the member, or those about `posts` of `thread` (the
