@@ -485,3 +485,71 @@ async fn an_unknown_kind_reindexes_its_thread() {
     );
     assert!(app.search_titles("quuxtitleold").await.is_empty());
 }
+
+both!(
+    /// A reply's statements go to the database in batches (the thread's counter with the post
+    /// that takes its position from it, then the rest with the change-log entry). A reply to a
+    /// thread that is not there is refused and leaves nothing behind: no post, no entry, no
+    /// count, and the member's draft elsewhere untouched.
+    async fn a_reply_to_no_thread_writes_nothing(b: Backend) {
+        let app = TestApp::demo(b).await;
+        let who = app.person("replier", Role::Member).await;
+        let author = user_id(&app, &who).await;
+        let head = app
+            .store()
+            .change_head()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = app
+            .store()
+            .create_reply(agora_store::NewReply {
+                thread: ThreadId(987_654),
+                author,
+                author_is_staff: false,
+                body_md: "A reply to a thread that was never there.".into(),
+                body_html: "<p>A reply to a thread that was never there.</p>".into(),
+                reply_to: None,
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(agora_store::StoreError::Invalid(_))),
+            "{refused:?}"
+        );
+        assert!(changes_since(&app, head).await.is_empty());
+        assert_eq!(member_posts(&app, &who).await, 0);
+        counters_agree(&app).await;
+
+        // The same member's reply to a real thread lands whole: its position follows the
+        // thread's last, and its entry names it.
+        let before = app
+            .store()
+            .thread(ThreadId(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no thread 1"));
+        let (post, position) = app
+            .store()
+            .create_reply(agora_store::NewReply {
+                thread: ThreadId(1),
+                author,
+                author_is_staff: false,
+                body_md: "A reply that lands.".into(),
+                body_html: "<p>A reply that lands.</p>".into(),
+                reply_to: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(position, before.last_position + 1);
+        assert_eq!(
+            entries(&changes_since(&app, head).await),
+            vec![(
+                ChangeKind::PostCreated,
+                Some(author),
+                Some(ThreadId(1)),
+                Some(post)
+            )]
+        );
+        assert_eq!(member_posts(&app, &who).await, 1);
+        counters_agree(&app).await;
+    }
+);

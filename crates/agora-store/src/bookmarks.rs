@@ -11,7 +11,7 @@
 //! job claimed while the reminder changed tells nobody.
 
 use crate::StoreError;
-use crate::db::{Conn, Row, params};
+use crate::db::{Conn, Query, Row, params};
 use crate::model::{PostId, ThreadId, Timestamp, UserId};
 use crate::notifications::{EmailJobs, NewNotification, insert_notifications, queue_email_jobs};
 
@@ -89,7 +89,7 @@ const JOINS: &str = "FROM bookmarks b JOIN threads t ON t.id = b.thread_id \
 const VISIBLE: &str = "t.removed_at IS NULL AND (b.post_id = 0 OR (p.id IS NOT NULL \
      AND p.deleted_at IS NULL AND p.hidden_at IS NULL))";
 
-fn read_bookmark(row: &Row) -> Result<BookmarkRow, StoreError> {
+pub(crate) fn read_bookmark(row: &Row) -> Result<BookmarkRow, StoreError> {
     let post = row.int(3)?;
     Ok(BookmarkRow {
         id: row.int(0)?,
@@ -308,20 +308,13 @@ pub async fn bookmark_count<C: Conn>(conn: &mut C, user: UserId) -> Result<i64, 
     .int(0)
 }
 
-/// `user`'s bookmarks in one thread (of the thread itself and of its posts), for its page.
-pub async fn bookmarks_in_thread<C: Conn>(
-    conn: &mut C,
-    user: UserId,
-    thread: ThreadId,
-) -> Result<Vec<BookmarkRow>, StoreError> {
-    conn.query(
-        &format!("SELECT {COLUMNS} {JOINS} WHERE b.user_id = ?1 AND b.thread_id = ?2"),
-        params![user.0, thread.0],
-    )
-    .await?
-    .iter()
-    .map(read_bookmark)
-    .collect()
+/// `user`'s bookmarks in one thread (of the thread itself and of its posts), for its page; rows
+/// read by [`read_bookmark`].
+pub(crate) fn in_thread(user: UserId, thread: ThreadId) -> Query {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {COLUMNS} {JOINS} WHERE b.user_id = ?1 AND b.thread_id = ?2")
+    });
+    Query::new(SQL.as_str(), params![user.0, thread.0])
 }
 
 /// A reminder came due: marks bookmark `id` reminded, if its reminder is still `remind_at` and

@@ -127,6 +127,22 @@ impl Row {
     }
 }
 
+/// A statement described but not run: its SQL and parameters, for [`Conn::query_batch`].
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub sql: std::borrow::Cow<'static, str>,
+    pub params: Vec<Value>,
+}
+
+impl Query {
+    pub fn new(sql: impl Into<std::borrow::Cow<'static, str>>, params: &[Value]) -> Self {
+        Query {
+            sql: sql.into(),
+            params: params.to_vec(),
+        }
+    }
+}
+
 /// Where SQL dialects differ, queries ask which one they speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -158,6 +174,24 @@ pub trait Conn {
         sql: &str,
         params: &[Value],
     ) -> impl Future<Output = Result<u64, StoreError>>;
+
+    /// Runs statements none of which needs another's result, in order, and returns each one's
+    /// rows (none for a write without RETURNING). PostgreSQL sends them all before it waits for
+    /// the first answer: one round trip for the lot, and each still sees the writes of those
+    /// before it. SQLite, whose statements cost no round trip, runs them one after another.
+    /// The first error is returned; in a transaction the write then rolls back whole.
+    fn query_batch(
+        &mut self,
+        queries: &[Query],
+    ) -> impl Future<Output = Result<Vec<Vec<Row>>, StoreError>> {
+        async move {
+            let mut out = Vec::with_capacity(queries.len());
+            for q in queries {
+                out.push(self.query(&q.sql, &q.params).await?);
+            }
+            Ok(out)
+        }
+    }
 
     /// The first row, if any.
     fn query_opt(

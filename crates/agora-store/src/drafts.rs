@@ -4,7 +4,7 @@
 //! change to the forum: it neither enters the change log nor invalidates cached pages.
 
 use crate::StoreError;
-use crate::db::{Conn, Row, params};
+use crate::db::{Conn, Query, Row, params};
 use crate::model::{PostId, ThreadId, Timestamp, UserId};
 
 /// The most drafts an account keeps: saving one more drops the one left longest.
@@ -171,17 +171,21 @@ pub async fn draft_at<C: Conn>(
     user: UserId,
     place: DraftPlace,
 ) -> Result<Option<DraftRow>, StoreError> {
+    let q = at(user, place);
+    first_draft(&conn.query(&q.sql, &q.params).await?)
+}
+
+/// The read of `user`'s draft for `place`; [`first_draft`] reads its rows.
+pub(crate) fn at(user: UserId, place: DraftPlace) -> Query {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {COLUMNS} {JOINS} WHERE d.user_id = ?1 AND d.place = ?2 AND d.target = ?3")
+    });
     let (place_word, target) = place.columns();
-    conn.query_opt(
-        &format!(
-            "SELECT {COLUMNS} {JOINS} WHERE d.user_id = ?1 AND d.place = ?2 AND d.target = ?3"
-        ),
-        params![user.0, place_word, target],
-    )
-    .await?
-    .as_ref()
-    .map(read_draft)
-    .transpose()
+    Query::new(SQL.as_str(), params![user.0, place_word, target])
+}
+
+pub(crate) fn first_draft(rows: &[Row]) -> Result<Option<DraftRow>, StoreError> {
+    rows.first().map(read_draft).transpose()
 }
 
 /// A draft by its id, whoever wrote it: the caller decides who may see it.
@@ -216,12 +220,15 @@ pub async fn delete_draft_at<C: Conn>(
     user: UserId,
     place: DraftPlace,
 ) -> Result<bool, StoreError> {
+    let q = delete_at(user, place);
+    Ok(conn.execute(&q.sql, &q.params).await? > 0)
+}
+
+/// The statement of [`delete_draft_at`], to send along with others.
+pub(crate) fn delete_at(user: UserId, place: DraftPlace) -> Query {
     let (place_word, target) = place.columns();
-    Ok(conn
-        .execute(
-            "DELETE FROM drafts WHERE user_id = ?1 AND place = ?2 AND target = ?3",
-            params![user.0, place_word, target],
-        )
-        .await?
-        > 0)
+    Query::new(
+        "DELETE FROM drafts WHERE user_id = ?1 AND place = ?2 AND target = ?3",
+        params![user.0, place_word, target],
+    )
 }

@@ -3,9 +3,9 @@
 //! inside the caller's transaction and keeps the stored counters right; rules about *who* may
 //! do what live in the application's permissions module, not here.
 
-use crate::db::{Conn, Dialect, Row, Value, params};
+use crate::db::{Conn, Dialect, Query, Row, Value, params};
 use crate::model::*;
-use crate::queries::append_change;
+use crate::queries::{append_change, append_change_along};
 use crate::{StoreError, slugify, sql};
 
 fn ts(v: i64) -> Timestamp {
@@ -34,48 +34,76 @@ fn read_thread_facts(row: &Row, at: usize, tags: Vec<TagId>) -> Result<ThreadFac
     })
 }
 
-async fn thread_tag_ids<C: Conn>(conn: &mut C, thread: ThreadId) -> Result<Vec<TagId>, StoreError> {
-    let rows = conn
-        .query(
-            "SELECT tag_id FROM thread_tags WHERE thread_id = ?1 ORDER BY tag_id",
-            params![thread.0],
-        )
-        .await?;
+fn read_tag_ids(rows: &[Row]) -> Result<Vec<TagId>, StoreError> {
     rows.iter().map(|r| Ok(TagId(r.int(0)?))).collect()
 }
 
+/// What the write paths and permission checks need of a thread: its row and its tags, read in
+/// one batch (one round trip on PostgreSQL).
 pub async fn thread_facts<C: Conn>(
     conn: &mut C,
     thread: ThreadId,
 ) -> Result<Option<ThreadFacts>, StoreError> {
-    let sql = format!("SELECT {THREAD_FACTS} FROM threads t WHERE t.id = ?1");
-    let Some(row) = conn.query_opt(&sql, params![thread.0]).await? else {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {THREAD_FACTS} FROM threads t WHERE t.id = ?1")
+    });
+    let answers = conn
+        .query_batch(&[
+            Query::new(SQL.as_str(), params![thread.0]),
+            Query::new(
+                "SELECT tag_id FROM thread_tags WHERE thread_id = ?1 ORDER BY tag_id",
+                params![thread.0],
+            ),
+        ])
+        .await?;
+    let [facts, tags] = answers.as_slice() else {
+        return Err(StoreError::Internal(
+            "a read of the batch is missing".into(),
+        ));
+    };
+    let Some(row) = facts.first() else {
         return Ok(None);
     };
-    let tags = thread_tag_ids(conn, thread).await?;
-    read_thread_facts(&row, 0, tags).map(Some)
+    read_thread_facts(row, 0, read_tag_ids(tags)?).map(Some)
 }
 
+/// A post with its thread's facts and tags, in one batch.
 pub async fn post_facts<C: Conn>(
     conn: &mut C,
     post: PostId,
 ) -> Result<Option<PostFacts>, StoreError> {
-    let sql = format!(
-        "SELECT {THREAD_FACTS}, p.id, p.position, p.author_id, u.username, p.body_md, \
-         p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL, \
-         EXISTS (SELECT 1 FROM posts o WHERE o.thread_id = p.thread_id AND o.position > 0 \
-                 AND o.author_id <> p.author_id AND o.deleted_at IS NULL), \
-         p.reply_to, p.hidden_reason \
-         FROM posts p JOIN threads t ON t.id = p.thread_id JOIN users u ON u.id = p.author_id \
-         WHERE p.id = ?1"
-    );
-    let Some(row) = conn.query_opt(&sql, params![post.0]).await? else {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {THREAD_FACTS}, p.id, p.position, p.author_id, u.username, p.body_md, \
+             p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL, \
+             EXISTS (SELECT 1 FROM posts o WHERE o.thread_id = p.thread_id AND o.position > 0 \
+                     AND o.author_id <> p.author_id AND o.deleted_at IS NULL), \
+             p.reply_to, p.hidden_reason \
+             FROM posts p JOIN threads t ON t.id = p.thread_id JOIN users u ON u.id = p.author_id \
+             WHERE p.id = ?1"
+        )
+    });
+    let answers = conn
+        .query_batch(&[
+            Query::new(SQL.as_str(), params![post.0]),
+            Query::new(
+                "SELECT tag_id FROM thread_tags \
+                 WHERE thread_id = (SELECT thread_id FROM posts WHERE id = ?1) ORDER BY tag_id",
+                params![post.0],
+            ),
+        ])
+        .await?;
+    let [facts, tags] = answers.as_slice() else {
+        return Err(StoreError::Internal(
+            "a read of the batch is missing".into(),
+        ));
+    };
+    let Some(row) = facts.first() else {
         return Ok(None);
     };
     let w = THREAD_FACTS_WIDTH;
-    let tags = thread_tag_ids(conn, ThreadId(row.int(0)?)).await?;
     Ok(Some(PostFacts {
-        thread: read_thread_facts(&row, 0, tags)?,
+        thread: read_thread_facts(row, 0, read_tag_ids(tags)?)?,
         id: PostId(row.int(w)?),
         position: row.int(w + 1)?,
         author: UserId(row.int(w + 2)?),
@@ -169,43 +197,45 @@ async fn insert_revision<C: Conn>(
 /// instead, folded in when changes settle: otherwise every write in one subtopic, or by one
 /// member, would wait for the one before it to commit, its row lock held through the commit's
 /// flush to disk. Readers add the deltas not folded yet (see `sql::subtopic_columns`).
-async fn add_counts<C: Conn>(
-    conn: &mut C,
+fn count_changes(
+    dialect: Dialect,
     subtopic: i64,
     author: UserId,
     posts: i64,
     threads: i64,
     at: i64,
-) -> Result<(), StoreError> {
-    if conn.dialect() == Dialect::Postgres {
+) -> Vec<Query> {
+    if dialect == Dialect::Postgres {
         // One row for both, unless the subtopic does not count the post (the author does).
-        let rows: &[(Option<i64>, Option<i64>, i64)] = if posts == 1 {
-            &[(Some(subtopic), Some(author.0), 1)]
-        } else {
-            &[(Some(subtopic), None, posts), (None, Some(author.0), 1)]
-        };
-        for (subtopic, author, posts) in rows {
-            conn.execute(
+        if posts == 1 {
+            return vec![Query::new(
                 sql::ADD_COUNT_DELTA,
-                params![*subtopic, *author, *posts, threads, at],
-            )
-            .await?;
+                params![subtopic, author.0, 1, threads, at],
+            )];
         }
-        return Ok(());
+        return vec![
+            Query::new(
+                sql::ADD_COUNT_DELTA,
+                params![subtopic, None::<i64>, posts, threads, at],
+            ),
+            Query::new(
+                sql::ADD_COUNT_DELTA,
+                params![None::<i64>, author.0, 1, threads, at],
+            ),
+        ];
     }
-    conn.execute(
-        "UPDATE subtopics SET thread_count = thread_count + ?3, post_count = post_count + ?2, \
-         last_activity_at = ?4 WHERE id = ?1",
-        params![subtopic, posts, threads, at],
-    )
-    .await?;
-    conn.execute(
-        "UPDATE users SET post_count = post_count + 1, thread_count = thread_count + ?2 \
-         WHERE id = ?1",
-        params![author.0, threads],
-    )
-    .await?;
-    Ok(())
+    vec![
+        Query::new(
+            "UPDATE subtopics SET thread_count = thread_count + ?3, post_count = post_count + ?2, \
+             last_activity_at = ?4 WHERE id = ?1",
+            params![subtopic, posts, threads, at],
+        ),
+        Query::new(
+            "UPDATE users SET post_count = post_count + 1, thread_count = thread_count + ?2 \
+             WHERE id = ?1",
+            params![author.0, threads],
+        ),
+    ]
 }
 
 /// Starts a thread with its opening post. Returns the thread and post. A post's history starts
@@ -257,12 +287,24 @@ pub async fn create_thread<C: Conn>(
         .await?
         .int(0)?,
     );
-    crate::uploads::link_uploads(conn, post, &new.body_md).await?;
-    add_counts(conn, new.subtopic.0, new.author, 1, 1, now).await?;
+    let mut along = Vec::with_capacity(3);
+    along.extend(crate::uploads::link_query(post, &new.body_md));
+    along.extend(count_changes(
+        conn.dialect(),
+        new.subtopic.0,
+        new.author,
+        1,
+        1,
+        now,
+    ));
     // The author's draft of it has done its work: gone if and only if the thread is there.
-    crate::drafts::delete_draft_at(conn, new.author, crate::DraftPlace::NewThread).await?;
-    append_change(
+    along.push(crate::drafts::delete_at(
+        new.author,
+        crate::DraftPlace::NewThread,
+    ));
+    append_change_along(
         conn,
+        along,
         ChangeKind::ThreadCreated,
         Some(new.author),
         Some(thread),
@@ -273,59 +315,78 @@ pub async fn create_thread<C: Conn>(
 }
 
 /// Adds a reply at the end of a thread. The position comes from the thread row's counter,
-/// updated first: on PostgreSQL its row lock orders concurrent replies.
+/// updated first: on PostgreSQL its row lock orders concurrent replies. Three round trips on
+/// PostgreSQL besides BEGIN and COMMIT: the counter and the post, which takes its position
+/// from it, are sent together; then the post's id is known and everything else goes in one
+/// batch with the change-log entry (`append_change_along`).
 pub async fn create_reply<C: Conn>(
     conn: &mut C,
     new: &NewReply,
 ) -> Result<(PostId, i64), StoreError> {
     let now = Timestamp::now().micros();
-    let row = conn
-        .query_opt(
-            "UPDATE threads SET reply_count = reply_count + 1, last_position = last_position + 1, \
-             last_activity_at = ?2, last_poster_id = ?3, staff_answered = (staff_answered OR ?4) \
-             WHERE id = ?1 RETURNING subtopic_id, last_position, removed_at IS NULL",
-            params![new.thread.0, now, new.author.0, new.author_is_staff],
-        )
-        .await?
-        .ok_or_else(|| StoreError::Invalid(format!("no thread {}", new.thread)))?;
+    let answers = conn
+        .query_batch(&[
+            Query::new(
+                "UPDATE threads SET reply_count = reply_count + 1, \
+                 last_position = last_position + 1, last_activity_at = ?2, last_poster_id = ?3, \
+                 staff_answered = (staff_answered OR ?4) \
+                 WHERE id = ?1 RETURNING subtopic_id, last_position, removed_at IS NULL",
+                params![new.thread.0, now, new.author.0, new.author_is_staff],
+            ),
+            // The position the update just gave; no row, so no post, when there is no thread.
+            Query::new(
+                "INSERT INTO posts (thread_id, position, author_id, body_md, body_html, \
+                 created_at, reply_to) SELECT id, last_position, ?2, ?3, ?4, ?5, ?6 \
+                 FROM threads WHERE id = ?1 RETURNING id",
+                params![
+                    new.thread.0,
+                    new.author.0,
+                    new.body_md.as_str(),
+                    new.body_html.as_str(),
+                    now,
+                    new.reply_to.map(|p| p.0)
+                ],
+            ),
+        ])
+        .await?;
+    let (Some(row), Some(inserted)) = (
+        answers.first().and_then(|rows| rows.first()),
+        answers.get(1).and_then(|rows| rows.first()),
+    ) else {
+        return Err(StoreError::Invalid(format!("no thread {}", new.thread)));
+    };
     let (subtopic, position, visible) = (row.int(0)?, row.int(1)?, row.bool(2)?);
-    let post = PostId(
-        conn.query_one(
-            "INSERT INTO posts (thread_id, position, author_id, body_md, body_html, created_at, \
-             reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-            params![
-                new.thread.0,
-                position,
-                new.author.0,
-                new.body_md.as_str(),
-                new.body_html.as_str(),
-                now,
-                new.reply_to.map(|p| p.0)
-            ],
-        )
-        .await?
-        .int(0)?,
-    );
-    crate::uploads::link_uploads(conn, post, &new.body_md).await?;
+    let post = PostId(inserted.int(0)?);
+    let mut along = Vec::with_capacity(6);
+    along.extend(crate::uploads::link_query(post, &new.body_md));
     // The post answered counts its visible replies; this one is visible.
     if let Some(answered) = new.reply_to {
-        conn.execute(
+        along.push(Query::new(
             "UPDATE posts SET reply_count = reply_count + 1 WHERE id = ?1",
             params![answered.0],
-        )
-        .await?;
+        ));
     }
-    conn.execute(
+    along.push(Query::new(
         "UPDATE thread_tags SET last_activity_at = ?2 WHERE thread_id = ?1",
         params![new.thread.0, now],
-    )
-    .await?;
+    ));
     // A removed thread's posts are not in its subtopic's count (restoring it adds them all).
-    add_counts(conn, subtopic, new.author, i64::from(visible), 0, now).await?;
+    along.extend(count_changes(
+        conn.dialect(),
+        subtopic,
+        new.author,
+        i64::from(visible),
+        0,
+        now,
+    ));
     // The author's draft of it has done its work: gone if and only if the reply is there.
-    crate::drafts::delete_draft_at(conn, new.author, crate::DraftPlace::Reply(new.thread)).await?;
-    append_change(
+    along.push(crate::drafts::delete_at(
+        new.author,
+        crate::DraftPlace::Reply(new.thread),
+    ));
+    append_change_along(
         conn,
+        along,
         ChangeKind::PostCreated,
         Some(new.author),
         Some(new.thread),
@@ -732,15 +793,24 @@ pub async fn boosted_by<C: Conn>(
     if posts.is_empty() {
         return Ok(Vec::new());
     }
+    let q = boosts_among(user, posts);
+    boosted_of(&conn.query(&q.sql, &q.params).await?, posts)
+}
+
+/// The read of `user`'s boosts in the range of ids `posts` spans (one range scan of their
+/// boosts); [`boosted_of`] keeps those of `posts`.
+pub(crate) fn boosts_among(user: UserId, posts: &[PostId]) -> Query {
+    // With no posts the range is empty (lo > hi) and the read finds nothing.
     let (min, max) = posts.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| {
         (lo.min(p.0), hi.max(p.0))
     });
-    let rows = conn
-        .query(
-            "SELECT post_id FROM boosts WHERE user_id = ?1 AND post_id >= ?2 AND post_id <= ?3",
-            params![user.0, min, max],
-        )
-        .await?;
+    Query::new(
+        "SELECT post_id FROM boosts WHERE user_id = ?1 AND post_id >= ?2 AND post_id <= ?3",
+        params![user.0, min, max],
+    )
+}
+
+pub(crate) fn boosted_of(rows: &[Row], posts: &[PostId]) -> Result<Vec<PostId>, StoreError> {
     let mut out = Vec::new();
     for row in rows {
         let id = PostId(row.int(0)?);

@@ -3,7 +3,7 @@
 //! of the forum, so it is written without entering the change log or invalidating pages.
 
 use crate::StoreError;
-use crate::db::{Conn, Row, Value, params};
+use crate::db::{Conn, Query, Row, Value, params};
 use crate::model::{PostId, ThreadId, Timestamp, UserId};
 
 /// How closely a member follows a thread, a subtopic or a tag (Discourse's levels).
@@ -160,15 +160,19 @@ pub async fn watches_on<C: Conn>(
     conn: &mut C,
     targets: &[WatchTarget],
 ) -> Result<Vec<(UserId, WatchTarget, WatchLevel)>, StoreError> {
-    let mut out = Vec::new();
-    for target in targets {
-        let (kind, id) = target.columns();
-        let rows = conn
-            .query(
+    // One statement a target (each reads its own index range), sent as one batch.
+    let reads: Vec<Query> = targets
+        .iter()
+        .map(|target| {
+            let (kind, id) = target.columns();
+            Query::new(
                 "SELECT user_id, level FROM watches WHERE target_kind = ?1 AND target_id = ?2",
                 params![kind, id],
             )
-            .await?;
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (target, rows) in targets.iter().zip(conn.query_batch(&reads).await?) {
         for row in rows {
             if let Some(level) = WatchLevel::parse(&row.text(1)?) {
                 out.push((UserId(row.int(0)?), *target, level));
@@ -741,38 +745,47 @@ pub async fn notify_prefs_of<C: Conn>(
 ) -> Result<std::collections::HashMap<UserId, NotifyPrefs>, StoreError> {
     let mut out: std::collections::HashMap<UserId, NotifyPrefs> =
         users.iter().map(|u| (*u, NotifyPrefs::default())).collect();
-    let defaults = NotifyPrefs::default();
     for chunk in users.chunks(500) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
-        let values: Vec<Value> = chunk.iter().map(|u| Value::from(u.0)).collect();
-        let rows = conn
-            .query(
-                &format!(
-                    "SELECT user_id, own_threads, replied, off_kinds, email, digest FROM notify_prefs \
-                     WHERE user_id IN ({})",
-                    marks.join(", ")
-                ),
-                &values,
-            )
-            .await?;
-        for row in rows {
-            out.insert(
-                UserId(row.int(0)?),
-                NotifyPrefs {
-                    own_threads: WatchLevel::parse(&row.text(1)?).unwrap_or(defaults.own_threads),
-                    replied: WatchLevel::parse(&row.text(2)?).unwrap_or(defaults.replied),
-                    off_kinds: row
-                        .text(3)?
-                        .split_whitespace()
-                        .map(str::to_string)
-                        .collect(),
-                    email: row.text(4)? != "never",
-                    digest: row.text(5)? == "weekly",
-                },
-            );
+        let q = prefs_of(chunk);
+        for row in conn.query(&q.sql, &q.params).await? {
+            let (user, prefs) = read_prefs(&row)?;
+            out.insert(user, prefs);
         }
     }
     Ok(out)
+}
+
+/// The read of `users`' notification settings (at most a few hundred); rows read by
+/// [`read_prefs`]. A member who chose none has no row.
+pub(crate) fn prefs_of(users: &[UserId]) -> Query {
+    let marks: Vec<String> = (1..=users.len()).map(|i| format!("?{i}")).collect();
+    let values: Vec<Value> = users.iter().map(|u| Value::from(u.0)).collect();
+    Query::new(
+        format!(
+            "SELECT user_id, own_threads, replied, off_kinds, email, digest FROM notify_prefs \
+             WHERE user_id IN ({})",
+            marks.join(", ")
+        ),
+        &values,
+    )
+}
+
+pub(crate) fn read_prefs(row: &Row) -> Result<(UserId, NotifyPrefs), StoreError> {
+    let defaults = NotifyPrefs::default();
+    Ok((
+        UserId(row.int(0)?),
+        NotifyPrefs {
+            own_threads: WatchLevel::parse(&row.text(1)?).unwrap_or(defaults.own_threads),
+            replied: WatchLevel::parse(&row.text(2)?).unwrap_or(defaults.replied),
+            off_kinds: row
+                .text(3)?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            email: row.text(4)? != "never",
+            digest: row.text(5)? == "weekly",
+        },
+    ))
 }
 
 /// Which of `users` are suspended now (or gone).
@@ -807,19 +820,12 @@ pub async fn suspended_of<C: Conn>(
     Ok(suspended)
 }
 
-/// Whether `user` wrote a visible post in `thread` (their settings for threads they replied in
-/// then apply).
-pub async fn has_posted_in<C: Conn>(
-    conn: &mut C,
-    user: UserId,
-    thread: ThreadId,
-) -> Result<bool, StoreError> {
-    Ok(conn
-        .query_opt(
-            "SELECT 1 FROM posts WHERE author_id = ?1 AND thread_id = ?2 AND deleted_at IS NULL \
-             LIMIT 1",
-            params![user.0, thread.0],
-        )
-        .await?
-        .is_some())
+/// Whether `user` wrote a post in `thread` that is not deleted (their settings for threads they
+/// replied in then apply): a row if so.
+pub(crate) fn posted_in(user: UserId, thread: ThreadId) -> Query {
+    Query::new(
+        "SELECT 1 FROM posts WHERE author_id = ?1 AND thread_id = ?2 AND deleted_at IS NULL \
+         LIMIT 1",
+        params![user.0, thread.0],
+    )
 }

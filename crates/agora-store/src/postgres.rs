@@ -12,7 +12,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::StoreError;
-use crate::db::{Conn, Dialect, Row, Value, to_postgres_placeholders};
+use crate::db::{Conn, Dialect, Query, Row, Value, to_postgres_placeholders};
 use crate::sql;
 
 mod embedded {
@@ -192,6 +192,27 @@ impl Conn for PgConn<'_> {
             PgConn::Tx(t, _) => t.query(&stmt, &params).await?,
         };
         rows.iter().map(from_postgres).collect()
+    }
+
+    async fn query_batch(&mut self, queries: &[Query]) -> Result<Vec<Vec<Row>>, StoreError> {
+        let mut stmts = Vec::with_capacity(queries.len());
+        for q in queries {
+            stmts.push(self.statement(&q.sql).await?);
+        }
+        let params: Vec<_> = queries.iter().map(|q| as_params(&q.params)).collect();
+        // Polled together, tokio-postgres writes every request before reading any answer.
+        let answers =
+            futures_util::future::try_join_all(stmts.iter().zip(&params).map(|(stmt, params)| {
+                match self {
+                    PgConn::Client(c) => futures_util::future::Either::Left(c.query(stmt, params)),
+                    PgConn::Tx(t, _) => futures_util::future::Either::Right(t.query(stmt, params)),
+                }
+            }))
+            .await?;
+        answers
+            .iter()
+            .map(|rows| rows.iter().map(from_postgres).collect())
+            .collect()
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::archive::{self, Archive};
-use crate::db::{Conn, Dialect, Row, params};
+use crate::db::{Conn, Dialect, Query, Row, params};
 use crate::model::*;
 use crate::sql;
 use crate::touch::{Scope, Touched};
@@ -435,8 +435,8 @@ pub async fn is_empty<C: Conn>(conn: &mut C) -> Result<bool, StoreError> {
 /// no account asked for.
 ///
 /// What the entry touched is derived here, in one place, from its kind and ids (the thread's
-/// subtopic and tags are read in the same transaction): see [`touched_by`]. A write that
-/// touched more than its entry says (a move leaves a subtopic, a retag leaves tags) adds those
+/// subtopic and tags are read in the same transaction): see [`reach`] and [`touched_with`].
+/// A write that touched more than its entry says (a move leaves a subtopic, a retag leaves tags) adds those
 /// with [`touch_thread_places`] before it changes them.
 pub async fn append_change<C: Conn>(
     conn: &mut C,
@@ -445,12 +445,26 @@ pub async fn append_change<C: Conn>(
     thread: Option<ThreadId>,
     post: Option<PostId>,
 ) -> Result<(), StoreError> {
-    let touched = touched_by(conn, &kind, actor, thread, post).await?;
+    append_change_along(conn, Vec::new(), kind, actor, thread, post).await
+}
+
+/// [`append_change`], with the write's last statements (`along`, none depending on another's
+/// result) sent in the same batch as the entry and the read of what it touched: one round
+/// trip on PostgreSQL for all of them. They run in order, before the read.
+pub async fn append_change_along<C: Conn>(
+    conn: &mut C,
+    along: Vec<Query>,
+    kind: ChangeKind,
+    actor: Option<UserId>,
+    thread: Option<ThreadId>,
+    post: Option<PostId>,
+) -> Result<(), StoreError> {
     let append = match conn.dialect() {
         Dialect::Sqlite => sql::APPEND_CHANGE,
         Dialect::Postgres => sql::APPEND_PENDING_CHANGE,
     };
-    conn.execute(
+    let mut batch = along;
+    batch.push(Query::new(
         append,
         params![
             Timestamp::now().micros(),
@@ -459,8 +473,25 @@ pub async fn append_change<C: Conn>(
             thread.map(|t| t.0),
             post.map(|p| p.0)
         ],
-    )
-    .await?;
+    ));
+    let reach = reach(&kind, actor, thread);
+    if let Reach::Thread(thread) | Reach::Listings(thread) = reach {
+        batch.push(Query::new(
+            sql::touch_facts(conn.dialect()),
+            params![thread.0, post.map(|p| p.0)],
+        ));
+    }
+    let answers = conn.query_batch(&batch).await?;
+    let touched = match reach {
+        Reach::Known(touched) => touched,
+        Reach::Thread(_) | Reach::Listings(_) => {
+            let row = answers
+                .last()
+                .and_then(|rows| rows.first())
+                .ok_or_else(|| StoreError::Internal("the touch facts read no row".into()))?;
+            touched_with(&kind, actor, reach, &read_touch_facts(row)?)
+        }
+    };
     // On PostgreSQL the store tells other nodes once the transaction commits.
     conn.touch(touched);
     Ok(())
@@ -496,27 +527,25 @@ pub async fn hold_folds<C: Conn>(conn: &mut C) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// How far a change to a thread reaches.
+/// How far a change reaches, as far as its kind and ids tell.
 enum Reach {
-    /// Only the thread's own pages (nothing listings show changed).
-    Thread,
+    /// Known without reading anything.
+    Known(Touched),
+    /// Only the thread's own pages (nothing listings show changed), unless the post is the
+    /// opening one.
+    Thread(ThreadId),
     /// The thread's pages and every listing that shows it.
-    Listings,
+    Listings(ThreadId),
 }
 
 /// The parts of the forum a change-log entry changed: the pages that must not be served from
 /// a cache once it commits. Everything else keeps its cached pages (counts may age for up to
-/// `cache.max_age_secs`, as they do across nodes).
-async fn touched_by<C: Conn>(
-    conn: &mut C,
-    kind: &ChangeKind,
-    actor: Option<UserId>,
-    thread: Option<ThreadId>,
-    post: Option<PostId>,
-) -> Result<Touched, StoreError> {
+/// `cache.max_age_secs`, as they do across nodes). A change to a thread is finished by
+/// [`touched_with`] from what [`sql::touch_facts`] reads.
+fn reach(kind: &ChangeKind, actor: Option<UserId>, thread: Option<ThreadId>) -> Reach {
     use ChangeKind as K;
     let mut touched = Touched::default();
-    let reach = match kind {
+    let listings = match kind {
         // Shown beside every post or on every page.
         K::SettingsChanged
         | K::TaxonomyChanged
@@ -528,15 +557,15 @@ async fn touched_by<C: Conn>(
         | K::ThreadPinned
         | K::Unknown(_) => {
             touched.push(Scope::Everything);
-            return Ok(touched);
+            return Reach::Known(touched);
         }
         K::UserCreated | K::UserSuspensionChanged => {
             touched.push(Scope::Members);
             touched.extend(actor.map(Scope::User));
-            return Ok(touched);
+            return Reach::Known(touched);
         }
         // Not shown to readers who are not moderators (whose pages are never cached).
-        K::UserPasswordChanged | K::FlagRaised | K::FlagResolved => return Ok(touched),
+        K::UserPasswordChanged | K::FlagRaised | K::FlagResolved => return Reach::Known(touched),
         K::ThreadCreated
         | K::ThreadImported
         | K::ThreadMoved
@@ -550,40 +579,57 @@ async fn touched_by<C: Conn>(
         | K::PostDeleted
         | K::PostHidden
         | K::PostShown
-        | K::PostBoosted => Reach::Listings,
+        | K::PostBoosted => true,
         // A reply's new text shows on its thread's pages only; an opening post's, in the
         // excerpt listings show too (below).
-        K::PostEdited => Reach::Thread,
+        K::PostEdited => false,
     };
-    let Some(thread) = thread else {
+    match thread {
         // A thread-level kind without its thread (operator tooling): be safe.
-        touched.push(Scope::Everything);
-        return Ok(touched);
+        None => {
+            touched.push(Scope::Everything);
+            Reach::Known(touched)
+        }
+        Some(thread) if listings => Reach::Listings(thread),
+        Some(thread) => Reach::Thread(thread),
+    }
+}
+
+/// What a change to a thread touched, from its reach and the facts read in its transaction.
+fn touched_with(
+    kind: &ChangeKind,
+    actor: Option<UserId>,
+    reach: Reach,
+    facts: &TouchFacts,
+) -> Touched {
+    use ChangeKind as K;
+    let mut touched = Touched::default();
+    let (thread, mut listings) = match reach {
+        Reach::Known(touched) => return touched,
+        Reach::Thread(thread) => (thread, false),
+        Reach::Listings(thread) => (thread, true),
     };
     touched.push(Scope::Thread(thread));
     touched.extend(actor.map(Scope::User));
-    let mut reach = reach;
-    let facts = touch_facts(conn, thread, post).await?;
     if let Some((author, position)) = facts.post {
         touched.push(Scope::User(author));
         let opening = position == 0;
         // An opening post's text is the excerpt listings show.
         if opening && matches!(kind, K::PostEdited) {
-            reach = Reach::Listings;
+            listings = true;
         }
         // Removing or restoring an opening post removes or restores its thread.
         if opening && matches!(kind, K::PostDeleted | K::PostHidden | K::PostShown) {
             touched.push(Scope::Removals);
         }
     }
-    if matches!(reach, Reach::Thread) {
-        return Ok(touched);
+    if listings {
+        facts.places(&mut touched);
     }
-    facts.places(&mut touched);
-    Ok(touched)
+    touched
 }
 
-/// What `touched_by` reads about a change's thread and post.
+/// What `touched_with` reads about a change's thread and post.
 struct TouchFacts {
     /// The post's author and position, if it names a post that exists.
     post: Option<(UserId, i64)>,
@@ -600,16 +646,21 @@ impl TouchFacts {
     }
 }
 
-/// One round trip for everything `touched_by` needs (it runs inside every write).
+/// Everything [`touched_with`] needs, in one round trip (it runs inside every write).
 async fn touch_facts<C: Conn>(
     conn: &mut C,
     thread: ThreadId,
     post: Option<PostId>,
 ) -> Result<TouchFacts, StoreError> {
     let sql = sql::touch_facts(conn.dialect());
-    let row = conn
-        .query_one(sql, params![thread.0, post.map(|p| p.0)])
-        .await?;
+    read_touch_facts(
+        &conn
+            .query_one(sql, params![thread.0, post.map(|p| p.0)])
+            .await?,
+    )
+}
+
+fn read_touch_facts(row: &Row) -> Result<TouchFacts, StoreError> {
     let post = match (row.opt_int(0)?, row.opt_int(1)?) {
         (Some(author), Some(position)) => Some((UserId(author), position)),
         _ => None,

@@ -370,7 +370,7 @@ pub const INSERT_REVISION: &str = "INSERT INTO post_revisions (post_id, revision
      reason, body_md) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const INSERT_BOOST: &str =
     "INSERT INTO boosts (post_id, user_id, created_at) VALUES (?1, ?2, ?3)";
-/// What a change touched (`queries::touched_by`), in one round trip: the post's author and
+/// What a change touched (`queries::touched_with`), in one round trip: the post's author and
 /// position (`?2`, may be NULL), the thread's subtopic and its tag ids, space-separated (`?1`).
 /// Always one row; columns are NULL for what does not exist.
 pub fn touch_facts(dialect: Dialect) -> &'static str {

@@ -8,7 +8,7 @@
 //! Edits add names and never take them back: older revisions still show the old files.
 
 use crate::StoreError;
-use crate::db::{Conn, Row, params};
+use crate::db::{Conn, Query, Row, params};
 use crate::model::{PostId, ThreadId, Timestamp, UserId};
 use crate::queries::collect;
 
@@ -191,9 +191,18 @@ pub async fn link_uploads<C: Conn>(
     post: PostId,
     body_md: &str,
 ) -> Result<(), StoreError> {
+    if let Some(q) = link_query(post, body_md) {
+        conn.execute(&q.sql, &q.params).await?;
+    }
+    Ok(())
+}
+
+/// The statement of [`link_uploads`], to send along with others: none when the text names no
+/// upload.
+pub(crate) fn link_query(post: PostId, body_md: &str) -> Option<Query> {
     let tokens = upload_tokens(body_md);
     if tokens.is_empty() {
-        return Ok(());
+        return None;
     }
     let sql = format!(
         "INSERT INTO post_uploads (post_id, upload_id) SELECT ?1, id FROM uploads \
@@ -202,8 +211,7 @@ pub async fn link_uploads<C: Conn>(
     );
     let mut values = vec![crate::db::Value::Int(post.0)];
     values.extend(tokens.into_iter().map(crate::db::Value::Text));
-    conn.execute(&sql, &values).await?;
-    Ok(())
+    Some(Query::new(sql, &values))
 }
 
 pub async fn insert_upload<C: Conn>(
