@@ -34,10 +34,6 @@ fn read_thread_facts(row: &Row, at: usize, tags: Vec<TagId>) -> Result<ThreadFac
     })
 }
 
-fn read_tag_ids(rows: &[Row]) -> Result<Vec<TagId>, StoreError> {
-    rows.iter().map(|r| Ok(TagId(r.int(0)?))).collect()
-}
-
 /// What the write paths and permission checks need of a thread: its row and its tags, read in
 /// one batch (one round trip on PostgreSQL).
 pub async fn thread_facts<C: Conn>(
@@ -47,24 +43,42 @@ pub async fn thread_facts<C: Conn>(
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("SELECT {THREAD_FACTS} FROM threads t WHERE t.id = ?1")
     });
-    let answers = conn
-        .query_batch(&[
-            Query::new(SQL.as_str(), params![thread.0]),
-            Query::new(
-                "SELECT tag_id FROM thread_tags WHERE thread_id = ?1 ORDER BY tag_id",
-                params![thread.0],
-            ),
-        ])
-        .await?;
-    let [facts, tags] = answers.as_slice() else {
+    let Some((row, tags)) = with_tags(
+        conn,
+        Query::new(SQL.as_str(), params![thread.0]),
+        Query::new(
+            "SELECT tag_id FROM thread_tags WHERE thread_id = ?1 ORDER BY tag_id",
+            params![thread.0],
+        ),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    read_thread_facts(&row, 0, tags).map(Some)
+}
+
+/// A row of facts (`facts`, its first row) and a thread's tag ids (`tags`), read in one batch;
+/// None when there is no such row.
+async fn with_tags<C: Conn>(
+    conn: &mut C,
+    facts: Query,
+    tags: Query,
+) -> Result<Option<(Row, Vec<TagId>)>, StoreError> {
+    let mut answers = conn.query_batch(&[facts, tags]).await?.into_iter();
+    let (Some(facts), Some(tags)) = (answers.next(), answers.next()) else {
         return Err(StoreError::Internal(
             "a read of the batch is missing".into(),
         ));
     };
-    let Some(row) = facts.first() else {
+    let Some(row) = facts.into_iter().next() else {
         return Ok(None);
     };
-    read_thread_facts(row, 0, read_tag_ids(tags)?).map(Some)
+    let tags = tags
+        .iter()
+        .map(|r| Ok(TagId(r.int(0)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some((row, tags)))
 }
 
 /// A post with its thread's facts and tags, in one batch.
@@ -83,27 +97,22 @@ pub async fn post_facts<C: Conn>(
              WHERE p.id = ?1"
         )
     });
-    let answers = conn
-        .query_batch(&[
-            Query::new(SQL.as_str(), params![post.0]),
-            Query::new(
-                "SELECT tag_id FROM thread_tags \
-                 WHERE thread_id = (SELECT thread_id FROM posts WHERE id = ?1) ORDER BY tag_id",
-                params![post.0],
-            ),
-        ])
-        .await?;
-    let [facts, tags] = answers.as_slice() else {
-        return Err(StoreError::Internal(
-            "a read of the batch is missing".into(),
-        ));
-    };
-    let Some(row) = facts.first() else {
+    let Some((row, tags)) = with_tags(
+        conn,
+        Query::new(SQL.as_str(), params![post.0]),
+        Query::new(
+            "SELECT tag_id FROM thread_tags \
+             WHERE thread_id = (SELECT thread_id FROM posts WHERE id = ?1) ORDER BY tag_id",
+            params![post.0],
+        ),
+    )
+    .await?
+    else {
         return Ok(None);
     };
     let w = THREAD_FACTS_WIDTH;
     Ok(Some(PostFacts {
-        thread: read_thread_facts(row, 0, read_tag_ids(tags)?)?,
+        thread: read_thread_facts(&row, 0, tags)?,
         id: PostId(row.int(w)?),
         position: row.int(w + 1)?,
         author: UserId(row.int(w + 2)?),
