@@ -179,7 +179,9 @@ pub trait Conn {
     /// rows (none for a write without RETURNING). PostgreSQL sends them all before it waits for
     /// the first answer: one round trip for the lot, and each still sees the writes of those
     /// before it. SQLite, whose statements cost no round trip, runs them one after another.
-    /// The first error is returned; in a transaction the write then rolls back whole.
+    /// The first error is returned. Inside a write's transaction the write then rolls back
+    /// whole; outside one, on PostgreSQL, each statement commits alone (the ones after a
+    /// failing one may still run), so a batch that writes belongs in a transaction.
     fn query_batch(
         &mut self,
         queries: &[Query],

@@ -296,7 +296,7 @@ pub async fn create_thread<C: Conn>(
         .await?
         .int(0)?,
     );
-    let mut along = Vec::with_capacity(3);
+    let mut along = Vec::with_capacity(4);
     along.extend(crate::uploads::link_query(post, &new.body_md));
     along.extend(count_changes(
         conn.dialect(),
@@ -324,10 +324,10 @@ pub async fn create_thread<C: Conn>(
 }
 
 /// Adds a reply at the end of a thread. The position comes from the thread row's counter,
-/// updated first: on PostgreSQL its row lock orders concurrent replies. Three round trips on
-/// PostgreSQL besides BEGIN and COMMIT: the counter and the post, which takes its position
-/// from it, are sent together; then the post's id is known and everything else goes in one
-/// batch with the change-log entry (`append_change_along`).
+/// updated first: on PostgreSQL its row lock orders concurrent replies. Two round trips on
+/// PostgreSQL between BEGIN and COMMIT (there were seven): the counter and the post, which
+/// takes its position from it, are sent together; then the post's id is known and everything
+/// else goes in one batch with the change-log entry (`append_change_along`).
 pub async fn create_reply<C: Conn>(
     conn: &mut C,
     new: &NewReply,
